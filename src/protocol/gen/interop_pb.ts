@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file interop.proto.
  */
 export const file_interop: GenFile = /*@__PURE__*/
-  fileDesc("Cg1pbnRlcm9wLnByb3RvEg5kbWEuaW50ZXJvcC52MSLRAQoIRW52ZWxvcGUSDwoHdmVyc2lvbhgBIAEoDRIKCgJpZBgCIAEoDBIUCgx0aW1lc3RhbXBfbXMYAyABKAQSDgoGc2VuZGVyGAQgASgJEhUKDXNlbmRlcl9kZXZpY2UYBSABKA0SEQoJcmVjaXBpZW50GAYgASgJEhgKEHJlY2lwaWVudF9kZXZpY2UYByABKA0SKgoEdHlwZRgIIAEoDjIcLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlVHlwZRISCgpjaXBoZXJ0ZXh0GAkgASgMIoUBCgtDbGllbnRGcmFtZRIkCgRzZW5kGAEgASgLMhQuZG1hLmludGVyb3AudjEuU2VuZEgAEiIKA2FjaxgCIAEoCzITLmRtYS5pbnRlcm9wLnYxLkFja0gAEiQKBHBpbmcYAyABKAsyFC5kbWEuaW50ZXJvcC52MS5QaW5nSABCBgoEa2luZCKwAgoLU2VydmVyRnJhbWUSMQoLc2VuZF9yZXN1bHQYASABKAsyGi5kbWEuaW50ZXJvcC52MS5TZW5kUmVzdWx0SAASKgoHZGVsaXZlchgCIAEoCzIXLmRtYS5pbnRlcm9wLnYxLkRlbGl2ZXJIABIkCgRwb25nGAMgASgLMhQuZG1hLmludGVyb3AudjEuUG9uZ0gAEiYKBWVycm9yGAQgASgLMhUuZG1hLmludGVyb3AudjEuRXJyb3JIABIxCgtwcmVrZXlzX2xvdxgFIAEoCzIaLmRtYS5pbnRlcm9wLnYxLlByZWtleXNMb3dIABI5Cg9kZXZpY2VzX2NoYW5nZWQYBiABKAsyHi5kbWEuaW50ZXJvcC52MS5EZXZpY2VzQ2hhbmdlZEgAQgYKBGtpbmQiPwoEU2VuZBILCgNzZXEYASABKAQSKgoIZW52ZWxvcGUYAiABKAsyGC5kbWEuaW50ZXJvcC52MS5FbnZlbG9wZSKPAQoKU2VuZFJlc3VsdBILCgNzZXEYASABKAQSCgoCb2sYAiABKAgSJwoEY29kZRgDIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYBCABKAkSFwoPY3VycmVudF9kZXZpY2VzGAUgAygNEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNIjUKB0RlbGl2ZXISKgoIZW52ZWxvcGUYASABKAsyGC5kbWEuaW50ZXJvcC52MS5FbnZlbG9wZSI+CgNBY2sSCgoCaWQYASABKAwSEQoJcmVjaXBpZW50GAIgASgJEhgKEHJlY2lwaWVudF9kZXZpY2UYAyABKA0iFQoEUGluZxINCgVub25jZRgBIAEoBCIVCgRQb25nEg0KBW5vbmNlGAEgASgEIk0KBUVycm9yEicKBGNvZGUYASABKA4yGS5kbWEuaW50ZXJvcC52MS5FcnJvckNvZGUSDgoGZGV0YWlsGAIgASgJEgsKA3NlcRgDIAEoBCItCgpQcmVrZXlzTG93EgwKBHVzZXIYASABKAkSEQoJcmVtYWluaW5nGAIgASgNIi8KDkRldmljZXNDaGFuZ2VkEgwKBHVzZXIYASABKAkSDwoHZGV2aWNlcxgCIAMoDSpOCgxFbnZlbG9wZVR5cGUSHQoZRU5WRUxPUEVfVFlQRV9VTlNQRUNJRklFRBAAEhIKDlBSRUtFWV9NRVNTQUdFEAESCwoHTUVTU0FHRRACKqoBCglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEhAKDFVOS05PV05fVVNFUhABEhAKDE5PVF9PUFRFRF9JThACEgsKB0JMT0NLRUQQAxIRCg1TVEFMRV9ERVZJQ0VTEAQSEAoMUkFURV9MSU1JVEVEEAUSCwoHSU5WQUxJRBAGEhAKDFVOQVVUSE9SSVpFRBAHEgwKCElOVEVSTkFMEAhiBnByb3RvMw");
+  fileDesc("Cg1pbnRlcm9wLnByb3RvEg5kbWEuaW50ZXJvcC52MSL0AQoIRW52ZWxvcGUSDwoHdmVyc2lvbhgBIAEoDRIKCgJpZBgCIAEoDBIUCgx0aW1lc3RhbXBfbXMYAyABKAQSDgoGc2VuZGVyGAQgASgJEhUKDXNlbmRlcl9kZXZpY2UYBSABKA0SEQoJcmVjaXBpZW50GAYgASgJEhgKEHJlY2lwaWVudF9kZXZpY2UYByABKA0SKgoEdHlwZRgIIAEoDjIcLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlVHlwZRISCgpjaXBoZXJ0ZXh0GAkgASgMEiEKGXJlY2lwaWVudF9yZWdpc3RyYXRpb25faWQYCiABKA0ihQEKC0NsaWVudEZyYW1lEiQKBHNlbmQYASABKAsyFC5kbWEuaW50ZXJvcC52MS5TZW5kSAASIgoDYWNrGAIgASgLMhMuZG1hLmludGVyb3AudjEuQWNrSAASJAoEcGluZxgDIAEoCzIULmRtYS5pbnRlcm9wLnYxLlBpbmdIAEIGCgRraW5kIrACCgtTZXJ2ZXJGcmFtZRIxCgtzZW5kX3Jlc3VsdBgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLlNlbmRSZXN1bHRIABIqCgdkZWxpdmVyGAIgASgLMhcuZG1hLmludGVyb3AudjEuRGVsaXZlckgAEiQKBHBvbmcYAyABKAsyFC5kbWEuaW50ZXJvcC52MS5Qb25nSAASJgoFZXJyb3IYBCABKAsyFS5kbWEuaW50ZXJvcC52MS5FcnJvckgAEjEKC3ByZWtleXNfbG93GAUgASgLMhouZG1hLmludGVyb3AudjEuUHJla2V5c0xvd0gAEjkKD2RldmljZXNfY2hhbmdlZBgGIAEoCzIeLmRtYS5pbnRlcm9wLnYxLkRldmljZXNDaGFuZ2VkSABCBgoEa2luZCJACgRTZW5kEgsKA3NlcRgBIAEoBBIrCgllbnZlbG9wZXMYAiADKAsyGC5kbWEuaW50ZXJvcC52MS5FbnZlbG9wZSKmAQoKU2VuZFJlc3VsdBILCgNzZXEYASABKAQSCgoCb2sYAiABKAgSJwoEY29kZRgDIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYBCABKAkSFwoPY3VycmVudF9kZXZpY2VzGAUgAygNEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNEhUKDXN0YWxlX2RldmljZXMYByADKA0iNQoHRGVsaXZlchIqCghlbnZlbG9wZRgBIAEoCzIYLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlIj4KA0FjaxIKCgJpZBgBIAEoDBIRCglyZWNpcGllbnQYAiABKAkSGAoQcmVjaXBpZW50X2RldmljZRgDIAEoDSIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiTQoFRXJyb3ISJwoEY29kZRgBIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYAiABKAkSCwoDc2VxGAMgASgEIi0KClByZWtleXNMb3cSDAoEdXNlchgBIAEoCRIRCglyZW1haW5pbmcYAiABKA0iLwoORGV2aWNlc0NoYW5nZWQSDAoEdXNlchgBIAEoCRIPCgdkZXZpY2VzGAIgAygNKk4KDEVudmVsb3BlVHlwZRIdChlFTlZFTE9QRV9UWVBFX1VOU1BFQ0lGSUVEEAASEgoOUFJFS0VZX01FU1NBR0UQARILCgdNRVNTQUdFEAIqqgEKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASEAoMVU5LTk9XTl9VU0VSEAESEAoMTk9UX09QVEVEX0lOEAISCwoHQkxPQ0tFRBADEhEKDVNUQUxFX0RFVklDRVMQBBIQCgxSQVRFX0xJTUlURUQQBRILCgdJTlZBTElEEAYSEAoMVU5BVVRIT1JJWkVEEAcSDAoISU5URVJOQUwQCGIGcHJvdG8z");
 
 /**
  * One envelope per recipient device. `id` is the logical message ID (16 bytes), shared by every
@@ -72,6 +72,14 @@ export type Envelope = Message<"dma.interop.v1.Envelope"> & {
    * @generated from field: bytes ciphertext = 9;
    */
   ciphertext: Uint8Array;
+
+  /**
+   * Registration ID of the recipient device the sender's session was built for: a mismatch means the device was
+   * re-registered (new identity) and the gatekeeper answers STALE_DEVICES.
+   *
+   * @generated from field: uint32 recipient_registration_id = 10;
+   */
+  recipientRegistrationId: number;
 };
 
 /**
@@ -172,6 +180,10 @@ export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
   messageDesc(file_interop, 2);
 
 /**
+ * All device copies of one message to one recipient: one envelope per current device of the recipient, same id,
+ * sender and recipient. The gatekeeper accepts all or none: a missing, extra or re-registered device gives
+ * STALE_DEVICES with the current list, so the sender can fetch bundles and retry.
+ *
  * @generated from message dma.interop.v1.Send
  */
 export type Send = Message<"dma.interop.v1.Send"> & {
@@ -183,9 +195,9 @@ export type Send = Message<"dma.interop.v1.Send"> & {
   seq: bigint;
 
   /**
-   * @generated from field: dma.interop.v1.Envelope envelope = 2;
+   * @generated from field: repeated dma.interop.v1.Envelope envelopes = 2;
    */
-  envelope?: Envelope | undefined;
+  envelopes: Envelope[];
 };
 
 /**
@@ -228,6 +240,13 @@ export type SendResult = Message<"dma.interop.v1.SendResult"> & {
    * @generated from field: uint32 retry_after_ms = 6;
    */
   retryAfterMs: number;
+
+  /**
+   * devices whose registration id changed (their sessions must be rebuilt)
+   *
+   * @generated from field: repeated uint32 stale_devices = 7;
+   */
+  staleDevices: number[];
 };
 
 /**
