@@ -1,0 +1,77 @@
+// Durable intake of appservice transactions: dedup by transaction ID and queue their items in one transaction.
+import type { SqliteDb } from "./database.js";
+
+export type InboundKind = "event" | "ephemeral" | "to_device" | "device_lists" | "key_counts";
+
+export interface InboundItem {
+  kind: InboundKind;
+  roomId?: string | undefined;
+  payload: unknown;
+}
+
+export interface QueuedInbound {
+  seq: number;
+  kind: InboundKind;
+  roomId: string | null;
+  payload: unknown;
+  attempts: number;
+}
+
+export class AppserviceQueue {
+  constructor(private readonly db: SqliteDb) {}
+
+  /** Returns false when the transaction was accepted before (nothing is queued twice). */
+  accept(txnId: string, items: readonly InboundItem[], now = Date.now()): boolean {
+    return this.db.transaction(() => {
+      const inserted = this.db
+        .prepare("INSERT OR IGNORE INTO appservice_txns (txn_id, received_at) VALUES (?, ?)")
+        .run(txnId, now);
+      if (inserted.changes === 0) return false;
+      const add = this.db.prepare("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)");
+      for (const item of items) add.run(item.kind, item.roomId ?? null, JSON.stringify(item.payload));
+      return true;
+    })();
+  }
+
+  /** The oldest items that are due, at most one blocked head per room so per-room order holds. */
+  due(limit: number, now = Date.now()): QueuedInbound[] {
+    const rows = this.db
+      .prepare(
+        `SELECT seq, kind, room_id, payload, attempts, not_before FROM matrix_inbound ORDER BY seq LIMIT ?`,
+      )
+      .all(limit * 4) as { seq: number; kind: InboundKind; room_id: string | null; payload: string; attempts: number; not_before: number }[];
+    const blockedRooms = new Set<string>();
+    const out: QueuedInbound[] = [];
+    for (const r of rows) {
+      const key = r.room_id ?? "";
+      if (blockedRooms.has(key)) continue;
+      if (r.not_before > now) {
+        blockedRooms.add(key);
+        continue;
+      }
+      blockedRooms.add(key); // one in flight per room
+      out.push({ seq: r.seq, kind: r.kind, roomId: r.room_id, payload: JSON.parse(r.payload), attempts: r.attempts });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  done(seq: number): void {
+    this.db.prepare("DELETE FROM matrix_inbound WHERE seq = ?").run(seq);
+  }
+
+  retryLater(seq: number, error: string, notBefore: number): void {
+    this.db
+      .prepare("UPDATE matrix_inbound SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE seq = ?")
+      .run(error, notBefore, seq);
+  }
+
+  pending(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM matrix_inbound").get() as { n: number }).n;
+  }
+
+  /** Forget transaction IDs older than the horizon; Synapse never retries that late. */
+  pruneTxns(olderThan: number): void {
+    this.db.prepare("DELETE FROM appservice_txns WHERE received_at < ?").run(olderThan);
+  }
+}

@@ -1,0 +1,121 @@
+// Numbered schema migrations. Append only: a released migration is never edited.
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "bridge core tables",
+    sql: `
+      -- Appservice transactions already accepted (Synapse retries a transaction until it gets 200).
+      CREATE TABLE appservice_txns (
+        txn_id TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL
+      );
+      -- Matrix-side work items from accepted transactions, drained in order by the core.
+      CREATE TABLE matrix_inbound (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,           -- event | ephemeral | to_device | device_lists | key_counts
+        room_id TEXT,
+        payload TEXT NOT NULL,        -- JSON as received
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+      );
+      CREATE INDEX matrix_inbound_room ON matrix_inbound(room_id, seq);
+
+      CREATE TABLE puppets (
+        e164 TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL UNIQUE,
+        display_name TEXT,
+        avatar_mxc TEXT,
+        registered INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      );
+
+      -- One portal room per (Matrix user, remote user).
+      CREATE TABLE portals (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        room_id TEXT UNIQUE,
+        encrypted INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri)
+      );
+
+      -- The Matrix users who use the bridge, with their identity on the interop network.
+      CREATE TABLE bridge_users (
+        user_id TEXT PRIMARY KEY,
+        interop_uri TEXT NOT NULL UNIQUE,
+        management_room TEXT,
+        keys_uploaded_at INTEGER,
+        created_at INTEGER NOT NULL
+      );
+
+      -- Matrix event <-> interop message map (for replies, reactions, edits, receipts).
+      CREATE TABLE message_map (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        message_id TEXT NOT NULL,     -- 32 hex chars
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        direction TEXT NOT NULL,      -- in (remote -> Matrix) | out (Matrix -> remote)
+        sender TEXT NOT NULL,         -- URI of the author
+        timestamp INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri, message_id)
+      );
+      CREATE UNIQUE INDEX message_map_event ON message_map(room_id, event_id);
+
+      -- Matrix -> interop: encrypted envelopes written with the ratchet state that produced them.
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        room_id TEXT,
+        event_id TEXT,
+        content BLOB NOT NULL,        -- encoded content: needed to re-encrypt when the device list changes
+        envelopes BLOB,               -- encoded Send.envelopes (one per device), written with the ratchet state
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX outbox_chat ON outbox(matrix_user, remote_uri, seq);
+
+      -- Interop -> Matrix: decrypted content waiting for delivery; removed once posted.
+      CREATE TABLE inbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        identity_changed INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+      );
+      CREATE INDEX inbox_chat ON inbox(matrix_user, remote_uri, seq);
+
+      -- Envelopes already accepted, so redeliveries are acknowledged without being processed twice.
+      CREATE TABLE seen_envelopes (
+        message_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, recipient, sender, sender_device)
+      );
+
+      CREATE TABLE kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];

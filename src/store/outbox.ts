@@ -1,0 +1,90 @@
+// Matrix -> interop outbox: entries stay until the gatekeeper accepts them (or they fail for good).
+import type { SqliteDb } from "./database.js";
+
+export interface OutboxEntry {
+  seq: number;
+  matrixUser: string;
+  remoteUri: string;
+  messageId: string;
+  roomId: string | null;
+  eventId: string | null;
+  content: Uint8Array;
+  envelopes: Uint8Array | null;
+  attempts: number;
+  notBefore: number;
+  createdAt: number;
+}
+
+export interface NewOutboxEntry {
+  matrixUser: string;
+  remoteUri: string;
+  messageId: string;
+  roomId?: string | null;
+  eventId?: string | null;
+  content: Uint8Array;
+}
+
+export class OutboxStore {
+  constructor(private readonly db: SqliteDb) {}
+
+  add(e: NewOutboxEntry, now = Date.now()): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO outbox (matrix_user, remote_uri, message_id, room_id, event_id, content, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(e.matrixUser, e.remoteUri, e.messageId, e.roomId ?? null, e.eventId ?? null, e.content, now);
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Call inside the transaction that commits the ratchet state that produced these envelopes. */
+  setEnvelopes(seq: number, envelopes: Uint8Array | null): void {
+    this.db.prepare("UPDATE outbox SET envelopes = ? WHERE seq = ?").run(envelopes, seq);
+  }
+
+  /** The head of every chat's queue (order per chat is preserved by sending heads only). */
+  heads(): OutboxEntry[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT o.* FROM outbox o JOIN (SELECT min(seq) AS seq FROM outbox GROUP BY matrix_user, remote_uri) h ON h.seq = o.seq ORDER BY o.seq`,
+        )
+        .all() as Record<string, unknown>[]
+    ).map(toEntry);
+  }
+
+  get(seq: number): OutboxEntry | undefined {
+    const r = this.db.prepare("SELECT * FROM outbox WHERE seq = ?").get(seq) as Record<string, unknown> | undefined;
+    return r && toEntry(r);
+  }
+
+  remove(seq: number): void {
+    this.db.prepare("DELETE FROM outbox WHERE seq = ?").run(seq);
+  }
+
+  retryLater(seq: number, error: string, notBefore: number): void {
+    this.db
+      .prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE seq = ?")
+      .run(error, notBefore, seq);
+  }
+
+  pending(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM outbox").get() as { n: number }).n;
+  }
+}
+
+function toEntry(r: Record<string, unknown>): OutboxEntry {
+  return {
+    seq: r.seq as number,
+    matrixUser: r.matrix_user as string,
+    remoteUri: r.remote_uri as string,
+    messageId: r.message_id as string,
+    roomId: (r.room_id as string | null) ?? null,
+    eventId: (r.event_id as string | null) ?? null,
+    content: new Uint8Array(r.content as Buffer),
+    envelopes: r.envelopes ? new Uint8Array(r.envelopes as Buffer) : null,
+    attempts: r.attempts as number,
+    notBefore: r.not_before as number,
+    createdAt: r.created_at as number,
+  };
+}

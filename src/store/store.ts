@@ -1,0 +1,42 @@
+// The bridge's store: one database, one module per aggregate. Callers depend on this shape only.
+import { openDatabase, type SqliteDb } from "./database.js";
+import { AppserviceQueue } from "./appservice-queue.js";
+import { PuppetStore } from "./puppets.js";
+import { PortalStore } from "./portals.js";
+import { BridgeUserStore } from "./bridge-users.js";
+import { MessageMapStore } from "./message-map.js";
+import { OutboxStore } from "./outbox.js";
+import { InboxStore } from "./inbox.js";
+
+export class BridgeStore {
+  readonly appservice: AppserviceQueue;
+  readonly puppets: PuppetStore;
+  readonly portals: PortalStore;
+  readonly users: BridgeUserStore;
+  readonly messages: MessageMapStore;
+  readonly outbox: OutboxStore;
+  readonly inbox: InboxStore;
+
+  constructor(readonly db: SqliteDb) {
+    this.appservice = new AppserviceQueue(db);
+    this.puppets = new PuppetStore(db);
+    this.portals = new PortalStore(db);
+    this.users = new BridgeUserStore(db);
+    this.messages = new MessageMapStore(db);
+    this.outbox = new OutboxStore(db);
+    this.inbox = new InboxStore(db);
+  }
+
+  static open(path: string): BridgeStore {
+    return new BridgeStore(openDatabase(path));
+  }
+
+  /** Runs fn atomically; nested calls join the outer transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

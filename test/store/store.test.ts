@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { BridgeStore } from "../../src/store/store.js";
+import { migrate } from "../../src/store/database.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
+
+describe("store", () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "mdb-store-"));
+    path = join(dir, "bridge.db");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("applies migrations once, in WAL mode, and refuses a newer schema", () => {
+    const s = BridgeStore.open(path);
+    assert.equal(s.db.pragma("journal_mode", { simple: true }), "wal");
+    assert.equal(s.db.pragma("user_version", { simple: true }), MIGRATIONS.at(-1)!.version);
+    s.close();
+    const again = BridgeStore.open(path); // no error re-running
+    again.db.pragma("user_version = 999");
+    again.close();
+    const raw = new Database(path);
+    assert.throws(() => migrate(raw, MIGRATIONS), /newer than this bridge knows/);
+    raw.close();
+  });
+
+  it("accepts an appservice transaction once and keeps per-room order", () => {
+    const s = BridgeStore.open(path);
+    const items = [
+      { kind: "event" as const, roomId: "!a:x", payload: { n: 1 } },
+      { kind: "event" as const, roomId: "!a:x", payload: { n: 2 } },
+      { kind: "event" as const, roomId: "!b:x", payload: { n: 3 } },
+    ];
+    assert.equal(s.appservice.accept("t1", items), true);
+    assert.equal(s.appservice.accept("t1", items), false);
+    assert.equal(s.appservice.pending(), 3);
+    const due = s.appservice.due(10);
+    assert.deepEqual(due.map((d) => (d.payload as { n: number }).n), [1, 3]);
+    s.appservice.retryLater(due[0]!.seq, "boom", Date.now() + 60_000);
+    // room !a is blocked behind its failed head: n=2 must not overtake it
+    assert.deepEqual(s.appservice.due(10).map((d) => (d.payload as { n: number }).n), [3]);
+    s.close();
+  });
+
+  it("keeps outbox and inbox entries across a reopen and deduplicates envelopes", () => {
+    let s = BridgeStore.open(path);
+    const seq = s.outbox.add({ matrixUser: "@a:x", remoteUri: "tel:+1", messageId: "AA", content: new Uint8Array([1, 2]) });
+    s.outbox.add({ matrixUser: "@a:x", remoteUri: "tel:+1", messageId: "BB", content: new Uint8Array([3]) });
+    s.transaction(() => s.outbox.setEnvelopes(seq, new Uint8Array([9])));
+    const e = { matrixUser: "@a:x", remoteUri: "tel:+1", senderDevice: 1, messageId: "CC", timestamp: 5, content: new Uint8Array([7]), identityChanged: false };
+    assert.equal(s.inbox.addOnce(e), true);
+    assert.equal(s.inbox.addOnce(e), false);
+    s.close();
+    s = BridgeStore.open(path);
+    const heads = s.outbox.heads();
+    assert.equal(heads.length, 1);
+    assert.equal(heads[0]!.messageId, "AA");
+    assert.deepEqual([...heads[0]!.envelopes!], [9]);
+    s.outbox.remove(heads[0]!.seq);
+    assert.equal(s.outbox.heads()[0]!.messageId, "BB");
+    assert.equal(s.inbox.heads().length, 1);
+    assert.equal(s.inbox.wasSeen("CC", "@a:x", "tel:+1", 1), true);
+    s.inbox.remove(s.inbox.heads()[0]!.seq);
+    assert.equal(s.inbox.pending(), 0);
+    assert.equal(s.inbox.wasSeen("CC", "@a:x", "tel:+1", 1), true, "dedup record outlives the content");
+    s.close();
+  });
+
+  it("maps messages both ways and forgets a portal room", () => {
+    const s = BridgeStore.open(path);
+    s.portals.upsert({ matrixUser: "@a:x", remoteUri: "tel:+1", roomId: "!r:x", encrypted: false });
+    s.messages.put({ matrixUser: "@a:x", remoteUri: "tel:+1", messageId: "M1", roomId: "!r:x", eventId: "$e1", direction: "in", sender: "tel:+1", timestamp: 10 });
+    assert.equal(s.messages.byEventId("!r:x", "$e1")!.messageId, "M1");
+    assert.equal(s.messages.byMessageId("@a:x", "tel:+1", "M1")!.eventId, "$e1");
+    s.portals.forgetRoom("!r:x");
+    assert.equal(s.portals.get("@a:x", "tel:+1")!.roomId, null);
+    assert.equal(s.portals.byRoom("!r:x"), undefined);
+    s.close();
+  });
+});
