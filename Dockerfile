@@ -16,6 +16,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY config.sample.yaml LICENSE README.md ./
 # Config, registration, provider key and the SQLite database live in the /data volume.
+RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 WORKDIR /data
 EXPOSE 29340
