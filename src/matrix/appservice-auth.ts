@@ -1,0 +1,47 @@
+/**
+ * Checks the homeserver's token on requests to the appservice API.
+ *
+ * The comparison runs over SHA-256 digests so that `timingSafeEqual` always sees equal-length inputs: comparing the
+ * raw strings would leak the token's length, and an early-exit comparison would leak its prefix.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+
+export type TokenCheck =
+  | { ok: true }
+  | { ok: false; status: 401; errcode: "M_UNAUTHORIZED"; error: string }
+  | { ok: false; status: 403; errcode: "M_FORBIDDEN"; error: string };
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token, "utf8").digest();
+}
+
+/** The bearer token from an `Authorization` header value, or undefined if the header is absent or another scheme. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export class HomeserverTokenChecker {
+  readonly #expected: Buffer;
+
+  constructor(hsToken: string) {
+    if (hsToken.length === 0) throw new Error("hs_token must not be empty");
+    this.#expected = digest(hsToken);
+  }
+
+  /**
+   * Checks the `Authorization: Bearer` header, falling back to the legacy `access_token` query parameter that
+   * homeservers configured with `use_appservice_legacy_authorization` still send.
+   */
+  check(authorizationHeader: string | undefined, accessTokenParam: unknown): TokenCheck {
+    const token = bearerToken(authorizationHeader) ?? (typeof accessTokenParam === "string" ? accessTokenParam : undefined);
+    if (token === undefined) {
+      return { ok: false, status: 401, errcode: "M_UNAUTHORIZED", error: "Missing homeserver token" };
+    }
+    if (!timingSafeEqual(digest(token), this.#expected)) {
+      return { ok: false, status: 403, errcode: "M_FORBIDDEN", error: "Invalid homeserver token" };
+    }
+    return { ok: true };
+  }
+}
