@@ -1,0 +1,227 @@
+// Content: what users say, inside the Signal ciphertext of an envelope. Serialised with protobuf, then padded
+// (padding.ts), then encrypted. Decoding validates the rules of docs/interop-protocol.md ("Content"), so code past
+// this point can rely on IDs, URIs and media keys being well-formed.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  ChatState_State,
+  ContentSchema,
+  ProtocolMessage_Type,
+  Receipt_Type,
+  type AudioMessage,
+  type ChatState,
+  type Content,
+  type ContextInfo,
+  type DocumentMessage,
+  type ImageMessage,
+  type Message,
+  type MessageKey,
+  type ProtocolMessage,
+  type Receipt,
+  type VideoMessage,
+} from "./gen/content_pb.js";
+import { checkByteLength } from "./checks.js";
+import { ProtocolError, invalidField } from "./errors.js";
+import { MAX_CONTENT_BYTES, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
+import { checkMessageIdString } from "./message-id.js";
+import { pad, unpad } from "./padding.js";
+import { decodeProto, encodeProto } from "./proto-codec.js";
+import { checkUri } from "./uri.js";
+
+export type { Content, Message };
+export type ContentInit = MessageInitShape<typeof ContentSchema>;
+
+export type ContentKind =
+  | "text"
+  | "extended_text"
+  | "image"
+  | "video"
+  | "audio"
+  | "document"
+  | "reaction"
+  | "revoke"
+  | "edit"
+  | "receipt"
+  | "chat_state"
+  | "unknown";
+
+const MEDIA_KEY_BYTES = 32;
+const SHA256_BYTES = 32;
+
+/** Serialises, validates and pads. `padding` fixes the padding length (1..15; tests and vectors), else random. */
+export function encodeContent(init: ContentInit, opts: { padding?: number } = {}): Uint8Array {
+  const content = validateContent(create(ContentSchema, init));
+  const bytes = encodeProto(ContentSchema, content, MAX_CONTENT_BYTES, "content");
+  const padded = pad(bytes, opts.padding);
+  if (padded.length > MAX_CONTENT_BYTES) {
+    throw new ProtocolError("oversized", `content: ${padded.length} bytes exceed the limit of ${MAX_CONTENT_BYTES}`);
+  }
+  return padded;
+}
+
+/** Unpads, parses and validates the plaintext of a decrypted envelope. */
+export function decodeContent(bytes: Uint8Array): Content {
+  if (bytes instanceof Uint8Array && bytes.length > MAX_CONTENT_BYTES) {
+    throw new ProtocolError("oversized", `content: ${bytes.length} bytes exceed the limit of ${MAX_CONTENT_BYTES}`);
+  }
+  return validateContent(decodeProto(ContentSchema, unpad(bytes), MAX_CONTENT_BYTES, "content"));
+}
+
+/** Exactly one of message, receipt and chat_state is set; each follows the rules of the spec. */
+export function validateContent(content: Content): Content {
+  const set = [content.message && "message", content.receipt && "receipt", content.chatState && "chat_state"].filter(
+    (name): name is string => typeof name === "string",
+  );
+  if (set.length !== 1) {
+    throw invalidField(
+      "content",
+      set.length === 0 ? "one of message, receipt, chat_state must be set" : `only one may be set, got ${set.join(" and ")}`,
+    );
+  }
+  if (content.message) validateMessage(content.message, "message", 0);
+  if (content.receipt) validateReceipt(content.receipt, "receipt");
+  if (content.chatState) validateChatState(content.chatState, "chat_state");
+  return content;
+}
+
+type MessageField = Exclude<keyof Message, "$typeName" | "$unknown">;
+
+/** Message fields holding a kind of message, with the name the spec uses for them. */
+const MESSAGE_KINDS: readonly [MessageField, string][] = [
+  ["conversation", "conversation"],
+  ["imageMessage", "image_message"],
+  ["extendedTextMessage", "extended_text_message"],
+  ["documentMessage", "document_message"],
+  ["audioMessage", "audio_message"],
+  ["videoMessage", "video_message"],
+  ["protocolMessage", "protocol_message"],
+  ["reactionMessage", "reaction_message"],
+];
+
+function setKinds(message: Message): string[] {
+  return MESSAGE_KINDS.filter(([field]) => {
+    const value = message[field];
+    return typeof value === "string" ? value.length > 0 : value !== undefined;
+  }).map(([, name]) => name);
+}
+
+/**
+ * A Message with no known kind set is valid and has kind "unknown" (a later revision's new message type): the
+ * receiver shows a notice instead of dropping it. Two kinds at once is invalid.
+ */
+function validateMessage(message: Message, path: string, depth: number): void {
+  if (depth > MAX_MESSAGE_NESTING) {
+    throw invalidField(path, `messages nest at most ${MAX_MESSAGE_NESTING} levels deep (quotes, edits)`);
+  }
+  const kinds = setKinds(message);
+  if (kinds.length > 1) throw invalidField(path, `holds more than one kind of message: ${kinds.join(", ")}`);
+  const m = message;
+  if (m.extendedTextMessage) {
+    const at = `${path}.extended_text_message`;
+    if (m.extendedTextMessage.text.length === 0) throw invalidField(`${at}.text`, "must not be empty");
+    validateContextInfo(m.extendedTextMessage.contextInfo, `${at}.context_info`, depth);
+  }
+  if (m.imageMessage) validateMedia(m.imageMessage, `${path}.image_message`, depth);
+  if (m.videoMessage) validateMedia(m.videoMessage, `${path}.video_message`, depth);
+  if (m.audioMessage) validateMedia(m.audioMessage, `${path}.audio_message`, depth);
+  if (m.documentMessage) validateMedia(m.documentMessage, `${path}.document_message`, depth);
+  if (m.reactionMessage) {
+    const at = `${path}.reaction_message`;
+    validateKey(m.reactionMessage.key, `${at}.key`);
+    if (m.reactionMessage.text.length > MAX_REACTION_LENGTH) {
+      throw invalidField(`${at}.text`, `a reaction is at most ${MAX_REACTION_LENGTH} characters`);
+    }
+  }
+  if (m.protocolMessage) validateProtocolMessage(m.protocolMessage, `${path}.protocol_message`, depth);
+}
+
+function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: number): void {
+  validateKey(pm.key, `${path}.key`);
+  switch (pm.type) {
+    case ProtocolMessage_Type.REVOKE:
+      if (pm.editedMessage) throw invalidField(`${path}.edited_message`, "must be absent in a REVOKE");
+      break;
+    case ProtocolMessage_Type.MESSAGE_EDIT: {
+      const edited = pm.editedMessage;
+      if (!edited) throw invalidField(`${path}.edited_message`, "is required in a MESSAGE_EDIT");
+      const kinds = setKinds(edited);
+      if (kinds.some((k) => k === "protocol_message" || k === "reaction_message")) {
+        throw invalidField(`${path}.edited_message`, "must be a text or media message, not a reaction or protocol message");
+      }
+      validateMessage(edited, `${path}.edited_message`, depth + 1);
+      break;
+    }
+    default:
+      // Unknown protocol message types are left to contentKind() ("unknown"), like unknown message kinds.
+      break;
+  }
+}
+
+type MediaMessage = ImageMessage | VideoMessage | AudioMessage | DocumentMessage;
+
+function validateMedia(media: MediaMessage, path: string, depth: number): void {
+  checkByteLength(media.mediaKey, MEDIA_KEY_BYTES, `${path}.media_key`);
+  checkByteLength(media.fileSha256, SHA256_BYTES, `${path}.file_sha256`);
+  checkByteLength(media.fileEncSha256, SHA256_BYTES, `${path}.file_enc_sha256`);
+  if (media.directPath.length === 0 && media.url.length === 0) {
+    throw invalidField(path, "direct_path or url must say where the encrypted file is");
+  }
+  if (media.fileLength > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw invalidField(`${path}.file_length`, "is larger than any file can be");
+  }
+  validateContextInfo(media.contextInfo, `${path}.context_info`, depth);
+}
+
+function validateContextInfo(info: ContextInfo | undefined, path: string, depth: number): void {
+  if (!info) return;
+  if (info.stanzaId.length > 0) checkMessageIdString(info.stanzaId, `${path}.stanza_id`);
+  if (info.participant.length > 0) checkUri(info.participant, `${path}.participant`);
+  if (info.remoteJid.length > 0) checkUri(info.remoteJid, `${path}.remote_jid`);
+  if (info.quotedMessage) {
+    if (info.stanzaId.length === 0) throw invalidField(`${path}.stanza_id`, "is required with quoted_message");
+    validateMessage(info.quotedMessage, `${path}.quoted_message`, depth + 1);
+  }
+}
+
+function validateKey(key: MessageKey | undefined, path: string): void {
+  if (!key) throw invalidField(path, "is required");
+  checkMessageIdString(key.id, `${path}.id`);
+  if (key.remoteJid.length > 0) checkUri(key.remoteJid, `${path}.remote_jid`);
+  if (key.participant.length > 0) checkUri(key.participant, `${path}.participant`);
+}
+
+function validateReceipt(receipt: Receipt, path: string): void {
+  if (!(receipt.type in Receipt_Type)) throw invalidField(`${path}.type`, `unknown receipt type ${receipt.type}`);
+  if (receipt.messageIds.length === 0) throw invalidField(`${path}.message_ids`, "must list at least one message");
+  if (receipt.messageIds.length > MAX_RECEIPT_IDS) {
+    throw invalidField(`${path}.message_ids`, `lists ${receipt.messageIds.length} IDs, at most ${MAX_RECEIPT_IDS} allowed`);
+  }
+  receipt.messageIds.forEach((id, i) => checkMessageIdString(id, `${path}.message_ids[${i}]`));
+}
+
+function validateChatState(state: ChatState, path: string): void {
+  if (!(state.state in ChatState_State)) throw invalidField(`${path}.state`, `unknown chat state ${state.state}`);
+}
+
+/** What the bridge should do with a decoded content; "unknown" = tell the user a message could not be shown. */
+export function contentKind(content: Content): ContentKind {
+  if (content.receipt) return "receipt";
+  if (content.chatState) return "chat_state";
+  const m = content.message;
+  if (!m) return "unknown";
+  return messageKind(m);
+}
+
+export function messageKind(m: Message): ContentKind {
+  if (m.conversation.length > 0) return "text";
+  if (m.extendedTextMessage) return "extended_text";
+  if (m.imageMessage) return "image";
+  if (m.videoMessage) return "video";
+  if (m.audioMessage) return "audio";
+  if (m.documentMessage) return "document";
+  if (m.reactionMessage) return "reaction";
+  if (m.protocolMessage) {
+    if (m.protocolMessage.type === ProtocolMessage_Type.REVOKE) return "revoke";
+    if (m.protocolMessage.type === ProtocolMessage_Type.MESSAGE_EDIT) return "edit";
+  }
+  return "unknown";
+}
