@@ -1,0 +1,151 @@
+// The gatekeeper's own SQLite database: one file per data directory, WAL mode, schema created on open.
+// It shares nothing with the bridge's store; the simulated devices' Signal state lives here too.
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { SIGNAL_SCHEMA_SQL } from "../protocol/signal/schema.js";
+
+export type Db = Database.Database;
+
+const GATEKEEPER_SCHEMA_SQL = `
+CREATE TABLE providers (
+  id TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL,          -- raw Ed25519 public key, base64url
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE provider_domains (
+  domain TEXT PRIMARY KEY,           -- a Matrix domain is served by exactly one provider
+  provider_id TEXT NOT NULL REFERENCES providers(id) ON DELETE CASCADE
+);
+
+-- Phone-number users of the gatekeeper's own network (the simulated users).
+CREATE TABLE users (
+  e164 TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  avatar TEXT,                       -- media id
+  opted_in INTEGER NOT NULL,
+  send_receipts INTEGER NOT NULL DEFAULT 1,
+  next_device_id INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE user_allowed_providers (
+  e164 TEXT NOT NULL REFERENCES users(e164) ON DELETE CASCADE,
+  provider_id TEXT NOT NULL,
+  PRIMARY KEY (e164, provider_id)
+);
+CREATE TABLE blocks (
+  e164 TEXT NOT NULL REFERENCES users(e164) ON DELETE CASCADE,
+  blocked_uri TEXT NOT NULL,
+  PRIMARY KEY (e164, blocked_uri)
+);
+
+-- Key service: one row per device of any user (tel: or matrix:), the device list of a user is its rows here.
+CREATE TABLE key_devices (
+  uri TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  registration_id INTEGER NOT NULL,
+  identity_key TEXT NOT NULL,
+  signed_prekey TEXT NOT NULL,       -- JSON SignedPublicPreKey
+  kyber_last_resort TEXT NOT NULL,   -- JSON SignedPublicPreKey
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (uri, device_id)
+);
+CREATE TABLE one_time_prekeys (
+  uri TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (uri, device_id, key_id)
+);
+CREATE TABLE one_time_kyber_prekeys (
+  uri TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (uri, device_id, key_id)
+);
+
+-- Envelopes for a provider's users, kept until the provider acknowledges them; seq gives delivery order.
+CREATE TABLE provider_queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider_id TEXT NOT NULL,
+  message_id BLOB NOT NULL,
+  recipient TEXT NOT NULL,
+  recipient_device INTEGER NOT NULL,
+  envelope BLOB NOT NULL,            -- serialized Envelope
+  created_at INTEGER NOT NULL,
+  UNIQUE (message_id, recipient, recipient_device)
+);
+CREATE INDEX provider_queue_by_provider ON provider_queue (provider_id, seq);
+
+-- Envelopes accepted for simulated devices, kept until the device has decrypted and stored them.
+CREATE TABLE sim_inbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  e164 TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+-- Every envelope ever accepted from a provider, so a retransmitted Send is acknowledged without a second delivery.
+CREATE TABLE accepted_envelopes (
+  message_id BLOB NOT NULL,
+  recipient TEXT NOT NULL,
+  recipient_device INTEGER NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  PRIMARY KEY (message_id, recipient, recipient_device)
+);
+
+-- What simulated users received (decrypted), for the watch stream and the admin list.
+CREATE TABLE sim_received (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  e164 TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  message_id TEXT NOT NULL,          -- hex of the envelope id
+  sender TEXT NOT NULL,
+  sender_device INTEGER NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  content TEXT NOT NULL,             -- JSON of the decoded Content
+  received_at INTEGER NOT NULL,
+  UNIQUE (e164, device_id, message_id, sender)
+);
+CREATE INDEX sim_received_by_user ON sim_received (e164, seq);
+
+CREATE TABLE media (
+  id TEXT PRIMARY KEY,
+  uploader TEXT NOT NULL,            -- provider id or tel: URI
+  size INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;
+
+// Numbered migrations: entry i brings the schema from version i to i + 1. Released entries are never edited.
+const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL];
+
+/** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
+export function openGatekeeperDb(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, "gatekeeper.sqlite"));
+  try {
+    db.pragma("journal_mode = WAL");
+    // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`gatekeeper database in ${dataDir} has schema version ${version}, newer than this program knows (${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
