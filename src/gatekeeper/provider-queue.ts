@@ -1,0 +1,42 @@
+// Durable queue of envelopes for a provider's users. An envelope stays until the provider acknowledges it by
+// (id, recipient, recipient device); `seq` fixes the delivery order, also across reconnects.
+import type { Db } from "./db.js";
+
+export interface QueuedEnvelope {
+  seq: number;
+  envelope: Uint8Array; // serialized Envelope
+}
+
+export class ProviderQueue {
+  constructor(private readonly db: Db) {}
+
+  /** Returns false when this (id, recipient, device) is already queued: the queue deduplicates retries. */
+  enqueue(providerId: string, e: { id: Uint8Array; recipient: string; recipientDevice: number }, envelope: Uint8Array): boolean {
+    const result = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO provider_queue (provider_id, message_id, recipient, recipient_device, envelope, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(providerId, e.id, e.recipient, e.recipientDevice, envelope, Date.now());
+    return result.changes > 0;
+  }
+
+  pendingAfter(providerId: string, afterSeq: number, limit: number): QueuedEnvelope[] {
+    return (this.db
+      .prepare("SELECT seq, envelope FROM provider_queue WHERE provider_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+      .all(providerId, afterSeq, limit) as { seq: number; envelope: Buffer }[]).map((r) => ({ seq: r.seq, envelope: new Uint8Array(r.envelope) }));
+  }
+
+  /** Returns false when nothing matched (already acknowledged, or never queued for this provider). */
+  ack(providerId: string, id: Uint8Array, recipient: string, recipientDevice: number): boolean {
+    return (
+      this.db
+        .prepare("DELETE FROM provider_queue WHERE provider_id = ? AND message_id = ? AND recipient = ? AND recipient_device = ?")
+        .run(providerId, id, recipient, recipientDevice).changes > 0
+    );
+  }
+
+  count(providerId: string): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM provider_queue WHERE provider_id = ?").get(providerId) as { n: number }).n;
+  }
+}

@@ -1,0 +1,228 @@
+// The simulated users' side of the network: decrypts what providers sent them (and answers with delivery
+// receipts), and sends as them to providers' users. Each step commits the ratchet state in the same SQLite
+// transaction as its effect (received row, or queued envelopes), so a crash never loses or duplicates a message.
+import { toJson } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { ReceiptType, receiptContent } from "../../protocol/content-builders.js";
+import { decodeContent, encodeContent, type Content } from "../../protocol/content.js";
+import { makeEnvelope } from "../../protocol/envelope.js";
+import { ContentSchema } from "../../protocol/gen/content_pb.js";
+import { EnvelopeType, type Envelope } from "../../protocol/gen/interop_pb.js";
+import { messageIdToString, newMessageId } from "../../protocol/message-id.js";
+import type { DevicePreKeyBundle } from "../../protocol/signal/bundle.js";
+import { SignalError } from "../../protocol/signal/errors.js";
+import { decryptFrom, encryptTo, sessionRegistrationId, startSessionFromBundle } from "../../protocol/signal/sessions.js";
+import type { Db } from "../db.js";
+import type { Directory } from "../directory.js";
+import type { KeyStore } from "../keys.js";
+import { HttpError } from "../http-error.js";
+import type { ProviderHub } from "../provider-hub.js";
+import type { ProviderQueue } from "../provider-queue.js";
+import type { ProviderRegistry } from "../providers.js";
+import { matrixUserDomain } from "../uris.js";
+import { decodeEnvelope, encodeEnvelope } from "../wire.js";
+import { composeContent, type SendRequest } from "./compose.js";
+import type { SimDevices } from "./devices.js";
+import type { InboxItem, SimInbox } from "./inbox.js";
+import type { ReceivedMessage, ReceivedStore } from "./received.js";
+
+export interface SimNetworkDeps {
+  db: Db;
+  log: Logger;
+  directory: Directory;
+  keys: KeyStore;
+  providers: ProviderRegistry;
+  devices: SimDevices;
+  inbox: SimInbox;
+  received: ReceivedStore;
+  queue: ProviderQueue;
+  hub: ProviderHub;
+  /** Takes bundles from the key service (consuming one-time prekeys), as a phone would fetch them. */
+  fetchBundles: (uri: string, deviceId?: number) => DevicePreKeyBundle[];
+}
+
+const INBOX_BATCH = 100;
+
+export class SimNetwork {
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(private readonly deps: SimNetworkDeps) {}
+
+  /** New envelopes are in the inbox: process them (one at a time, in arrival order). */
+  wake(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Resolves once the inbox is processed (or processing stopped on an error). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Sends as a simulated user; returns the message id (32 hex digits). */
+  async send(e164: string, req: SendRequest): Promise<{ id: string }> {
+    const user = this.deps.directory.require(e164);
+    const deviceId = req.device ?? user.devices[0]?.deviceId;
+    if (deviceId === undefined) throw new HttpError(409, "CONFLICT", `${e164} has no devices`);
+    const authorOf = (id: string) => {
+      const found = this.deps.received.findByMessageId(e164, id);
+      return found && found.sender === req.to ? ("partner" as const) : ("me" as const);
+    };
+    let content: Content;
+    try {
+      content = composeContent(req, user.uri, authorOf, BigInt(Date.now()));
+    } catch (err) {
+      throw new HttpError(400, "INVALID", err instanceof Error ? err.message : String(err));
+    }
+    return { id: await this.sendContent(e164, deviceId, req.to, content) };
+  }
+
+  /** Encrypts `content` for every device of the provider user `to` and queues the envelopes to its provider. */
+  async sendContent(e164: string, deviceId: number, to: string, content: Content, id: Uint8Array = newMessageId()): Promise<string> {
+    const domain = matrixUserDomain(to);
+    const providerId = domain === undefined ? undefined : this.deps.providers.providerIdForDomain(domain);
+    if (providerId === undefined) throw new HttpError(404, "UNKNOWN_USER", `${to} is not a matrix: user of an enlisted provider`);
+    const user = this.deps.directory.require(e164);
+    if (!user.devices.some((d) => d.deviceId === deviceId)) throw new HttpError(404, "NOT_FOUND", `${e164} has no device ${deviceId}`);
+    const remoteDevices = this.deps.keys.devices(to);
+    if (remoteDevices.length === 0) throw new HttpError(404, "UNKNOWN_USER", `${to} has uploaded no keys`);
+    const plaintext = encodeContent(content);
+    const timestampMs = BigInt(Date.now());
+
+    const envelopes = await this.deps.devices.store(e164, deviceId).transact(
+      async (uow) => {
+        const out: Envelope[] = [];
+        for (const remote of remoteDevices) {
+          const address = { uri: to, deviceId: remote.deviceId };
+          // A session built for an older registration of that device is useless: start over from a fresh bundle.
+          if (sessionRegistrationId(uow, address) !== remote.registrationId) {
+            const bundle = this.deps.fetchBundles(to, remote.deviceId)[0];
+            if (!bundle) throw new HttpError(409, "CONFLICT", `${to} device ${remote.deviceId} has no keys`);
+            await startSessionFromBundle(uow, address, bundle);
+          }
+          const encrypted = await encryptTo(uow, address, plaintext);
+          out.push(
+            makeEnvelope({
+              id,
+              timestampMs,
+              sender: user.uri,
+              senderDevice: deviceId,
+              recipient: to,
+              recipientDevice: remote.deviceId,
+              type: encrypted.type === "prekey" ? EnvelopeType.PREKEY_MESSAGE : EnvelopeType.MESSAGE,
+              ciphertext: encrypted.ciphertext,
+              recipientRegistrationId: encrypted.remoteRegistrationId,
+            }),
+          );
+        }
+        return out;
+      },
+      (out) => {
+        for (const e of out) this.deps.queue.enqueue(providerId, e, encodeEnvelope(e));
+      },
+    );
+    this.deps.hub.wake(providerId);
+    this.deps.log.debug({ from: deviceId, provider: providerId, devices: envelopes.length }, "simulated user sent a message");
+    return messageIdToString(id);
+  }
+
+  private async drain(): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const batch = this.deps.inbox.next(INBOX_BATCH, after);
+      if (batch.length === 0) return;
+      for (const item of batch) {
+        after = item.seq;
+        try {
+          await this.process(item);
+        } catch (err) {
+          // Left in the inbox; the next wake (or restart) retries it.
+          this.deps.log.error({ err, seq: item.seq }, "processing an envelope for a simulated device failed");
+          setTimeout(() => this.wake(), 1000).unref();
+        }
+      }
+    }
+  }
+
+  private async process(item: InboxItem): Promise<void> {
+    const { e164, deviceId } = item;
+    const envelope = decodeEnvelopeOrUndefined(item.envelope);
+    const user = this.deps.directory.get(e164);
+    if (!envelope || !user || !user.devices.some((d) => d.deviceId === deviceId)) {
+      this.deps.inbox.remove(item.seq);
+      return;
+    }
+    const sender = { uri: envelope.sender, deviceId: envelope.senderDevice };
+    const base = {
+      e164,
+      deviceId,
+      messageId: messageIdToString(envelope.id),
+      sender: envelope.sender,
+      senderDevice: envelope.senderDevice,
+      timestampMs: Number(envelope.timestampMs),
+    };
+    let stored: ReceivedMessage | undefined;
+    let content: Content | undefined;
+    try {
+      await this.deps.devices.store(e164, deviceId).transact(
+        async (uow) => {
+          const type = envelope.type === EnvelopeType.PREKEY_MESSAGE ? "prekey" : "message";
+          const { plaintext, identityChanged } = await decryptFrom(uow, sender, type, envelope.ciphertext);
+          try {
+            content = decodeContent(plaintext);
+            return { content: toJson(ContentSchema, content) as Record<string, unknown>, identityChanged };
+          } catch (err) {
+            // The ratchet step happened; keep it and record what could not be read.
+            return { content: { undecodable: err instanceof Error ? err.message : String(err) }, identityChanged };
+          }
+        },
+        (r) => {
+          stored = this.deps.received.add({ ...base, content: r.identityChanged ? { ...r.content, identityChanged: true } : r.content });
+          this.deps.inbox.remove(item.seq);
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof SignalError)) throw err;
+      // Undecryptable ciphertext never becomes readable by retrying: record it and drop it from the inbox.
+      this.deps.db.transaction(() => {
+        if (err.code !== "duplicate-message") stored = this.deps.received.add({ ...base, content: { undecryptable: `${err.code}: ${err.message}` } });
+        this.deps.inbox.remove(item.seq);
+      })();
+      this.deps.log.warn({ code: err.code, device: deviceId }, "simulated device could not decrypt an envelope");
+    }
+    if (stored) this.deps.received.announce(stored);
+    if (stored && content && this.wantsDeliveryReceipt(content, e164, deviceId)) {
+      const receipt = receiptContent(ReceiptType.DELIVERED, [base.messageId], BigInt(Date.now()));
+      await this.sendContent(e164, deviceId, envelope.sender, receipt).catch((err: unknown) =>
+        this.deps.log.warn({ err, device: deviceId }, "simulated user could not send a delivery receipt"),
+      );
+    }
+  }
+
+  /** Like a phone: a delivery receipt for messages people see (not for reactions, receipts or typing), sent once
+   * per user, by its lowest-numbered device, unless the user turned receipts off. */
+  private wantsDeliveryReceipt(content: Content, e164: string, deviceId: number): boolean {
+    const m = content.message;
+    if (!m || m.reactionMessage || m.protocolMessage) return false;
+    const user = this.deps.directory.get(e164);
+    return !!user && user.sendReceipts && user.devices[0]?.deviceId === deviceId;
+  }
+}
+
+function decodeEnvelopeOrUndefined(bytes: Uint8Array): Envelope | undefined {
+  try {
+    return decodeEnvelope(bytes);
+  } catch {
+    return undefined;
+  }
+}
