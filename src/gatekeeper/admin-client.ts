@@ -1,0 +1,151 @@
+// Typed client of the gatekeeper's admin API (used by the CLI and by tests through testing.ts).
+import type { DeviceRef } from "./keys.js";
+import type { DirectoryUser } from "./directory.js";
+import type { Provider } from "./providers.js";
+import type { SendRequest } from "./sim/compose.js";
+import type { ReceivedMessage } from "./sim/received.js";
+
+export type { DeviceRef, DirectoryUser, Provider, ReceivedMessage, SendRequest };
+
+export interface ProviderStatus extends Provider {
+  connected: boolean;
+  queued: number;
+}
+
+export interface AddUserRequest {
+  phone: string;
+  name: string;
+  avatar?: string;
+  devices?: number;
+  optedIn?: boolean;
+  allowedProviders?: string[];
+  sendReceipts?: boolean;
+}
+
+/** An error answer of the admin API, with its errcode. */
+export class AdminApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AdminApiError";
+  }
+}
+
+const enc = encodeURIComponent;
+
+export class GatekeeperAdminClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  addProvider(p: { id: string; publicKey: string; domains: string[] }): Promise<Provider> {
+    return this.call("POST", "/admin/providers", p);
+  }
+
+  providers(): Promise<ProviderStatus[]> {
+    return this.call("GET", "/admin/providers");
+  }
+
+  addUser(u: AddUserRequest): Promise<DirectoryUser> {
+    return this.call("POST", "/admin/users", u);
+  }
+
+  users(): Promise<DirectoryUser[]> {
+    return this.call("GET", "/admin/users");
+  }
+
+  user(phone: string): Promise<DirectoryUser> {
+    return this.call("GET", `/admin/users/${enc(phone)}`);
+  }
+
+  addDevice(phone: string): Promise<DeviceRef> {
+    return this.call("POST", `/admin/users/${enc(phone)}/devices`);
+  }
+
+  removeDevice(phone: string, deviceId: number): Promise<void> {
+    return this.call("DELETE", `/admin/users/${enc(phone)}/devices/${deviceId}`);
+  }
+
+  resetIdentity(phone: string, deviceId: number): Promise<DeviceRef> {
+    return this.call("POST", `/admin/users/${enc(phone)}/devices/${deviceId}/reset-identity`);
+  }
+
+  setOptIn(phone: string, optedIn: boolean, allowedProviders?: string[]): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, allowedProviders ? { optedIn, allowedProviders } : { optedIn });
+  }
+
+  setSendReceipts(phone: string, sendReceipts: boolean): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/receipts`, { sendReceipts });
+  }
+
+  block(phone: string, uri: string): Promise<DirectoryUser> {
+    return this.call("POST", `/admin/users/${enc(phone)}/blocks`, { uri });
+  }
+
+  unblock(phone: string, uri: string): Promise<DirectoryUser> {
+    return this.call("DELETE", `/admin/users/${enc(phone)}/blocks/${enc(uri)}`);
+  }
+
+  /** Sends as the simulated user; returns the message id (32 hex digits). */
+  send(phone: string, req: SendRequest): Promise<{ id: string }> {
+    return this.call("POST", `/admin/users/${enc(phone)}/send`, req);
+  }
+
+  received(phone: string, after = 0): Promise<ReceivedMessage[]> {
+    return this.call("GET", `/admin/users/${enc(phone)}/messages?after=${after}`);
+  }
+
+  /** Streams what the user receives (server-sent events) until `signal` aborts. */
+  async watch(phone: string, onMessage: (m: ReceivedMessage) => void, signal: AbortSignal, after = 0): Promise<void> {
+    const res = await fetch(`${this.baseUrl}/admin/users/${enc(phone)}/watch?after=${after}`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: "text/event-stream" },
+      signal,
+    });
+    if (!res.ok || !res.body) throw await errorOf(res);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event
+            .split("\n")
+            .filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6))
+            .join("\n");
+          if (data) onMessage(JSON.parse(data) as ReceivedMessage);
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw await errorOf(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+}
+
+async function errorOf(res: Response): Promise<AdminApiError> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { errcode?: string; error?: string };
+    return new AdminApiError(res.status, body.errcode ?? "UNKNOWN", body.error ?? text);
+  } catch {
+    return new AdminApiError(res.status, "UNKNOWN", text || res.statusText);
+  }
+}

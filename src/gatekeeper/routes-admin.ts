@@ -1,0 +1,160 @@
+// The admin API: loopback only, bearer admin token. Drives the directory and the simulated users for tests, the
+// demo and the `dma-gatekeeper` CLI; see docs/interop-transport.md ("Admin API").
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
+import { adminTokenMatches } from "./admin-token.js";
+import type { Gatekeeper } from "./gatekeeper.js";
+import { HttpError, invalid } from "./http-error.js";
+import { sendRequestSchema } from "./sim/compose.js";
+import type { ReceivedMessage } from "./sim/received.js";
+import { normalisePhone, requireUri } from "./uris.js";
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw invalid(`${what}: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`);
+  }
+  return result.data;
+}
+
+const providerBody = z.object({ id: z.string(), publicKey: z.string(), domains: z.array(z.string()).min(1) }).strict();
+const userBody = z
+  .object({
+    phone: z.string(),
+    name: z.string(),
+    avatar: z.string().optional(),
+    devices: z.int().min(1).max(16).optional(),
+    optedIn: z.boolean().optional(),
+    allowedProviders: z.array(z.string()).optional(),
+    sendReceipts: z.boolean().optional(),
+  })
+  .strict();
+const optInBody = z.object({ optedIn: z.boolean(), allowedProviders: z.array(z.string()).optional() }).strict();
+const receiptsBody = z.object({ sendReceipts: z.boolean() }).strict();
+const blockBody = z.object({ uri: z.string() }).strict();
+
+function deviceIdParam(value: string): number {
+  if (!/^\d{1,3}$/.test(value)) throw invalid("device id must be an integer");
+  return Number(value);
+}
+
+function afterParam(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d{1,15}$/.test(value)) throw invalid("after must be a non-negative integer (a seq from an earlier answer)");
+  return Number(value);
+}
+
+export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, adminToken: string): Promise<void> {
+  app.addHook("onRequest", async (request) => {
+    if (!request.url.startsWith("/admin/")) return;
+    if (!LOOPBACK.has(request.socket.remoteAddress ?? "")) throw new HttpError(403, "FORBIDDEN", "the admin API answers loopback clients only");
+    if (!adminTokenMatches(adminToken, request.headers.authorization)) {
+      gk.log.warn({ url: request.routeOptions.url }, "rejected admin request: bad or missing admin token");
+      throw new HttpError(401, "UNAUTHORIZED", "missing or wrong admin token");
+    }
+  });
+
+  app.get("/admin/providers", async () =>
+    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id) })),
+  );
+
+  app.post("/admin/providers", async (request, reply) => {
+    const body = parse(providerBody, request.body, "provider");
+    const provider = gk.providers.add(body);
+    gk.log.info({ provider: provider.id, domains: provider.domains }, "provider enlisted");
+    return reply.code(201).send(provider);
+  });
+
+  app.get("/admin/users", async () => gk.directory.list());
+
+  app.post("/admin/users", async (request, reply) => {
+    const body = parse(userBody, request.body, "user");
+    const e164 = normalisePhone(body.phone);
+    const { phone: _phone, ...rest } = body;
+    const user = await gk.addUser({ ...rest, e164 });
+    gk.log.info({ devices: user.devices.length }, "simulated user added");
+    return reply.code(201).send(user);
+  });
+
+  app.get<{ Params: { phone: string } }>("/admin/users/:phone", async (request) => gk.directory.require(normalisePhone(request.params.phone)));
+
+  app.post<{ Params: { phone: string } }>("/admin/users/:phone/devices", async (request, reply) =>
+    reply.code(201).send(await gk.addDevice(normalisePhone(request.params.phone))),
+  );
+
+  app.delete<{ Params: { phone: string; device: string } }>("/admin/users/:phone/devices/:device", async (request, reply) => {
+    await gk.removeDevice(normalisePhone(request.params.phone), deviceIdParam(request.params.device));
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { phone: string; device: string } }>("/admin/users/:phone/devices/:device/reset-identity", async (request) =>
+    gk.resetIdentity(normalisePhone(request.params.phone), deviceIdParam(request.params.device)),
+  );
+
+  app.put<{ Params: { phone: string } }>("/admin/users/:phone/opt-in", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    const body = parse(optInBody, request.body, "opt-in");
+    gk.directory.setOptIn(e164, body.optedIn, body.allowedProviders);
+    return gk.directory.require(e164);
+  });
+
+  app.put<{ Params: { phone: string } }>("/admin/users/:phone/receipts", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.setSendReceipts(e164, parse(receiptsBody, request.body, "receipts").sendReceipts);
+    return gk.directory.require(e164);
+  });
+
+  app.post<{ Params: { phone: string } }>("/admin/users/:phone/blocks", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.block(e164, requireUri(parse(blockBody, request.body, "block").uri));
+    return gk.directory.require(e164);
+  });
+
+  app.delete<{ Params: { phone: string; uri: string } }>("/admin/users/:phone/blocks/:uri", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.unblock(e164, requireUri(request.params.uri));
+    return gk.directory.require(e164);
+  });
+
+  app.post<{ Params: { phone: string } }>("/admin/users/:phone/send", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    const body = parse(sendRequestSchema, request.body, "send");
+    return gk.sim.send(e164, { ...body, to: requireUri(body.to) });
+  });
+
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/messages", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.received.list(e164, afterParam(request.query.after));
+  });
+
+  // Server-sent events: the backlog after `after`, then every new message as it is stored.
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/watch", async (request, reply) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    streamReceived(reply, gk, e164, afterParam(request.query.after));
+  });
+}
+
+function streamReceived(reply: FastifyReply, gk: Gatekeeper, e164: string, after: number): void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+  let last = after;
+  const write = (m: ReceivedMessage) => {
+    if (m.seq <= last) return;
+    last = m.seq;
+    raw.write(`id: ${m.seq}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`);
+  };
+  // Subscribe first, then replay, so nothing stored in between is missed (write() skips what was already sent).
+  const unsubscribe = gk.received.watch(e164, write);
+  for (const m of gk.received.list(e164, after, 100_000)) write(m);
+  const keepAlive = setInterval(() => raw.write(": keep-alive\n\n"), 15_000);
+  raw.on("close", () => {
+    clearInterval(keepAlive);
+    unsubscribe();
+  });
+}
