@@ -1,0 +1,64 @@
+// generate-registration: writes the registration the homeserver needs (keeping existing tokens unless
+// --rotate) and creates the provider key when the config names a key file that does not exist yet.
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError } from "../config/errors.js";
+import { analyseConfigFile } from "../config/load.js";
+import { generateProviderKey, providerPublicKey } from "../config/provider-key.js";
+import { generateRegistration, loadRegistration, renderRegistration, type Registration } from "../config/registration.js";
+import { EXIT_OK, EXIT_USAGE, reportNotes, reportProblems, type CliIO } from "./io.js";
+
+export interface GenerateRegistrationArgs {
+  readonly configPath: string;
+  /** Default: appservice.registration from the config. */
+  readonly registrationPath?: string;
+  readonly rotate: boolean;
+}
+
+/** Writes via a temporary file so that a crash never leaves a half-written registration (and lost tokens). */
+function writeFileAtomically(path: string, content: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, content, { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+export function generateRegistrationCommand(io: CliIO, args: GenerateRegistrationArgs): number {
+  const analysis = analyseConfigFile(args.configPath, { env: io.env, deferMissingSecretFiles: true });
+  if (!analysis.config) {
+    reportProblems(io, args.configPath, analysis.problems);
+    return EXIT_USAGE;
+  }
+  const config = analysis.config;
+  reportNotes(io, analysis.notes.filter((note) => !analysis.deferredFiles.some((file) => file.keyName === note.path)));
+
+  const missingKey = analysis.deferredFiles.find((file) => file.keyName === "gatekeeper.provider_key");
+  if (missingKey) {
+    const publicKey = generateProviderKey(missingKey.path);
+    io.out(`created provider key ${missingKey.path}`);
+    io.out(`provider public key (give it to the gatekeeper operator to enlist provider "${config.gatekeeper.provider_id}"): ${publicKey}`);
+  } else {
+    io.out(`provider public key: ${providerPublicKey(config.gatekeeper.provider_key)}`);
+  }
+
+  const target = resolve(args.registrationPath ?? config.appservice.registration);
+  let existing: Registration | null = null;
+  if (existsSync(target) && !args.rotate) {
+    try {
+      existing = loadRegistration(target, { allowEmptyTokens: true });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      reportProblems(io, target, err.problems);
+      io.err("error: the existing tokens cannot be kept; fix the file, or pass --rotate to replace them");
+      return EXIT_USAGE;
+    }
+  }
+  const registration = generateRegistration(config, existing, { rotate: args.rotate });
+  writeFileAtomically(target, renderRegistration(registration));
+  const kept = existing !== null && existing.as_token === registration.as_token;
+  io.out(`wrote ${target} (${kept ? "tokens kept" : "new tokens"})`);
+  if (target !== config.appservice.registration) {
+    io.err(`note: the bridge reads its registration from ${config.appservice.registration} (appservice.registration); point that key at ${target}`);
+  }
+  if (!kept) io.out("add the file to the homeserver's app_service_config_files and restart the homeserver");
+  return EXIT_OK;
+}

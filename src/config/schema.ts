@@ -1,0 +1,264 @@
+// The bridge configuration: its shape, defaults and validation rules. Keys are snake_case as in YAML.
+// The schema is built per load because secret fields and relative paths are resolved against the
+// config file's directory and the process environment while validating, so all problems surface at once.
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { isSupportedCountry, type CountryCode } from "libphonenumber-js";
+import * as z from "zod";
+import { isValidLocalpart, isValidServerName, MAX_USER_ID_LENGTH, parseUserId } from "./matrix-ids.js";
+import { describeValue, expecting } from "./problems.js";
+import { providerKeyProblem } from "./provider-key.js";
+import { resolveSecret, type SecretContext } from "./secrets.js";
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+export const LOG_FORMATS = ["json", "pretty"] as const;
+export const ROLES = ["user", "admin"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export type Role = (typeof ROLES)[number];
+
+/** A number used to try out templates: long enough to catch length limits, real enough to format. */
+export const SAMPLE_E164 = "+4915112345678";
+export const DIGITS_PLACEHOLDER = "{digits}";
+export const MAX_MEDIA_SIZE_MB = 4096;
+
+export interface SchemaContext extends SecretContext {
+  /** Hints that do not make the config invalid (e.g. a secret file readable by others). */
+  readonly notes: { keyPath: (string | number)[]; message: string }[];
+  /** Secret files that do not exist yet (only collected when `deferMissingFiles` is set). */
+  readonly deferredFiles: { keyPath: (string | number)[]; path: string }[];
+}
+
+/** A missing section is validated as an empty one, so that errors name each missing required key. */
+function section<T extends z.ZodObject>(schema: T) {
+  return schema.prefault({} as z.input<T>);
+}
+
+const httpUrl = () =>
+  expecting(
+    z.string().refine((text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password && !url.search && !url.hash;
+      } catch {
+        return false;
+      }
+    }),
+    "an http:// or https:// URL without query, fragment or credentials",
+  ).transform((text) => new URL(text).href.replace(/\/+$/, ""));
+
+const localpart = () =>
+  expecting(z.string().refine(isValidLocalpart), "a Matrix localpart (lowercase a-z, 0-9 and . _ = - / +)");
+
+const nonEmptyText = (max: number) => expecting(z.string().trim().min(1).max(max), `non-empty text of at most ${max} characters`);
+
+const identifier = () =>
+  expecting(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/), "an identifier of letters, digits, '.', '_' or '-' (at most 64 characters)");
+
+function filePath(context: SchemaContext, defaultPath: string, options: { memory?: boolean } = {}) {
+  return expecting(z.string().trim().min(1), "a file path")
+    .default(defaultPath)
+    // ":memory:" is SQLite's name for a throwaway database (tests, demos), not a file.
+    .transform((path) => (options.memory && path === ":memory:" ? path : resolve(context.baseDir, path)));
+}
+
+const bindAddress = () =>
+  expecting(
+    z.string().refine((text) => isIP(text) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(text)),
+    "an IP address or host name to listen on",
+  );
+
+function providerKey(context: SchemaContext) {
+  return expecting(z.string(), "file:/path/to/key.pem, env:NAME or the PEM text itself", { secret: true }).transform(
+    (text, ctx) => {
+      const keyPath = ["gatekeeper", "provider_key"];
+      const outcome = resolveSecret(text, context);
+      if (outcome.ok === "deferred") {
+        context.deferredFiles.push({ keyPath, path: outcome.path });
+        context.notes.push({ keyPath, message: `${outcome.note}; generate-registration creates it` });
+        return "";
+      }
+      if (!outcome.ok) {
+        ctx.issues.push({ code: "custom", input: text, message: outcome.problem });
+        return z.NEVER;
+      }
+      if (outcome.note) context.notes.push({ keyPath, message: outcome.note });
+      const problem = providerKeyProblem(outcome.value);
+      if (problem) {
+        const where = text.startsWith("file:") || text.startsWith("env:") ? `the key from ${text}` : "the key";
+        ctx.issues.push({ code: "custom", input: text, message: `${where} ${problem}` });
+        return z.NEVER;
+      }
+      return outcome.value;
+    },
+  );
+}
+
+/** Why a puppet localpart template is unusable, or null. */
+export function puppetTemplateProblem(template: string): string | null {
+  const shown = describeValue(template);
+  const occurrences = template.split(DIGITS_PLACEHOLDER).length - 1;
+  if (occurrences !== 1) return `must contain ${DIGITS_PLACEHOLDER} exactly once, got ${shown}`;
+  const other = /\{[^}]*\}/.exec(template.replace(DIGITS_PLACEHOLDER, ""));
+  if (other) return `has the unknown placeholder ${other[0]} (only ${DIGITS_PLACEHOLDER} is allowed), got ${shown}`;
+  const sample = template.replace(DIGITS_PLACEHOLDER, SAMPLE_E164.slice(1));
+  if (!isValidLocalpart(sample)) {
+    return `must yield a Matrix localpart (lowercase a-z, 0-9 and . _ = - / +), but gives ${JSON.stringify(sample)} for ${SAMPLE_E164}`;
+  }
+  return null;
+}
+
+/** Why a puppet display name template is unusable, or null. */
+export function displaynameTemplateProblem(template: string): string | null {
+  const shown = describeValue(template);
+  const unknown = /\{(?!name\}|phone\})[^}]*\}/.exec(template);
+  if (unknown) return `has the unknown placeholder ${unknown[0]} (allowed: {name}, {phone}), got ${shown}`;
+  if (!template.includes("{name}") && !template.includes("{phone}")) {
+    return `must contain {name} or {phone}, otherwise every puppet gets the same name; got ${shown}`;
+  }
+  return null;
+}
+
+function permissionKeyProblem(key: string): string | null {
+  if (key === "*") return null;
+  if (key.startsWith("@")) return parseUserId(key) ? null : "is not a valid Matrix user ID (expected @localpart:server)";
+  return isValidServerName(key) ? null : `must be "*", a server name (example.org) or a user ID (@alice:example.org)`;
+}
+
+export function buildConfigSchema(context: SchemaContext) {
+  const homeserver = section(
+    z.strictObject({
+      url: httpUrl(),
+      domain: expecting(z.string().refine(isValidServerName), "a Matrix server name such as example.org"),
+    }),
+  );
+
+  const appservice = z
+    .strictObject({
+      id: identifier().default("dma-bridge"),
+      bind_address: bindAddress().default("127.0.0.1"),
+      port: expecting(z.int().min(1).max(65535), "an integer 1-65535").default(29340),
+      url: httpUrl().optional(),
+      registration: filePath(context, "./registration.yaml"),
+      bot_localpart: localpart().default("whatsappbot"),
+      bot_displayname: nonEmptyText(256).default("WhatsApp bridge bot"),
+    })
+    .prefault({})
+    .superRefine((values, ctx) => {
+      if (values.url === undefined && (values.bind_address === "0.0.0.0" || values.bind_address === "::")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["url"],
+          message: `is required when bind_address is ${JSON.stringify(values.bind_address)}: the homeserver cannot reach a wildcard address`,
+        });
+      }
+    })
+    .transform((values) => {
+      const host = isIP(values.bind_address) === 6 ? `[${values.bind_address}]` : values.bind_address;
+      return { ...values, url: values.url ?? `http://${host}:${values.port}` };
+    });
+
+  const encryption = z
+    .strictObject({
+      default: expecting(z.boolean(), "true or false").default(true),
+      allow: expecting(z.boolean(), "true or false").default(true),
+    })
+    .prefault({})
+    .superRefine((values, ctx) => {
+      if (values.default && !values.allow) {
+        ctx.addIssue({ code: "custom", path: ["default"], message: "cannot be true while allow is false" });
+      }
+    });
+
+  // Registered after superRefine: refining clones the schema, and issues name the clone.
+  const permissions = expecting(
+    z.record(z.string(), expecting(z.enum(ROLES), `"user" or "admin"`)).superRefine((map, ctx) => {
+      const keys = Object.keys(map);
+      if (keys.length === 0) {
+        ctx.addIssue({ code: "custom", message: 'is empty: nobody could use the bridge; add e.g. "example.org": user' });
+      }
+      for (const key of keys) {
+        const problem = permissionKeyProblem(key);
+        if (problem) ctx.addIssue({ code: "custom", path: [key], message: `the key ${JSON.stringify(key)} ${problem}` });
+      }
+    }),
+    `a mapping of "*", server names or user IDs to "user" or "admin"`,
+  );
+
+  const bridge = section(
+    z.strictObject({
+      network_name: nonEmptyText(64).default("WhatsApp"),
+      puppet_localpart_template: expecting(z.string(), `a localpart template containing ${DIGITS_PLACEHOLDER}`)
+        .default("wa_{digits}")
+        .superRefine((template, ctx) => {
+          const problem = puppetTemplateProblem(template);
+          if (problem) ctx.addIssue({ code: "custom", input: template, message: problem });
+        }),
+      puppet_displayname_template: expecting(z.string(), "a display name template using {name} and/or {phone}")
+        .default("{name} (WhatsApp)")
+        .superRefine((template, ctx) => {
+          const problem = displaynameTemplateProblem(template);
+          if (problem) ctx.addIssue({ code: "custom", input: template, message: problem });
+        }),
+      default_country: expecting(
+        z.string().trim().toUpperCase().refine((code) => isSupportedCountry(code)),
+        "an ISO 3166 alpha-2 country code with a phone numbering plan, such as DE",
+      )
+        .transform((code) => code as CountryCode)
+        .nullable()
+        .default(null),
+      encryption,
+      send_read_receipts: expecting(z.boolean(), "true or false").default(true),
+      max_media_size_mb: expecting(z.number().positive().max(MAX_MEDIA_SIZE_MB), `a number of megabytes above 0 and at most ${MAX_MEDIA_SIZE_MB}`).default(100),
+      permissions,
+    }),
+  );
+
+  const gatekeeper = section(
+    z.strictObject({
+      url: httpUrl(),
+      provider_id: identifier(),
+      provider_key: providerKey(context),
+    }),
+  );
+
+  const database = z
+    .strictObject({
+      type: expecting(z.literal("sqlite"), `"sqlite" (the only database supported so far)`).default("sqlite"),
+      path: filePath(context, "./data/bridge.db", { memory: true }),
+    })
+    .prefault({});
+
+  const logging = z
+    .strictObject({
+      level: expecting(z.enum(LOG_LEVELS), LOG_LEVELS.map((l) => `"${l}"`).join(", ")).default("info"),
+      format: expecting(z.enum(LOG_FORMATS), `"json" or "pretty"`).default("json"),
+    })
+    .prefault({});
+
+  return z
+    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, logging })
+    .superRefine((config, ctx) => {
+      const botId = `@${config.appservice.bot_localpart}:${config.homeserver.domain}`;
+      if (botId.length > MAX_USER_ID_LENGTH) {
+        ctx.addIssue({ code: "custom", path: ["appservice", "bot_localpart"], message: `makes the bot's user ID longer than ${MAX_USER_ID_LENGTH} characters` });
+      }
+      const longestPuppet = `@${config.bridge.puppet_localpart_template.replace(DIGITS_PLACEHOLDER, "9".repeat(15))}:${config.homeserver.domain}`;
+      if (longestPuppet.length > MAX_USER_ID_LENGTH) {
+        ctx.addIssue({ code: "custom", path: ["bridge", "puppet_localpart_template"], message: `makes puppet user IDs longer than ${MAX_USER_ID_LENGTH} characters` });
+      }
+      const [prefix, suffix] = config.bridge.puppet_localpart_template.split(DIGITS_PLACEHOLDER) as [string, string];
+      const bot = config.appservice.bot_localpart;
+      const middle = bot.slice(prefix.length, bot.length - suffix.length);
+      if (bot.startsWith(prefix) && bot.endsWith(suffix) && /^[0-9]+$/.test(middle)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["appservice", "bot_localpart"],
+          message: `${JSON.stringify(bot)} falls inside the puppet namespace of bridge.puppet_localpart_template (${JSON.stringify(config.bridge.puppet_localpart_template)})`,
+        });
+      }
+    });
+}
+
+/** The validated configuration, defaults applied, paths absolute, secrets resolved. */
+export type BridgeConfig = z.output<ReturnType<typeof buildConfigSchema>>;
