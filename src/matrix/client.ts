@@ -41,6 +41,8 @@ export type RawBody = Uint8Array | Readable | ReadableStream<Uint8Array>;
 export interface RawRequestOptions extends Omit<RequestOptions, "body"> {
   rawBody?: RawBody;
   contentType?: string;
+  /** Sent as Content-Length for streamed bodies (byte arrays get it automatically). */
+  contentLength?: number;
 }
 
 export interface MatrixClientOptions {
@@ -190,7 +192,10 @@ export class MatrixClient {
       method,
       path,
       options,
-      headers: options.contentType ? { "content-type": options.contentType } : {},
+      headers: {
+        ...(options.contentType ? { "content-type": options.contentType } : {}),
+        ...(streamed && options.contentLength !== undefined ? { "content-length": String(options.contentLength) } : {}),
+      },
       body:
         rawBody === undefined
           ? undefined
@@ -206,7 +211,8 @@ export class MatrixClient {
 
   /**
    * Asks the homeserver to ping this appservice (MSC2659) and returns the round trip it measured.
-   * Proves at start-up that the homeserver accepts our as_token and can reach our endpoint.
+   * Proves at start-up that the homeserver accepts our as_token and can reach our endpoint; Synapse also resends at
+   * once the transactions it held back while it considered us down (otherwise it waits out its backoff, up to 8.5 min).
    */
   async pingHomeserver(appserviceId: string, transactionId?: string): Promise<number> {
     const data = await this.request("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {

@@ -3,7 +3,7 @@
  *
  * Conventions: IDs given by the caller are checked before anything is sent; IDs coming back are checked before they
  * are returned. Reads of things that may legitimately be absent (a profile, a state event, account data) resolve
- * with `null` on M_NOT_FOUND; every other failure is thrown (see errors.ts).
+ * with `null` on 404; every other failure is thrown (see errors.ts).
  */
 import { z } from "zod";
 import type { MatrixClient, RawBody, RequestOptions } from "./client.js";
@@ -76,8 +76,12 @@ function enc(segment: string): string {
   return encodeURIComponent(segment);
 }
 
+/**
+ * A 404 about the thing asked for. Synapse answers a missing profile with M_UNKNOWN ("No row found"), so the errcode
+ * is not required to be M_NOT_FOUND; M_UNRECOGNIZED, though, means the endpoint itself is unknown.
+ */
 function isNotFound(error: unknown): boolean {
-  return error instanceof MatrixApiError && error.status === 404 && error.errcode === "M_NOT_FOUND";
+  return error instanceof MatrixApiError && error.status === 404 && error.errcode !== "M_UNRECOGNIZED";
 }
 
 function requireNonEmpty(value: string, what: string): void {
@@ -220,6 +224,10 @@ export class MatrixIntent {
   /**
    * Sends a message event. `txnId` must be stable across retries of the same logical send: the homeserver then
    * answers a repeat with the first event's ID instead of sending a duplicate.
+   *
+   * How long that holds depends on the homeserver. Synapse remembers transaction IDs of requests sent as a device
+   * (this intent has a `deviceId`) in its database; without a device only in memory for 30 minutes, keyed by the
+   * appservice rather than the user, so transaction IDs must be unique across all users of the appservice.
    */
   async sendEvent(roomId: string, type: string, content: EventContent, txnId: string): Promise<string> {
     assertRoomId(roomId);
@@ -386,15 +394,22 @@ export class MatrixIntent {
 
   /**
    * Uploads media and returns its mxc URI. Byte arrays are retried like any idempotent request (a repeat only
-   * leaves an unused copy behind); streams cannot be replayed and get one attempt.
+   * leaves an unused copy behind); streams cannot be replayed and get one attempt. Synapse refuses uploads without
+   * a Content-Length, so a stream needs its size in `contentLength` (a stream of another length fails the upload).
    */
-  async uploadContent(data: RawBody, contentType: string, filename?: string): Promise<string> {
+  async uploadContent(data: RawBody, contentType: string, filename?: string, contentLength?: number): Promise<string> {
     requireNonEmpty(contentType, "content type");
+    if (!(data instanceof Uint8Array)) {
+      if (contentLength === undefined || !Number.isSafeInteger(contentLength) || contentLength < 0) {
+        throw new TypeError("a streamed upload needs its size in bytes (contentLength)");
+      }
+    }
     const response = await this.client.requestRaw("POST", "/_matrix/media/v3/upload", {
       ...this.#identity(),
       query: { filename },
       rawBody: data,
       contentType,
+      ...(contentLength === undefined ? {} : { contentLength }),
       idempotent: true,
       // Large files over a slow link take longer than a JSON call; the limit is per attempt.
       timeoutMs: 10 * 60_000,
