@@ -74,8 +74,10 @@ export class GatekeeperAdminClient {
     return this.call("POST", `/admin/users/${enc(phone)}/devices/${deviceId}/reset-identity`);
   }
 
+  /** Opting in without a list allows every provider; opting out keeps the list for a later opt-in. */
   setOptIn(phone: string, optedIn: boolean, allowedProviders?: string[]): Promise<DirectoryUser> {
-    return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, allowedProviders ? { optedIn, allowedProviders } : { optedIn });
+    const list = allowedProviders ?? (optedIn ? [] : undefined);
+    return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, list ? { optedIn, allowedProviders: list } : { optedIn });
   }
 
   setSendReceipts(phone: string, sendReceipts: boolean): Promise<DirectoryUser> {

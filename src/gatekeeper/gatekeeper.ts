@@ -115,9 +115,7 @@ export class Gatekeeper {
     }
     const name = input.name.trim();
     if (name.length === 0 || name.length > 100) throw new HttpError(400, "INVALID", "name must be 1..100 characters");
-    for (const p of input.allowedProviders ?? []) {
-      if (!this.providers.get(p)) throw new HttpError(400, "INVALID", `allowed provider ${p} is not enlisted`);
-    }
+    this.requireEnlisted(input.allowedProviders ?? []);
     this.directory.add({
       e164: input.e164,
       name,
@@ -128,6 +126,19 @@ export class Gatekeeper {
     });
     for (let i = 0; i < count; i++) await this.simDevices.create(input.e164, this.directory.allocateDeviceId(input.e164));
     return this.directory.require(input.e164);
+  }
+
+  /** Opt in or out; `allowedProviders` replaces the allow list when given (empty: every provider). */
+  setOptIn(e164: string, optedIn: boolean, allowedProviders?: string[]): DirectoryUser {
+    if (allowedProviders) this.requireEnlisted(allowedProviders);
+    this.directory.setOptIn(e164, optedIn, allowedProviders);
+    return this.directory.require(e164);
+  }
+
+  private requireEnlisted(providerIds: string[]): void {
+    for (const p of providerIds) {
+      if (!this.providers.get(p)) throw new HttpError(400, "INVALID", `allowed provider ${p} is not enlisted`);
+    }
   }
 
   async addDevice(e164: string): Promise<DeviceRef> {

@@ -97,8 +97,7 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   app.put<{ Params: { phone: string } }>("/admin/users/:phone/opt-in", async (request) => {
     const e164 = normalisePhone(request.params.phone);
     const body = parse(optInBody, request.body, "opt-in");
-    gk.directory.setOptIn(e164, body.optedIn, body.allowedProviders);
-    return gk.directory.require(e164);
+    return gk.setOptIn(e164, body.optedIn, body.allowedProviders);
   });
 
   app.put<{ Params: { phone: string } }>("/admin/users/:phone/receipts", async (request) => {

@@ -1,0 +1,205 @@
+// Runs a real `dma-gatekeeper serve` as a child process for tests, the demo and benchmarks, and drives it through
+// the admin API. The bridge's end-to-end tests use this; nothing here reaches into the server's memory.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AdminApiError, GatekeeperAdminClient, type AddUserRequest, type DeviceRef, type DirectoryUser, type Provider, type ReceivedMessage, type SendRequest } from "./admin-client.js";
+import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
+
+export { AdminApiError, GatekeeperAdminClient };
+export type { AddUserRequest, DeviceRef, DirectoryUser, Provider, ReceivedMessage, SendRequest };
+
+export interface GatekeeperProcessOptions {
+  /** Data directory to use (kept on stop); a fresh temporary one (removed on stop) when absent. */
+  dataDir?: string;
+  port?: number;
+  mediaMaxBytes?: number;
+  rateLimit?: { burst: number; perSecond: number };
+  prekeyLow?: number;
+  logLevel?: "trace" | "debug" | "info" | "warn" | "error";
+  /** Milliseconds to wait for the listening line (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+const CLI = fileURLToPath(new URL("./cli.js", import.meta.url));
+const LISTENING = /^dma-gatekeeper listening on (http:\/\/\S+)$/m;
+const STDERR_TAIL = 64 * 1024;
+
+export class GatekeeperProcess {
+  private child: ChildProcess | undefined;
+  private stderr = "";
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private _url = "";
+  private _admin: GatekeeperAdminClient | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+    private readonly options: GatekeeperProcessOptions,
+  ) {}
+
+  static async start(options: GatekeeperProcessOptions = {}): Promise<GatekeeperProcess> {
+    const own = options.dataDir === undefined;
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "dma-gatekeeper-"));
+    const gk = new GatekeeperProcess(dataDir, own, options);
+    try {
+      await gk.spawn(options.port ?? 0);
+    } catch (err) {
+      if (own) rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+    return gk;
+  }
+
+  /** Base URL of the running server, e.g. http://127.0.0.1:40123. */
+  get url(): string {
+    return this._url;
+  }
+
+  get admin(): GatekeeperAdminClient {
+    if (!this._admin) throw new Error("gatekeeper is not running");
+    return this._admin;
+  }
+
+  /** What the server logged on stderr so far (the last 64 KiB), for failure messages. */
+  get logs(): string {
+    return this.stderr;
+  }
+
+  /** Stops and starts the server on the same data directory (the port may change; see `url`). */
+  async restart(options: { samePort?: boolean } = {}): Promise<void> {
+    const port = options.samePort ? Number(new URL(this._url).port) : 0;
+    await this.kill();
+    await this.spawn(port);
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes a temporary data directory. */
+  async stop(): Promise<void> {
+    await this.kill();
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Kills the server without a graceful shutdown, as a crash would. */
+  async crash(): Promise<void> {
+    await this.kill("SIGKILL");
+  }
+
+  // ---- admin shortcuts ------------------------------------------------------------------------------------------
+
+  addProvider(id: string, publicKey: string, domains: string[]): Promise<Provider> {
+    return this.admin.addProvider({ id, publicKey, domains });
+  }
+
+  addUser(phone: string, name: string, options: Omit<AddUserRequest, "phone" | "name"> = {}): Promise<DirectoryUser> {
+    return this.admin.addUser({ phone, name, ...options });
+  }
+
+  user(phone: string): Promise<DirectoryUser> {
+    return this.admin.user(phone);
+  }
+
+  /** Sends as a simulated user; returns the message id (32 hex digits). */
+  async sendAs(phone: string, req: SendRequest): Promise<string> {
+    return (await this.admin.send(phone, req)).id;
+  }
+
+  received(phone: string, after = 0): Promise<ReceivedMessage[]> {
+    return this.admin.received(phone, after);
+  }
+
+  /** Polls the user's received messages until one matches; throws with what did arrive after `timeoutMs`. */
+  async waitForMessage(phone: string, predicate: (m: ReceivedMessage) => boolean, timeoutMs = 10_000): Promise<ReceivedMessage> {
+    const deadline = Date.now() + timeoutMs;
+    let seen: ReceivedMessage[] = [];
+    for (;;) {
+      seen = await this.admin.received(phone);
+      const hit = seen.find(predicate);
+      if (hit) return hit;
+      if (Date.now() > deadline) {
+        throw new Error(`no matching message for ${phone} within ${timeoutMs} ms; received: ${JSON.stringify(seen.map((m) => ({ device: m.deviceId, from: m.sender, content: m.content })))}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  block(phone: string, uri: string): Promise<DirectoryUser> {
+    return this.admin.block(phone, uri);
+  }
+
+  unblock(phone: string, uri: string): Promise<DirectoryUser> {
+    return this.admin.unblock(phone, uri);
+  }
+
+  optIn(phone: string, allowedProviders?: string[]): Promise<DirectoryUser> {
+    return this.admin.setOptIn(phone, true, allowedProviders);
+  }
+
+  optOut(phone: string): Promise<DirectoryUser> {
+    return this.admin.setOptIn(phone, false);
+  }
+
+  resetIdentity(phone: string, deviceId = 1): Promise<DeviceRef> {
+    return this.admin.resetIdentity(phone, deviceId);
+  }
+
+  addDevice(phone: string): Promise<DeviceRef> {
+    return this.admin.addDevice(phone);
+  }
+
+  removeDevice(phone: string, deviceId: number): Promise<void> {
+    return this.admin.removeDevice(phone, deviceId);
+  }
+
+  // ---- process --------------------------------------------------------------------------------------------------
+
+  private async spawn(port: number): Promise<void> {
+    const o = this.options;
+    const args = [CLI, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", this.dataDir, "--log-format", "json", "--log-level", o.logLevel ?? "info"];
+    if (o.mediaMaxBytes !== undefined) args.push("--media-max-bytes", String(o.mediaMaxBytes));
+    if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
+    if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    this.stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
+    });
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`dma-gatekeeper did not start within ${o.startTimeoutMs ?? 30_000} ms:\n${this.stderr}`)), o.startTimeoutMs ?? 30_000);
+      child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+        out += chunk;
+        const m = LISTENING.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`dma-gatekeeper exited with ${code} before listening:\n${this.stderr}`));
+      });
+    }).catch(async (err: unknown) => {
+      await this.kill("SIGKILL");
+      throw err;
+    });
+    this._url = url;
+    this._admin = new GatekeeperAdminClient(url, readAdminToken(join(this.dataDir, ADMIN_TOKEN_FILE)));
+  }
+
+  private async kill(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    this._admin = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+}
