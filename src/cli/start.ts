@@ -1,5 +1,4 @@
 // start: validates everything the bridge needs before it runs, then hands over to the runtime.
-import { runBridge } from "../app/run.js";
 import { ConfigError } from "../config/errors.js";
 import { analyseConfigFile } from "../config/load.js";
 import { problemToString } from "../config/problems.js";
@@ -33,6 +32,8 @@ export async function startCommand(io: CliIO, configPath: string): Promise<numbe
   for (const note of analysis.notes) logger.warn(problemToString(note));
   logger.info({ version: BRIDGE_VERSION, config: configPath }, "starting");
   try {
+    // Loaded only here so that check-config and generate-registration never pay for (or trip over) the runtime.
+    const { runBridge } = await import("../app/run.js");
     await runBridge(config);
     return EXIT_OK;
   } catch (err) {

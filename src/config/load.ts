@@ -29,10 +29,10 @@ export interface ConfigAnalysis {
   readonly deferredFiles: readonly { readonly path: string; readonly keyName: string }[];
 }
 
-/** The 1-based line of the key at `keyPath`, or of the nearest enclosing key that exists. */
+/** The 1-based line of the key at `keyPath`, or of the nearest enclosing key that exists (none for a missing section). */
 function lineOf(doc: Document, keyPath: readonly (string | number)[], lines: LineCounter): number | undefined {
   let node: unknown = doc.contents;
-  let located: Node | null = isMap(node) || isScalar(node) ? (node as Node) : null;
+  let located: Node | null = null;
   for (const segment of keyPath) {
     if (!isMap(node)) break;
     const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
@@ -50,7 +50,7 @@ function withLine(doc: Document, lines: LineCounter, problem: Omit<ConfigProblem
 }
 
 /** Validates config text; never throws for bad input, returns the problems instead. */
-export function analyseConfig(text: string, sourceName: string, options: LoadOptions = {}): ConfigAnalysis {
+export function analyseConfig(text: string, options: LoadOptions = {}): ConfigAnalysis {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const syntax = doc.errors.map((err): ConfigProblem => {
@@ -100,7 +100,7 @@ export function analyseConfigFile(path: string, options: LoadOptions = {}): Conf
       code === "ENOENT" ? `config file ${resolve(path)} does not exist` : `config file ${resolve(path)} cannot be read (${code ?? String(err)})`;
     return { config: null, problems: [{ path: "", keyPath: [], message }], notes: [], deferredFiles: [] };
   }
-  return analyseConfig(text, path, { baseDir: dirname(resolve(path)), ...options });
+  return analyseConfig(text, { baseDir: dirname(resolve(path)), ...options });
 }
 
 function unwrap(analysis: ConfigAnalysis, sourceName: string): BridgeConfig {
@@ -110,7 +110,7 @@ function unwrap(analysis: ConfigAnalysis, sourceName: string): BridgeConfig {
 
 /** Parses config text; throws a ConfigError listing every problem. Relative paths resolve against options.baseDir or the cwd. */
 export function parseConfig(text: string, sourceName: string, options: LoadOptions = {}): BridgeConfig {
-  return unwrap(analyseConfig(text, sourceName, options), sourceName);
+  return unwrap(analyseConfig(text, options), sourceName);
 }
 
 /** Loads a config file; throws a ConfigError listing every problem. Relative paths resolve against the file's directory. */
