@@ -1,6 +1,200 @@
-// Placeholder until the bridge runtime lands (owned by the lead; see issue 4).
+// The bridge runtime: wires the store, the Matrix side, the interop side and the core, and runs the three durable
+// queues (Matrix inbound, interop outbox, interop inbox) until stopped.
+import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
+import { isPuppetUserId } from "../config/identities.js";
+import { loadRegistration } from "../config/registration.js";
+import { createLogger, redactUri } from "../log.js";
+import { MatrixClient } from "../matrix/client.js";
+import { startAppserviceServer, type AppserviceServer } from "../matrix/appservice-server.js";
+import { InteropClient } from "../interop/client.js";
+import { BridgeCore, type MatrixEvent } from "../core/bridge.js";
+import { BridgeStore } from "../store/store.js";
+import type { QueuedInbound } from "../store/appservice-queue.js";
+import type { InboxEntry } from "../store/inbox.js";
+import type { OutboxEntry } from "../store/outbox.js";
+import { AppserviceMatrixSide } from "./matrix-side.js";
+import { InteropRemoteNetwork } from "./interop-side.js";
+import { QueueWorker } from "./queue-worker.js";
+import { storeTransactionSink } from "./transaction-sink.js";
 
-export async function runBridge(_config: BridgeConfig): Promise<void> {
-  throw new Error("the bridge runtime is not implemented yet");
+/** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
+const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+export interface BridgeRuntime {
+  readonly core: BridgeCore;
+  readonly store: BridgeStore;
+  readonly appservicePort: number;
+  stop(): Promise<void>;
+}
+
+export async function startBridge(config: BridgeConfig, log: Logger = createLogger({ ...config.logging, name: "matrix-dma-bridge" })): Promise<BridgeRuntime> {
+  const registration = loadRegistration(config.appservice.registration);
+  const store = BridgeStore.open(config.database.path);
+  const matrixClient = new MatrixClient({ homeserverUrl: config.homeserver.url, asToken: registration.as_token, logger: log.child({ part: "matrix" }) });
+  const matrix = new AppserviceMatrixSide(config, matrixClient, store, log.child({ part: "matrix" }));
+
+  let remote: InteropRemoteNetwork | undefined;
+  const interop = new InteropClient({
+    url: config.gatekeeper.url,
+    providerId: config.gatekeeper.provider_id,
+    providerKey: config.gatekeeper.provider_key,
+    log: log.child({ part: "interop" }),
+    localDevice: (uri) => remote?.deviceStore(uri),
+  });
+  const kickAll = () => {
+    inboundWorker.kick();
+    outboxWorker.kick();
+    inboxWorker.kick();
+  };
+  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll);
+  const core = new BridgeCore(config, store, matrix, remote, log.child({ part: "core" }));
+  const network = remote;
+
+  const inboundWorker = new QueueWorker<QueuedInbound>(
+    {
+      name: "matrix-inbound",
+      due: (now) => store.appservice.due(64, now),
+      key: (i) => i.roomId ?? "",
+      attempts: (i) => i.attempts,
+      handle: async (i) => {
+        if (i.kind === "event") await core.handleMatrixEvent(i.payload as MatrixEvent);
+        // Ephemeral and crypto items are consumed by features that are not enabled yet; they are dropped here.
+      },
+      done: (i) => store.appservice.done(i.seq),
+      retryLater: (i, error, notBefore) => store.appservice.retryLater(i.seq, error, notBefore),
+      giveUp: async (i, err) => {
+        log.error({ err, seq: i.seq, kind: i.kind }, "a Matrix event could not be processed; dropping it");
+      },
+      maxAttempts: 12,
+    },
+    log.child({ part: "queue" }),
+  );
+
+  const outboxWorker = new QueueWorker<OutboxEntry>(
+    {
+      name: "outbox",
+      due: (now) => store.outbox.heads().filter((e) => e.notBefore <= now),
+      key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
+      attempts: (e) => e.attempts,
+      handle: async (e) => {
+        const outcome = await network.deliver(e);
+        if (outcome.kind === "sent") {
+          core.onSent(e);
+          return;
+        }
+        if (outcome.kind === "failed") {
+          log.warn({ messageId: e.messageId, to: redactUri(e.remoteUri), reason: outcome.reason }, "message refused by the gatekeeper");
+          await core.onSendFailed(e, outcome.reason, outcome.detail);
+          return;
+        }
+        if (Date.now() - e.createdAt > OUTBOX_MAX_AGE_MS) {
+          await core.onSendFailed(e, "unreachable", `gave up after ${Math.round(OUTBOX_MAX_AGE_MS / 3_600_000)} hours: ${outcome.detail}`);
+          return;
+        }
+        if (outcome.unreachable) await core.onSendDelayed(e, outcome.detail).catch((err) => log.warn({ err }, "could not post the delay notice"));
+        throw new RetryAfter(outcome.detail, outcome.afterMs);
+      },
+      done: (e) => store.outbox.remove(e.seq),
+      retryLater: (e, error, notBefore) => store.outbox.retryLater(e.seq, error, notBefore),
+      giveUp: async (e, err) => core.onSendFailed(e, "internal", err instanceof Error ? err.message : String(err)),
+      // Unreachable gatekeepers are bounded by OUTBOX_MAX_AGE_MS instead of a count.
+      maxAttempts: Number.POSITIVE_INFINITY,
+    },
+    log.child({ part: "queue" }),
+  );
+
+  const inboxWorker = new QueueWorker<InboxEntry>(
+    {
+      name: "inbox",
+      due: (now) => store.inbox.heads().filter((e) => e.notBefore <= now),
+      key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
+      attempts: (e) => e.attempts,
+      handle: (e) => core.handleRemoteEntry(e),
+      done: (e) => store.inbox.remove(e.seq),
+      retryLater: (e, error, notBefore) => store.inbox.retryLater(e.seq, error, notBefore),
+      giveUp: async (e, err) => {
+        log.error({ err, messageId: e.messageId }, "a message from the remote network could not be posted to Matrix; dropping it");
+      },
+      maxAttempts: 20,
+    },
+    log.child({ part: "queue" }),
+  );
+
+  let server: AppserviceServer | undefined;
+  try {
+    await matrix.ensureBot();
+    interop.onEnvelope((envelope) => network.receive(envelope));
+    interop.on("state", (s) => log.info({ state: s.state, lastError: s.lastError }, "gatekeeper connection"));
+    interop.on("state", (s) => {
+      if (s.state === "connected") {
+        store.outbox.retryAllNow();
+        outboxWorker.kick();
+      }
+    });
+    interop.start();
+    server = await startAppserviceServer({
+      bindAddress: config.appservice.bind_address,
+      port: config.appservice.port,
+      hsToken: registration.hs_token,
+      sink: storeTransactionSink(store, () => inboundWorker.kick()),
+      queryUser: async (userId) => {
+        const digits = isPuppetUserId(config, userId);
+        if (digits === null) return false;
+        await matrix.ensurePuppet(`+${digits}`, {});
+        return true;
+      },
+      logger: log.child({ part: "appservice" }),
+    });
+    inboundWorker.start();
+    outboxWorker.start();
+    inboxWorker.start();
+    // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
+    await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
+  } catch (err) {
+    await server?.close();
+    await interop.stop();
+    store.close();
+    throw err;
+  }
+  log.info({ port: server.port }, "bridge started");
+
+  const listening = server;
+  return {
+    core,
+    store,
+    appservicePort: listening.port,
+    async stop() {
+      await listening.close();
+      await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
+      await interop.stop();
+      store.close();
+      log.info("bridge stopped");
+    },
+  };
+}
+
+/** Runs the bridge until SIGINT or SIGTERM. */
+export async function runBridge(config: BridgeConfig): Promise<void> {
+  const log = createLogger({ ...config.logging, name: "matrix-dma-bridge" });
+  const runtime = await startBridge(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, "stopping");
+      resolve();
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  await runtime.stop();
+}
+
+/** Thrown by a queue handler to be retried; carries the gatekeeper's own retry hint when it gave one. */
+class RetryAfter extends Error {
+  constructor(
+    message: string,
+    readonly afterMs?: number,
+  ) {
+    super(message);
+  }
 }

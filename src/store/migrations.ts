@@ -1,4 +1,6 @@
 // Numbered schema migrations. Append only: a released migration is never edited.
+import { SIGNAL_SCHEMA_SQL } from "../protocol/signal/schema.js";
+
 export interface Migration {
   version: number;
   name: string;
@@ -117,5 +119,10 @@ export const MIGRATIONS: readonly Migration[] = [
         value TEXT NOT NULL
       );
     `,
+  },
+  {
+    version: 2,
+    name: "signal protocol state of the Matrix users' interop devices",
+    sql: SIGNAL_SCHEMA_SQL,
   },
 ];

@@ -68,6 +68,11 @@ export class OutboxStore {
       .run(error, notBefore, seq);
   }
 
+  /** The connection is back: everything waiting for it is due now. */
+  retryAllNow(): void {
+    this.db.prepare("UPDATE outbox SET not_before = 0 WHERE not_before > 0").run();
+  }
+
   pending(): number {
     return (this.db.prepare("SELECT count(*) AS n FROM outbox").get() as { n: number }).n;
   }

@@ -1,0 +1,240 @@
+// RemoteNetwork over the interop client, with the durable halves of the pipeline:
+// - outbox: content is queued in the store, encrypted per device with the ratchet step and the envelopes committed
+//   in one transaction, then sent (the same envelopes on every retry) until the gatekeeper answers;
+// - inbox: a delivered envelope is decrypted and its content queued in the transaction that commits the ratchet step;
+//   only then is it acknowledged.
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { ErrorCode, SendSchema, type Envelope } from "../protocol/gen/interop_pb.js";
+import { messageIdFromString, messageIdToString } from "../protocol/message-id.js";
+import { matrixUri, parseUri, telUri } from "../protocol/uri.js";
+import { SignalDeviceStore } from "../protocol/signal/device-store.js";
+import { ensureLocalIdentity } from "../protocol/signal/identity.js";
+import { SignalError } from "../protocol/signal/errors.js";
+import type { InteropClient } from "../interop/client.js";
+import { GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "../interop/errors.js";
+import { decryptEnvelope, isAlreadyDecrypted } from "../interop/receive.js";
+import { RemoteError, type RemoteFailureReason, type RemoteNetwork, type RemoteProfile, type RemoteStatus } from "../core/ports.js";
+import type { BridgeStore } from "../store/store.js";
+import type { OutboxEntry } from "../store/outbox.js";
+import { KeyedLock } from "../util/keyed-lock.js";
+import { redactUri } from "../log.js";
+
+/** The bridge is device 1 of each Matrix user on the interop network. */
+export const BRIDGE_DEVICE_ID = 1;
+
+/** What the outbox worker does with one entry; the caller (the runtime) turns outcomes into notices. */
+export type OutboxOutcome =
+  | { kind: "sent" }
+  | { kind: "failed"; reason: RemoteFailureReason; detail: string }
+  | { kind: "retry"; afterMs?: number; detail: string; unreachable: boolean };
+
+export class InteropRemoteNetwork implements RemoteNetwork {
+  private readonly identityLock = new KeyedLock();
+  private readonly ready = new Set<string>();
+  private readonly devices = new Map<string, SignalDeviceStore>();
+
+  constructor(
+    readonly networkName: string,
+    private readonly client: InteropClient,
+    private readonly store: BridgeStore,
+    private readonly log: Logger,
+    private readonly onQueued: () => void,
+  ) {}
+
+  /** The Signal store of a Matrix user's interop device, if it exists (used for prekey refills). */
+  deviceStore(uri: string): SignalDeviceStore | undefined {
+    const cached = this.devices.get(uri);
+    if (cached) return cached;
+    const address = { uri, deviceId: BRIDGE_DEVICE_ID };
+    if (!SignalDeviceStore.exists(this.store.db, address)) return undefined;
+    const opened = SignalDeviceStore.open(this.store.db, address);
+    this.devices.set(uri, opened);
+    return opened;
+  }
+
+  async ensureIdentity(matrixUser: string): Promise<void> {
+    const uri = matrixUri(matrixUser);
+    if (this.ready.has(uri)) return;
+    await this.identityLock.run(uri, async () => {
+      if (this.ready.has(uri)) return;
+      const user = this.store.users.ensure(matrixUser, uri);
+      const device = ensureLocalIdentity(this.store.db, uri, { deviceId: BRIDGE_DEVICE_ID });
+      this.devices.set(uri, device);
+      if (user.keysUploadedAt === null) {
+        try {
+          await this.client.uploadKeys(device);
+        } catch (err) {
+          throw toRemoteError(err);
+        }
+        this.store.users.markKeysUploaded(matrixUser);
+        this.log.info({ user: matrixUser }, "created the user's interop identity and uploaded its prekeys");
+      }
+      this.ready.add(uri);
+    });
+  }
+
+  async lookup(_asMatrixUser: string, e164: string): Promise<RemoteProfile> {
+    try {
+      const entry = await this.client.lookup(telUri(e164));
+      return { e164, name: entry.profile.name || undefined, devices: entry.devices.map((d) => d.deviceId) };
+    } catch (err) {
+      throw toRemoteError(err);
+    }
+  }
+
+  async queueContent(matrixUser: string, e164: string, content: Uint8Array, messageId: string, ref?: { roomId: string; eventId: string }): Promise<void> {
+    this.store.outbox.add({ matrixUser, remoteUri: telUri(e164), messageId, roomId: ref?.roomId ?? null, eventId: ref?.eventId ?? null, content });
+    this.onQueued();
+  }
+
+  status(): RemoteStatus {
+    const s = this.client.status();
+    return { connected: s.state === "connected", since: s.since, lastError: s.lastError, pendingOutgoing: this.store.outbox.pending() };
+  }
+
+  // ------------------------------------------------------------------ outbox
+
+  /** Encrypts (once) and sends one outbox entry. Never throws for an expected failure: it reports an outcome. */
+  async deliver(entry: OutboxEntry): Promise<OutboxOutcome> {
+    try {
+      await this.ensureIdentity(entry.matrixUser);
+      const from = this.deviceStore(matrixUri(entry.matrixUser));
+      if (!from) throw new Error(`no interop identity for ${entry.matrixUser}`);
+      let envelopes = entry.envelopes ? decodeEnvelopes(entry.envelopes) : await this.encrypt(entry, from, new Set());
+      for (let round = 0; ; round++) {
+        const result = await this.client.sendEnvelopes(envelopes);
+        if (result.ok) return { kind: "sent" };
+        if (result.code === ErrorCode.STALE_DEVICES && round < 3) {
+          // The recipient's devices changed: encrypt again for the current list (the new envelopes replace the old).
+          const rebuild = this.client.applySendResult(entry.remoteUri, result);
+          envelopes = await this.encrypt(entry, from, rebuild);
+          continue;
+        }
+        const refused = InteropSendError.fromResult(result, redactUri(entry.remoteUri));
+        if (refused.code === "RATE_LIMITED" || refused.code === "INTERNAL" || refused.code === "STALE_DEVICES") {
+          return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false };
+        }
+        return { kind: "failed", reason: toRemoteError(refused).reason, detail: refused.message };
+      }
+    } catch (err) {
+      const remote = toRemoteError(err);
+      if (remote.reason === "unreachable" || remote.reason === "rate_limited" || remote.reason === "internal") {
+        return { kind: "retry", detail: remote.message, unreachable: remote.reason === "unreachable" };
+      }
+      return { kind: "failed", reason: remote.reason, detail: remote.message };
+    }
+  }
+
+  private async encrypt(entry: OutboxEntry, from: SignalDeviceStore, rebuild: ReadonlySet<number>): Promise<Envelope[]> {
+    const out = await this.client.encryptMessage({
+      from,
+      to: entry.remoteUri,
+      plaintext: entry.content,
+      messageId: messageIdFromString(entry.messageId),
+      timestampMs: BigInt(entry.createdAt),
+      rebuild,
+      persist: (result) => this.store.outbox.setEnvelopes(entry.seq, encodeEnvelopes(result.envelopes)),
+    });
+    return out.envelopes;
+  }
+
+  // ------------------------------------------------------------------ inbox
+
+  /** The interop client's envelope handler: returns once the content is durably queued (then it is acknowledged). */
+  async receive(envelope: Envelope): Promise<void> {
+    const messageId = messageIdToString(envelope.id);
+    const user = this.store.users.byUri(envelope.recipient);
+    if (!user) {
+      this.log.error({ recipient: redactUri(envelope.recipient), messageId }, "envelope for a user this bridge does not know; dropping it");
+      return;
+    }
+    let sender;
+    try {
+      sender = parseUri(envelope.sender);
+    } catch {
+      this.log.error({ messageId }, "envelope with an invalid sender URI; dropping it");
+      return;
+    }
+    if (sender.kind !== "tel") {
+      this.log.warn({ messageId }, "envelope from a non-phone sender; only phone-number users are bridged");
+      return;
+    }
+    if (this.store.inbox.wasSeen(messageId, user.userId, envelope.sender, envelope.senderDevice)) return; // redelivery
+    const device = this.deviceStore(envelope.recipient);
+    if (!device) {
+      this.log.error({ user: user.userId, messageId }, "envelope for a user without an interop identity; dropping it");
+      return;
+    }
+    try {
+      await decryptEnvelope(device, envelope, (d) => {
+        this.store.inbox.addOnce({
+          matrixUser: user.userId,
+          remoteUri: d.sender,
+          senderDevice: d.senderDevice,
+          messageId: d.messageId,
+          timestamp: d.timestampMs,
+          content: d.plaintext,
+          identityChanged: d.identityChanged,
+        });
+      });
+    } catch (err) {
+      if (isAlreadyDecrypted(err)) return;
+      if (!(err instanceof SignalError)) throw err; // a store failure: not acknowledged, retried
+      // It can never be decrypted: queue an empty entry so the user is told a message was lost.
+      this.log.error({ err, messageId, sender: redactUri(envelope.sender) }, "could not decrypt an envelope");
+      this.store.inbox.addOnce({
+        matrixUser: user.userId,
+        remoteUri: envelope.sender,
+        senderDevice: envelope.senderDevice,
+        messageId,
+        timestamp: Number(envelope.timestampMs),
+        content: new Uint8Array(),
+        identityChanged: false,
+      });
+    }
+    this.onQueued();
+  }
+}
+
+function encodeEnvelopes(envelopes: Envelope[]): Uint8Array {
+  return toBinary(SendSchema, create(SendSchema, { seq: 0n, envelopes }));
+}
+
+function decodeEnvelopes(bytes: Uint8Array): Envelope[] {
+  return fromBinary(SendSchema, bytes).envelopes;
+}
+
+export function toRemoteError(err: unknown): RemoteError {
+  if (err instanceof RemoteError) return err;
+  if (err instanceof InteropSendError) {
+    const map: Record<string, RemoteFailureReason> = {
+      UNKNOWN_USER: "unknown_user",
+      NO_DEVICES: "unknown_user",
+      NOT_OPTED_IN: "not_opted_in",
+      BLOCKED: "blocked",
+      RATE_LIMITED: "rate_limited",
+      INVALID: "invalid",
+      UNAUTHORIZED: "invalid",
+    };
+    return new RemoteError(map[err.code] ?? "internal", err.message);
+  }
+  if (err instanceof GatekeeperHttpError) {
+    const map: Record<string, RemoteFailureReason> = {
+      UNKNOWN_USER: "unknown_user",
+      NOT_OPTED_IN: "not_opted_in",
+      BLOCKED: "blocked",
+      RATE_LIMITED: "rate_limited",
+      INVALID: "invalid",
+    };
+    const reason = map[err.errcode] ?? (err.status >= 500 ? "unreachable" : "internal");
+    return new RemoteError(reason, err.message);
+  }
+  if (err instanceof InteropUnavailableError) return new RemoteError("unreachable", err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  // fetch() failures (connection refused, DNS, timeouts) arrive as TypeError/AbortError.
+  if (err instanceof TypeError || (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError"))) {
+    return new RemoteError("unreachable", message);
+  }
+  return new RemoteError("internal", message);
+}

@@ -1,0 +1,97 @@
+// MatrixSide over the client-server API: puppets and the bot act through appservice intents.
+import type { Logger } from "pino";
+import type { BridgeConfig } from "../config/schema.js";
+import { puppetDisplayName, puppetUserId } from "../config/identities.js";
+import type { MatrixClient } from "../matrix/client.js";
+import type { MatrixContent, MatrixSide } from "../core/ports.js";
+import type { BridgeStore } from "../store/store.js";
+
+export class AppserviceMatrixSide implements MatrixSide {
+  readonly botUserId: string;
+  readonly domain: string;
+
+  constructor(
+    private readonly config: BridgeConfig,
+    private readonly client: MatrixClient,
+    private readonly store: BridgeStore,
+    private readonly log: Logger,
+  ) {
+    this.domain = config.homeserver.domain;
+    this.botUserId = `@${config.appservice.bot_localpart}:${this.domain}`;
+  }
+
+  /** Registers the bot and keeps its display name as configured. */
+  async ensureBot(): Promise<void> {
+    const bot = this.client.as(this.botUserId);
+    await bot.ensureRegistered();
+    const profile = await bot.getProfile(this.botUserId).catch(() => null);
+    if (profile?.displayName !== this.config.appservice.bot_displayname) {
+      await bot.setDisplayName(this.config.appservice.bot_displayname);
+    }
+  }
+
+  async ensurePuppet(e164: string, profile: { name?: string | undefined }): Promise<string> {
+    const userId = puppetUserId(this.config, e164);
+    const known = this.store.puppets.get(e164);
+    const intent = this.client.as(userId);
+    if (!known?.registered) await intent.ensureRegistered();
+    // Only a name from the directory replaces one we have; until we learn one, the number is the name.
+    const wanted =
+      profile.name !== undefined
+        ? puppetDisplayName(this.config, e164, profile.name)
+        : (known?.displayName ?? puppetDisplayName(this.config, e164, null));
+    if (wanted !== known?.displayName) {
+      await intent.setDisplayName(wanted);
+      this.log.debug({ puppet: userId }, "puppet display name set");
+    }
+    this.store.puppets.upsert({
+      e164,
+      userId,
+      displayName: wanted,
+      avatarMxc: known?.avatarMxc ?? null,
+      registered: true,
+    });
+    return userId;
+  }
+
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
+    const initialState: { type: string; state_key: string; content: MatrixContent }[] = [];
+    if (opts.encrypted) initialState.push({ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } });
+    // No room name: clients name a DM after the other member, the puppet, whose display name follows the contact.
+    return this.client.as(opts.puppetUserId).createRoom({
+      preset: "trusted_private_chat",
+      is_direct: true,
+      invite: [opts.inviteUserId],
+      initial_state: initialState,
+      power_level_content_override: { users: { [opts.puppetUserId]: 100, [opts.inviteUserId]: 100 } },
+    });
+  }
+
+  async joinRoom(asUser: string, roomId: string): Promise<void> {
+    await this.client.as(asUser).join(roomId);
+  }
+
+  async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {
+    await this.client.as(asUser).leave(roomId, reason);
+  }
+
+  async invite(asUser: string, roomId: string, userId: string): Promise<void> {
+    await this.client.as(asUser).invite(roomId, userId);
+  }
+
+  sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {
+    return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
+  }
+
+  sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void> {
+    return this.client.as(asUser).sendReadReceipt(roomId, eventId);
+  }
+
+  setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void> {
+    return this.client.as(asUser).setTyping(roomId, typing, timeoutMs);
+  }
+
+  async joinedMembers(roomId: string): Promise<string[]> {
+    return [...(await this.client.as(this.botUserId).getJoinedMembers(roomId)).keys()];
+  }
+}

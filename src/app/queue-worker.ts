@@ -1,0 +1,99 @@
+// Drains a durable queue: the heads that are due run concurrently (one per chat, so order holds within a chat),
+// failures are retried with backoff, and an entry that keeps failing is given up on with a callback that tells the user.
+import type { Logger } from "pino";
+import { backoffDelay } from "../util/backoff.js";
+
+export interface QueueOps<T> {
+  name: string;
+  /** Due heads, at most one per ordering key. */
+  due(now: number): T[];
+  key(item: T): string;
+  attempts(item: T): number;
+  handle(item: T): Promise<void>;
+  done(item: T): void;
+  retryLater(item: T, error: string, notBefore: number): void;
+  /** Called instead of retrying once attempts reach maxAttempts; the item is then removed. */
+  giveUp(item: T, error: unknown): Promise<void>;
+  maxAttempts: number;
+}
+
+export class QueueWorker<T> {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly ops: QueueOps<T>,
+    private readonly log: Logger,
+    private readonly pollMs = 1000,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Something was queued: look now rather than at the next poll. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.pass();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.running || this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async pass(): Promise<void> {
+    this.running = true;
+    if (this.timer) clearTimeout(this.timer);
+    try {
+      do {
+        this.again = false;
+        const items = this.ops.due(Date.now()).filter((i) => !this.inFlight.has(this.ops.key(i)));
+        for (const item of items) void this.process(item);
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.log.error({ err, queue: this.ops.name }, "queue pass failed");
+    } finally {
+      this.running = false;
+      if (!this.stopped) this.timer = setTimeout(() => this.kick(), this.pollMs);
+    }
+  }
+
+  private async process(item: T): Promise<void> {
+    const key = this.ops.key(item);
+    this.inFlight.add(key);
+    try {
+      await this.ops.handle(item);
+      this.ops.done(item);
+    } catch (err) {
+      const attempts = this.ops.attempts(item) + 1;
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempts >= this.ops.maxAttempts) {
+        this.log.error({ err, queue: this.ops.name, attempts }, "giving up on a queue entry");
+        try {
+          await this.ops.giveUp(item, err);
+        } catch (e) {
+          this.log.error({ err: e, queue: this.ops.name }, "could not report a failed entry");
+        }
+        this.ops.done(item);
+      } else {
+        const hinted = (err as { afterMs?: unknown } | null)?.afterMs;
+        const delay = Math.max(backoffDelay(attempts), typeof hinted === "number" ? hinted : 0);
+        this.log.warn({ queue: this.ops.name, attempts, retryInMs: delay, error: message }, "queue entry failed; will retry");
+        this.ops.retryLater(item, message, Date.now() + delay);
+      }
+    } finally {
+      this.inFlight.delete(key);
+      if (!this.stopped) this.kick();
+    }
+  }
+}

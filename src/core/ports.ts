@@ -1,0 +1,69 @@
+// The two shapes the core talks to. The core knows neither HTTP nor crypto: the appservice implements MatrixSide,
+// the interop client implements RemoteNetwork (a MIMI-speaking gatekeeper could be a second implementation).
+
+/** Matrix event content as the core builds it (m.room.message and friends). */
+export type MatrixContent = Record<string, unknown>;
+
+export interface MatrixSide {
+  readonly botUserId: string;
+  readonly domain: string;
+  /** Registers the puppet if needed and keeps its profile current; returns its user ID. */
+  ensurePuppet(e164: string, profile: { name?: string | undefined }): Promise<string>;
+  /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /** Creates the management DM between the bot and a user (when the user did not create it). */
+  joinRoom(asUser: string, roomId: string): Promise<void>;
+  leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
+  invite(asUser: string, roomId: string, userId: string): Promise<void>;
+  /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
+  sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
+  sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
+  setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
+  joinedMembers(roomId: string): Promise<string[]>;
+}
+
+export interface RemoteProfile {
+  e164: string;
+  name?: string | undefined;
+  devices: number[];
+}
+
+export type RemoteFailureReason =
+  | "unknown_user"
+  | "not_opted_in"
+  | "blocked"
+  | "rate_limited"
+  | "invalid"
+  | "unreachable"
+  | "internal";
+
+export class RemoteError extends Error {
+  constructor(
+    readonly reason: RemoteFailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RemoteError";
+  }
+}
+
+export interface RemoteStatus {
+  connected: boolean;
+  since: number;
+  lastError?: string | undefined;
+  pendingOutgoing: number;
+}
+
+export interface RemoteNetwork {
+  readonly networkName: string;
+  /** Looks a phone number up in the gatekeeper directory; throws RemoteError (unknown_user, not_opted_in, ...). */
+  lookup(asMatrixUser: string, e164: string): Promise<RemoteProfile>;
+  /** Makes sure the Matrix user has an interop identity with uploaded keys. */
+  ensureIdentity(matrixUser: string): Promise<void>;
+  /**
+   * Queues content durably for delivery (encrypted with the ratchet state in one store transaction) and returns the
+   * message ID. Delivery failures come back through the core's onSendFailed.
+   */
+  queueContent(matrixUser: string, e164: string, content: Uint8Array, messageId: string, ref?: { roomId: string; eventId: string }): Promise<void>;
+  status(): RemoteStatus;
+}
