@@ -1,0 +1,15 @@
+// The bridge's client of a gatekeeper (interop protocol v1).
+export { Backoff, type BackoffOptions } from "./backoff.js";
+export {
+  type EnvelopeHandler,
+  InteropClient,
+  type InteropClientOptions,
+  type InteropStatus,
+  type SendReport,
+} from "./client.js";
+export { CLOSE_REPLACED, type ConnectionState, type ConnectionStatus, InteropConnection } from "./connection.js";
+export { GatekeeperHttpError, InteropSendError, InteropUnavailableError, type SendErrorCode } from "./errors.js";
+export { encryptForDevices, type FanoutRequest, type FanoutResult } from "./fanout.js";
+export { type DeviceRef, type DirectoryEntry, GatekeeperApi } from "./http-api.js";
+export { type DecryptedEnvelope, decryptEnvelope, isAlreadyDecrypted } from "./receive.js";
+export { ProviderTokens, TOKEN_AUDIENCE, TOKEN_LIFETIME_SECONDS } from "./tokens.js";
