@@ -195,6 +195,12 @@ export function createMediaEncryptor(kind: MediaKind, mediaKey?: Uint8Array): Me
 // ---------------------------------------------------------------------------------------------------------------
 // Decryption
 
+function checkVerification(expected: MediaVerification): void {
+  checkLength(expected.mediaKey, MEDIA_KEY_BYTES, "mediaKey");
+  checkLength(expected.fileSha256, SHA256_BYTES, "fileSha256");
+  checkLength(expected.fileEncSha256, SHA256_BYTES, "fileEncSha256");
+}
+
 /**
  * Checks an upload as it streams past: SHA-256 of everything, HMAC and a trial decryption of the ciphertext (to
  * hash the plaintext). The last MEDIA_MAC_BYTES seen are held back because they may turn out to be the MAC.
@@ -210,9 +216,7 @@ class UploadVerifier {
   private plainLength = 0;
 
   constructor(kind: MediaKind, expected: MediaVerification) {
-    checkLength(expected.mediaKey, MEDIA_KEY_BYTES, "mediaKey");
-    checkLength(expected.fileSha256, SHA256_BYTES, "fileSha256");
-    checkLength(expected.fileEncSha256, SHA256_BYTES, "fileEncSha256");
+    checkVerification(expected);
     this.expected = expected;
     const keys = expandMediaKey(expected.mediaKey, kind);
     this.hmac = createHmac("sha256", keys.macKey).update(keys.iv);
@@ -285,8 +289,8 @@ export function decryptMediaChunks(
   spoolOptions: SpoolOptions = {},
 ): (source: AsyncIterable<Uint8Array | string>) => AsyncGenerator<Buffer> {
   // Checked now, so bad arguments fail at the call site rather than once data flows.
+  checkVerification(expected);
   const keys = expandMediaKey(expected.mediaKey, kind);
-  new UploadVerifier(kind, expected);
   return async function* decrypt(source) {
     const verifier = new UploadVerifier(kind, expected);
     const spool = new Spool(spoolOptions);
