@@ -23,13 +23,15 @@ export const file_interop: GenFile = /*@__PURE__*/
  */
 export type Envelope = Message<"dma.interop.v1.Envelope"> & {
   /**
-   * 1
+   * 1; receivers reject other versions before reading anything else
    *
    * @generated from field: uint32 version = 1;
    */
   version: number;
 
   /**
+   * 16 random bytes
+   *
    * @generated from field: bytes id = 2;
    */
   id: Uint8Array;
@@ -47,6 +49,8 @@ export type Envelope = Message<"dma.interop.v1.Envelope"> & {
   sender: string;
 
   /**
+   * 1..127 (libsignal device IDs)
+   *
    * @generated from field: uint32 sender_device = 5;
    */
   senderDevice: number;
@@ -57,6 +61,8 @@ export type Envelope = Message<"dma.interop.v1.Envelope"> & {
   recipient: string;
 
   /**
+   * 1..127
+   *
    * @generated from field: uint32 recipient_device = 7;
    */
   recipientDevice: number;
