@@ -80,14 +80,24 @@ async function useOwnSynapse(tmpDir: string): Promise<TestEnv> {
 async function useExternalSynapse(tmpDir: string): Promise<TestEnv> {
   const synapse = await startSynapse({ registrationYaml: "" });
   const registration = loadRegistration(synapse.registrationPath);
-  const appservicePort = Number(new URL(registration.url).port || 80);
+  const pushUrl = new URL(registration.url);
+  const appservicePort = Number(pushUrl.port || 80);
+  // A Synapse in a container reaches the bridge through some other address than loopback.
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(pushUrl.hostname);
   const config = makeTestConfig({
     homeserverUrl: synapse.url,
     domain: synapse.serverName,
     appservicePort,
     registrationPath: synapse.registrationPath,
     dataDir: tmpDir,
-    overrides: { appservice: { id: registration.id, url: registration.url, bot_localpart: registration.sender_localpart } },
+    overrides: {
+      appservice: {
+        id: registration.id,
+        url: registration.url,
+        bind_address: loopback ? "127.0.0.1" : "0.0.0.0",
+        bot_localpart: registration.sender_localpart,
+      },
+    },
   });
   const mismatches = registrationMismatches(config, registration);
   if (mismatches.length > 0) {
