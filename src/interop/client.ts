@@ -372,7 +372,7 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       try {
         return await this.encryptMessage(request);
       } catch (err) {
-        const unreachable = err instanceof GatekeeperHttpError && (err.status === 0 || err.status >= 502);
+        const unreachable = err instanceof GatekeeperHttpError && err.unreachable;
         const left = deadline - Date.now();
         if (!unreachable || left <= 0) throw err;
         this.log.info({ reason: err.message }, "gatekeeper unreachable while fetching bundles; waiting for it");

@@ -74,4 +74,12 @@ export class GatekeeperHttpError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * The gatekeeper could not be reached or answered with a gateway/server failure (status 0 = no HTTP answer at
+   * all, errcode UNREACHABLE): worth retrying later, unlike a refusal.
+   */
+  get unreachable(): boolean {
+    return this.status === 0 || this.status >= 502;
+  }
 }

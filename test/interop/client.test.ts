@@ -225,6 +225,38 @@ describe("InteropClient against a dma-gatekeeper process", function () {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await gk.admin.received(phone)).length, 1);
   });
+  it("measures send and receive round trips over the real socket", async () => {
+    const phone = nextPhone();
+    const to = `tel:${phone}`;
+    await gk.admin.addUser({ phone, name: "Speedy", devices: 2, sendReceipts: false });
+    const alice = await bridge.user("speedy");
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const t0 = performance.now();
+    await bridge.client.sendContent(alice, to, text("first contact"), newMessageId());
+    const firstContactMs = performance.now() - t0;
+    const sends: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      await bridge.client.sendContent(alice, to, text(`message ${i}`), newMessageId());
+      sends.push(performance.now() - t);
+    }
+    // Receive: from the admin API call until the handler has decrypted and stored it.
+    const receives: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const before = bridge.received.length;
+      const t = performance.now();
+      await gk.admin.send(phone, { to: alice.local.uri, text: `reply ${i}` });
+      await eventually(() => bridge.received.length, (n) => n > before, 10_000, "reply");
+      receives.push(performance.now() - t);
+    }
+    const report = {
+      firstContactTwoDevicesMs: Math.round(firstContactMs * 10) / 10,
+      sendTwoDevicesMedianMs: Math.round(median(sends) * 10) / 10,
+      simulatedUserToHandlerMedianMs: Math.round(median(receives) * 10) / 10,
+    };
+    console.log("      interop timings:", JSON.stringify(report));
+    assert.ok(report.sendTwoDevicesMedianMs < 500);
+  });
 });
 
 describe("InteropClient connection handling", function () {
