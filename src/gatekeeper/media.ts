@@ -40,9 +40,15 @@ export class MediaStore {
         else done(null, chunk);
       },
     });
+    // The request is piped, not pipelined: on overflow the limiter fails and the file is removed, but the request
+    // stream stays alone (the server answers 413 and closes the connection instead of reading the rest).
+    body.pipe(limiter);
+    // A client that disconnects mid-upload makes the request emit "aborted" as an error: drop the partial file.
+    body.once("error", (err) => limiter.destroy(err));
     try {
-      await pipeline(body, limiter, createWriteStream(partial, { flags: "wx", mode: 0o600 }));
+      await pipeline(limiter, createWriteStream(partial, { flags: "wx", mode: 0o600 }));
     } catch (err) {
+      body.unpipe(limiter);
       try {
         unlinkSync(partial);
       } catch {

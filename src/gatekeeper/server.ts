@@ -31,8 +31,10 @@ export async function startGatekeeper(options: ServeOptions): Promise<RunningGat
   const app = Fastify({ bodyLimit: JSON_BODY_LIMIT, logger: false });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // After a refused upload the rest of the body may still be on the way: close instead of reading it.
+    if (err instanceof HttpError && err.status === 413) reply.header("connection", "close");
     if (err instanceof HttpError) return reply.code(err.status).send(err.toBody());
-    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send({ errcode: "TOO_LARGE", error: err.message });
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).header("connection", "close").send({ errcode: "TOO_LARGE", error: err.message });
     if (err.validation || err.code?.startsWith("FST_ERR_CTP") || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
       return reply.code(err.statusCode ?? 400).send({ errcode: "INVALID", error: err.message });
     }
