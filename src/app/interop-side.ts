@@ -83,8 +83,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     }
   }
 
-  async queueContent(matrixUser: string, e164: string, content: Uint8Array, messageId: string, ref?: { roomId: string; eventId: string }): Promise<void> {
-    this.store.outbox.add({ matrixUser, remoteUri: telUri(e164), messageId, roomId: ref?.roomId ?? null, eventId: ref?.eventId ?? null, content });
+  wake(): void {
     this.onQueued();
   }
 
@@ -103,7 +102,9 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       if (!from) throw new Error(`no interop identity for ${entry.matrixUser}`);
       let envelopes = entry.envelopes ? decodeEnvelopes(entry.envelopes) : await this.encrypt(entry, from, new Set());
       for (let round = 0; ; round++) {
-        const result = await this.client.sendEnvelopes(envelopes);
+        // While disconnected, wait only briefly: the user hears about the outage and the entry is retried on reconnect.
+        const connected = this.client.status().state === "connected";
+        const result = await this.client.sendEnvelopes(envelopes, { timeoutMs: connected ? 30_000 : 5_000 });
         if (result.ok) return { kind: "sent" };
         if (result.code === ErrorCode.STALE_DEVICES && round < 3) {
           // The recipient's devices changed: encrypt again for the current list (the new envelopes replace the old).

@@ -1,11 +1,11 @@
 // The bridge core: portals, puppets, commands and the translation of events in both directions.
 // It talks to Matrix and to the remote network only through the ports, and to the store for its own state.
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { isPuppetUserId, puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import { decodeContent, encodeContent } from "../protocol/content.js";
-import { messageIdToString, newMessageId } from "../protocol/message-id.js";
 import { formatPhoneInternational, matrixUri, normalisePhoneNumber, parseUri, telUri } from "../protocol/uri.js";
 import type { BridgeStore } from "../store/store.js";
 import type { InboxEntry } from "../store/inbox.js";
@@ -135,33 +135,38 @@ export class BridgeCore {
   }
 
   private async sendToRemote(matrixUser: string, remoteUri: string, ev: MatrixEvent): Promise<void> {
+    // A redelivered event (Synapse retry, or our crash before the queue entry was cleared) is queued once only.
+    if (this.store.messages.byEventId(ev.room_id, ev.event_id)) return;
     const translated = matrixMessageToContent(ev.content);
     if (!translated.ok) {
       await this.noticeAsPuppet(remoteUri, ev.room_id, `⚠ Not delivered: ${translated.reason}.`, `unsup-${ev.event_id}`);
       return;
     }
-    const messageId = messageIdToString(newMessageId());
-    const e164 = this.e164Of(remoteUri);
     try {
       await this.remote.ensureIdentity(matrixUser);
-      await this.remote.queueContent(matrixUser, e164, encodeContent(translated.content), messageId, { roomId: ev.room_id, eventId: ev.event_id });
     } catch (err) {
       if (err instanceof RemoteError && isPermanent(err.reason)) {
-        await this.noticeAsPuppet(remoteUri, ev.room_id, `⚠ Not delivered: ${this.explain(err, e164)}`, `fail-${ev.event_id}`);
+        await this.noticeAsPuppet(remoteUri, ev.room_id, `⚠ Not delivered: ${this.explain(err, this.e164Of(remoteUri))}`, `fail-${ev.event_id}`);
         return;
       }
       throw err; // transient: the inbound queue retries with backoff
     }
-    this.store.messages.put({
-      matrixUser,
-      remoteUri,
-      messageId,
-      roomId: ev.room_id,
-      eventId: ev.event_id,
-      direction: "out",
-      sender: this.interopUriFor(matrixUser),
-      timestamp: ev.origin_server_ts ?? Date.now(),
+    const messageId = messageIdForEvent(ev.room_id, ev.event_id);
+    const content = encodeContent(translated.content);
+    this.store.transaction(() => {
+      this.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content });
+      this.store.messages.put({
+        matrixUser,
+        remoteUri,
+        messageId,
+        roomId: ev.room_id,
+        eventId: ev.event_id,
+        direction: "out",
+        sender: this.interopUriFor(matrixUser),
+        timestamp: ev.origin_server_ts ?? Date.now(),
+      });
     });
+    this.remote.wake();
   }
 
   // ---------------------------------------------------------------- commands
@@ -354,6 +359,11 @@ export class BridgeCore {
   }
 }
 
+
+/** The interop message ID of a Matrix event: derived, so reprocessing the event can never mint a second message. */
+export function messageIdForEvent(roomId: string, eventId: string): string {
+  return createHash("sha256").update(`${roomId}\u0000${eventId}`).digest("hex").slice(0, 32).toUpperCase();
+}
 
 function isPermanent(reason: RemoteFailureReason): boolean {
   return reason === "unknown_user" || reason === "not_opted_in" || reason === "blocked" || reason === "invalid";

@@ -60,10 +60,7 @@ export interface RemoteNetwork {
   lookup(asMatrixUser: string, e164: string): Promise<RemoteProfile>;
   /** Makes sure the Matrix user has an interop identity with uploaded keys. */
   ensureIdentity(matrixUser: string): Promise<void>;
-  /**
-   * Queues content durably for delivery (encrypted with the ratchet state in one store transaction) and returns the
-   * message ID. Delivery failures come back through the core's onSendFailed.
-   */
-  queueContent(matrixUser: string, e164: string, content: Uint8Array, messageId: string, ref?: { roomId: string; eventId: string }): Promise<void>;
+  /** Something was written to the store's outbox: deliver it (encrypted with the ratchet step, then sent). */
+  wake(): void;
   status(): RemoteStatus;
 }

@@ -1,0 +1,119 @@
+// A real Matrix user for end-to-end tests: matrix-js-sdk against the harness Synapse.
+import { ClientEvent, createClient, EventType, MatrixEvent, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
+import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
+import type { SynapseHandle } from "../harness/synapse.js";
+
+// The SDK logs at debug by default; keep test output readable (MDB_TEST_LOG=debug shows it).
+// (setLevel alone does not reach loggers the SDK already derived; replacing the method factory does.)
+if (process.env["MDB_TEST_LOG"] !== "debug") {
+  type Factory = (method: string, level: unknown, name: unknown) => (...args: unknown[]) => void;
+  const l = sdkLogger as unknown as { methodFactory: Factory; rebuild(): void };
+  const original = l.methodFactory;
+  l.methodFactory = (method, level, name) => (method === "error" ? original(method, level, name) : () => {});
+  l.rebuild();
+}
+
+export interface SeenEvent {
+  roomId: string;
+  eventId: string;
+  sender: string;
+  type: string;
+  content: Record<string, unknown>;
+}
+
+export class MatrixTestUser {
+  readonly events: SeenEvent[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(
+    readonly client: MatrixClient,
+    readonly userId: string,
+  ) {}
+
+  static async create(synapse: SynapseHandle, localpart: string): Promise<MatrixTestUser> {
+    const reg = await synapse.registerUser(localpart);
+    const client = createClient({ baseUrl: synapse.url, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
+    const user = new MatrixTestUser(client, reg.userId);
+    client.on(RoomEvent.Timeline, (ev: MatrixEvent, room) => {
+      if (!room) return;
+      user.events.push({ roomId: room.roomId, eventId: ev.getId()!, sender: ev.getSender()!, type: ev.getType(), content: ev.getContent() });
+      user.notify();
+    });
+    client.on(RoomMemberEvent.Membership, () => user.notify());
+    // A new room (an invite) enters the store after its membership event fired.
+    client.on(ClientEvent.Room, () => setImmediate(() => user.notify()));
+    const ready = new Promise<void>((resolve) => {
+      client.on(ClientEvent.Sync, (state: SyncState) => {
+        if (state === SyncState.Prepared || state === SyncState.Syncing) resolve();
+      });
+    });
+    await client.startClient({ initialSyncLimit: 0 });
+    await ready;
+    return user;
+  }
+
+  private notify(): void {
+    for (const w of this.waiters) w();
+  }
+
+  /** Resolves with the first value `check` returns that is not undefined, re-checking on every change. */
+  async waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+    const first = check();
+    if (first !== undefined) return first;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        clearInterval(poll);
+        this.waiters.delete(waiter);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events seen: ${JSON.stringify(this.events.slice(-15).map((e) => [e.sender, e.type, e.content.body ?? e.content.membership]))}`));
+      }, timeoutMs);
+      // Re-checked on every client event, and every 250 ms in case a change came without one.
+      const poll = setInterval(() => waiter(), 250);
+      const waiter = () => {
+        const v = check();
+        if (v !== undefined) {
+          clearTimeout(timer);
+          clearInterval(poll);
+          this.waiters.delete(waiter);
+          resolve(v);
+        }
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  waitForEvent(what: string, predicate: (e: SeenEvent) => boolean, timeoutMs?: number): Promise<SeenEvent> {
+    return this.waitFor(what, () => this.events.find(predicate), timeoutMs);
+  }
+
+  /** Waits for an invite from `inviter` and joins the room. */
+  async acceptInviteFrom(inviter: string, timeoutMs?: number): Promise<string> {
+    const roomId = await this.waitFor(`an invite from ${inviter}`, () => {
+      for (const room of this.client.getRooms()) {
+        if (room.getMyMembership() !== "invite") continue;
+        const me = room.getMember(this.userId);
+        if (me?.events.member?.getSender() === inviter) return room.roomId;
+      }
+      return undefined;
+    }, timeoutMs);
+    await this.client.joinRoom(roomId);
+    return roomId;
+  }
+
+  async createDm(invitee: string): Promise<string> {
+    const { room_id } = await this.client.createRoom({ is_direct: true, invite: [invitee], preset: "trusted_private_chat" as never });
+    return room_id;
+  }
+
+  async sendText(roomId: string, body: string): Promise<string> {
+    const { event_id } = await this.client.sendEvent(roomId, EventType.RoomMessage, { msgtype: "m.text", body } as never);
+    return event_id;
+  }
+
+  messagesIn(roomId: string, sender?: string): SeenEvent[] {
+    return this.events.filter((e) => e.roomId === roomId && e.type === "m.room.message" && (sender === undefined || e.sender === sender));
+  }
+
+  stop(): void {
+    this.client.stopClient();
+  }
+}
