@@ -7,8 +7,6 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createLogger } from "../log.js";
 import { AdminApiError, GatekeeperAdminClient, type ReceivedMessage, type SendRequest } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
-import { DEFAULT_MEDIA_MAX_BYTES } from "./gatekeeper.js";
-import { startGatekeeper } from "./server.js";
 
 export const DEFAULT_PORT = 29400;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -112,6 +110,9 @@ async function serve(args: string[]): Promise<void> {
   const format = values["log-format"] ?? (process.stderr.isTTY ? "pretty" : "json");
   if (format !== "pretty" && format !== "json") throw new UsageError("--log-format must be pretty or json");
   // stdout carries only the "listening" line, so scripts and tests can read it; logs go to stderr.
+  // Loaded here so the admin commands start fast (they need neither libsignal nor the server).
+  const { startGatekeeper } = await import("./server.js");
+  const { DEFAULT_MEDIA_MAX_BYTES } = await import("./gatekeeper.js");
   const log = createLogger({ level: level as "info", format, name: "dma-gatekeeper" }, process.stderr);
   const port = int(values.port, "port", DEFAULT_PORT);
   if (port > 65535) throw new UsageError("--port must be 0..65535");
@@ -276,9 +277,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`dma-gatekeeper: ${err.errcode} (HTTP ${err.status}): ${err.message}\n`);
       return 1;
     }
-    const cause = (err as { cause?: { code?: string } }).cause;
-    if (cause?.code === "ECONNREFUSED") {
-      process.stderr.write("dma-gatekeeper: no gatekeeper answers at the --server address (is `dma-gatekeeper serve` running?)\n");
+    // fetch() reports connection failures as "fetch failed" with the socket error as its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (err instanceof TypeError && cause) {
+      process.stderr.write(`dma-gatekeeper: no gatekeeper answers at the --server address (${cause.code ?? cause.message}); is \`dma-gatekeeper serve\` running?\n`);
       return 1;
     }
     process.stderr.write(`dma-gatekeeper: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -43,6 +43,8 @@ export async function startGatekeeper(options: ServeOptions): Promise<RunningGat
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ errcode: "NOT_FOUND", error: `no route ${request.method} ${request.url.split("?")[0]}` }));
 
+  // Unauthenticated liveness probe for containers and scripts; says nothing about the gatekeeper's state.
+  app.get("/health", async () => ({ ok: true }));
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   await registerV1Routes(app, gatekeeper);
   await registerAdminRoutes(app, gatekeeper, adminToken);

@@ -58,6 +58,11 @@ export class GatekeeperProcess {
     return this._url;
   }
 
+  /** The admin API's bearer token (from <dataDir>/admin-token). */
+  get adminToken(): string {
+    return readAdminToken(join(this.dataDir, ADMIN_TOKEN_FILE));
+  }
+
   get admin(): GatekeeperAdminClient {
     if (!this._admin) throw new Error("gatekeeper is not running");
     return this._admin;

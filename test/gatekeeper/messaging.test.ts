@@ -131,6 +131,17 @@ describe("gatekeeper messaging", function () {
     assert.equal((await gk.received(BEN)).some((m) => (m.content as any).message?.conversation === "to the old list"), false);
   });
 
+  it("announces a removed device and refuses sends that still include it", async () => {
+    const before = (await gk.user(BEN)).devices;
+    const framesBefore = conn.frames.length;
+    await gk.removeDevice(BEN, 3);
+    const changed = await conn.waitFor((f) => f.kind.case === "devicesChanged", 10_000, framesBefore);
+    assert.deepEqual(changed.kind.case === "devicesChanged" && changed.kind.value.devices, [1, 2]);
+    const stale = await alice.send(conn, tel(BEN), textContent("three devices?"), { devices: before });
+    assert.equal(stale.result.code, ErrorCode.STALE_DEVICES);
+    assert.deepEqual(stale.result.currentDevices, [1, 2]);
+  });
+
   it("reports a reset identity: STALE_DEVICES for the re-registered device, identityChanged on the new session", async () => {
     const before = (await gk.user(ANNA)).devices;
     const reset = await gk.resetIdentity(ANNA, 1);

@@ -1,0 +1,124 @@
+// The `dma-gatekeeper` command line against a running server (itself started through the CLI by testing.ts).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { textContent } from "../../src/protocol/content-builders.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { TestProvider } from "./peer.js";
+
+const CLI = fileURLToPath(new URL("../../src/gatekeeper/cli.js", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("dma-gatekeeper CLI", function () {
+  this.timeout(60_000);
+  let gk: GatekeeperProcess;
+  let server: string[];
+  let provider: TestProvider;
+
+  before(async () => {
+    gk = await GatekeeperProcess.start();
+    server = ["--server", gk.url, "--data-dir", gk.dataDir];
+    provider = new TestProvider("bridge1", "example.org", () => gk.url);
+  });
+
+  after(async () => {
+    await gk?.stop();
+  });
+
+  it("enlists a provider and adds users given in any common phone spelling", async () => {
+    const added = await run(["provider", "add", "--id", provider.id, "--public-key", provider.publicKey, "--domain", provider.domain, ...server]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual(JSON.parse(added.stdout).domains, ["example.org"]);
+
+    const anna = await run(["user", "add", "+49 151 1234 5678", "--name", "Anna", "--devices", "2", ...server]);
+    assert.equal(anna.code, 0, anna.stderr);
+    assert.equal(JSON.parse(anna.stdout).e164, "+4915112345678");
+    const ben = await run(["user", "add", "0049 (151) 8765-4321", "--name", "Ben", "--no-opt-in", ...server]);
+    assert.equal(ben.code, 0, ben.stderr);
+
+    const list = await run(["user", "list", ...server]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /\+4915112345678 {2}Anna {2}devices 1,2 {2}opted in/);
+    assert.match(list.stdout, /\+4915187654321 {2}Ben {2}devices 1 {2}not opted in/);
+  });
+
+  it("uses the admin token from the environment or a token file", async () => {
+    const viaEnv = await run(["user", "show", "+4915112345678", "--server", gk.url, "--data-dir", "/nonexistent"], { DMA_GATEKEEPER_ADMIN_TOKEN: gk.adminToken });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    const viaFile = await run(["user", "show", "+4915112345678", "--server", gk.url, "--admin-token-file", `${gk.dataDir}/admin-token`]);
+    assert.equal(viaFile.code, 0, viaFile.stderr);
+    const wrong = await run(["user", "list", "--server", gk.url], { DMA_GATEKEEPER_ADMIN_TOKEN: "wrong-token-wrong-token" });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /UNAUTHORIZED/);
+  });
+
+  it("explains errors and usage mistakes with an exit status", async () => {
+    const bad = await run(["user", "add", "12", "--name", "X", ...server]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /INVALID .*not a valid phone number/);
+    const usage = await run(["user", "frobnicate", ...server]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /unknown user command/);
+    const noServer = await run(["user", "list", "--server", "http://127.0.0.1:9", "--data-dir", gk.dataDir]);
+    assert.equal(noServer.code, 1);
+    assert.match(noServer.stderr, /no gatekeeper answers/);
+  });
+
+  it("sends as a simulated user, watches what it receives, blocks and opts in", async () => {
+    const alice = provider.user("alice");
+    await alice.uploadKeys();
+    const conn = await provider.connect();
+    try {
+      const sent = await run(["user", "send", "+4915112345678", "--to", alice.uri, "hello", "from", "the", "CLI", ...server]);
+      assert.equal(sent.code, 0, sent.stderr);
+      const id = sent.stdout.trim();
+      assert.match(id, /^[0-9A-F]{32}$/);
+      const env = await conn.waitForDelivery((e) => e.sender === "tel:+4915112345678");
+      assert.equal((await alice.decrypt(env)).content.message?.conversation, "hello from the CLI");
+      conn.ack(env);
+
+      const react = await run(["user", "send", "+4915112345678", "--to", alice.uri, "--react", id, "🎉", ...server]);
+      assert.equal(react.code, 0, react.stderr);
+
+      // Watch prints a line per received message as it arrives.
+      const watch = spawn(process.execPath, [CLI, "user", "watch", "+4915112345678", ...server]);
+      let out = "";
+      watch.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      await new Promise((r) => setTimeout(r, 300));
+      const msg = await alice.send(conn, "tel:+4915112345678", textContent("watched"));
+      assert.equal(msg.result.ok, true);
+      const deadline = Date.now() + 10_000;
+      while (!out.includes("watched") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      watch.kill("SIGINT");
+      assert.match(out, new RegExp(`matrix:u/alice:example.org#1 -> device 1 \\[${msg.id}\\]: watched`));
+      assert.match(out, /device 2 .*: watched/, "both devices appear");
+
+      const block = await run(["user", "block", "+4915112345678", alice.uri, ...server]);
+      assert.equal(block.code, 0, block.stderr);
+      assert.deepEqual(JSON.parse(block.stdout).blocked, [alice.uri]);
+      const optIn = await run(["user", "opt-in", "+4915187654321", ...server]);
+      assert.equal(JSON.parse(optIn.stdout).optedIn, true);
+      const reset = await run(["user", "reset-identity", "+4915112345678", "--device", "2", ...server]);
+      assert.equal(reset.code, 0, reset.stderr);
+      assert.equal(JSON.parse(reset.stdout).deviceId, 2);
+    } finally {
+      await conn.close();
+    }
+  });
+});
