@@ -1,7 +1,7 @@
 // A real Matrix user for end-to-end tests: matrix-js-sdk against the harness Synapse.
 import { ClientEvent, createClient, EventType, MatrixEvent, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
-import type { SynapseHandle } from "../harness/synapse.js";
+import type { RegisterOptions, SynapseHandle } from "../harness/synapse.js";
 
 // The SDK logs at debug by default; keep test output readable (MDB_TEST_LOG=debug shows it).
 // (setLevel alone does not reach loggers the SDK already derived; replacing the method factory does.)
@@ -30,8 +30,8 @@ export class MatrixTestUser {
     readonly userId: string,
   ) {}
 
-  static async create(synapse: SynapseHandle, localpart: string): Promise<MatrixTestUser> {
-    const reg = await synapse.registerUser(localpart);
+  static async create(synapse: SynapseHandle, localpart: string, options?: RegisterOptions): Promise<MatrixTestUser> {
+    const reg = await synapse.registerUser(localpart, options);
     const client = createClient({ baseUrl: synapse.url, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
     const user = new MatrixTestUser(client, reg.userId);
     client.on(RoomEvent.Timeline, (ev: MatrixEvent, room) => {

@@ -1,0 +1,116 @@
+// `make demo`: a real Synapse, the reference gatekeeper with two simulated WhatsApp users, and the bridge, all on
+// loopback with embedded defaults. Runs a scripted conversation both ways, prints it, then stays up for a person to
+// try (DEMO_ONESHOT=1 exits after the script, non-zero on failure).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { providerPublicKey } from "../config/provider-key.js";
+import { GatekeeperProcess } from "../gatekeeper/testing.js";
+import { createLogger } from "../log.js";
+import { startBridge } from "../app/run.js";
+import { getTestEnv, stopTestEnv } from "../../test/harness/fixture.js";
+import { makeTestConfig } from "../../test/harness/config.js";
+import { canRunLocalSynapse, ensureSynapseRoot } from "../../test/harness/synapse-root.js";
+import { MatrixTestUser } from "../../test/e2e/matrix-user.js";
+
+const ANNA = { phone: "+4915112345678", name: "Anna Schmidt" };
+const BEN = { phone: "+447911123456", name: "Ben Carter" };
+const oneshot = process.env["DEMO_ONESHOT"] === "1";
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  say("matrix-dma-bridge demo: Synapse + reference gatekeeper + bridge, all on 127.0.0.1");
+  if (!process.env["MDB_TEST_SYNAPSE_URL"] && canRunLocalSynapse()) {
+    say("• preparing Synapse (the first run installs it from Debian into ~/.cache/matrix-dma-bridge; a few minutes)…");
+    await ensureSynapseRoot();
+  }
+  const env = await getTestEnv();
+  say(`• Synapse is up at ${env.synapse.url} (server name ${env.synapse.serverName})`);
+
+  const gk = await GatekeeperProcess.start({ logLevel: "warn" });
+  say(`• reference gatekeeper is up at ${gk.url} (data in ${gk.dataDir})`);
+  const dataDir = join(env.tmpDir, "bridge");
+  mkdirSync(dataDir, { recursive: true });
+  const config = makeTestConfig({
+    homeserverUrl: env.synapse.url,
+    domain: env.synapse.serverName,
+    appservicePort: env.appservicePort,
+    registrationPath: env.config.appservice.registration,
+    dataDir,
+    gatekeeperUrl: gk.url,
+    overrides: { bridge: { default_country: "DE" }, logging: { level: process.env["DEMO_LOG"] ?? "warn", format: "pretty" } },
+  });
+  await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
+  await gk.addUser(ANNA.phone, ANNA.name);
+  await gk.addUser(BEN.phone, BEN.name);
+  say(`• simulated WhatsApp users: ${ANNA.name} ${ANNA.phone}, ${BEN.name} ${BEN.phone}`);
+
+  const bridge = await startBridge(config, createLogger({ level: config.logging.level, format: "pretty", name: "bridge" }, process.stderr));
+  say(`• bridge is up (appservice on 127.0.0.1:${bridge.appservicePort})`);
+
+  const password = "demo-password";
+  const demo = await MatrixTestUser.create(env.synapse, "demo", { password });
+  const demoUri = `matrix:u/${demo.userId.slice(1)}`;
+  const bot = `@${config.appservice.bot_localpart}:${env.synapse.serverName}`;
+  const puppetOf = (phone: string) => `@wa_${phone.slice(1)}:${env.synapse.serverName}`;
+
+  say("\n--- scripted conversation ---");
+  const transcript = (who: string, text: string) => say(`${new Date().toISOString().slice(11, 19)}  ${who.padEnd(28)} ${text}`);
+  const mgmt = await demo.createDm(bot);
+  transcript(demo.userId, "(opens a DM with the bridge bot)");
+  await demo.waitForEvent("the bot's help", (e) => e.roomId === mgmt && e.sender === bot);
+  transcript(bot, "(sends its help text)");
+  await demo.sendText(mgmt, "start-chat 0151 1234 5678");
+  transcript(demo.userId, "start-chat 0151 1234 5678");
+  const annaRoom = await demo.acceptInviteFrom(puppetOf(ANNA.phone), 30_000);
+  transcript(puppetOf(ANNA.phone), "(invites the demo user to a new DM; accepted)");
+  await demo.sendText(annaRoom, "Hi Anna! Writing from Matrix 👋");
+  transcript(demo.userId, "Hi Anna! Writing from Matrix 👋");
+  const got = await gk.waitForMessage(ANNA.phone, (m) => JSON.stringify(m.content).includes("Writing from Matrix"), 30_000);
+  transcript(`${ANNA.name} (WhatsApp)`, `received it (from ${got.sender})`);
+  await gk.sendAs(ANNA.phone, { to: demoUri, text: "Hello! This came from the WhatsApp side." });
+  transcript(`${ANNA.name} (WhatsApp)`, "Hello! This came from the WhatsApp side.");
+  const reply = await demo.waitForEvent("Anna's reply", (e) => e.roomId === annaRoom && e.content.body === "Hello! This came from the WhatsApp side.", 30_000);
+  transcript(reply.sender, `${String(reply.content.body)}  (in Matrix)`);
+  await gk.sendAs(BEN.phone, { to: demoUri, text: "Ben here, first message without a chat yet." });
+  transcript(`${BEN.name} (WhatsApp)`, "Ben here, first message without a chat yet.");
+  const benRoom = await demo.acceptInviteFrom(puppetOf(BEN.phone), 30_000);
+  const ben = await demo.waitForEvent("Ben's message", (e) => e.roomId === benRoom && String(e.content.body).startsWith("Ben here"), 30_000);
+  transcript(ben.sender, `${String(ben.content.body)}  (new portal room)`);
+  say("--- the scripted conversation went through both ways ---\n");
+
+  const shutdown = async () => {
+    demo.stop();
+    await bridge.stop();
+    await gk.stop();
+    await stopTestEnv();
+  };
+  if (oneshot) {
+    await shutdown();
+    return;
+  }
+  const cli = `node dist/src/gatekeeper/cli.js`;
+  say("The demo stays up. Try it:");
+  say(`  Matrix: log in to ${env.synapse.url} as "demo" with password "${password}" (any Matrix client on this machine),`);
+  say(`          or look at the rooms with: curl -s -H 'Authorization: Bearer ${"<token>"}' ${env.synapse.url}/_matrix/client/v3/joined_rooms`);
+  say(`  WhatsApp side, as Anna: ${cli} user send ${ANNA.phone} --to ${demoUri} --server ${gk.url} --data-dir ${gk.dataDir} "hello again"`);
+  say(`  Watch what Anna receives: ${cli} user watch ${ANNA.phone} --server ${gk.url} --data-dir ${gk.dataDir}`);
+  say("  Stop with Ctrl-C.");
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  say("stopping…");
+  await shutdown();
+}
+
+main().then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await stopTestEnv().catch(() => undefined);
+    process.exit(1);
+  },
+);
