@@ -64,6 +64,10 @@ export class Gatekeeper {
   readonly tokens: TokenVerifier;
   readonly checker: SendChecker;
   private readonly prekeyLowThreshold: number;
+  /** Background refills still running; close() waits for them before closing the database. */
+  private readonly background = new Set<Promise<void>>();
+  /** Simulated devices with a refill in flight: one at a time is enough. */
+  private readonly refilling = new Set<string>();
 
   constructor(options: GatekeeperOptions) {
     this.log = options.log;
@@ -102,7 +106,8 @@ export class Gatekeeper {
 
   async close(): Promise<void> {
     this.hub.closeAll(1001, "gatekeeper shutting down");
-    await this.sim.idle();
+    await this.sim.stop();
+    await Promise.allSettled(this.background);
     this.db.close();
   }
 
@@ -247,7 +252,17 @@ export class Gatekeeper {
     if (remaining >= this.prekeyLowThreshold) return;
     const e164 = telUriE164(level.uri);
     if (e164 !== undefined) {
-      this.simDevices.refill(e164, level.deviceId).catch((err: unknown) => this.log.error({ err, device: level.deviceId }, "refilling a simulated device's prekeys failed"));
+      const key = `${e164}#${level.deviceId}`;
+      if (this.refilling.has(key)) return;
+      this.refilling.add(key);
+      const refill = this.simDevices
+        .refill(e164, level.deviceId)
+        .catch((err: unknown) => this.log.error({ err, device: level.deviceId }, "refilling a simulated device's prekeys failed"))
+        .finally(() => {
+          this.background.delete(refill);
+          this.refilling.delete(key);
+        });
+      this.background.add(refill);
       return;
     }
     const domain = matrixUserDomain(level.uri);

@@ -130,18 +130,28 @@ describe("gatekeeper HTTP API", function () {
     });
 
     it("returns one device's bundle with ?device=N and refills simulated users' prekeys", async () => {
-      for (let i = 0; i < 60; i++) {
-        const res = await provider.json<PreKeyBundleResponse>("GET", `/v1/keys/${enc(`tel:${ANNA}`)}?device=2`);
+      // A simulated device starts with 50 one-time prekeys and tops up by 50 once fewer than 10 are left.
+      const fetch = () => provider.json<PreKeyBundleResponse>("GET", `/v1/keys/${enc(`tel:${ANNA}`)}?device=2`);
+      const keyIds = new Set<number>();
+      for (let i = 0; i < 45; i++) {
+        const res = await fetch();
         assert.deepEqual(res.devices.map((d) => d.deviceId), [2]);
-        assert.ok(res.devices[0]!.preKey, `fetch ${i} got a one-time prekey: the simulated phone refills in time`);
+        keyIds.add(res.devices[0]!.preKey!.keyId);
       }
+      await new Promise((r) => setTimeout(r, 1000));
+      for (let i = 0; i < 30; i++) {
+        const preKey = (await fetch()).devices[0]!.preKey;
+        assert.ok(preKey, `fetch ${45 + i} got a one-time prekey: the simulated phone refilled`);
+        keyIds.add(preKey.keyId);
+      }
+      assert.equal(keyIds.size, 75, "every handed-out prekey was distinct");
       const bad = await provider.http("GET", `/v1/keys/${enc(`tel:${ANNA}`)}?device=200`);
       assert.equal(bad.status, 400);
       const none = await provider.http("GET", `/v1/keys/${enc(`tel:${ANNA}`)}?device=9`);
       assert.equal(none.status, 404);
     });
 
-    it("does not show one provider's users' key counts to nobody else", async () => {
+    it("shows key counts only for the provider's own users", async () => {
       const res = await provider.http("GET", `/v1/keys/${enc("matrix:u/x:elsewhere.example")}/count`);
       assert.equal(res.status, 403);
     });

@@ -8,7 +8,7 @@ import { ClientFrameSchema, EnvelopeSchema, EnvelopeType, ErrorCode, type SendRe
 import { makeEnvelope } from "../../src/protocol/envelope.js";
 import { messageIdToString, newMessageId } from "../../src/protocol/message-id.js";
 import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
-import { TestProvider, type ProviderConnection, type TestMatrixUser } from "./peer.js";
+import { TestProvider, type TestMatrixUser } from "./peer.js";
 
 const ANNA = "+4915112345678";
 const tel = (e164: string) => `tel:${e164}`;

@@ -42,31 +42,46 @@ export interface SimNetworkDeps {
 }
 
 const INBOX_BATCH = 100;
+const MAX_ATTEMPTS = 5;
 
 export class SimNetwork {
   private running: Promise<void> | undefined;
   private again = false;
+  private stopped = false;
+  /** Failed attempts per inbox seq, so an envelope that keeps failing for a non-crypto reason is given up on. */
+  private readonly failures = new Map<number, number>();
 
   constructor(private readonly deps: SimNetworkDeps) {}
 
   /** New envelopes are in the inbox: process them (one at a time, in arrival order). */
   wake(): void {
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.running = this.drain()
+      .catch((err: unknown) => {
+        this.deps.log.error({ err }, "processing the simulated devices' inbox failed; retrying");
+        this.retryLater();
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
   }
 
-  /** Resolves once the inbox is processed (or processing stopped on an error). */
-  async idle(): Promise<void> {
+  /** Stops taking new work and resolves when the current step is done (before the database closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     while (this.running) await this.running;
+  }
+
+  private retryLater(): void {
+    setTimeout(() => this.wake(), 1000).unref();
   }
 
   /** Sends as a simulated user; returns the message id (32 hex digits). */
@@ -143,12 +158,21 @@ export class SimNetwork {
       if (batch.length === 0) return;
       for (const item of batch) {
         after = item.seq;
+        if (this.stopped) return;
         try {
           await this.process(item);
+          this.failures.delete(item.seq);
         } catch (err) {
-          // Left in the inbox; the next wake (or restart) retries it.
-          this.deps.log.error({ err, seq: item.seq }, "processing an envelope for a simulated device failed");
-          setTimeout(() => this.wake(), 1000).unref();
+          const attempts = (this.failures.get(item.seq) ?? 0) + 1;
+          this.failures.set(item.seq, attempts);
+          this.deps.log.error({ err, seq: item.seq, attempts }, "processing an envelope for a simulated device failed");
+          if (attempts >= MAX_ATTEMPTS) {
+            // Record it as unreadable rather than retrying for ever.
+            this.deps.inbox.remove(item.seq);
+            this.failures.delete(item.seq);
+          } else {
+            this.retryLater();
+          }
         }
       }
     }
