@@ -228,7 +228,7 @@ export function toRemoteError(err: unknown): RemoteError {
       RATE_LIMITED: "rate_limited",
       INVALID: "invalid",
     };
-    const reason = map[err.errcode] ?? (err.status >= 500 ? "unreachable" : "internal");
+    const reason = map[err.errcode] ?? (err.unreachable || err.status >= 500 ? "unreachable" : "internal");
     return new RemoteError(reason, err.message);
   }
   if (err instanceof InteropUnavailableError) return new RemoteError("unreachable", err.message);

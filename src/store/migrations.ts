@@ -125,4 +125,28 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "signal protocol state of the Matrix users' interop devices",
     sql: SIGNAL_SCHEMA_SQL,
   },
+  {
+    version: 3,
+    name: "reactions and read markers",
+    sql: `
+      -- One reaction per (reactor, message) on the WhatsApp side; the Matrix event that shows it, to replace or remove it.
+      CREATE TABLE reactions (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        target_message_id TEXT NOT NULL,
+        reactor TEXT NOT NULL,          -- URI of who reacted
+        emoji TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,         -- the m.reaction event
+        PRIMARY KEY (matrix_user, remote_uri, target_message_id, reactor)
+      );
+      CREATE UNIQUE INDEX reactions_event ON reactions(room_id, event_id);
+
+      -- Up to which timestamp the Matrix user's read receipts were passed on, per portal.
+      CREATE TABLE read_markers (
+        room_id TEXT PRIMARY KEY,
+        read_up_to INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -7,6 +7,7 @@ import { BridgeUserStore } from "./bridge-users.js";
 import { MessageMapStore } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
+import { ReactionStore, ReadMarkerStore } from "./reactions.js";
 
 export class BridgeStore {
   readonly appservice: AppserviceQueue;
@@ -16,6 +17,8 @@ export class BridgeStore {
   readonly messages: MessageMapStore;
   readonly outbox: OutboxStore;
   readonly inbox: InboxStore;
+  readonly reactions: ReactionStore;
+  readonly readMarkers: ReadMarkerStore;
 
   constructor(readonly db: SqliteDb) {
     this.appservice = new AppserviceQueue(db);
@@ -25,6 +28,8 @@ export class BridgeStore {
     this.messages = new MessageMapStore(db);
     this.outbox = new OutboxStore(db);
     this.inbox = new InboxStore(db);
+    this.reactions = new ReactionStore(db);
+    this.readMarkers = new ReadMarkerStore(db);
   }
 
   static open(path: string): BridgeStore {
