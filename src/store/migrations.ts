@@ -149,4 +149,31 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "Matrix end-to-end encryption: the bridge's devices and events waiting for their room key",
+    sql: `
+      -- One Matrix device per bridge-owned user (the bot and each puppet); its keys live in the crypto store named here.
+      CREATE TABLE crypto_devices (
+        user_id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        store_name TEXT NOT NULL UNIQUE,
+        ed25519_key TEXT,               -- the device's identity key once known; a different one means the store was lost
+        cross_signed INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+
+      -- Encrypted Matrix events whose room key had not arrived; put back in the inbound queue when it does.
+      CREATE TABLE crypto_waiting_events (
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        decrypt_as TEXT NOT NULL,       -- the bridge user whose device should have received the key
+        payload TEXT NOT NULL,          -- the encrypted event as received (no plaintext)
+        first_seen_at INTEGER NOT NULL,
+        PRIMARY KEY (room_id, event_id)
+      );
+      CREATE INDEX crypto_waiting_session ON crypto_waiting_events(room_id, session_id);
+    `,
+  },
 ];
