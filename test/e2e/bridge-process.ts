@@ -22,6 +22,12 @@ export class BridgeProcess {
     writeFileSync(this.configPath, stringify(config), { mode: 0o600 });
   }
 
+  /** The running bridge's process ID (benchmarks read its CPU time and memory from /proc), if it runs. */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
   /** What the bridge logged so far (the last 64 KiB). */
   get logs(): string {
     return this.output;

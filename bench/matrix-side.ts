@@ -1,0 +1,15 @@
+// What a benchmark needs from the Matrix side: one Matrix user who opens portals by inviting puppets, sends text
+// into them and sees what puppets post. Implemented over real Synapse and over the in-process fake homeserver.
+
+/** A message a puppet posted, seen by the Matrix user at `at` (ms since the epoch). */
+export type MatrixArrival = (roomId: string, sender: string, text: string, at: number) => void;
+
+export interface BenchMatrixUser {
+  readonly userId: string;
+  /** Opens a direct chat with `puppetUserId` and resolves with its room ID once the puppet has joined. */
+  openPortal(puppetUserId: string, opts: { encrypted: boolean }): Promise<string>;
+  /** Sends a text message; resolves once the homeserver accepted it. */
+  send(roomId: string, text: string): Promise<void>;
+  onMessage(listener: MatrixArrival): () => void;
+  stop(): Promise<void>;
+}

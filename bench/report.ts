@@ -1,0 +1,59 @@
+// The benchmark's output: a line about the machine, then one small table per scenario and direction.
+import os from "node:os";
+import type { BenchOptions, ScenarioName } from "./args.js";
+import { DIRECTION_LABELS, type DirectionResult } from "./measure.js";
+
+export interface ScenarioReport {
+  scenario: ScenarioName;
+  results: DirectionResult[];
+}
+
+export function machineSummary(): string {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.replace(/\s+/g, " ").trim() ?? "unknown CPU";
+  const gib = (os.totalmem() / 1024 ** 3).toFixed(1);
+  // Other work on the machine skews every number here; the load average says how much there was.
+  const load = os.loadavg()[0]!.toFixed(2);
+  return `machine: node ${process.version}, ${os.platform()} ${os.arch()}, ${os.availableParallelism()} cores (${model}), ${gib} GiB RAM, load average ${load} at start`;
+}
+
+export function runSummary(o: BenchOptions): string {
+  return `run: ${o.n} messages per direction, ${o.concurrency} in flight, ${o.chats} chats, ${o.encrypted ? "encrypted" : "unencrypted"} portals`;
+}
+
+const COLUMNS = ["messages", "seconds", "msg/s", "p50 ms", "p95 ms", "p99 ms", "bridge CPU ms/msg", "bridge peak RSS MiB"] as const;
+
+function row(r: DirectionResult): string[] {
+  return [
+    String(r.messages),
+    r.seconds.toFixed(2),
+    r.perSecond.toFixed(1),
+    String(r.latencyMs.p50),
+    String(r.latencyMs.p95),
+    String(r.latencyMs.p99),
+    r.bridgeCpuMsPerMessage.toFixed(2),
+    `${r.bridgePeakRssMiB.toFixed(1)}${r.peakIsPerDirection ? "" : "*"}`,
+  ];
+}
+
+export function formatTable(scenario: ScenarioName, r: DirectionResult): string {
+  const cells = row(r);
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, cells[i]!.length));
+  const line = (values: readonly string[]) => `  ${values.map((v, i) => v.padStart(widths[i]!)).join("  ")}`;
+  const others = Object.entries(r.otherCpuMsPerMessage).map(([name, ms]) => `${name} ${ms.toFixed(2)}`);
+  const otherLine = others.length ? `\n  CPU ms/msg elsewhere: ${others.join(", ")}` : "";
+  const note = r.peakIsPerDirection ? "" : "\n  * peak since the bridge started (the kernel refused to reset it)";
+  return `${scenario} · ${DIRECTION_LABELS[r.direction]}\n${line(COLUMNS)}\n${line(cells)}${otherLine}${note}\n`;
+}
+
+export function formatJson(o: BenchOptions, reports: ScenarioReport[]): string {
+  return `${JSON.stringify(
+    {
+      machine: { node: process.version, platform: os.platform(), arch: os.arch(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, totalMemBytes: os.totalmem() },
+      options: { n: o.n, concurrency: o.concurrency, chats: o.chats, encrypted: o.encrypted },
+      scenarios: reports,
+    },
+    null,
+    2,
+  )}\n`;
+}
