@@ -5,10 +5,13 @@ import { puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { MatrixContent, MatrixSide } from "../core/ports.js";
 import type { BridgeStore } from "../store/store.js";
+import type { SendEncryption } from "../matrix/crypto/bridge-crypto.js";
 
 export class AppserviceMatrixSide implements MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
+  /** Matrix E2EE for the bot and the puppets; absent when the config does not allow encryption. */
+  private crypto: SendEncryption | undefined;
 
   constructor(
     private readonly config: BridgeConfig,
@@ -20,10 +23,16 @@ export class AppserviceMatrixSide implements MatrixSide {
     this.botUserId = `@${config.appservice.bot_localpart}:${this.domain}`;
   }
 
+  /** From now on the bot and puppets have devices, and events into encrypted rooms are encrypted. */
+  useEncryption(crypto: SendEncryption): void {
+    this.crypto = crypto;
+  }
+
   /** Registers the bot and keeps its display name as configured. */
   async ensureBot(): Promise<void> {
     const bot = this.client.as(this.botUserId);
     await bot.ensureRegistered();
+    await this.crypto?.ensureDevice(this.botUserId);
     const profile = await bot.getProfile(this.botUserId).catch(() => null);
     if (profile?.displayName !== this.config.appservice.bot_displayname) {
       await bot.setDisplayName(this.config.appservice.bot_displayname);
@@ -35,6 +44,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     const known = this.store.puppets.get(e164);
     const intent = this.client.as(userId);
     if (!known?.registered) await intent.ensureRegistered();
+    // Before the puppet joins any room, so clients find its device when they share room keys.
+    await this.crypto?.ensureDevice(userId);
     // Only a name from the directory replaces one we have; until we learn one, the number is the name.
     const wanted =
       profile.name !== undefined
@@ -69,18 +80,29 @@ export class AppserviceMatrixSide implements MatrixSide {
 
   async joinRoom(asUser: string, roomId: string): Promise<void> {
     await this.client.as(asUser).join(roomId);
+    this.crypto?.roomChanged(roomId);
   }
 
   async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {
     await this.client.as(asUser).leave(roomId, reason);
+    this.crypto?.roomChanged(roomId);
   }
 
   async invite(asUser: string, roomId: string, userId: string): Promise<void> {
     await this.client.as(asUser).invite(roomId, userId);
+    this.crypto?.roomChanged(roomId);
   }
 
-  sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {
+  async sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {
+    // In an encrypted room the event goes out encrypted from the sender's own device; a retry with the same txnId
+    // encrypts again, and the homeserver still keeps only the first.
+    const sealed = await this.crypto?.seal(asUser, roomId, type, content);
+    if (sealed) return this.client.as(asUser, sealed.deviceId).sendEvent(roomId, sealed.type, sealed.content, txnId);
     return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
+  }
+
+  async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
+    await this.client.as(asUser).redact(roomId, eventId, txnId, reason);
   }
 
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void> {

@@ -8,12 +8,13 @@ import { createLogger, redactUri } from "../log.js";
 import { MatrixClient } from "../matrix/client.js";
 import { startAppserviceServer, type AppserviceServer } from "../matrix/appservice-server.js";
 import { InteropClient } from "../interop/client.js";
-import { BridgeCore, type MatrixEvent } from "../core/bridge.js";
+import { BridgeCore, type MatrixEphemeralEvent, type MatrixEvent } from "../core/bridge.js";
 import { BridgeStore } from "../store/store.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { AppserviceMatrixSide } from "./matrix-side.js";
+import { BridgeCrypto } from "../matrix/crypto/bridge-crypto.js";
 import { InteropRemoteNetwork } from "./interop-side.js";
 import { QueueWorker } from "./queue-worker.js";
 import { storeTransactionSink } from "./transaction-sink.js";
@@ -51,6 +52,9 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   const core = new BridgeCore(config, store, matrix, remote, log.child({ part: "core" }));
   const network = remote;
 
+  // Matrix E2EE (started below, before the bot and puppets act); undefined when the config does not allow encryption.
+  let crypto: BridgeCrypto | undefined;
+
   const inboundWorker = new QueueWorker<QueuedInbound>(
     {
       name: "matrix-inbound",
@@ -58,7 +62,13 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       key: (i) => i.roomId ?? "",
       attempts: (i) => i.attempts,
       handle: async (i) => {
-        if (i.kind === "event") await core.handleMatrixEvent(i.payload as MatrixEvent);
+        if (crypto?.isCryptoItem(i)) return crypto.handleCryptoItem(i);
+        if (i.kind === "event") {
+          // Encrypted events reach the core decrypted, or not at all (waiting for their key, or reported as lost).
+          const ev = crypto ? await crypto.readEvent(i) : (i.payload as MatrixEvent);
+          if (ev) await core.handleMatrixEvent(ev);
+        }
+        else if (i.kind === "ephemeral") await core.handleEphemeral(i.payload as MatrixEphemeralEvent);
         // Ephemeral and crypto items are consumed by features that are not enabled yet; they are dropped here.
       },
       done: (i) => store.appservice.done(i.seq),
@@ -123,6 +133,17 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
 
   let server: AppserviceServer | undefined;
   try {
+    if (config.bridge.encryption.allow) {
+      crypto = await BridgeCrypto.start({
+        config,
+        client: matrixClient,
+        store,
+        log: log.child({ part: "crypto" }),
+        kickInbound: () => inboundWorker.kick(),
+        notice: async (asUser, roomId, content, txnId) => void (await matrix.sendEvent(asUser, roomId, "m.room.message", content, txnId)),
+      });
+      matrix.useEncryption(crypto);
+    }
     await matrix.ensureBot();
     interop.onEnvelope((envelope) => network.receive(envelope));
     interop.on("state", (s) => log.info({ state: s.state, lastError: s.lastError }, "gatekeeper connection"));
@@ -154,6 +175,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   } catch (err) {
     await server?.close();
     await interop.stop();
+    await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
     store.close();
     throw err;
   }
@@ -168,6 +190,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       await listening.close();
       await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
       await interop.stop();
+      await crypto?.stop();
       store.close();
       log.info("bridge stopped");
     },

@@ -6,6 +6,7 @@ import type { BridgeConfig } from "../config/schema.js";
 import { isPuppetUserId, puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import { decodeContent, encodeContent } from "../protocol/content.js";
+import { messageIdToString, newMessageId } from "../protocol/message-id.js";
 import { formatPhoneInternational, matrixUri, normalisePhoneNumber, parseUri, telUri } from "../protocol/uri.js";
 import type { BridgeStore } from "../store/store.js";
 import type { InboxEntry } from "../store/inbox.js";
@@ -13,8 +14,12 @@ import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { helpText, parseCommand } from "./commands.js";
 import { RemoteError, type MatrixSide, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
-import { matrixMessageToContent } from "./to-remote.js";
-import { contentToMatrix } from "./to-matrix.js";
+import { messageToRemote, reactionRemovalToRemote, reactionToRemote, revokeToRemote, type OutgoingContext, type ToRemoteResult } from "./to-remote.js";
+import { contentToMatrix, type ToMatrixResult } from "./to-matrix.js";
+import { toMatrixText } from "./text-format.js";
+import { chatStateContent, ChatStateKind, receiptContent, ReceiptType } from "../protocol/content-builders.js";
+import type { Content } from "../protocol/gen/content_pb.js";
+import type { PortalRow } from "../store/portals.js";
 import { redactPhone } from "../log.js";
 
 /** A Matrix client event as it arrives in an appservice transaction. */
@@ -26,11 +31,21 @@ export interface MatrixEvent {
   state_key?: string;
   content: Record<string, unknown>;
   origin_server_ts?: number;
+  /** m.room.redaction before room version 11 (from v11 on it is content.redacts). */
+  redacts?: string;
+}
+
+/** An ephemeral event from a transaction (m.typing, m.receipt); room_id is set by the homeserver. */
+export interface MatrixEphemeralEvent {
+  type: string;
+  room_id?: string;
+  content: Record<string, unknown>;
 }
 
 export class BridgeCore {
   private readonly chatLock = new KeyedLock();
   private readonly outageNoticeSent = new Set<string>();
+  private readonly typingState = new Map<string, boolean>();
 
   constructor(
     private readonly config: BridgeConfig,
@@ -51,11 +66,14 @@ export class BridgeCore {
     if (ev.type === "m.room.member") return this.handleMembership(ev);
     const portal = this.store.portals.byRoom(ev.room_id);
     if (portal) {
+      // Encryption turned on in an existing portal; the Matrix side encrypts from now on (it reads the room state).
+      if (ev.type === "m.room.encryption" && ev.state_key === "" && !portal.encrypted) this.store.portals.upsert({ ...portal, encrypted: true });
       if (ev.sender !== portal.matrixUser) return; // someone else in a portal: not bridged (1:1 chats only)
       if (!this.allowed(ev.sender)) return;
-      if (ev.type === "m.room.message") return this.sendToRemote(portal.matrixUser, portal.remoteUri, ev);
+      if (ev.type === "m.room.message" || ev.type === "m.reaction" || ev.type === "m.room.redaction") return this.sendToRemote(portal, ev);
       if (ev.type === "m.room.encrypted") {
-        await this.noticeAsPuppet(portal.remoteUri, ev.room_id, "⚠ This message was not delivered: encrypted Matrix rooms are not bridged yet.", `enc-${ev.event_id}`);
+        // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).
+        await this.noticeAsPuppet(portal.remoteUri, ev.room_id, "⚠ This message was not delivered: this bridge is set up without Matrix encryption, so it cannot read encrypted messages.", `enc-${ev.event_id}`);
       }
       return;
     }
@@ -134,38 +152,133 @@ export class BridgeCore {
     });
   }
 
-  private async sendToRemote(matrixUser: string, remoteUri: string, ev: MatrixEvent): Promise<void> {
+  private outgoingContext(portal: PortalRow, roomId: string): OutgoingContext {
+    return {
+      remoteUri: portal.remoteUri,
+      mapped: (eventId) => this.store.messages.byEventId(roomId, eventId),
+      now: BigInt(Date.now()),
+    };
+  }
+
+  private async sendToRemote(portal: PortalRow, ev: MatrixEvent): Promise<void> {
+    const { matrixUser, remoteUri } = portal;
     // A redelivered event (Synapse retry, or our crash before the queue entry was cleared) is queued once only.
-    if (this.store.messages.byEventId(ev.room_id, ev.event_id)) return;
-    const translated = matrixMessageToContent(ev.content);
-    if (!translated.ok) {
-      await this.noticeAsPuppet(remoteUri, ev.room_id, `⚠ Not delivered: ${translated.reason}.`, `unsup-${ev.event_id}`);
+    const messageId = messageIdForEvent(ev.room_id, ev.event_id);
+    if (this.store.outbox.hasMessage(matrixUser, remoteUri, messageId) || this.store.messages.byEventId(ev.room_id, ev.event_id)) return;
+    const ctx = this.outgoingContext(portal, ev.room_id);
+    let result: ToRemoteResult;
+    let reactionChange: (() => void) | undefined;
+    let isMessage = false;
+    if (ev.type === "m.room.message") {
+      result = messageToRemote(ev.content, ctx);
+      const rel = ev.content["m.relates_to"] as { rel_type?: unknown } | undefined;
+      isMessage = rel?.rel_type !== "m.replace";
+    } else if (ev.type === "m.reaction") {
+      result = reactionToRemote(ev.content, ctx);
+      if (result.ok) {
+        const rel = ev.content["m.relates_to"] as { event_id: string; key: string };
+        const target = ctx.mapped(rel.event_id)!;
+        const row = { matrixUser, remoteUri, targetMessageId: target.messageId, reactor: matrixUri(matrixUser), emoji: rel.key, roomId: ev.room_id, eventId: ev.event_id };
+        reactionChange = () => this.store.reactions.put(row);
+      }
+    } else {
+      const redacts = typeof ev.redacts === "string" ? ev.redacts : typeof ev.content.redacts === "string" ? ev.content.redacts : undefined;
+      if (!redacts) return;
+      const reaction = this.store.reactions.byEvent(ev.room_id, redacts);
+      if (reaction) {
+        const target = this.store.messages.byMessageId(matrixUser, remoteUri, reaction.targetMessageId);
+        result = { ok: true, content: reactionRemovalToRemote(reaction.targetMessageId, target?.direction ?? "in", ctx) };
+        reactionChange = () => this.store.reactions.remove(matrixUser, remoteUri, reaction.targetMessageId, reaction.reactor);
+      } else {
+        const target = ctx.mapped(redacts);
+        if (!target) return; // a redaction of something that never crossed the bridge (a notice, a state event)
+        result = revokeToRemote(target, ctx);
+      }
+    }
+    if (!result.ok) {
+      await this.noticeAsPuppet(remoteUri, ev.room_id, `⚠ Not delivered: ${result.reason}.`, `unsup-${ev.event_id}`);
       return;
     }
+    if (!(await this.identityReady(portal, ev.room_id, ev.event_id))) return;
+    const content = encodeContent(result.content);
+    this.store.transaction(() => {
+      this.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content });
+      reactionChange?.();
+      if (isMessage) {
+        this.store.messages.put({
+          matrixUser,
+          remoteUri,
+          messageId,
+          roomId: ev.room_id,
+          eventId: ev.event_id,
+          direction: "out",
+          sender: this.interopUriFor(matrixUser),
+          timestamp: ev.origin_server_ts ?? Date.now(),
+        });
+      }
+    });
+    this.remote.wake();
+  }
+
+  /** The Matrix user's interop identity must exist before anything is encrypted for them. */
+  private async identityReady(portal: PortalRow, roomId: string, eventId: string): Promise<boolean> {
     try {
-      await this.remote.ensureIdentity(matrixUser);
+      await this.remote.ensureIdentity(portal.matrixUser);
+      return true;
     } catch (err) {
       if (err instanceof RemoteError && isPermanent(err.reason)) {
-        await this.noticeAsPuppet(remoteUri, ev.room_id, `⚠ Not delivered: ${this.explain(err, this.e164Of(remoteUri))}`, `fail-${ev.event_id}`);
-        return;
+        await this.noticeAsPuppet(portal.remoteUri, roomId, `⚠ Not delivered: ${this.explain(err, this.e164Of(portal.remoteUri))}`, `fail-${eventId}`);
+        return false;
       }
       throw err; // transient: the inbound queue retries with backoff
     }
-    const messageId = messageIdForEvent(ev.room_id, ev.event_id);
-    const content = encodeContent(translated.content);
+  }
+
+  /** Typing and read receipts of the Matrix user, passed on as chat state and read receipts. */
+  async handleEphemeral(ev: MatrixEphemeralEvent): Promise<void> {
+    const roomId = ev.room_id;
+    if (!roomId) return;
+    const portal = this.store.portals.byRoom(roomId);
+    if (!portal || !this.allowed(portal.matrixUser)) return;
+    if (ev.type === "m.typing") {
+      const ids = Array.isArray(ev.content.user_ids) ? (ev.content.user_ids as unknown[]) : [];
+      const typing = ids.includes(portal.matrixUser);
+      if ((this.typingState.get(roomId) ?? false) === typing) return;
+      this.typingState.set(roomId, typing);
+      if (!this.remoteReady(portal.matrixUser)) return;
+      this.queueSignal(portal, chatStateContent(typing ? ChatStateKind.COMPOSING : ChatStateKind.PAUSED));
+      return;
+    }
+    if (ev.type !== "m.receipt" || !this.config.bridge.send_read_receipts) return;
+    let readUpTo = 0;
+    for (const [eventId, byType] of Object.entries(ev.content)) {
+      // m.read.private stays private by design: only public read receipts are passed on.
+      const reads = (byType as Record<string, Record<string, unknown>> | undefined)?.["m.read"];
+      if (!reads || !(portal.matrixUser in reads)) continue;
+      const mapped = this.store.messages.byEventId(roomId, eventId);
+      if (mapped) readUpTo = Math.max(readUpTo, mapped.timestamp);
+    }
+    if (readUpTo === 0) return;
+    const since = this.store.readMarkers.get(roomId);
+    const ids = this.store.messages
+      .upTo(roomId, "in", readUpTo, 1000)
+      .filter((m) => m.timestamp > since)
+      .map((m) => m.messageId);
+    if (ids.length === 0 || !this.remoteReady(portal.matrixUser)) return;
     this.store.transaction(() => {
-      this.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content });
-      this.store.messages.put({
-        matrixUser,
-        remoteUri,
-        messageId,
-        roomId: ev.room_id,
-        eventId: ev.event_id,
-        direction: "out",
-        sender: this.interopUriFor(matrixUser),
-        timestamp: ev.origin_server_ts ?? Date.now(),
-      });
+      this.queueSignal(portal, receiptContent(ReceiptType.READ, ids, BigInt(Date.now())));
+      this.store.readMarkers.set(roomId, readUpTo);
     });
+  }
+
+  private remoteReady(matrixUser: string): boolean {
+    return this.store.users.get(matrixUser)?.keysUploadedAt != null;
+  }
+
+  /** Receipts and chat state: queued like messages, but no notice if they fail (there is nothing to retry by hand). */
+  private queueSignal(portal: PortalRow, content: Content): void {
+    const messageId = messageIdToString(newMessageId());
+    this.store.outbox.add({ matrixUser: portal.matrixUser, remoteUri: portal.remoteUri, messageId, content: encodeContent(content) });
     this.remote.wake();
   }
 
@@ -232,7 +345,7 @@ export class BridgeCore {
         }
         this.store.portals.forgetRoom(existing.roomId);
       }
-      const encrypted = false; // Matrix E2EE for portals arrives with the crypto engine
+      const encrypted = this.config.bridge.encryption.default;
       const roomId = await this.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: name ?? formatPhoneInternational(e164), encrypted });
       this.store.portals.upsert({ matrixUser: userId, remoteUri, roomId, encrypted });
       this.log.info({ room: roomId, remote: redactPhone(e164) }, "portal created");
@@ -250,45 +363,100 @@ export class BridgeCore {
       return;
     }
     const e164 = parsed.e164;
-    let translated;
+    let translated: ToMatrixResult;
     try {
       translated = contentToMatrix(decodeContent(entry.content));
     } catch (err) {
-      translated = { kind: "unsupported" as const, what: `an unreadable message (${(err as Error).message})` };
+      translated = { kind: "unsupported", what: entry.content.length === 0 ? "a message that could not be decrypted" : `an unreadable message (${(err as Error).message})` };
     }
+    const puppet = puppetUserId(this.config, e164);
+    const mappedIn = (id: string) => this.store.messages.byMessageId(entry.matrixUser, entry.remoteUri, id);
     if (translated.kind === "receipt" || translated.kind === "typing") {
       const portal = this.store.portals.get(entry.matrixUser, entry.remoteUri);
       if (!portal?.roomId) return; // nothing to mark in a chat that has no room
-      const puppet = puppetUserId(this.config, e164);
       if (translated.kind === "typing") return this.matrix.setTyping(puppet, portal.roomId, translated.typing, 30_000);
       if (translated.receiptType === "delivered") return;
-      const mapped = translated.messageIds
-        .map((id) => this.store.messages.byMessageId(entry.matrixUser, entry.remoteUri, id))
-        .filter((m) => m !== undefined)
-        .sort((a, b) => b.timestamp - a.timestamp);
-      if (mapped[0]) await this.matrix.sendReadReceipt(puppet, mapped[0].roomId, mapped[0].eventId);
+      const latest = translated.messageIds
+        .map(mappedIn)
+        .filter((m) => m !== undefined && m.roomId === portal.roomId)
+        .sort((a, b) => b!.timestamp - a!.timestamp)[0];
+      this.log.debug({ receipt: translated.receiptType, ids: translated.messageIds.length, matched: latest?.eventId }, "remote read receipt");
+      if (latest) await this.matrix.sendReadReceipt(puppet, latest.roomId, latest.eventId);
       return;
     }
     const roomId = await this.ensurePortal(entry.matrixUser, e164, undefined);
-    const puppet = puppetUserId(this.config, e164);
     if (entry.identityChanged) {
       await this.notice(puppet, roomId, `🔐 The security code of ${formatPhoneInternational(e164)} changed (new phone or reinstalled ${this.network}). Messages stay end-to-end encrypted.`, `idc-${entry.messageId}`);
     }
-    if (translated.kind === "unsupported") {
-      await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what}, which this bridge cannot show yet. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
-      return;
+    const txn = `in-${entry.messageId}`;
+    switch (translated.kind) {
+      case "unsupported":
+        await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what}, which this bridge cannot show. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
+        return;
+      case "message": {
+        const content: Record<string, unknown> = { msgtype: "m.text", ...toMatrixText(translated.text) };
+        if (translated.replyTo) {
+          const target = mappedIn(translated.replyTo.messageId);
+          if (target && target.roomId === roomId) {
+            content["m.relates_to"] = { "m.in_reply_to": { event_id: target.eventId } };
+          } else if (translated.replyTo.quotedText) {
+            // The quoted message never crossed the bridge: show the quote inline so the reply still makes sense.
+            const quote = translated.replyTo.quotedText.split("\n").map((l) => `> ${l}`).join("\n");
+            Object.assign(content, toMatrixText(`${quote}\n\n${translated.text}`));
+          }
+        }
+        const eventId = await this.matrix.sendEvent(puppet, roomId, "m.room.message", content, txn);
+        this.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
+        return;
+      }
+      case "edit": {
+        const target = mappedIn(translated.targetId);
+        const text = toMatrixText(translated.text);
+        if (!target || target.direction !== "in" || target.roomId !== roomId) {
+          await this.matrix.sendEvent(puppet, roomId, "m.room.message", { msgtype: "m.text", ...toMatrixText(`✏️ ${translated.text}`) }, txn);
+          return;
+        }
+        await this.matrix.sendEvent(
+          puppet,
+          roomId,
+          "m.room.message",
+          {
+            msgtype: "m.text",
+            body: `* ${text.body}`,
+            "m.new_content": { msgtype: "m.text", ...text },
+            "m.relates_to": { rel_type: "m.replace", event_id: target.eventId },
+          },
+          txn,
+        );
+        return;
+      }
+      case "revoke": {
+        const target = mappedIn(translated.targetId);
+        if (!target || target.direction !== "in" || target.roomId !== roomId) {
+          this.log.info({ messageId: translated.targetId }, "a deleted message was never bridged; nothing to redact");
+          return;
+        }
+        await this.matrix.redact(puppet, roomId, target.eventId, `revoke-${entry.messageId}`, `Deleted on ${this.network}`);
+        return;
+      }
+      case "reaction": {
+        const target = mappedIn(translated.targetId);
+        if (!target || target.roomId !== roomId) {
+          this.log.info({ messageId: translated.targetId }, "a reaction to a message that was never bridged; ignored");
+          return;
+        }
+        const previous = this.store.reactions.get(entry.matrixUser, entry.remoteUri, translated.targetId, entry.remoteUri);
+        // WhatsApp keeps one reaction per person per message: a new one replaces the old, an empty one removes it.
+        if (previous) await this.matrix.redact(puppet, roomId, previous.eventId, `unreact-${entry.messageId}`, "Reaction changed");
+        if (translated.emoji === "") {
+          this.store.reactions.remove(entry.matrixUser, entry.remoteUri, translated.targetId, entry.remoteUri);
+          return;
+        }
+        const eventId = await this.matrix.sendEvent(puppet, roomId, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: target.eventId, key: translated.emoji } }, txn);
+        this.store.reactions.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, targetMessageId: translated.targetId, reactor: entry.remoteUri, emoji: translated.emoji, roomId, eventId });
+        return;
+      }
     }
-    const eventId = await this.matrix.sendEvent(puppet, roomId, translated.eventType, translated.content, `in-${entry.messageId}`);
-    this.store.messages.put({
-      matrixUser: entry.matrixUser,
-      remoteUri: entry.remoteUri,
-      messageId: entry.messageId,
-      roomId,
-      eventId,
-      direction: "in",
-      sender: entry.remoteUri,
-      timestamp: entry.timestamp,
-    });
   }
 
   // ---------------------------------------------------------------- delivery outcomes

@@ -1,34 +1,100 @@
-// Matrix event -> interop content.
-import { create } from "@bufbuild/protobuf";
-import { ContentSchema, type Content } from "../protocol/gen/content_pb.js";
+// Matrix events -> interop content. Pure: lookups of earlier messages come in through the context.
+import type { Content } from "../protocol/gen/content_pb.js";
+import { editContent, reactionContent, revokeContent, textContent } from "../protocol/content-builders.js";
+import type { MappedMessage } from "../store/message-map.js";
+import { toWhatsAppText, type MatrixTextContent } from "./text-format.js";
 
 export type ToRemoteResult = { ok: true; content: Content } | { ok: false; reason: string };
+
+export interface OutgoingContext {
+  /** The chat partner's URI (WhatsApp's remoteJid from our side). */
+  remoteUri: string;
+  /** The bridged message behind a Matrix event of this room, if any. */
+  mapped(eventId: string): MappedMessage | undefined;
+  now: bigint;
+}
+
+type Relation = { rel_type?: unknown; event_id?: unknown; key?: unknown; "m.in_reply_to"?: { event_id?: unknown } };
+
+const TEXT_TYPES = new Set(["m.text", "m.notice", "m.emote"]);
+const MEDIA_NAMES: Record<string, string> = {
+  "m.image": "images",
+  "m.video": "videos",
+  "m.audio": "audio messages",
+  "m.file": "files",
+  "m.location": "locations",
+  "m.sticker": "stickers",
+};
 
 /** Strips a rich-reply fallback ("> <@user> quoted\n\n") that older clients put in front of the body. */
 export function stripReplyFallback(body: string): string {
   const lines = body.split("\n");
   let i = 0;
-  while (i < lines.length && lines[i]!.startsWith("> ")) i++;
+  while (i < lines.length && lines[i]!.startsWith(">")) i++;
   if (i === 0) return body;
   if (lines[i] === "") i++;
   return lines.slice(i).join("\n");
 }
 
-export function matrixMessageToContent(content: Record<string, unknown>): ToRemoteResult {
-  const msgtype = content.msgtype;
-  const body = typeof content.body === "string" ? content.body : undefined;
-  if (body === undefined) return { ok: false, reason: "the message has no text body" };
-  const relates = content["m.relates_to"] as Record<string, unknown> | undefined;
-  const isReply = !!(relates && typeof relates["m.in_reply_to"] === "object");
-  const text = isReply ? stripReplyFallback(body) : body;
-  switch (msgtype) {
-    case "m.text":
-    case "m.notice":
-      return { ok: true, content: create(ContentSchema, { message: { conversation: text } }) };
-    case "m.emote":
-      // WhatsApp has no emotes; "/me" is the convention its users recognise.
-      return { ok: true, content: create(ContentSchema, { message: { conversation: `/me ${text}` } }) };
-    default:
-      return { ok: false, reason: `${String(msgtype)} messages are not bridged yet` };
+function stripHtmlReplyFallback(html: string): string {
+  return html.replace(/^<mx-reply>[\s\S]*?<\/mx-reply>/, "");
+}
+
+function textOf(content: Record<string, unknown>, isReply: boolean): string {
+  const body = typeof content.body === "string" ? content.body : "";
+  const t: MatrixTextContent = { body: isReply ? stripReplyFallback(body) : body };
+  if (content.format === "org.matrix.custom.html" && typeof content.formatted_body === "string") {
+    t.format = content.format;
+    t.formatted_body = isReply ? stripHtmlReplyFallback(content.formatted_body) : content.formatted_body;
   }
+  const text = toWhatsAppText(t);
+  return content.msgtype === "m.emote" ? `/me ${text}` : text;
+}
+
+export function messageToRemote(content: Record<string, unknown>, ctx: OutgoingContext): ToRemoteResult {
+  const relates = (content["m.relates_to"] ?? {}) as Relation;
+  if (relates.rel_type === "m.replace") return editToRemote(content, relates, ctx);
+  const msgtype = typeof content.msgtype === "string" ? content.msgtype : "";
+  if (!TEXT_TYPES.has(msgtype)) {
+    const what = MEDIA_NAMES[msgtype] ?? `"${msgtype || "untyped"}" messages`;
+    return { ok: false, reason: `${what} are not bridged yet` };
+  }
+  if (typeof content.body !== "string" || content.body.trim() === "") return { ok: false, reason: "the message is empty" };
+  const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
+  const text = textOf(content, replyTo !== undefined);
+  const target = replyTo ? ctx.mapped(replyTo) : undefined;
+  // A reply to something that never crossed the bridge is sent as plain text rather than refused.
+  return { ok: true, content: textContent(text, target ? { stanzaId: target.messageId, participant: target.sender } : undefined) };
+}
+
+function editToRemote(content: Record<string, unknown>, relates: Relation, ctx: OutgoingContext): ToRemoteResult {
+  const target = typeof relates.event_id === "string" ? ctx.mapped(relates.event_id) : undefined;
+  if (!target) return { ok: false, reason: "the edited message was never bridged, so the edit cannot be sent" };
+  if (target.direction !== "out") return { ok: false, reason: "only your own messages can be edited" };
+  const replacement = (content["m.new_content"] ?? content) as Record<string, unknown>;
+  if (typeof replacement.body !== "string" || replacement.body.trim() === "") return { ok: false, reason: "the edited text is empty" };
+  return { ok: true, content: editContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: true }, textOf(replacement, false), ctx.now) };
+}
+
+export function reactionToRemote(content: Record<string, unknown>, ctx: OutgoingContext): ToRemoteResult {
+  const relates = (content["m.relates_to"] ?? {}) as Relation;
+  if (relates.rel_type !== "m.annotation" || typeof relates.event_id !== "string" || typeof relates.key !== "string") {
+    return { ok: false, reason: "the reaction is malformed" };
+  }
+  const target = ctx.mapped(relates.event_id);
+  if (!target) return { ok: false, reason: "the message you reacted to was never bridged" };
+  return {
+    ok: true,
+    content: reactionContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: target.direction === "out" }, relates.key, ctx.now),
+  };
+}
+
+/** Removing a reaction is a reaction with empty text. */
+export function reactionRemovalToRemote(targetMessageId: string, targetDirection: "in" | "out", ctx: OutgoingContext): Content {
+  return reactionContent({ id: targetMessageId, remoteJid: ctx.remoteUri, fromMe: targetDirection === "out" }, "", ctx.now);
+}
+
+export function revokeToRemote(target: MappedMessage, ctx: OutgoingContext): ToRemoteResult {
+  if (target.direction !== "out") return { ok: false, reason: `only your own messages can be deleted for everyone` };
+  return { ok: true, content: revokeContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: true }, ctx.now) };
 }

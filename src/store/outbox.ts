@@ -68,6 +68,10 @@ export class OutboxStore {
       .run(error, notBefore, seq);
   }
 
+  hasMessage(matrixUser: string, remoteUri: string, messageId: string): boolean {
+    return !!this.db.prepare("SELECT 1 FROM outbox WHERE matrix_user = ? AND remote_uri = ? AND message_id = ?").get(matrixUser, remoteUri, messageId);
+  }
+
   /** The connection is back: everything waiting for it is due now. */
   retryAllNow(): void {
     this.db.prepare("UPDATE outbox SET not_before = 0 WHERE not_before > 0").run();

@@ -1,15 +1,11 @@
 // The bridge end to end: a matrix-js-sdk user on the harness Synapse chats with simulated phone-number users of a
 // real reference gatekeeper, through the real bridge process.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { providerPublicKey } from "../../src/config/provider-key.js";
-import type { BridgeConfig } from "../../src/config/schema.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
-import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
-import { makeTestConfig } from "../harness/config.js";
-import { BridgeProcess } from "./bridge-process.js";
-import { MatrixTestUser } from "./matrix-user.js";
+import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
+import type { BridgeProcess } from "./bridge-process.js";
+import type { MatrixTestUser } from "./matrix-user.js";
+import { startWorld, type World } from "./world.js";
 
 const ANNA = "+4915112345678";
 const BERT = "+4915133333333";
@@ -19,51 +15,31 @@ const puppet = (e164: string) => `@wa_${e164.slice(1)}:localhost`;
 
 describe("bridge end to end (Synapse + gatekeeper + bridge process)", function () {
   this.timeout(120_000);
-  let env: TestEnv;
+  let w: World;
   let gk: GatekeeperProcess;
   let bridge: BridgeProcess;
   let alice: MatrixTestUser;
   let aliceUri: string;
-  let dir: string;
-  let config: BridgeConfig;
   let bot: string;
   let annaRoom: string;
+  let failed = false;
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
-    env = await getTestEnv();
-    dir = mkdtempSync(join(env.tmpDir, "e2e-"));
-    gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 } });
-    config = makeTestConfig({
-      homeserverUrl: env.synapse.url,
-      domain: env.synapse.serverName,
-      appservicePort: env.appservicePort,
-      registrationPath: env.config.appservice.registration,
-      dataDir: dir,
-      gatekeeperUrl: gk.url,
-    });
-    await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
-    await gk.addUser(ANNA, "Anna", { devices: 2 });
-    await gk.addUser(BERT, "Bert");
-    await gk.addUser(CARLA, "Carla");
-    await gk.addUser(DORA, "Dora", { optedIn: false });
-    bridge = new BridgeProcess(config, dir);
-    await bridge.start();
-    alice = await MatrixTestUser.create(env.synapse, `alice${Date.now() % 100000}`);
-    aliceUri = `matrix:u/${alice.userId.slice(1)}`;
-    bot = `@${config.appservice.bot_localpart}:${env.synapse.serverName}`;
+    w = await startWorld("alice", [
+      { phone: ANNA, name: "Anna", devices: 2 },
+      { phone: BERT, name: "Bert" },
+      { phone: CARLA, name: "Carla" },
+      { phone: DORA, name: "Dora", optedIn: false },
+    ]);
+    ({ gk, bridge, user: alice, userUri: aliceUri, bot } = w);
   });
-
-  after(async () => {
-    alice?.stop();
-    if (this_failed && bridge) console.error(bridge.logs.slice(-8000));
-    await bridge?.stop();
-    await gk?.stop();
-  });
-
-  let this_failed = false;
   afterEach(function () {
-    if (this.currentTest?.state === "failed") this_failed = true;
+    if (this.currentTest?.state === "failed") failed = true;
+  });
+  after(async () => {
+    if (failed && w) console.error(w.bridge.logs.slice(-8000));
+    await w?.stop();
   });
 
   it("starts a chat by command and carries text both ways", async () => {
@@ -155,7 +131,7 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
     const burstIn = () => alice.messagesIn(annaRoom, puppet(ANNA)).map((e) => String(e.content.body)).filter((b) => b.startsWith("burst-in "));
     await alice.waitFor(`${n} incoming burst messages`, () => (burstIn().length >= n ? true : undefined), 180_000);
     await new Promise((r) => setTimeout(r, 1000)); // a duplicate would arrive right behind
-    assert.deepEqual(burstIn(), inTexts, "every incoming message exactly once, in order");
+    assert.deepEqual(burstIn(), inTexts, `every incoming message exactly once, in order; ${describeDiff(burstIn(), inTexts)}`);
 
     for (const device of [1, 2]) {
       const burstOut = async () =>
@@ -166,7 +142,17 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
       const deadline = Date.now() + 180_000;
       while ((await burstOut()).length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
       await new Promise((r) => setTimeout(r, 1000));
-      assert.deepEqual(await burstOut(), outTexts, `device ${device}: every outgoing message exactly once, in order`);
+      const got = await burstOut();
+      assert.deepEqual(got, outTexts, `device ${device}: every outgoing message exactly once, in order; ${describeDiff(got, outTexts)}`);
     }
   });
 });
+
+function describeDiff(got: string[], want: string[]): string {
+  const counts = new Map<string, number>();
+  for (const g of got) counts.set(g, (counts.get(g) ?? 0) + 1);
+  const dupes = [...counts].filter(([, n]) => n > 1).map(([t]) => t);
+  const missing = want.filter((t) => !counts.has(t));
+  const firstDiff = got.findIndex((g, i) => g !== want[i]);
+  return `got ${got.length}, duplicates ${JSON.stringify(dupes.slice(0, 5))}, missing ${JSON.stringify(missing.slice(0, 5))}, first difference at ${firstDiff}: ${JSON.stringify(got.slice(Math.max(0, firstDiff - 2), firstDiff + 3))}`;
+}

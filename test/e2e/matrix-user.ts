@@ -19,6 +19,8 @@ export interface SeenEvent {
   sender: string;
   type: string;
   content: Record<string, unknown>;
+  /** For redactions: the redacted event (top-level before room version 11, in content from 11). */
+  redacts?: string;
 }
 
 export class MatrixTestUser {
@@ -36,7 +38,8 @@ export class MatrixTestUser {
     const user = new MatrixTestUser(client, reg.userId);
     client.on(RoomEvent.Timeline, (ev: MatrixEvent, room) => {
       if (!room) return;
-      user.events.push({ roomId: room.roomId, eventId: ev.getId()!, sender: ev.getSender()!, type: ev.getType(), content: ev.getContent() });
+      const redacts = (ev.event as { redacts?: string }).redacts ?? (ev.getContent() as { redacts?: string }).redacts;
+      user.events.push({ roomId: room.roomId, eventId: ev.getId()!, sender: ev.getSender()!, type: ev.getType(), content: ev.getContent(), ...(redacts ? { redacts } : {}) });
       user.notify();
     });
     client.on(RoomMemberEvent.Membership, () => user.notify());
@@ -105,7 +108,11 @@ export class MatrixTestUser {
   }
 
   async sendText(roomId: string, body: string): Promise<string> {
-    const { event_id } = await this.client.sendEvent(roomId, EventType.RoomMessage, { msgtype: "m.text", body } as never);
+    return this.send(roomId, "m.room.message", { msgtype: "m.text", body });
+  }
+
+  async send(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const { event_id } = await this.client.sendEvent(roomId, type as EventType.RoomMessage, content as never);
     return event_id;
   }
 

@@ -1,0 +1,190 @@
+// Matrix HTML (formatted_body) -> WhatsApp text, walking the tree htmlparser2 builds (entities decoded).
+// Nothing of the HTML survives but its text: tags become markup or line structure, attributes are read only
+// for links (href, checked by safeHref), list numbering (start) and images (alt).
+import { isTag, isText, type ChildNode, type Element } from "domhandler";
+import { parseDocument } from "htmlparser2";
+import { mentionedUser, safeHref, textShowsHref } from "./links.js";
+import { BULLET_ATTRIBUTE } from "./html-render.js";
+import { MarkupWriter, NO_STYLE, type StyleStack } from "./markup-writer.js";
+import type { Marker } from "./model.js";
+
+type HtmlNode = ChildNode;
+type ElementNode = Element;
+
+/** Elements whose content is not message text: code, styling, and the reply fallback Matrix clients remove. */
+const SKIPPED = new Set(["script", "style", "mx-reply", "head", "title", "template", "noscript", "iframe", "object", "svg", "math", "textarea", "select"]);
+const STYLE_MARKER: Readonly<Record<string, Marker>> = { b: "*", strong: "*", i: "_", em: "_", s: "~", del: "~", strike: "~" };
+const HEADINGS = new Set(["h1", "h2", "h3", "h4", "h5", "h6"]);
+const LINE_BLOCKS = new Set([
+  "div", "section", "article", "header", "footer", "nav", "aside", "main", "table", "thead", "tbody", "tfoot", "tr",
+  "details", "summary", "dl", "dt", "dd", "figure", "figcaption", "caption", "center", "address", "fieldset", "legend",
+  "form", "li",
+]);
+// A line break in HTML source (with the indentation around it) is just a space when rendered.
+const SOURCE_BREAK = /[ \t\f]*[\r\n][ \t\f\r\n]*/;
+const MAX_LIST_NUMBER = 999_999_999;
+
+export function htmlToWhatsApp(html: string): string {
+  return renderNodes(parseDocument(html).children, NO_STYLE);
+}
+
+function renderNodes(nodes: readonly HtmlNode[], style: StyleStack): string {
+  const w = new MarkupWriter();
+  walkAll(nodes, style, w);
+  return w.finish();
+}
+
+function walkAll(nodes: readonly HtmlNode[], style: StyleStack, w: MarkupWriter): void {
+  for (const n of nodes) walk(n, style, w);
+}
+
+function walk(node: HtmlNode, style: StyleStack, w: MarkupWriter): void {
+  if (isText(node)) {
+    node.data.split(SOURCE_BREAK).forEach((part, k) => {
+      if (k > 0) w.softSpace(style);
+      w.text(part, style);
+    });
+    return;
+  }
+  if (!isTag(node) || SKIPPED.has(node.name)) return;
+  const name = node.name;
+  const marker = STYLE_MARKER[name];
+  if (marker !== undefined) {
+    walkAll(node.children, withMarker(style, marker), w);
+    return;
+  }
+  switch (name) {
+    case "br":
+      w.newline();
+      return;
+    case "p":
+      w.breakBefore(2);
+      walkAll(node.children, style, w);
+      w.breakBefore(2);
+      return;
+    case "pre":
+      codeBlock(node, w);
+      return;
+    case "code":
+      // HTML renders line breaks in inline code as spaces.
+      w.code(textContent(node).replace(/\r\n|[\r\n]/g, " "), style);
+      return;
+    case "blockquote":
+      quote(node, style, w);
+      return;
+    case "ul":
+    case "ol":
+      list(node, style, w);
+      return;
+    case "a":
+      link(node, style, w);
+      return;
+    case "img": {
+      const alt = node.attribs["alt"] ?? node.attribs["title"];
+      if (alt) w.text(alt.replace(/[\r\n]+/g, " "), style);
+      return;
+    }
+    case "hr":
+      w.block(["---"]);
+      return;
+    case "td":
+    case "th":
+      w.softSpace(style);
+      walkAll(node.children, style, w);
+      return;
+  }
+  if (HEADINGS.has(name)) {
+    w.breakBefore(2);
+    walkAll(node.children, withMarker(style, "*"), w);
+    w.breakBefore(2);
+    return;
+  }
+  const isBlock = LINE_BLOCKS.has(name);
+  if (isBlock) w.breakBefore(1);
+  walkAll(node.children, style, w);
+  if (isBlock) w.breakBefore(1);
+}
+
+/** Nested elements of the same style add no second marker (WhatsApp cannot nest *bold* in *bold*). */
+function withMarker(style: StyleStack, marker: Marker): StyleStack {
+  return style.some((m) => m.marker === marker) ? style : [...style, { marker }];
+}
+
+function codeBlock(node: ElementNode, w: MarkupWriter): void {
+  let text = textContent(node).replace(/\r\n?/g, "\n");
+  // CommonMark ends every code block with a newline; it is not part of the code.
+  if (text.endsWith("\n")) text = text.slice(0, -1);
+  if (text === "") return;
+  // The parser drops one newline after the opening and one before the closing fence; code that starts or ends
+  // with a newline gets an extra one so that it survives.
+  const lead = text.startsWith("\n") ? "\n" : "";
+  const tail = text.endsWith("\n") ? "\n" : "";
+  w.block(`\`\`\`${lead}${text}${tail}\`\`\``.split("\n"));
+}
+
+function quote(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
+  const inner = renderNodes(node.children, style);
+  // A quote of nothing but line breaks would come out as bare ">" lines, which WhatsApp does not show as a quote.
+  if (inner.trim() === "") return;
+  w.block(inner.split("\n").map((l) => (l === "" ? ">" : `> ${l}`)));
+}
+
+function list(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
+  const ordered = node.name === "ol";
+  const start = ordered ? listStart(node.attribs["start"]) : 0;
+  const bullet = node.attribs[BULLET_ATTRIBUTE] === "*" ? "*" : "-";
+  // Items are the <li> children; anything else inside the list (a stray nested <ul>, text) joins the item before.
+  const items: HtmlNode[][] = [];
+  for (const child of node.children) {
+    if (isTag(child) && child.name === "li") items.push([...child.children]);
+    else if (isTag(child) || (isText(child) && child.data.trim() !== "")) {
+      if (items.length === 0) items.push([]);
+      items[items.length - 1]!.push(child);
+    }
+  }
+  const lines: string[] = [];
+  items.forEach((item, k) => {
+    const prefix = ordered ? `${Math.min(start + k, MAX_LIST_NUMBER)}. ` : `${bullet} `;
+    const indent = " ".repeat(prefix.length);
+    renderNodes(item, style)
+      .split("\n")
+      .forEach((l, j) => lines.push((j === 0 ? prefix : indent) + l));
+  });
+  w.block(lines);
+}
+
+function listStart(attr: string | undefined): number {
+  if (attr === undefined || !/^\s*\d{1,9}\s*$/.test(attr)) return 1;
+  return Number(attr);
+}
+
+function link(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
+  const href = node.attribs["href"];
+  const text = textContent(node).replace(/\s+/g, " ").trim();
+  const user = mentionedUser(href);
+  if (user !== undefined) {
+    const name = text || user;
+    w.text(name.startsWith("@") ? name : `@${name}`, style);
+    return;
+  }
+  const url = safeHref(href);
+  if (url === undefined) {
+    walkAll(node.children, style, w);
+    return;
+  }
+  if (text === "") {
+    w.text(url, style);
+    return;
+  }
+  walkAll(node.children, style, w);
+  if (!textShowsHref(text, url)) w.text(` (${url})`, style);
+}
+
+function textContent(node: HtmlNode): string {
+  if (isText(node)) return node.data;
+  if (!isTag(node) || SKIPPED.has(node.name)) return "";
+  if (node.name === "br") return "\n";
+  let s = "";
+  for (const c of node.children) s += textContent(c);
+  return s;
+}

@@ -1,0 +1,131 @@
+// Replies, reactions, edits, deletes, receipts and typing, both ways, through the real bridge.
+import assert from "node:assert/strict";
+import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
+import { startWorld, type ReceivedJson, type World } from "./world.js";
+
+const ANNA = "+4915112340001";
+
+describe("bridge end to end: replies, reactions, edits, deletes, receipts, typing", function () {
+  this.timeout(90_000);
+  let w: World;
+  let room: string;
+  let failed = false;
+  const annaGot = async (pred: (c: ReceivedJson) => boolean, what: string) =>
+    (await w.gk.waitForMessage(ANNA, (m) => m.deviceId === 1 && pred(m.content as ReceivedJson), 20_000).catch((e: Error) => {
+      throw new Error(`${what}: ${e.message}`);
+    })).content as ReceivedJson;
+
+  // Alice's question (Matrix -> WhatsApp) and Anna's ping (WhatsApp -> Matrix), with both IDs on both sides.
+  let questionEvent: string;
+  let questionId: string;
+  let pingEvent: string;
+  let pingId: string;
+
+  before(async function () {
+    this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
+    w = await startWorld("rel", [{ phone: ANNA, name: "Anna" }]);
+    room = await w.user.createDm(w.puppet(ANNA));
+    await w.user.waitFor("the puppet to join", () => (w.user.client.getRoom(room)?.getMember(w.puppet(ANNA))?.membership === "join" ? true : undefined));
+    questionEvent = await w.user.sendText(room, "question?");
+    const q = await w.gk.waitForMessage(ANNA, (m) => m.deviceId === 1 && (m.content as ReceivedJson).message?.conversation === "question?", 20_000);
+    questionId = q.messageId;
+    pingId = await w.gk.sendAs(ANNA, { to: w.userUri, text: "ping" });
+    pingEvent = (await w.user.waitForEvent("Anna's ping", (e) => e.roomId === room && e.content.body === "ping")).eventId;
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") failed = true;
+  });
+  after(async () => {
+    if (failed && w) console.error(w.bridge.logs.slice(-6000));
+    await w?.stop();
+  });
+
+  it("replies from WhatsApp point at the Matrix event they answer", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, text: "answer", replyTo: questionId });
+    const ev = await w.user.waitForEvent("the reply", (e) => e.roomId === room && e.content.body === "answer");
+    assert.deepEqual((ev.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } })["m.in_reply_to"]?.event_id, questionEvent);
+  });
+
+  it("replies from Matrix quote the WhatsApp message, without the fallback", async () => {
+    await w.user.send(room, "m.room.message", {
+      msgtype: "m.text",
+      body: `> <${w.puppet(ANNA)}> ping\n\npong`,
+      "m.relates_to": { "m.in_reply_to": { event_id: pingEvent } },
+    });
+    const c = await annaGot((c) => c.message?.extendedTextMessage?.text === "pong", "the reply");
+    assert.equal(c.message!.extendedTextMessage!.contextInfo?.stanzaId, pingId);
+  });
+
+  it("reactions from WhatsApp appear, are replaced and removed", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, react: { id: questionId, emoji: "👍" } });
+    const first = await w.user.waitForEvent("👍", (e) => e.roomId === room && e.type === "m.reaction" && (e.content["m.relates_to"] as { key?: string })?.key === "👍");
+    assert.equal((first.content["m.relates_to"] as { event_id?: string }).event_id, questionEvent);
+    assert.equal(first.sender, w.puppet(ANNA));
+    await w.gk.sendAs(ANNA, { to: w.userUri, react: { id: questionId, emoji: "❤️" } });
+    await w.user.waitForEvent("the 👍 redacted", (e) => e.type === "m.room.redaction" && e.redacts === first.eventId);
+    const second = await w.user.waitForEvent("❤️", (e) => e.type === "m.reaction" && (e.content["m.relates_to"] as { key?: string })?.key === "❤️");
+    await w.gk.sendAs(ANNA, { to: w.userUri, react: { id: questionId, emoji: "" } });
+    await w.user.waitForEvent("the ❤️ redacted", (e) => e.type === "m.room.redaction" && e.redacts === second.eventId);
+  });
+
+  it("reactions from Matrix reach WhatsApp, and redacting one removes it", async () => {
+    const reaction = await w.user.send(room, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: pingEvent, key: "🎉" } });
+    const c = await annaGot((c) => c.message?.reactionMessage?.text === "🎉", "the reaction");
+    assert.equal(c.message!.reactionMessage!.key?.id, pingId);
+    await w.user.client.redactEvent(room, reaction);
+    await annaGot((c) => c.message?.reactionMessage !== undefined && !c.message.reactionMessage.text && c.message.reactionMessage.key?.id === pingId, "the reaction removal");
+  });
+
+  it("edits cross both ways", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, edit: { id: pingId, text: "ping (edited)" } });
+    const ev = await w.user.waitForEvent("the edit", (e) => e.roomId === room && (e.content["m.new_content"] as { body?: string } | undefined)?.body === "ping (edited)");
+    assert.deepEqual(ev.content["m.relates_to"], { rel_type: "m.replace", event_id: pingEvent });
+
+    await w.user.send(room, "m.room.message", {
+      msgtype: "m.text",
+      body: "* question, edited?",
+      "m.new_content": { msgtype: "m.text", body: "question, edited?" },
+      "m.relates_to": { rel_type: "m.replace", event_id: questionEvent },
+    });
+    const c = await annaGot((c) => c.message?.protocolMessage?.editedMessage?.conversation === "question, edited?", "the edit");
+    assert.equal(c.message!.protocolMessage!.key?.id, questionId);
+    assert.equal(c.message!.protocolMessage!.type, "MESSAGE_EDIT");
+  });
+
+  it("read receipts and typing cross both ways", async () => {
+    // (A receipt older than the puppet's own latest message would be hidden by the client: read the newest one.)
+    const readThis = await w.user.sendText(room, "read this?");
+    const sent = await w.gk.waitForMessage(ANNA, (m) => m.deviceId === 1 && (m.content as ReceivedJson).message?.conversation === "read this?", 20_000);
+    await w.gk.sendAs(ANNA, { to: w.userUri, read: [sent.messageId] });
+    await w.user.waitFor("Anna's read receipt", () => {
+      const r = w.user.client.getRoom(room);
+      const ev = r?.findEventById(readThis);
+      return ev && r!.getReceiptsForEvent(ev).some((x) => x.userId === w.puppet(ANNA) && x.type === "m.read") ? true : undefined;
+    });
+
+    const latest = await w.gk.sendAs(ANNA, { to: w.userUri, text: "read me" });
+    const ev = await w.user.waitForEvent("read me", (e) => e.roomId === room && e.content.body === "read me");
+    await w.user.client.sendReadReceipt(w.user.client.getRoom(room)!.findEventById(ev.eventId)!);
+    const r = await annaGot((c) => c.receipt?.type === "READ" && (c.receipt.messageIds ?? []).includes(latest), "the read receipt");
+    assert.ok(r.receipt!.messageIds!.includes(latest));
+
+    await w.gk.sendAs(ANNA, { to: w.userUri, typing: "composing" });
+    await w.user.waitFor("Anna typing", () => (w.user.client.getRoom(room)?.getMember(w.puppet(ANNA))?.typing ? true : undefined));
+    await w.user.client.sendTyping(room, true, 20_000);
+    await annaGot((c) => c.chatState !== undefined && (c.chatState.state ?? "COMPOSING") === "COMPOSING", "alice typing");
+  });
+
+  it("deletes cross both ways", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, revoke: pingId });
+    await w.user.waitForEvent("the ping redacted", (e) => e.type === "m.room.redaction" && e.redacts === pingEvent);
+    await w.user.client.redactEvent(room, questionEvent);
+    const c = await annaGot((c) => c.message?.protocolMessage !== undefined && (c.message.protocolMessage.type ?? "REVOKE") === "REVOKE" && c.message.protocolMessage.key?.id === questionId, "the revoke");
+    assert.ok(c.message!.protocolMessage);
+  });
+
+  it("says what was not bridged instead of dropping it", async () => {
+    const ev = await w.user.send(room, "m.room.message", { msgtype: "m.location", body: "Berlin", geo_uri: "geo:52.52,13.40" });
+    const notice = await w.user.waitForEvent("the notice", (e) => e.roomId === room && e.content.msgtype === "m.notice" && String(e.content.body).includes("locations are not bridged"));
+    assert.ok(notice.eventId !== ev);
+  });
+});

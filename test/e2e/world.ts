@@ -1,0 +1,78 @@
+// One bridged world for an end-to-end suite: the shared harness Synapse, a fresh gatekeeper child process with a
+// provider enlisted for the bridge, a fresh bridge process (its own database), and a Matrix user.
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { providerPublicKey } from "../../src/config/provider-key.js";
+import type { BridgeConfig } from "../../src/config/schema.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { getTestEnv, type TestEnv } from "../harness/fixture.js";
+import { makeTestConfig, type ConfigSection } from "../harness/config.js";
+import { BridgeProcess } from "./bridge-process.js";
+import { MatrixTestUser } from "./matrix-user.js";
+
+export interface World {
+  env: TestEnv;
+  gk: GatekeeperProcess;
+  bridge: BridgeProcess;
+  config: BridgeConfig;
+  user: MatrixTestUser;
+  userUri: string;
+  bot: string;
+  puppet(e164: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(
+  name: string,
+  phoneUsers: { phone: string; name: string; devices?: number; optedIn?: boolean }[],
+  overrides?: Partial<Record<ConfigSection, Record<string, unknown>>>,
+): Promise<World> {
+  const env = await getTestEnv();
+  const dir = mkdtempSync(join(env.tmpDir, `${name}-`));
+  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 } });
+  const config = makeTestConfig({
+    homeserverUrl: env.synapse.url,
+    domain: env.synapse.serverName,
+    appservicePort: env.appservicePort,
+    registrationPath: env.config.appservice.registration,
+    dataDir: dir,
+    gatekeeperUrl: gk.url,
+    // Unencrypted portals unless a suite asks for encryption (the encrypted suite covers Matrix E2EE).
+    overrides: { ...overrides, bridge: { encryption: { default: false, allow: true }, ...overrides?.bridge } },
+  });
+  await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
+  for (const u of phoneUsers) {
+    await gk.addUser(u.phone, u.name, { ...(u.devices ? { devices: u.devices } : {}), ...(u.optedIn === false ? { optedIn: false } : {}) });
+  }
+  const bridge = new BridgeProcess(config, dir);
+  await bridge.start();
+  const user = await MatrixTestUser.create(env.synapse, `${name}${Date.now() % 1_000_000}`);
+  const server = env.synapse.serverName;
+  return {
+    env,
+    gk,
+    bridge,
+    config,
+    user,
+    userUri: `matrix:u/${user.userId.slice(1)}`,
+    bot: `@${config.appservice.bot_localpart}:${server}`,
+    puppet: (e164) => `@wa_${e164.slice(1)}:${server}`,
+    async stop() {
+      user.stop();
+      await bridge.stop();
+      await gk.stop();
+    },
+  };
+}
+
+/** The text a simulated user received, whatever kind of message carried it. */
+export type ReceivedJson = {
+  message?: {
+    conversation?: string;
+    extendedTextMessage?: { text?: string; contextInfo?: { stanzaId?: string } };
+    reactionMessage?: { key?: { id?: string }; text?: string };
+    protocolMessage?: { key?: { id?: string }; type?: string; editedMessage?: { conversation?: string } };
+  };
+  receipt?: { type?: string; messageIds?: string[] };
+  chatState?: { state?: string; audio?: boolean };
+};
