@@ -13,12 +13,13 @@ import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { helpText, parseCommand } from "./commands.js";
-import { RemoteError, type MatrixSide, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
-import { messageToRemote, reactionRemovalToRemote, reactionToRemote, revokeToRemote, type OutgoingContext, type ToRemoteResult } from "./to-remote.js";
+import { MediaError, RemoteError, type MediaPort, type MatrixSide, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
+import { MEDIA_TYPES, messageToRemote, reactionRemovalToRemote, reactionToRemote, revokeToRemote, type OutgoingContext, type ToRemoteResult } from "./to-remote.js";
 import { contentToMatrix, type ToMatrixResult } from "./to-matrix.js";
 import { toMatrixText } from "./text-format.js";
 import { chatStateContent, ChatStateKind, receiptContent, ReceiptType } from "../protocol/content-builders.js";
-import type { Content } from "../protocol/gen/content_pb.js";
+import { ContentSchema, type Content } from "../protocol/gen/content_pb.js";
+import { create } from "@bufbuild/protobuf";
 import type { PortalRow } from "../store/portals.js";
 import { redactPhone } from "../log.js";
 
@@ -53,6 +54,7 @@ export class BridgeCore {
     private readonly matrix: MatrixSide,
     private readonly remote: RemoteNetwork,
     private readonly log: Logger,
+    private readonly media?: MediaPort,
   ) {}
 
   private get network(): string {
@@ -169,7 +171,10 @@ export class BridgeCore {
     let result: ToRemoteResult;
     let reactionChange: (() => void) | undefined;
     let isMessage = false;
-    if (ev.type === "m.room.message") {
+    if (ev.type === "m.room.message" && this.media && MEDIA_TYPES.has(String(ev.content.msgtype))) {
+      result = await this.mediaToRemote(portal, ev, ctx);
+      isMessage = true;
+    } else if (ev.type === "m.room.message") {
       result = messageToRemote(ev.content, ctx);
       const rel = ev.content["m.relates_to"] as { rel_type?: unknown } | undefined;
       isMessage = rel?.rel_type !== "m.replace";
@@ -218,6 +223,19 @@ export class BridgeCore {
       }
     });
     this.remote.wake();
+  }
+
+  private async mediaToRemote(portal: PortalRow, ev: MatrixEvent, ctx: OutgoingContext): Promise<ToRemoteResult> {
+    const relates = ev.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: unknown } } | undefined;
+    const replyTo = relates?.["m.in_reply_to"]?.event_id;
+    const target = typeof replyTo === "string" ? ctx.mapped(replyTo) : undefined;
+    try {
+      const message = await this.media!.toRemote(portal.matrixUser, ev.content, target ? { stanzaId: target.messageId, participant: target.sender } : undefined);
+      return { ok: true, content: create(ContentSchema, { message }) };
+    } catch (err) {
+      if (err instanceof MediaError) return { ok: false, reason: err.userMessage };
+      throw err;
+    }
   }
 
   /** The Matrix user's interop identity must exist before anything is encrypted for them. */
@@ -393,6 +411,24 @@ export class BridgeCore {
       case "unsupported":
         await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what}, which this bridge cannot show. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
         return;
+      case "media": {
+        if (!this.media) {
+          await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what}, which this bridge cannot show. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
+          return;
+        }
+        const portal = this.store.portals.get(entry.matrixUser, entry.remoteUri);
+        let content: Record<string, unknown>;
+        try {
+          content = await this.media.toMatrix(puppet, translated.message, portal?.encrypted ?? false);
+        } catch (err) {
+          if (!(err instanceof MediaError)) throw err;
+          await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what} that could not be bridged: ${err.userMessage}`, `media-${entry.messageId}`);
+          return;
+        }
+        const eventId = await this.matrix.sendEvent(puppet, roomId, "m.room.message", content, txn);
+        this.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
+        return;
+      }
       case "message": {
         const content: Record<string, unknown> = { msgtype: "m.text", ...toMatrixText(translated.text) };
         if (translated.replyTo) {

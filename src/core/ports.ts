@@ -1,3 +1,8 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Message, MessageSchema } from "../protocol/gen/content_pb.js";
+
+export type MessageInit = MessageInitShape<typeof MessageSchema>;
+
 // The two shapes the core talks to. The core knows neither HTTP nor crypto: the appservice implements MatrixSide,
 // the interop client implements RemoteNetwork (a MIMI-speaking gatekeeper could be a second implementation).
 
@@ -21,6 +26,38 @@ export interface MatrixSide {
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
   setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
   joinedMembers(roomId: string): Promise<string[]>;
+}
+
+/** A media transfer failed in a way the user must hear about (too large, tampered, unreachable, unsupported). */
+export class MediaError extends Error {
+  constructor(
+    /** Shown to the Matrix user, e.g. "the file is larger than the 100 MB limit". */
+    readonly userMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(userMessage, options);
+    this.name = "MediaError";
+  }
+}
+
+/**
+ * Moves media between the two sides. Implemented by the runtime (Matrix media API, Matrix encrypted attachments,
+ * the gatekeeper's media store, WhatsApp-style media encryption); the core only decides when.
+ */
+export interface MediaPort {
+  /**
+   * A Matrix media message (m.image, m.video, m.audio incl. voice messages, m.file; `url` or, in encrypted rooms,
+   * `file`) -> the interop Message carrying it (imageMessage, videoMessage, audioMessage or documentMessage, with
+   * caption and, when `quote` is given, contextInfo), the encrypted blob already uploaded to the gatekeeper.
+   * Throws MediaError for anything the user should be told.
+   */
+  toRemote(matrixUser: string, content: MatrixContent, quote?: { stanzaId: string; participant: string }): Promise<MessageInit>;
+  /**
+   * An interop media Message -> Matrix m.room.message content (msgtype, body, info, url or - when `encrypted` -
+   * `file`), the media verified, decrypted and uploaded to Matrix as the puppet. Throws MediaError (e.g. a hash
+   * mismatch: the media is rejected and never posted).
+   */
+  toMatrix(puppetUserId: string, message: Message, encrypted: boolean): Promise<MatrixContent>;
 }
 
 export interface RemoteProfile {

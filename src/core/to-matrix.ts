@@ -9,6 +9,7 @@ export type ToMatrixResult =
   | { kind: "reaction"; targetId: string; emoji: string }
   | { kind: "receipt"; receiptType: "delivered" | "read" | "played"; messageIds: string[] }
   | { kind: "typing"; typing: boolean; audio: boolean }
+  | { kind: "media"; message: Message; what: string }
   | { kind: "unsupported"; what: string };
 
 export function plainTextOf(m: Message | undefined): string | undefined {
@@ -49,6 +50,7 @@ function messageToMatrix(m: Message): ToMatrixResult {
     }
     return { kind: "unsupported", what: "a protocol message of an unknown type" };
   }
+  const media = m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage;
   const what = m.imageMessage
     ? "an image"
     : m.videoMessage
@@ -60,5 +62,6 @@ function messageToMatrix(m: Message): ToMatrixResult {
         : m.documentMessage
           ? "a file"
           : "a message of a kind this bridge does not know (for example a sticker, poll, location or contact)";
+  if (media) return { kind: "media", message: m, what };
   return { kind: "unsupported", what };
 }

@@ -17,6 +17,7 @@ export interface OutgoingContext {
 type Relation = { rel_type?: unknown; event_id?: unknown; key?: unknown; "m.in_reply_to"?: { event_id?: unknown } };
 
 const TEXT_TYPES = new Set(["m.text", "m.notice", "m.emote"]);
+export const MEDIA_TYPES = new Set(["m.image", "m.video", "m.audio", "m.file"]);
 const MEDIA_NAMES: Record<string, string> = {
   "m.image": "images",
   "m.video": "videos",

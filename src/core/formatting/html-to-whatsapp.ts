@@ -23,6 +23,9 @@ const LINE_BLOCKS = new Set([
 // A line break in HTML source (with the indentation around it) is just a space when rendered.
 const SOURCE_BREAK = /[ \t\f]*[\r\n][ \t\f\r\n]*/;
 const MAX_LIST_NUMBER = 999_999_999;
+// Element nesting deeper than this is read as plain text: an event can hold thousands of nested tags, and
+// walking them recursively would exhaust the stack. Clients render no more than a few dozen levels anyway.
+const MAX_DEPTH = 100;
 
 export function htmlToWhatsApp(html: string): string {
   return renderNodes(parseDocument(html).children, NO_STYLE);
@@ -39,6 +42,10 @@ function walkAll(nodes: readonly HtmlNode[], style: StyleStack, w: MarkupWriter)
 }
 
 function walk(node: HtmlNode, style: StyleStack, w: MarkupWriter): void {
+  if (isTag(node) && depthOf(node) > MAX_DEPTH) {
+    w.text(textContent(node).replace(/\s+/g, " "), style);
+    return;
+  }
   if (isText(node)) {
     node.data.split(SOURCE_BREAK).forEach((part, k) => {
       if (k > 0) w.softSpace(style);
@@ -180,11 +187,23 @@ function link(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
   if (!textShowsHref(text, url)) w.text(` (${url})`, style);
 }
 
-function textContent(node: HtmlNode): string {
-  if (isText(node)) return node.data;
-  if (!isTag(node) || SKIPPED.has(node.name)) return "";
-  if (node.name === "br") return "\n";
+/** The text of an element, as HTML would show it without styles (<br> as a line break). Iterative: see MAX_DEPTH. */
+function textContent(root: HtmlNode): string {
   let s = "";
-  for (const c of node.children) s += textContent(c);
+  const stack: HtmlNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (isText(node)) s += node.data;
+    else if (isTag(node) && !SKIPPED.has(node.name)) {
+      if (node.name === "br") s += "\n";
+      for (let k = node.children.length - 1; k >= 0; k--) stack.push(node.children[k]!);
+    }
+  }
   return s;
+}
+
+function depthOf(node: HtmlNode): number {
+  let d = 0;
+  for (let p = node.parent; p !== null; p = p.parent) d++;
+  return d;
 }

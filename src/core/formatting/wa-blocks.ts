@@ -12,9 +12,12 @@ import type { Block, Bullet, ListShape } from "./model.js";
 import { parseInline } from "./wa-inline.js";
 
 const FENCE = "```";
+// Quotes and lists nested deeper than this stay text: a 64 KB event could otherwise nest thousands of levels.
+const MAX_DEPTH = 50;
 const ITEM = /^(?:([-*])|(0|[1-9]\d{0,8})\.) /;
 
-export function parseBlocks(lines: readonly string[]): Block[] {
+export function parseBlocks(lines: readonly string[], depth = 0): Block[] {
+  if (depth >= MAX_DEPTH) return lines.map((l) => ({ kind: "line", content: parseInline(l) }));
   const blocks: Block[] = [];
   let i = 0;
   while (i < lines.length) {
@@ -30,13 +33,13 @@ export function parseBlocks(lines: readonly string[]): Block[] {
     if (isQuoteLine(line)) {
       const quoted = collectQuote(lines, i);
       if (quoted) {
-        blocks.push({ kind: "quote", blocks: parseBlocks(quoted.lines) });
+        blocks.push({ kind: "quote", blocks: parseBlocks(quoted.lines, depth + 1) });
         i = quoted.next;
         continue;
       }
     }
     if (ITEM.test(line)) {
-      const list = collectList(lines, i);
+      const list = collectList(lines, i, depth);
       blocks.push(list.block);
       i = list.next;
       continue;
@@ -100,7 +103,7 @@ function itemStart(line: string): ItemStart | undefined {
   return m[1] !== undefined ? { width: 2, bullet: m[1] as Bullet } : { width: m[0].length, number: Number(m[2]) };
 }
 
-function collectList(lines: readonly string[], start: number): { block: Block; next: number } {
+function collectList(lines: readonly string[], start: number, depth: number): { block: Block; next: number } {
   const first = itemStart(lines[start]!)!;
   const shape: ListShape = first.bullet !== undefined ? { ordered: false, bullet: first.bullet } : { ordered: true, start: first.number! };
   const items: Block[][] = [];
@@ -114,7 +117,7 @@ function collectList(lines: readonly string[], start: number): { block: Block; n
     const content = [lines[k]!.slice(it.width)];
     k++;
     while (k < lines.length && lines[k]!.startsWith(indent)) content.push(lines[k++]!.slice(it.width));
-    items.push(parseBlocks(content));
+    items.push(parseBlocks(content, depth + 1));
   }
   return { block: { kind: "list", shape, items }, next: k };
 }
