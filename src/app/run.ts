@@ -75,6 +75,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       retryLater: (i, error, notBefore) => store.appservice.retryLater(i.seq, error, notBefore),
       giveUp: async (i, err) => {
         log.error({ err, seq: i.seq, kind: i.kind }, "a Matrix event could not be processed; dropping it");
+        if (i.kind === "event") await core.onMatrixEventAbandoned(i.payload as MatrixEvent, err);
       },
       maxAttempts: 12,
     },

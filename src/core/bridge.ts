@@ -497,6 +497,14 @@ export class BridgeCore {
 
   // ---------------------------------------------------------------- delivery outcomes
 
+  /** The runtime gave up on a Matrix event after repeated failures: the sender hears about it. */
+  async onMatrixEventAbandoned(ev: MatrixEvent, error: unknown): Promise<void> {
+    const portal = this.store.portals.byRoom(ev.room_id);
+    if (!portal || ev.sender !== portal.matrixUser || (ev.type !== "m.room.message" && ev.type !== "m.reaction" && ev.type !== "m.room.encrypted")) return;
+    const why = error instanceof Error ? error.message : String(error);
+    await this.noticeAsPuppet(portal.remoteUri, ev.room_id, `⚠ Not delivered after repeated attempts: ${why}`, `abandon-${ev.event_id}`);
+  }
+
   async onSendFailed(entry: OutboxEntry, reason: RemoteFailureReason, detail: string): Promise<void> {
     if (!entry.roomId) return;
     const e164 = this.e164Of(entry.remoteUri);
