@@ -1,8 +1,9 @@
 /**
  * A minimal homeserver for the bridge-only benchmark: a real HTTP server on loopback that answers the client-server
  * API calls the bridge makes (register, profile, createRoom, join, invite, leave, send, state, members, receipts,
- * typing, appservice ping, whoami, ...) from in-memory state, and pushes every room event to the appservice in
- * transactions, as Synapse does (including the echoes of the bridge's own events, which the bridge must digest too).
+ * typing, appservice ping, whoami, devices and keys, to-device, ...) from in-memory state, and pushes every room
+ * event to the appservice in transactions, as Synapse does (including the echoes of the bridge's own events, which
+ * the bridge must digest too), with to-device messages and device-list changes.
  *
  * It is not a homeserver: no federation, no auth rules beyond membership for sending, no sync. It checks what a
  * homeserver checks of an appservice (the as_token, that acting users are in its namespace and registered) and
@@ -13,6 +14,7 @@ import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Registration } from "../src/config/registration.js";
 import type { ClientEvent } from "../src/matrix/events.js";
+import { FakeKeyDirectory } from "./fake-key-directory.js";
 import { TransactionPusher } from "./transaction-pusher.js";
 
 type Membership = "invite" | "join" | "leave";
@@ -21,7 +23,8 @@ type Content = Record<string, unknown>;
 interface Room {
   id: string;
   members: Map<string, Membership>;
-  state: Map<string, Content>;
+  /** Current state by type and state key. */
+  state: Map<string, ClientEvent>;
 }
 
 /** An event a user of the appservice sent into a room, and when the request for it arrived. */
@@ -65,6 +68,7 @@ export class FakeHomeserver {
   private readonly namespace: RegExp[];
   private readonly botUserId: string;
   private readonly pusher: TransactionPusher;
+  readonly keys: FakeKeyDirectory;
   private app!: FastifyInstance;
   private _url = "";
 
@@ -72,6 +76,13 @@ export class FakeHomeserver {
     this.namespace = o.registration.namespaces.users.map((n) => new RegExp(n.regex));
     this.botUserId = `@${o.registration.sender_localpart}:${o.serverName}`;
     this.pusher = new TransactionPusher(o.registration.url.replace(/\/+$/, ""), o.registration.hs_token);
+    this.keys = new FakeKeyDirectory({
+      actor: (req) => ({ userId: this.actor(req), deviceId: this.actingDevice(req) }),
+      isAppserviceUser: (userId) => this.inNamespace(userId),
+      pushToDevice: (ev) => this.pusher.pushToDevice(ev),
+      deviceListChanged: (userId) => this.pusher.deviceListChanged(userId),
+      badRequest: (message) => new MatrixError(400, "M_INVALID_PARAM", message),
+    });
   }
 
   static async start(o: FakeHomeserverOptions): Promise<FakeHomeserver> {
@@ -161,7 +172,7 @@ export class FakeHomeserver {
       content,
       ...(stateKey === undefined ? {} : { state_key: stateKey }),
     };
-    if (stateKey !== undefined) room.state.set(`${type}\u0000${stateKey}`, content);
+    if (stateKey !== undefined) room.state.set(`${type}\u0000${stateKey}`, event);
     this.pusher.push(event);
     return event.event_id;
   }
@@ -223,6 +234,12 @@ export class FakeHomeserver {
     return actor;
   }
 
+  /** The device a request acts as (MSC4190 device masquerading), if it names one. */
+  private actingDevice(req: FastifyRequest): string | undefined {
+    const deviceId = (req.query as { device_id?: unknown }).device_id;
+    return typeof deviceId === "string" ? deviceId : undefined;
+  }
+
   private async listen(): Promise<void> {
     const app = Fastify({ logger: false, routerOptions: { maxParamLength: 1024 } });
     this.app = app;
@@ -248,6 +265,7 @@ export class FakeHomeserver {
     });
 
     this.routes(app);
+    this.keys.routes(app);
     await app.listen({ host: "127.0.0.1", port: 0 });
     this._url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   }
@@ -349,9 +367,20 @@ export class FakeHomeserver {
       this.actor(req);
       const room = this.requireRoom(req.params.roomId);
       const [type = "", ...rest] = req.params["*"].split("/").map(decodeURIComponent);
-      const content = room.state.get(`${type}\u0000${rest.join("/")}`);
+      const event = room.state.get(`${type}\u0000${rest.join("/")}`);
       // A state event that is not there is an answer, not a problem.
-      return content ?? reply.code(404).send({ errcode: "M_NOT_FOUND", error: "Event not found" });
+      return event?.content ?? reply.code(404).send({ errcode: "M_NOT_FOUND", error: "Event not found" });
+    });
+
+    app.get(`${CS}/rooms/:roomId/state`, async (req: P<{ roomId: string }>) => {
+      this.actor(req);
+      return [...this.requireRoom(req.params.roomId).state.values()];
+    });
+
+    app.get(`${CS}/rooms/:roomId/members`, async (req: P<{ roomId: string }>) => {
+      this.actor(req);
+      const room = this.requireRoom(req.params.roomId);
+      return { chunk: [...room.state.values()].filter((e) => e.type === "m.room.member") };
     });
 
     app.get(`${CS}/rooms/:roomId/joined_members`, async (req: P<{ roomId: string }>) => {

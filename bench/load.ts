@@ -11,6 +11,8 @@ export interface LoadOptions {
   tracker: ArrivalTracker;
   /** Sends message `i` whose text is `text`; resolves once the sending side accepted it. */
   send(i: number, text: string): Promise<void>;
+  /** Checked twice a second: a reason to stop the run now (say, the homeserver saw requests it cannot answer). */
+  stopReason?(): string | undefined;
 }
 
 export interface LoadResult {
@@ -26,6 +28,13 @@ export async function runClosedLoop(o: LoadOptions): Promise<LoadResult> {
   let failure: unknown;
   let lastArrivedAt = 0;
   const firstSentAt = Date.now();
+  let stopNow: (reason: Error) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => (stopNow = reject));
+  stopped.catch(() => {});
+  const watchdog = setInterval(() => {
+    const reason = o.stopReason?.();
+    if (reason !== undefined) stopNow(new BenchFailure(reason));
+  }, 500);
 
   const slot = async (): Promise<void> => {
     while (failure === undefined && next < o.n) {
@@ -38,8 +47,8 @@ export async function runClosedLoop(o: LoadOptions): Promise<LoadResult> {
         timer = setTimeout(() => reject(new BenchFailure(`message ${i} (${JSON.stringify(text)}) did not arrive within ${o.timeoutMs / 1000} s`)), o.timeoutMs);
       });
       try {
-        await Promise.race([o.send(i, text), late]);
-        const at = await Promise.race([arrived, late]);
+        await Promise.race([o.send(i, text), late, stopped]);
+        const at = await Promise.race([arrived, late, stopped]);
         latenciesMs.push(at - sentAt);
         if (at > lastArrivedAt) lastArrivedAt = at;
       } catch (err) {
@@ -50,7 +59,7 @@ export async function runClosedLoop(o: LoadOptions): Promise<LoadResult> {
     }
   };
 
-  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.n) }, slot));
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.n) }, slot)).finally(() => clearInterval(watchdog));
   if (failure !== undefined) {
     const got = latenciesMs.length;
     const reason = failure instanceof Error ? failure.message : String(failure);

@@ -98,7 +98,7 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
     const tracker = new ArrivalTracker(prefix);
     active.add(tracker);
     try {
-      const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction] });
+      const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction], stopReason: () => problemReport(parts) });
       return { tracker, load };
     } catch (err) {
       throw new BenchFailure(`${o.scenario}, ${DIRECTION_LABELS[direction]}: ${(err as Error).message}${bridgeTail(parts)}`);
@@ -116,6 +116,9 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
         contactOfRoom.set(roomId, c);
       }),
     );
+
+    const setupProblem = problemReport(parts);
+    if (setupProblem) throw new BenchFailure(`${o.scenario}, opening portals: ${setupProblem}`);
 
     // Every chat's first message sets up a Signal session (and the first Matrix message registers the user's
     // interop identity); that one-off cost is not what the steady-state numbers are about.
@@ -143,8 +146,8 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
       const othersAfter = parts.others.map((p) => p.cpuTimeMs());
       const peak = peakRssBytes(pid);
       active.delete(tracker);
-      const problems = parts.problems?.() ?? [];
-      if (problems.length > 0) throw new BenchFailure(`${o.scenario}: ${problems.length} requests went wrong, so the numbers would not be the bridge's real work:\n  ${problems.slice(0, 10).join("\n  ")}`);
+      const problem = problemReport(parts);
+      if (problem) throw new BenchFailure(`${o.scenario}: ${problem}`);
       const seconds = (load.lastArrivedAt - load.firstSentAt) / 1000;
       results.push({
         direction,
@@ -199,6 +202,12 @@ export function childProcess(name: string, program: string, argument: string): O
   if (pids.length !== 1) throw new BenchFailure(`expected one ${name} process (${program} … ${argument}), found ${pids.length}`);
   const pid = pids[0]!;
   return { name, cpuTimeMs: () => cpuTimeMs(pid) };
+}
+
+function problemReport(parts: BenchParts): string | undefined {
+  const problems = parts.problems?.() ?? [];
+  if (problems.length === 0) return undefined;
+  return `${problems.length} requests went wrong, so the numbers would not be the bridge's real work:\n  ${problems.slice(0, 10).join("\n  ")}`;
 }
 
 function bridgePid(parts: BenchParts): number {

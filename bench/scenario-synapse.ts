@@ -55,6 +55,7 @@ export async function runSynapse(o: Omit<MeasureOptions, "scenario"> & { chats: 
         ...(env.synapse.external ? [] : [childProcess("Synapse", "python3", "synapse.app.homeserver")]),
         benchProcess("bench process (load, Matrix client)"),
       ],
+      problems: () => matrix.problems,
       progress,
     },
     { ...o, scenario: "synapse" },
