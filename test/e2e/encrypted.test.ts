@@ -15,6 +15,7 @@ import { BridgeProcess } from "./bridge-process.js";
 const ANNA = "+4915212345678";
 const BERT = "+4915233333333";
 const CARLA = "+4915244444444";
+const DORA = "+4915255555555";
 
 type Received = { message?: { conversation?: string; extendedTextMessage?: { text?: string } } };
 const textOf = (m: { content: unknown }) => (m.content as Received).message?.conversation ?? (m.content as Received).message?.extendedTextMessage?.text;
@@ -51,6 +52,7 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
     await gk.addUser(ANNA, "Anna", { devices: 2 });
     await gk.addUser(BERT, "Bert");
     await gk.addUser(CARLA, "Carla");
+    await gk.addUser(DORA, "Dora");
     bridge = new BridgeProcess(config, dir);
     await bridge.start();
     alice = await CryptoTestUser.create(env.synapse, `ealice${Date.now() % 100000}`);
@@ -112,7 +114,6 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
 
   it("keeps bridging when the user turns on encryption in an existing portal", async () => {
     const { room_id: room } = await alice.client.createRoom({ is_direct: true, invite: [puppet(BERT)], preset: "trusted_private_chat" as never });
-    await alice.waitForMember(room, puppet(BERT)).catch(() => undefined); // not encrypted yet: wait for the join only
     await alice.waitFor("the puppet to join", () => (alice.client.getRoom(room)?.getMember(puppet(BERT))?.membership === "join" ? true : undefined));
     await alice.sendText(room, "plain hello");
     await gk.waitForMessage(BERT, (m) => textOf(m) === "plain hello", 20_000);
@@ -150,6 +151,17 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
       assert.deepEqual(await alice.deviceIds(bot), botDevicesBefore, "no new bot device appeared");
     });
   }
+
+  it("decrypts the first message of a portal sent while the bridge was down", async () => {
+    const mgmt = alice.events.find((e) => e.sender === bot)!.roomId;
+    await alice.sendText(mgmt, `start-chat ${DORA}`);
+    const room = await alice.acceptInviteFrom(puppet(DORA), 30_000);
+    await alice.waitForMember(room, puppet(DORA));
+    await bridge.stop();
+    await alice.sendText(room, "first words while down");
+    await bridge.start();
+    await gk.waitForMessage(DORA, (m) => textOf(m) === "first words while down", 60_000);
+  });
 
   it("delivers a message whose room key arrives after the event", async () => {
     // A second device of the user, driven by hand, so the room key can be held back while the event goes out.

@@ -40,13 +40,15 @@ export class CryptoTestUser {
   private constructor(
     readonly client: MatrixClient,
     readonly userId: string,
+    /** For logging in a second device. */
+    readonly password: string,
   ) {}
 
   static async create(synapse: SynapseHandle, localpart: string): Promise<CryptoTestUser> {
     const reg = await synapse.registerUser(localpart);
     const client = createClient({ baseUrl: synapse.url, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
     await client.initRustCrypto({ useIndexedDB: false });
-    const user = new CryptoTestUser(client, reg.userId);
+    const user = new CryptoTestUser(client, reg.userId, reg.password);
     const record = (ev: MatrixEvent, roomId: string) => {
       const failure = ev.isDecryptionFailure() ? String(ev.decryptionFailureReason ?? "failed") : undefined;
       const seen: SeenEncryptedEvent = {

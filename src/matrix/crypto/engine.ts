@@ -62,6 +62,13 @@ export type DecryptOutcome =
   /** Cannot ever be decrypted (corrupt, forged, unknown algorithm ...). */
   | { kind: "failed"; reason: string };
 
+/** A /sync filter that leaves only the device's to-device messages (and device-list changes). */
+const TO_DEVICE_ONLY_FILTER = JSON.stringify({
+  room: { rooms: [], account_data: { not_types: ["*"] }, ephemeral: { not_types: ["*"] }, state: { not_types: ["*"] }, timeline: { not_types: ["*"], limit: 0 } },
+  presence: { not_types: ["*"] },
+  account_data: { not_types: ["*"] },
+});
+
 export class MatrixCryptoEngine {
   readonly devices: CryptoDeviceStore;
   readonly rooms: RoomStateCache;
@@ -159,7 +166,7 @@ export class MatrixCryptoEngine {
       return this.setUpDevice(userId, current);
     }
     const done = this.devices.get(userId)!;
-    this.opts.log.info({ user: userId, device: done.deviceId }, "Matrix device ready (keys uploaded, cross-signed)");
+    this.opts.log.debug({ user: userId, device: done.deviceId }, "Matrix device ready (keys uploaded, cross-signed)");
     return done;
   }
 
@@ -224,6 +231,43 @@ export class MatrixCryptoEngine {
         if ("utdInfo" in p) this.opts.log.warn({ user: row.userId, sender: ev.sender, type: ev.type }, "a to-device message for the bridge could not be decrypted");
       }
       await flushOutgoingRequests(machine, this.http(row), this.opts.log);
+    });
+  }
+
+  /**
+   * Fetches to-device messages the homeserver holds for the user's device but never pushed. Synapse does not put
+   * to-device messages into the transactions it resends after the bridge was unreachable (they are only in the
+   * device's inbox), so room keys sent while the bridge was down would be lost without this. Reads the inbox with
+   * /sync as the device (rooms filtered out), acknowledging as it goes. Returns how many messages it fed.
+   */
+  async catchUpToDevice(userId: string): Promise<number> {
+    const row = await this.readyDevice(userId);
+    const tokenKey = `crypto.to_device_since.${row.userId}.${row.deviceId}`;
+    let fed = 0;
+    return this.pool.use(ownerOf(row), async (machine) => {
+      for (let round = 0; round < 50; round++) {
+        const since = (this.opts.db.prepare("SELECT value FROM kv WHERE key = ?").get(tokenKey) as { value: string } | undefined)?.value;
+        const res = (await this.opts.client.request("GET", "/_matrix/client/v3/sync", {
+          asUser: row.userId,
+          asDevice: row.deviceId,
+          query: { filter: TO_DEVICE_ONLY_FILTER, timeout: 0, set_presence: "offline", ...(since ? { since } : {}) },
+        })) as { next_batch?: unknown; to_device?: { events?: unknown[] }; device_lists?: { changed?: string[]; left?: string[] } };
+        const events = Array.isArray(res.to_device?.events) ? res.to_device.events : [];
+        if (events.length > 0) {
+          const lists = new DeviceLists((res.device_lists?.changed ?? []).map((u) => new UserId(u)), (res.device_lists?.left ?? []).map((u) => new UserId(u)));
+          await machine.receiveSyncChangesMsc4186(JSON.stringify(events), lists, new Map(), undefined, untrusted());
+          fed += events.length;
+        }
+        if (typeof res.next_batch === "string") {
+          this.opts.db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(tokenKey, res.next_batch);
+        }
+        if (events.length === 0) break;
+      }
+      if (fed > 0) {
+        await flushOutgoingRequests(machine, this.http(row), this.opts.log);
+        this.opts.log.info({ user: row.userId, messages: fed }, "fetched to-device messages the homeserver had not pushed");
+      }
+      return fed;
     });
   }
 

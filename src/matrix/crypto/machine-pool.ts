@@ -131,12 +131,15 @@ export class MachinePool {
   }
 }
 
-/** Routes the engine's own log lines to pino; its debug output is trace here, since it is very chatty. */
+/**
+ * Routes the engine's own log lines to pino, one level down: it warns about expected situations (an event whose key
+ * has not arrived yet), which the bridge reports itself where they matter.
+ */
 function wasmLogger(log: Logger): { debug(d: unknown): void; info(d: unknown): void; warn(d: unknown): void; error(d: unknown): void } {
   return {
     debug: (d) => log.trace({ engine: String(d) }, "crypto engine"),
-    info: (d) => log.debug({ engine: String(d) }, "crypto engine"),
-    warn: (d) => log.warn({ engine: String(d) }, "crypto engine"),
-    error: (d) => log.error({ engine: String(d) }, "crypto engine"),
+    info: (d) => log.trace({ engine: String(d) }, "crypto engine"),
+    warn: (d) => log.debug({ engine: String(d) }, "crypto engine"),
+    error: (d) => log.warn({ engine: String(d) }, "crypto engine"),
   };
 }

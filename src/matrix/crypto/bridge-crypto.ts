@@ -1,0 +1,262 @@
+// Matrix E2EE in the bridge runtime: feeds the crypto items of appservice transactions to the engine, decrypts room
+// events before the core sees them (parking those whose room key has not arrived), and encrypts what the bridge's
+// users send into encrypted rooms. The core never sees ciphertext and never touches crypto.
+import type { Logger } from "pino";
+import type { BridgeConfig } from "../../config/schema.js";
+import { isPuppetUserId, puppetUserId } from "../../config/identities.js";
+import type { MatrixEvent } from "../../core/bridge.js";
+import { parseUri } from "../../protocol/uri.js";
+import type { QueuedInbound } from "../../store/appservice-queue.js";
+import { CryptoWaitingStore, type WaitingEvent } from "../../store/crypto-waiting.js";
+import type { BridgeStore } from "../../store/store.js";
+import type { MatrixClient } from "../client.js";
+import type { ToDeviceEvent } from "../events.js";
+import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
+import { cryptoPaths, MatrixCryptoEngine } from "./engine.js";
+
+/** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
+export const CRYPTO_QUEUE_KEY = "\u0000crypto";
+
+export interface BridgeCryptoOptions {
+  config: BridgeConfig;
+  client: MatrixClient;
+  store: BridgeStore;
+  log: Logger;
+  /** Something was put back into the inbound queue. */
+  kickInbound: () => void;
+  /** Posts a notice into a room as a bridge user (encrypted like everything else it sends). */
+  notice: (asUser: string, roomId: string, content: Record<string, unknown>, txnId: string) => Promise<void>;
+  /** How long an event waits for its room key before the sender is told it was lost (default 10 minutes). */
+  maxKeyWaitMs?: number;
+  /** How long an undecryptable event waits for older to-device messages in the queue (default 5 s). */
+  catchUpMs?: number;
+}
+
+/** What the Matrix side needs to send in encrypted rooms. */
+export interface SendEncryption {
+  ensureDevice(userId: string): Promise<string>;
+  /** The event to send instead (encrypted, from the user's device), or null when the room is not encrypted. */
+  seal(asUser: string, roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown>; deviceId: string } | null>;
+  /** The bridge changed the room's membership: members must be read again before the next room key is shared. */
+  roomChanged(roomId: string): void;
+}
+
+const SWEEP_MS = 30_000;
+
+export class BridgeCrypto implements SendEncryption {
+  readonly waiting: CryptoWaitingStore;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly maxKeyWaitMs: number;
+  private readonly catchUpMs: number;
+  /** When each bridge user's to-device inbox was last read from the homeserver. */
+  private readonly inboxReads = new Map<string, number>();
+
+  private constructor(
+    readonly engine: MatrixCryptoEngine,
+    private readonly opts: BridgeCryptoOptions,
+  ) {
+    this.waiting = new CryptoWaitingStore(opts.store.db);
+    this.maxKeyWaitMs = opts.maxKeyWaitMs ?? envMs("MDB_CRYPTO_MAX_KEY_WAIT_MS") ?? 10 * 60_000;
+    this.catchUpMs = opts.catchUpMs ?? 5_000;
+  }
+
+  static async start(opts: BridgeCryptoOptions): Promise<BridgeCrypto> {
+    const paths = cryptoPaths(opts.config.database.path);
+    let self: BridgeCrypto | undefined;
+    const engine = await MatrixCryptoEngine.start({
+      client: opts.client,
+      db: opts.store.db,
+      ...paths,
+      deviceDisplayName: `${opts.config.bridge.network_name} bridge`,
+      log: opts.log,
+      onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
+    });
+    self = new BridgeCrypto(engine, opts);
+    self.sweepTimer = setInterval(() => void self!.sweep().catch((err) => opts.log.error({ err }, "sweeping undecryptable events failed")), SWEEP_MS);
+    self.sweepTimer.unref();
+    // Keys may have arrived for parked events while the bridge was down (the engine reports them as they arrive).
+    void self.sweep().catch((err) => opts.log.error({ err }, "sweeping undecryptable events failed"));
+    return self;
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.engine.stop();
+  }
+
+  // ------------------------------------------------------------------------------------------------ inbound
+
+  isCryptoItem(item: QueuedInbound): boolean {
+    return item.kind === "to_device" || item.kind === "device_lists" || item.kind === "key_counts";
+  }
+
+  async handleCryptoItem(item: QueuedInbound): Promise<void> {
+    if (item.kind === "to_device") return this.engine.receiveToDevice(item.payload as ToDeviceEvent);
+    if (item.kind === "device_lists") return this.engine.receiveDeviceLists(item.payload as { changed: string[]; left: string[] });
+    if (item.kind === "key_counts") {
+      const p = item.payload as { otk: OneTimeKeyCounts; fallback: UnusedFallbackKeyTypes };
+      return this.engine.receiveKeyCounts(p.otk ?? {}, p.fallback ?? {});
+    }
+  }
+
+  /**
+   * The event as the core should see it: decrypted if it was encrypted. Undefined when there is nothing for the core:
+   * the event waits for its room key, or could not be decrypted (the sender is told).
+   */
+  async readEvent(item: QueuedInbound): Promise<MatrixEvent | undefined> {
+    const ev = item.payload as MatrixEvent;
+    this.engine.observeRoomEvent(ev);
+    if (ev.type !== "m.room.encrypted") return ev;
+    if (this.isBridgeUser(ev.sender)) return undefined; // our own echo
+    const decryptAs = this.decryptorFor(ev.room_id);
+    let outcome = await this.engine.decrypt(decryptAs, ev as unknown as Parameters<MatrixCryptoEngine["decrypt"]>[1]);
+    // The key usually travels in the same transaction, queued right behind the event: let those items go first.
+    if (outcome.kind === "missing_key" && (await this.caughtUp(item.seq))) outcome = await this.engine.decrypt(decryptAs, ev as never);
+    // Still missing: the key may sit in the device's inbox on the homeserver (sent while the bridge was down).
+    if (outcome.kind === "missing_key" && (await this.fetchedInbox(decryptAs))) outcome = await this.engine.decrypt(decryptAs, ev as never);
+    switch (outcome.kind) {
+      case "decrypted":
+        this.waiting.remove(ev.room_id, ev.event_id);
+        return outcome.event as unknown as MatrixEvent;
+      case "missing_key": {
+        const firstSeen = this.waiting.firstSeen(ev.room_id, ev.event_id);
+        if (firstSeen !== undefined && Date.now() - firstSeen > this.maxKeyWaitMs) {
+          await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev as never, firstSeenAt: firstSeen }, "its key never reached the bridge");
+          return undefined;
+        }
+        this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev as unknown as Record<string, unknown> });
+        this.opts.log.info({ room: ev.room_id, event: ev.event_id }, "encrypted event waits for its room key");
+        return undefined;
+      }
+      case "withheld":
+        await this.tell(decryptAs, ev.room_id, ev.event_id, `the sender's device did not share the key with the bridge (${outcome.reason})`);
+        this.waiting.remove(ev.room_id, ev.event_id);
+        return undefined;
+      case "failed":
+        await this.tell(decryptAs, ev.room_id, ev.event_id, outcome.reason);
+        this.waiting.remove(ev.room_id, ev.event_id);
+        return undefined;
+    }
+  }
+
+  /** Waits (bounded) until no crypto item older than `seq` is queued. Returns whether anything was waited for. */
+  private async caughtUp(seq: number): Promise<boolean> {
+    if (!this.waiting.cryptoItemsBefore(seq, CRYPTO_QUEUE_KEY)) return false;
+    const deadline = Date.now() + this.catchUpMs;
+    while (this.waiting.cryptoItemsBefore(seq, CRYPTO_QUEUE_KEY) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    return true;
+  }
+
+  /**
+   * Reads the device's to-device inbox on the homeserver, at most every few seconds per device (a burst of events
+   * without keys costs one read). Returns whether anything new was fed to the engine.
+   */
+  private async fetchedInbox(userId: string): Promise<boolean> {
+    const last = this.inboxReads.get(userId);
+    if (last !== undefined && Date.now() - last < 3_000) return false;
+    this.inboxReads.set(userId, Date.now());
+    try {
+      return (await this.engine.catchUpToDevice(userId)) > 0;
+    } catch (err) {
+      this.opts.log.warn({ err, user: userId }, "could not read the device's to-device inbox");
+      return false;
+    }
+  }
+
+  /** Room keys arrived: parked events of those sessions go back into the inbound queue, still encrypted. */
+  private keysArrived(roomId: string, sessionIds: string[]): void {
+    let requeued = 0;
+    for (const sessionId of sessionIds) {
+      for (const w of this.waiting.forSession(roomId, sessionId)) {
+        this.requeue(w);
+        requeued++;
+      }
+    }
+    if (requeued > 0) {
+      this.opts.log.info({ room: roomId, events: requeued }, "room keys arrived for waiting events");
+      this.opts.kickInbound();
+    }
+  }
+
+  private requeue(w: WaitingEvent): void {
+    const { store } = this.opts;
+    // Under a transaction ID of its own, so the queue keeps it like any other delivery; the event stays parked (and
+    // keeps its first-seen time) until it is decrypted.
+    store.transaction(() => {
+      store.appservice.accept(`crypto-retry:${w.roomId}:${w.eventId}:${Date.now()}:${Math.random()}`, [{ kind: "event", roomId: w.roomId, payload: w.payload }]);
+    });
+  }
+
+  /** Tries parked events again (keys that came while a machine was closed) and gives up on those waiting too long. */
+  async sweep(now = Date.now()): Promise<void> {
+    let requeued = 0;
+    const waiting = this.waiting.all();
+    for (const userId of new Set(waiting.map((w) => w.decryptAs))) await this.fetchedInbox(userId);
+    for (const w of waiting) {
+      if (now - w.firstSeenAt > this.maxKeyWaitMs) {
+        await this.giveUp(w, "its key never reached the bridge");
+        continue;
+      }
+      const outcome = await this.engine.decrypt(w.decryptAs, w.payload as never);
+      if (outcome.kind !== "missing_key") {
+        this.requeue(w);
+        requeued++;
+      }
+    }
+    if (requeued > 0) this.opts.kickInbound();
+  }
+
+  private async giveUp(w: WaitingEvent, why: string): Promise<void> {
+    this.opts.log.warn({ room: w.roomId, event: w.eventId }, "giving up on an encrypted event: its room key never arrived");
+    await this.tell(w.decryptAs, w.roomId, w.eventId, why);
+    this.waiting.remove(w.roomId, w.eventId);
+  }
+
+  /** Tells the sender (as a reply to their message, so clients show which one) that it was not delivered. */
+  private async tell(asUser: string, roomId: string, eventId: string, why: string): Promise<void> {
+    const body = `⚠ One of your messages could not be decrypted by the bridge, so it was not delivered: ${why}. (Event ${eventId}.)`;
+    await this.opts.notice(asUser, roomId, { msgtype: "m.notice", body, "m.relates_to": { "m.in_reply_to": { event_id: eventId } } }, `utd-${eventId}`);
+  }
+
+  /** The bridge user whose device should hold the room's keys: the portal's puppet, otherwise the bot. */
+  private decryptorFor(roomId: string): string {
+    const portal = this.opts.store.portals.byRoom(roomId);
+    if (portal) {
+      const uri = parseUri(portal.remoteUri);
+      if (uri.kind === "tel") return puppetUserId(this.opts.config, uri.e164);
+    }
+    return this.botUserId;
+  }
+
+  private get botUserId(): string {
+    return `@${this.opts.config.appservice.bot_localpart}:${this.opts.config.homeserver.domain}`;
+  }
+
+  private isBridgeUser(userId: string): boolean {
+    return userId === this.botUserId || isPuppetUserId(this.opts.config, userId) !== null;
+  }
+
+  // ------------------------------------------------------------------------------------------------ outbound
+
+  ensureDevice(userId: string): Promise<string> {
+    return this.engine.ensureDevice(userId);
+  }
+
+  async seal(asUser: string, roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown>; deviceId: string } | null> {
+    if (!(await this.engine.isEncrypted(roomId, asUser))) return null;
+    const deviceId = await this.engine.ensureDevice(asUser);
+    return { type: "m.room.encrypted", content: await this.engine.encrypt(asUser, roomId, type, content), deviceId };
+  }
+
+  roomChanged(roomId: string): void {
+    this.engine.forgetRoom(roomId);
+  }
+}
+
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of milliseconds, not "${v}"`);
+  return n;
+}
