@@ -67,6 +67,7 @@ const MATRIX_TO_WHATSAPP: readonly (readonly [string, string, string])[] = [
   ["image alt text", '<img src="mxc://x/y" alt=":party:"> yay', ":party: yay"],
   ["horizontal rule", "a<hr>b", "a\n---\nb"],
   ["source line breaks are spaces", "<p>one\ntwo\n  three</p>", "one two three"],
+  ["a span of nothing but its own marker is not written", "a <b>*</b> b", "a * b"],
   ["literal markers are left as they are", "<p>*not bold* 2 * 3 snake_case</p>", "*not bold* 2 * 3 snake_case"],
 ];
 
@@ -119,6 +120,7 @@ const WHATSAPP_TO_MATRIX: readonly (readonly [string, string, string | undefined
   ["punctuation is a boundary", "(*bold*), *bold*.", "(<strong>bold</strong>), <strong>bold</strong>."],
   ["no formatting across lines", "*one\ntwo*", undefined],
   ["markers alone", "** __ ~~ ``", undefined],
+  ["rows of one marker are dividers", "*****\n_______\n~~~", undefined],
   ["a closer needs a boundary after it", "_a_b", undefined],
   ["inline code", "run `ls -la`", "run <code>ls -la</code>"],
   ["no formatting inside code", "`a *b* _c_`", "<code>a *b* _c_</code>"],

@@ -265,11 +265,23 @@ function validate(tokens: Token[], pairs: readonly Pair[]): Uint8Array {
     for (let u = k + 1; u < tokens.length; u++) if (!dropped[u]) return edge(tokens[u]!, false);
     return undefined;
   };
+  // The parser leaves "***" alone: a span holding nothing but its own marker cannot be written.
+  const onlyOwnMarker = (p: Pair): boolean => {
+    const m = (tokens[p.open] as { marker: Marker }).marker;
+    for (let u = p.open + 1; u < p.close; u++) {
+      const t = tokens[u]!;
+      if (dropped[u]) continue;
+      if (t.kind === "code") return false;
+      const text = t.kind === "text" ? t.text : t.marker;
+      for (const ch of text) if (ch !== m) return false;
+    }
+    return true;
+  };
   for (let changed = true; changed; ) {
     changed = false;
     for (const p of pairs) {
       if (dropped[p.open]) continue;
-      if (canOpenBetween(before(p.open), after(p.open)) && canCloseBetween(before(p.close), after(p.close))) continue;
+      if (canOpenBetween(before(p.open), after(p.open)) && canCloseBetween(before(p.close), after(p.close)) && !onlyOwnMarker(p)) continue;
       dropped[p.open] = dropped[p.close] = 1;
       changed = true;
     }

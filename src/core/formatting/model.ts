@@ -4,7 +4,6 @@
 export type Style = "bold" | "italic" | "strike";
 export type Marker = "*" | "_" | "~";
 
-export const MARKER_OF: Readonly<Record<Style, Marker>> = { bold: "*", italic: "_", strike: "~" };
 export const STYLE_OF: Readonly<Record<Marker, Style>> = { "*": "bold", _: "italic", "~": "strike" };
 
 export type Inline =

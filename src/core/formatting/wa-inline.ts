@@ -5,7 +5,8 @@
 //   word boundaries). Nothing inside code is formatting. URLs are atoms too, so "a_b_c" in a link stays as is.
 // - *bold*, _italic_, ~strike~: the opening marker has a word boundary (start, space or punctuation) before it
 //   and a non-space after it; the closing marker has a non-space before it and a word boundary after it; the
-//   opener takes the first closer of the same kind that follows it. Spans nest (*_both_*) and may contain code
+//   opener takes the first closer of the same kind that follows it, unless all that lies between is more of the
+//   same marker (a "*****" divider stays text). Spans nest (*_both_*) and may contain code
 //   and links, which are skipped over when looking for the closer.
 // Performance: one pass finds the atoms, one backward pass tabulates the next closer of each kind, so a line
 // with many unmatched markers still parses in linear time.
@@ -63,7 +64,7 @@ function build(
     const table = inAtom[p] ? undefined : nextCloser.get(c);
     if (table && canOpenBetween(codePointBefore(line, p), codePointAt(line, p + 1))) {
       const close = p + 2 <= line.length ? table[p + 2]! : -1;
-      if (close >= 0 && close < to) {
+      if (close >= 0 && close < to && !onlyMarker(line, p + 1, close, c)) {
         flush(p);
         out.push({ kind: "style", style: STYLE_OF[c], children: build(line, p + 1, close, atomAt, inAtom, nextCloser) });
         p = textStart = close + 1;
@@ -74,6 +75,12 @@ function build(
   }
   flush(to);
   return out;
+}
+
+/** "***", "_____": rows of one marker are dividers, not a span of formatted markers. */
+function onlyMarker(line: string, from: number, to: number, m: string): boolean {
+  for (let k = from; k < to; k++) if (line[k] !== m) return false;
+  return true;
 }
 
 /** For each marker, table[i] = the first index >= i holding a valid closer of that marker outside atoms, or -1. */
