@@ -15,7 +15,7 @@ export class FakeHomeserverUser implements BenchMatrixUser {
       if (e.type !== "m.room.message" || e.sender === userId) return;
       const body = e.content["body"];
       if (typeof body !== "string") return;
-      for (const l of this.listeners) l(e.roomId, e.sender, body, e.receivedAt);
+      for (const l of this.listeners) l(e.roomId, e.sender, body, e.receivedAt, false);
     });
   }
 

@@ -3,7 +3,6 @@
 // Progress goes to stderr, results to stdout. Exit code 1 when any message was lost, duplicated or late.
 import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions, type ScenarioName } from "./args.js";
 import { CleanupStack } from "./cleanup.js";
-import { encryptedScenarioProblem } from "./encryption.js";
 import { BenchFailure } from "./failure.js";
 import type { DirectionResult } from "./measure.js";
 import { formatJson, formatTable, machineSummary, runSummary, type ScenarioReport } from "./report.js";
@@ -50,13 +49,6 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options === null) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
-  }
-  if (options.encrypted) {
-    const problem = encryptedScenarioProblem();
-    if (problem) {
-      process.stderr.write(`bench: ${problem}\n`);
-      return 2;
-    }
   }
 
   const out = (text: string) => process.stdout.write(text);

@@ -1,8 +1,8 @@
 // What a benchmark needs from the Matrix side: one Matrix user who opens portals by inviting puppets, sends text
 // into them and sees what puppets post. Implemented over real Synapse and over the in-process fake homeserver.
 
-/** A message a puppet posted, seen by the Matrix user at `at` (ms since the epoch). */
-export type MatrixArrival = (roomId: string, sender: string, text: string, at: number) => void;
+/** A message a puppet posted, readable by the Matrix user from `at` (ms since the epoch); `encrypted` if it came so. */
+export type MatrixArrival = (roomId: string, sender: string, text: string, at: number, encrypted: boolean) => void;
 
 export interface BenchMatrixUser {
   readonly userId: string;

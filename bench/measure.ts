@@ -82,9 +82,12 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
     if (sender !== userUri) return;
     for (const t of active) t.arrived(text, at);
   });
-  const offMx = matrix.onMessage((roomId, sender, text, at) => {
+  // A puppet message in the clear in an encrypted portal would make the encrypted numbers a lie.
+  const cleartext: string[] = [];
+  const offMx = matrix.onMessage((roomId, sender, text, at, encrypted) => {
     const contact = contactOfRoom.get(roomId);
     if (!contact || sender !== parts.puppetUserId(contact.phone)) return;
+    if (o.encrypted && !encrypted) cleartext.push(`${sender} posted ${JSON.stringify(text)} unencrypted into the encrypted portal ${roomId}`);
     for (const t of active) t.arrived(text, at);
   });
 
@@ -98,7 +101,7 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
     const tracker = new ArrivalTracker(prefix);
     active.add(tracker);
     try {
-      const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction], stopReason: () => problemReport(parts) });
+      const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction], stopReason: () => problemReport(parts, cleartext) });
       return { tracker, load };
     } catch (err) {
       throw new BenchFailure(`${o.scenario}, ${DIRECTION_LABELS[direction]}: ${(err as Error).message}${bridgeTail(parts)}`);
@@ -117,7 +120,7 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
       }),
     );
 
-    const setupProblem = problemReport(parts);
+    const setupProblem = problemReport(parts, cleartext);
     if (setupProblem) throw new BenchFailure(`${o.scenario}, opening portals: ${setupProblem}`);
 
     // Every chat's first message sets up a Signal session (and the first Matrix message registers the user's
@@ -146,7 +149,7 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
       const othersAfter = parts.others.map((p) => p.cpuTimeMs());
       const peak = peakRssBytes(pid);
       active.delete(tracker);
-      const problem = problemReport(parts);
+      const problem = problemReport(parts, cleartext);
       if (problem) throw new BenchFailure(`${o.scenario}: ${problem}`);
       const seconds = (load.lastArrivedAt - load.firstSentAt) / 1000;
       results.push({
@@ -204,10 +207,10 @@ export function childProcess(name: string, program: string, argument: string): O
   return { name, cpuTimeMs: () => cpuTimeMs(pid) };
 }
 
-function problemReport(parts: BenchParts): string | undefined {
-  const problems = parts.problems?.() ?? [];
+function problemReport(parts: BenchParts, cleartext: string[]): string | undefined {
+  const problems = [...(parts.problems?.() ?? []), ...cleartext];
   if (problems.length === 0) return undefined;
-  return `${problems.length} requests went wrong, so the numbers would not be the bridge's real work:\n  ${problems.slice(0, 10).join("\n  ")}`;
+  return `${problems.length} things went wrong, so the numbers would not be the bridge's real work:\n  ${problems.slice(0, 10).join("\n  ")}`;
 }
 
 function bridgePid(parts: BenchParts): number {

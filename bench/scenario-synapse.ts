@@ -41,7 +41,7 @@ export async function runSynapse(o: Omit<MeasureOptions, "scenario"> & { chats: 
   cleanup.add("the bridge", () => bridge.stop());
   await bridge.start();
 
-  const matrix = await SynapseBenchUser.create(env.synapse, `bench${Date.now() % 1_000_000}`);
+  const matrix = await SynapseBenchUser.create(env.synapse, `bench${Date.now() % 1_000_000}`, { encrypted: o.encrypted });
   cleanup.add("the Matrix user", () => matrix.stop());
   return measureBothDirections(
     {
