@@ -123,6 +123,16 @@ describe("bridge end to end: replies, reactions, edits, deletes, receipts, typin
     assert.ok(c.message!.protocolMessage);
   });
 
+  it("carries formatting both ways", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, text: "*bold* and _italic_ and ~gone~" });
+    const ev = await w.user.waitForEvent("formatted text", (e) => e.roomId === room && e.content.body === "*bold* and _italic_ and ~gone~");
+    assert.equal(ev.content.format, "org.matrix.custom.html");
+    assert.match(String(ev.content.formatted_body), /<strong>bold<\/strong>/);
+    assert.match(String(ev.content.formatted_body), /<em>italic<\/em>/);
+    await w.user.send(room, "m.room.message", { msgtype: "m.text", body: "loud and clear", format: "org.matrix.custom.html", formatted_body: "<b>loud</b> and <code>clear</code>" });
+    await annaGot((c) => c.message?.conversation === "*loud* and `clear`", "the formatted text");
+  });
+
   it("says what was not bridged instead of dropping it", async () => {
     const ev = await w.user.send(room, "m.room.message", { msgtype: "m.location", body: "Berlin", geo_uri: "geo:52.52,13.40" });
     const notice = await w.user.waitForEvent("the notice", (e) => e.roomId === room && e.content.msgtype === "m.notice" && String(e.content.body).includes("locations are not bridged"));
