@@ -104,7 +104,8 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
       const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction], stopReason: () => problemReport(parts, cleartext) });
       return { tracker, load };
     } catch (err) {
-      throw new BenchFailure(`${o.scenario}, ${DIRECTION_LABELS[direction]}: ${(err as Error).message}${bridgeTail(parts)}`);
+      const died = parts.bridge.pid === undefined ? " (the bridge process is no longer running)" : "";
+      throw new BenchFailure(`${o.scenario}, ${DIRECTION_LABELS[direction]}: ${(err as Error).message}${died}${bridgeTail(parts)}`);
     } finally {
       whatsapp.throwIfWatchFailed();
     }
