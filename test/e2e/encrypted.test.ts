@@ -54,6 +54,8 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
     await gk.addUser(CARLA, "Carla");
     await gk.addUser(DORA, "Dora");
     bridge = new BridgeProcess(config, dir);
+    // Events whose key never comes are reported after 12 s here instead of 10 minutes.
+    process.env["MDB_CRYPTO_MAX_KEY_WAIT_MS"] = "12000";
     await bridge.start();
     alice = await CryptoTestUser.create(env.synapse, `ealice${Date.now() % 100000}`);
     aliceUri = `matrix:u/${alice.userId.slice(1)}`;
@@ -65,6 +67,7 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
   });
 
   after(async () => {
+    delete process.env["MDB_CRYPTO_MAX_KEY_WAIT_MS"];
     alice?.stop();
     if (failed && bridge) {
       writeFileSync(join(env.tmpDir, "..", "mdb-e2ee-bridge.log"), bridge.logs);
@@ -174,6 +177,24 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
       await releaseKey();
       await gk.waitForMessage(ANNA, (m) => m.deviceId === 1 && textOf(m) === "key comes late", 30_000);
       assert.ok(eventId.startsWith("$"));
+    } finally {
+      await second.logout();
+    }
+  });
+
+  it("tells the sender which message was lost when its key never arrives", async () => {
+    const second = await RawCryptoDevice.login(env.synapse.url, alice.userId, alice.password);
+    try {
+      const { eventId } = await second.sendWithHeldBackKey(annaRoom, { msgtype: "m.text", body: "key never comes" });
+      const notice = await alice.waitForEvent(
+        "the notice about the lost message",
+        (e) => e.roomId === annaRoom && e.sender === puppet(ANNA) && String(e.content.body).includes("could not be decrypted"),
+        45_000,
+      );
+      assert.equal((notice.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id, eventId, "the notice replies to the lost message");
+      assert.ok(String(notice.content.body).includes(eventId), "the notice names the event");
+      await assertFromPuppetDevice(notice, ANNA);
+      assert.equal((await gk.received(ANNA)).some((m) => textOf(m) === "key never comes"), false);
     } finally {
       await second.logout();
     }

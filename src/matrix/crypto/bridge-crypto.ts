@@ -72,7 +72,8 @@ export class BridgeCrypto implements SendEncryption {
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
     });
     self = new BridgeCrypto(engine, opts);
-    self.sweepTimer = setInterval(() => void self!.sweep().catch((err) => opts.log.error({ err }, "sweeping undecryptable events failed")), SWEEP_MS);
+    const sweepMs = Math.min(SWEEP_MS, Math.max(1_000, self.maxKeyWaitMs / 4));
+    self.sweepTimer = setInterval(() => void self!.sweep().catch((err) => opts.log.error({ err }, "sweeping undecryptable events failed")), sweepMs);
     self.sweepTimer.unref();
     // Keys may have arrived for parked events while the bridge was down (the engine reports them as they arrive).
     void self.sweep().catch((err) => opts.log.error({ err }, "sweeping undecryptable events failed"));
