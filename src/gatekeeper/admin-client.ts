@@ -3,9 +3,17 @@ import type { DeviceRef } from "./keys.js";
 import type { DirectoryUser } from "./directory.js";
 import type { Provider } from "./providers.js";
 import type { SendRequest } from "./sim/compose.js";
-import type { ReceivedMessage } from "./sim/received.js";
+import type { SendMedia } from "./sim/media.js";
+import type { ReceivedMedia, ReceivedMessage } from "./sim/received.js";
 
-export type { DeviceRef, DirectoryUser, Provider, ReceivedMessage, SendRequest };
+export type { DeviceRef, DirectoryUser, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
+
+/** A received file, decrypted and verified by the gatekeeper. */
+export interface DownloadedMedia {
+  bytes: Uint8Array;
+  contentType: string;
+  fileName?: string;
+}
 
 export interface ProviderStatus extends Provider {
   connected: boolean;
@@ -92,9 +100,26 @@ export class GatekeeperAdminClient {
     return this.call("DELETE", `/admin/users/${enc(phone)}/blocks/${enc(uri)}`);
   }
 
-  /** Sends as the simulated user; returns the message id (32 hex digits). */
-  send(phone: string, req: SendRequest): Promise<{ id: string }> {
+  /** Sends as the simulated user; returns the message id (32 hex digits) and, for media, the stored file's id. */
+  send(phone: string, req: SendRequest): Promise<{ id: string; mediaId?: string }> {
     return this.call("POST", `/admin/users/${enc(phone)}/send`, req);
+  }
+
+  /** The decrypted file of a media message the user received; fails (422) if it does not verify. */
+  async media(phone: string, messageId: string): Promise<DownloadedMedia> {
+    const res = await fetch(`${this.baseUrl}/admin/users/${enc(phone)}/media/${enc(messageId)}`, { headers: { authorization: `Bearer ${this.token}` } });
+    if (!res.ok) throw await errorOf(res);
+    const disposition = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get("content-disposition") ?? "")?.[1];
+    return {
+      bytes: new Uint8Array(await res.arrayBuffer()),
+      contentType: res.headers.get("content-type") ?? "application/octet-stream",
+      ...(disposition ? { fileName: decodeURIComponent(disposition) } : {}),
+    };
+  }
+
+  /** Test hook: flips one byte of a stored file (the middle one unless `offset` is given). */
+  tamperMedia(mediaId: string, offset?: number): Promise<{ id: string; offset: number }> {
+    return this.call("POST", `/admin/media/${enc(mediaId)}/tamper`, offset === undefined ? {} : { offset });
   }
 
   received(phone: string, after = 0): Promise<ReceivedMessage[]> {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // dma-gatekeeper: runs the reference gatekeeper (`serve`) and drives a running one through its admin API.
-import { realpathSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { basename, extname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createLogger } from "../log.js";
-import { AdminApiError, GatekeeperAdminClient, type ReceivedMessage, type SendRequest } from "./admin-client.js";
+import { AdminApiError, GatekeeperAdminClient, type ReceivedMessage, type SendMedia, type SendRequest } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
 
 export const DEFAULT_PORT = 29400;
@@ -21,7 +21,11 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
   provider list
   user add PHONE --name NAME [--devices N] [--no-opt-in] [--allow-provider ID ...] [--no-receipts]
   user list | user show PHONE | user messages PHONE [--json]
-  user send PHONE --to URI TEXT [--reply-to ID]
+  user send PHONE --to URI|PHONE TEXT [--reply-to ID]
+  user send PHONE --to URI|PHONE --file PATH [--kind image|video|audio|document] [--voice] [--caption TEXT]
+        [--mime TYPE] [--name NAME] [--width N --height N] [--seconds N] [--waveform N,N,..] [--thumbnail JPEG]
+        [--reply-to ID]                   (kind from the file extension unless given; --voice: a voice note)
+  user media PHONE MESSAGE_ID [--out PATH] (the decrypted file of a received media message; default: its name)
   user send PHONE --to URI --react ID EMOJI     (empty EMOJI removes the reaction)
   user send PHONE --to URI --edit ID TEXT | --revoke ID | --read ID [ID ...] | --typing [composing|recording|paused]
   user watch PHONE [--json]
@@ -75,6 +79,58 @@ function need(value: string | undefined, what: string): string {
   return value;
 }
 
+const KIND_BY_EXTENSION: Record<string, SendMedia["kind"]> = {
+  ".jpg": "image", ".jpeg": "image", ".png": "image", ".gif": "image", ".webp": "image",
+  ".mp4": "video", ".mov": "video", ".webm": "video", ".mkv": "video", ".3gp": "video",
+  ".ogg": "audio", ".opus": "audio", ".oga": "audio", ".mp3": "audio", ".m4a": "audio", ".aac": "audio", ".wav": "audio", ".amr": "audio",
+};
+
+const MIME_BY_EXTENSION: Record<string, string> = {
+  ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp",
+  ".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm", ".mkv": "video/x-matroska", ".3gp": "video/3gpp",
+  ".ogg": "audio/ogg", ".opus": "audio/ogg; codecs=opus", ".oga": "audio/ogg", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".wav": "audio/wav", ".amr": "audio/amr",
+  ".pdf": "application/pdf", ".txt": "text/plain", ".zip": "application/zip",
+};
+
+/** The media part of `user send --file ...`: reads the file and fills in what the options do not say. */
+export function mediaFromFile(path: string, o: { kind?: string; voice?: boolean; caption?: string; mime?: string; name?: string; width?: string; height?: string; seconds?: string; waveform?: string; thumbnail?: string }): SendMedia {
+  const ext = extname(path).toLowerCase();
+  const kind = (o.kind ?? (o.voice ? "audio" : (KIND_BY_EXTENSION[ext] ?? "document"))) as SendMedia["kind"];
+  if (!["image", "video", "audio", "document"].includes(kind)) throw new UsageError("--kind must be image, video, audio or document");
+  if (o.voice && kind !== "audio") throw new UsageError("--voice sends a voice note, which is audio");
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read --file ${path}: ${(err as Error).message}`);
+  }
+  const media: SendMedia = { kind, data: data.toString("base64") };
+  const mime = o.mime ?? MIME_BY_EXTENSION[ext];
+  if (mime) media.mimetype = mime;
+  if (o.caption !== undefined) media.caption = o.caption;
+  if (kind === "document") media.fileName = o.name ?? basename(path);
+  if (o.width !== undefined) media.width = int(o.width, "width", 0);
+  if (o.height !== undefined) media.height = int(o.height, "height", 0);
+  if (o.seconds !== undefined) media.seconds = int(o.seconds, "seconds", 0);
+  if (o.voice) media.ptt = true;
+  if (o.waveform !== undefined) media.waveform = o.waveform.split(",").map((v) => int(v.trim(), "waveform", 0));
+  if (o.thumbnail !== undefined) media.thumbnail = readFileSync(o.thumbnail).toString("base64");
+  return media;
+}
+
+type MediaJson = { mimetype?: string; caption?: string; fileName?: string; seconds?: number; ptt?: boolean; width?: number; height?: number };
+
+function describeMedia(m: ReceivedMessage, c: Record<string, any>): string | undefined {
+  const msg = c.message as Record<string, MediaJson> | undefined;
+  if (!msg) return undefined;
+  const kind = msg.imageMessage ? "image" : msg.videoMessage ? "video" : msg.audioMessage ? (msg.audioMessage.ptt ? "voice note" : "audio") : msg.documentMessage ? "file" : undefined;
+  if (!kind) return undefined;
+  const x = (msg.imageMessage ?? msg.videoMessage ?? msg.audioMessage ?? msg.documentMessage)!;
+  const facts = [x.mimetype, x.width && x.height ? `${x.width}x${x.height}` : undefined, x.seconds ? `${x.seconds} s` : undefined].filter(Boolean);
+  const check = m.media === undefined ? "" : m.media.ok ? `, ${m.media.length} bytes, sha256 ${m.media.sha256!.slice(0, 16)}…` : `, REJECTED: ${m.media.error}`;
+  return `${kind}${x.fileName ? ` "${x.fileName}"` : ""} (${facts.join(", ")}${check})${x.caption ? `: ${x.caption}` : ""}`;
+}
+
 /** One human line per received message: time, sender, and what it is. */
 export function describeReceived(m: ReceivedMessage): string {
   const c = m.content as Record<string, any>;
@@ -83,6 +139,7 @@ export function describeReceived(m: ReceivedMessage): string {
   if (c.undecryptable) what = `(undecryptable: ${c.undecryptable})`;
   else if (c.undecodable) what = `(undecodable: ${c.undecodable})`;
   else if (c.message?.conversation) what = c.message.conversation;
+  else if (describeMedia(m, c) !== undefined) what = describeMedia(m, c)!;
   else if (c.message?.extendedTextMessage) what = `${c.message.extendedTextMessage.text}  (reply to ${c.message.extendedTextMessage.contextInfo?.stanzaId ?? "?"})`;
   else if (c.message?.reactionMessage) what = `reacted ${c.message.reactionMessage.text || "(removed)"} to ${c.message.reactionMessage.key?.id}`;
   else if (c.message?.protocolMessage) {
@@ -172,6 +229,17 @@ async function user(args: string[]): Promise<void> {
     read: { type: "boolean" },
     typing: { type: "boolean" },
     device: { type: "string" },
+    file: { type: "string" },
+    kind: { type: "string" },
+    voice: { type: "boolean" },
+    caption: { type: "string" },
+    mime: { type: "string" },
+    width: { type: "string" },
+    height: { type: "string" },
+    seconds: { type: "string" },
+    waveform: { type: "string" },
+    thumbnail: { type: "string" },
+    out: { type: "string" },
   });
   const api = client(values);
   const phone = () => need(positionals[0], "PHONE");
@@ -215,12 +283,23 @@ async function user(args: string[]): Promise<void> {
       else if (values.revoke !== undefined) req = { to, revoke: values.revoke.toUpperCase() };
       else if (values.read) req = { to, read: words.map((w) => w.toUpperCase()) };
       else if (values.typing) req = { to, typing: (words[0] ?? "composing") as "composing" };
-      else {
+      else if (values.file !== undefined) {
+        req = { to, media: mediaFromFile(values.file, values) };
+        if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
+      } else {
         req = { to, text: need(words.join(" "), "TEXT") };
         if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
       }
       const { id } = await api.send(phone(), { ...req, ...device });
       process.stdout.write(`${id}\n`);
+      return;
+    }
+    case "media": {
+      const messageId = need(positionals[1], "MESSAGE_ID").toUpperCase();
+      const file = await api.media(phone(), messageId);
+      const out = values.out ?? basename(file.fileName ?? `${messageId}.bin`);
+      writeFileSync(out, file.bytes);
+      process.stdout.write(`${out} (${file.bytes.length} bytes, ${file.contentType})\n`);
       return;
     }
     case "watch": {

@@ -121,7 +121,10 @@ CREATE TABLE media (
 `;
 
 // Numbered migrations: entry i brings the schema from version i to i + 1. Released entries are never edited.
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL];
+// 3: what a simulated user made of a received media message (JSON ReceivedMedia; NULL for other messages).
+const SIM_RECEIVED_MEDIA_SQL = "ALTER TABLE sim_received ADD COLUMN media TEXT;";
+
+const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

@@ -95,6 +95,7 @@ export class Gatekeeper {
       received: this.received,
       queue: this.queue,
       hub: this.hub,
+      media: this.media,
       fetchBundles: (uri, deviceId) => this.takeBundles(uri, deviceId),
     });
   }

@@ -1,6 +1,6 @@
 // Media store: opaque (already encrypted) blobs streamed to disk, never held in memory whole.
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -81,6 +81,27 @@ export class MediaStore {
     const path = this.path(id);
     if (statSync(path, { throwIfNoEntry: false })?.size !== info.size) throw new HttpError(500, "INTERNAL", `media ${id} is missing on disk`);
     return { info, stream: createReadStream(path) };
+  }
+
+  /**
+   * Test hook: flips one byte of a stored blob (the middle one by default), as a corrupt disk or a malicious media
+   * service would. Receivers must then reject the file (interop-protocol §12). Returns the offset changed.
+   */
+  tamper(id: string, offset?: number): number {
+    const info = this.info(id);
+    if (!info) throw new HttpError(404, "NOT_FOUND", "no such media");
+    const at = offset ?? Math.floor(info.size / 2);
+    if (!Number.isSafeInteger(at) || at < 0 || at >= info.size) throw invalid(`offset must be 0..${info.size - 1}`);
+    const fd = openSync(this.path(id), "r+");
+    try {
+      const byte = Buffer.alloc(1);
+      readSync(fd, byte, 0, 1, at);
+      byte[0] = byte[0]! ^ 0xff;
+      writeSync(fd, byte, 0, 1, at);
+    } finally {
+      closeSync(fd);
+    }
+    return at;
   }
 
   private path(id: string): string {

@@ -1,13 +1,16 @@
 // The admin API: loopback only, bearer admin token. Drives the directory and the simulated users for tests, the
 // demo and the `dma-gatekeeper` CLI; see docs/interop-transport.md ("Admin API").
+import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { adminTokenMatches } from "./admin-token.js";
 import type { Gatekeeper } from "./gatekeeper.js";
 import { HttpError, invalid } from "./http-error.js";
 import { sendRequestSchema } from "./sim/compose.js";
+import { openReceivedMedia } from "./sim/media.js";
 import type { ReceivedMessage } from "./sim/received.js";
-import { normalisePhone, requireUri } from "./uris.js";
+import { normalisePhone, requireUri, telUriOf } from "./uris.js";
+import { isMessageIdString } from "../protocol/message-id.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
@@ -35,6 +38,12 @@ const userBody = z
 const optInBody = z.object({ optedIn: z.boolean(), allowedProviders: z.array(z.string()).optional() }).strict();
 const receiptsBody = z.object({ sendReceipts: z.boolean() }).strict();
 const blockBody = z.object({ uri: z.string() }).strict();
+const tamperBody = z.object({ offset: z.int().min(0).optional() }).strict();
+
+/** A recipient as a URI, or as a phone number for another simulated user (`+49 151 ...` -> tel:+49151...). */
+function recipientUri(to: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(to) && !/^tel:/i.test(to) ? requireUri(to) : telUriOf(normalisePhone(to));
+}
 
 function deviceIdParam(value: string): number {
   if (!/^\d{1,3}$/.test(value)) throw invalid("device id must be an integer");
@@ -121,7 +130,29 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   app.post<{ Params: { phone: string } }>("/admin/users/:phone/send", async (request) => {
     const e164 = normalisePhone(request.params.phone);
     const body = parse(sendRequestSchema, request.body, "send");
-    return gk.sim.send(e164, { ...body, to: requireUri(body.to) });
+    return gk.sim.send(e164, { ...body, to: recipientUri(body.to) });
+  });
+
+  // The decrypted file of a media message the user received, verified again on the way out (422 if it fails).
+  app.get<{ Params: { phone: string; messageId: string } }>("/admin/users/:phone/media/:messageId", async (request, reply) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    const messageId = request.params.messageId.toUpperCase();
+    if (!isMessageIdString(messageId)) throw invalid("messageId must be 32 hex digits");
+    const received = gk.received.findByMessageId(e164, messageId);
+    if (!received) throw new HttpError(404, "NOT_FOUND", `${e164} received no message ${messageId}`);
+    const file = await openReceivedMedia(gk.media, received.content);
+    reply.header("content-type", file.mimetype);
+    if (file.fileName) reply.header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(file.fileName)}`);
+    return reply.send(Readable.from(file.chunks));
+  });
+
+  // Test hook: corrupts a stored file, so tests can show that receivers reject it.
+  app.post<{ Params: { id: string } }>("/admin/media/:id/tamper", async (request) => {
+    const body = parse(tamperBody, request.body, "tamper");
+    const offset = gk.media.tamper(request.params.id, body.offset);
+    gk.log.warn({ media: request.params.id, offset }, "stored media tampered with (admin test hook)");
+    return { id: request.params.id, offset };
   });
 
   app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/messages", async (request) => {

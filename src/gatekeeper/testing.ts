@@ -5,11 +5,26 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AdminApiError, GatekeeperAdminClient, type AddUserRequest, type DeviceRef, type DirectoryUser, type Provider, type ReceivedMessage, type SendRequest } from "./admin-client.js";
+import {
+  AdminApiError,
+  GatekeeperAdminClient,
+  type AddUserRequest,
+  type DeviceRef,
+  type DirectoryUser,
+  type DownloadedMedia,
+  type Provider,
+  type ReceivedMedia,
+  type ReceivedMessage,
+  type SendMedia,
+  type SendRequest,
+} from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
 
 export { AdminApiError, GatekeeperAdminClient };
-export type { AddUserRequest, DeviceRef, DirectoryUser, Provider, ReceivedMessage, SendRequest };
+export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
+
+/** A file for a simulated user to send: SendMedia with the bytes as bytes. */
+export type MediaToSend = Omit<SendMedia, "data" | "thumbnail"> & { data: Uint8Array; thumbnail?: Uint8Array };
 
 export interface GatekeeperProcessOptions {
   /** Data directory to use (kept on stop); a fresh temporary one (removed on stop) when absent. */
@@ -108,6 +123,28 @@ export class GatekeeperProcess {
   /** Sends as a simulated user; returns the message id (32 hex digits). */
   async sendAs(phone: string, req: SendRequest): Promise<string> {
     return (await this.admin.send(phone, req)).id;
+  }
+
+  /** Sends a file as a simulated user (encrypted and stored on the gatekeeper's media service first). */
+  async sendMediaAs(phone: string, to: string, media: MediaToSend, options: { replyTo?: string; device?: number } = {}): Promise<{ id: string; mediaId: string }> {
+    const { data, thumbnail, ...rest } = media;
+    const req: SendRequest = {
+      to,
+      media: { ...rest, data: Buffer.from(data).toString("base64"), ...(thumbnail ? { thumbnail: Buffer.from(thumbnail).toString("base64") } : {}) },
+      ...options,
+    };
+    const answer = await this.admin.send(phone, req);
+    return { id: answer.id, mediaId: answer.mediaId! };
+  }
+
+  /** The decrypted file of a media message the user received (fails if it does not verify). */
+  receivedMedia(phone: string, messageId: string): Promise<DownloadedMedia> {
+    return this.admin.media(phone, messageId);
+  }
+
+  /** Test hook: corrupts a stored file by flipping one byte. */
+  tamperMedia(mediaId: string, offset?: number): Promise<{ id: string; offset: number }> {
+    return this.admin.tamperMedia(mediaId, offset);
   }
 
   received(phone: string, after = 0): Promise<ReceivedMessage[]> {

@@ -13,17 +13,20 @@ import {
 } from "../../protocol/content-builders.js";
 import type { Content } from "../../protocol/content.js";
 import { isMessageIdString } from "../../protocol/message-id.js";
+import { mediaContent, sendMediaSchema, type StoredMedia } from "./media.js";
 
 const messageId = z.string().refine(isMessageIdString, "a message ID is 32 uppercase hex digits");
 
 export const sendRequestSchema = z
   .object({
-    /** matrix: URI of the recipient. */
+    /** URI of the recipient: a matrix: user of a provider, or tel: for another simulated user. */
     to: z.string().min(1),
     /** Sending device; the user's lowest device when absent. */
     device: z.int().min(1).max(127).optional(),
     text: z.string().min(1).max(65536).optional(),
-    /** With `text`: reply to this message. */
+    /** A file to send (encrypted and stored on the media service first). */
+    media: sendMediaSchema.optional(),
+    /** With `text` or `media`: reply to this message. */
     replyTo: messageId.optional(),
     /** Empty emoji removes an earlier reaction. */
     react: z.object({ id: messageId, emoji: z.string().max(64) }).strict().optional(),
@@ -34,9 +37,9 @@ export const sendRequestSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const kinds = (["text", "react", "edit", "revoke", "read", "typing"] as const).filter((k) => r[k] !== undefined);
-    if (kinds.length !== 1) ctx.addIssue({ code: "custom", message: `exactly one of text, react, edit, revoke, read, typing is needed, got ${kinds.length ? kinds.join(", ") : "none"}` });
-    if (r.replyTo !== undefined && r.text === undefined) ctx.addIssue({ code: "custom", message: "replyTo goes with text" });
+    const kinds = (["text", "media", "react", "edit", "revoke", "read", "typing"] as const).filter((k) => r[k] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: "custom", message: `exactly one of text, media, react, edit, revoke, read, typing is needed, got ${kinds.length ? kinds.join(", ") : "none"}` });
+    if (r.replyTo !== undefined && r.text === undefined && r.media === undefined) ctx.addIssue({ code: "custom", message: "replyTo goes with text or media" });
   });
 
 export type SendRequest = z.infer<typeof sendRequestSchema>;
@@ -44,12 +47,14 @@ export type SendRequest = z.infer<typeof sendRequestSchema>;
 /** Answers "who wrote message `id` in the chat with `partner`?": the partner, or (when unknown) the user. */
 export type AuthorLookup = (id: string) => "partner" | "me";
 
-/** Builds the Content of a send request (media sending is a later step: the request schema has no media field). */
-export function composeContent(req: SendRequest, ownUri: string, authorOf: AuthorLookup, now: bigint): Content {
+/** Builds the Content of a send request; a media request needs its file `stored` on the media service first. */
+export function composeContent(req: SendRequest, ownUri: string, authorOf: AuthorLookup, now: bigint, stored?: StoredMedia): Content {
   const ref = (id: string): MessageRef => ({ id, remoteJid: req.to, fromMe: authorOf(id) === "me" });
-  if (req.text !== undefined) {
-    if (req.replyTo === undefined) return textContent(req.text);
-    return textContent(req.text, { stanzaId: req.replyTo, participant: authorOf(req.replyTo) === "me" ? ownUri : req.to });
+  const quote = req.replyTo === undefined ? undefined : { stanzaId: req.replyTo, participant: authorOf(req.replyTo) === "me" ? ownUri : req.to };
+  if (req.text !== undefined) return textContent(req.text, quote);
+  if (req.media) {
+    if (!stored) throw new Error("composeContent: the media file must be stored before the message is built");
+    return mediaContent(req.media, stored, quote);
   }
   if (req.react) return reactionContent(ref(req.react.id), req.react.emoji, now);
   if (req.edit) return editContent({ ...ref(req.edit.id), fromMe: true }, req.edit.text, now);

@@ -16,14 +16,16 @@ import type { Db } from "../db.js";
 import type { Directory } from "../directory.js";
 import type { KeyStore } from "../keys.js";
 import { HttpError } from "../http-error.js";
+import type { MediaStore } from "../media.js";
 import type { ProviderHub } from "../provider-hub.js";
 import type { ProviderQueue } from "../provider-queue.js";
 import type { ProviderRegistry } from "../providers.js";
-import { matrixUserDomain } from "../uris.js";
+import { matrixUserDomain, telUriE164 } from "../uris.js";
 import { decodeEnvelope, encodeEnvelope } from "../wire.js";
 import { composeContent, type SendRequest } from "./compose.js";
 import type { SimDevices } from "./devices.js";
 import type { InboxItem, SimInbox } from "./inbox.js";
+import { checkReceivedMedia, storeMedia, type ReceivedMedia, type StoredMedia } from "./media.js";
 import type { ReceivedMessage, ReceivedStore } from "./received.js";
 
 export interface SimNetworkDeps {
@@ -37,6 +39,7 @@ export interface SimNetworkDeps {
   received: ReceivedStore;
   queue: ProviderQueue;
   hub: ProviderHub;
+  media: MediaStore;
   /** Takes bundles from the key service (consuming one-time prekeys), as a phone would fetch them. */
   fetchBundles: (uri: string, deviceId?: number) => DevicePreKeyBundle[];
 }
@@ -84,8 +87,8 @@ export class SimNetwork {
     setTimeout(() => this.wake(), 1000).unref();
   }
 
-  /** Sends as a simulated user; returns the message id (32 hex digits). */
-  async send(e164: string, req: SendRequest): Promise<{ id: string }> {
+  /** Sends as a simulated user; returns the message id (32 hex digits) and, for media, the stored file's id. */
+  async send(e164: string, req: SendRequest): Promise<{ id: string; mediaId?: string }> {
     const user = this.deps.directory.require(e164);
     const deviceId = req.device ?? user.devices[0]?.deviceId;
     if (deviceId === undefined) throw new HttpError(409, "CONFLICT", `${e164} has no devices`);
@@ -93,20 +96,41 @@ export class SimNetwork {
       const found = this.deps.received.findByMessageId(e164, id);
       return found && found.sender === req.to ? ("partner" as const) : ("me" as const);
     };
+    this.route(e164, req.to); // refuse an impossible recipient before storing a file for it
+    const stored: StoredMedia | undefined = req.media ? await storeMedia(this.deps.media, user.uri, req.media) : undefined;
     let content: Content;
     try {
-      content = composeContent(req, user.uri, authorOf, BigInt(Date.now()));
+      content = composeContent(req, user.uri, authorOf, BigInt(Date.now()), stored);
     } catch (err) {
       throw new HttpError(400, "INVALID", err instanceof Error ? err.message : String(err));
     }
-    return { id: await this.sendContent(e164, deviceId, req.to, content) };
+    const id = await this.sendContent(e164, deviceId, req.to, content);
+    return stored ? { id, mediaId: stored.mediaId } : { id };
   }
 
-  /** Encrypts `content` for every device of the provider user `to` and queues the envelopes to its provider. */
-  async sendContent(e164: string, deviceId: number, to: string, content: Content, id: Uint8Array = newMessageId()): Promise<string> {
+  /** Where envelopes for `to` go: the provider serving a matrix: user, or the inbox of another simulated user. */
+  private route(fromE164: string, to: string): { kind: "provider"; providerId: string } | { kind: "local"; e164: string } {
+    const localE164 = telUriE164(to);
+    if (localE164 !== undefined) {
+      if (localE164 === fromE164) throw new HttpError(400, "INVALID", "a simulated user cannot send to itself");
+      const recipient = this.deps.directory.get(localE164);
+      if (!recipient) throw new HttpError(404, "UNKNOWN_USER", `no user ${to}`);
+      const sender = this.deps.directory.require(fromE164);
+      if (recipient.blocked.includes(sender.uri)) throw new HttpError(403, "FORBIDDEN", `${to} has blocked ${sender.uri}`);
+      return { kind: "local", e164: localE164 };
+    }
     const domain = matrixUserDomain(to);
     const providerId = domain === undefined ? undefined : this.deps.providers.providerIdForDomain(domain);
-    if (providerId === undefined) throw new HttpError(404, "UNKNOWN_USER", `${to} is not a matrix: user of an enlisted provider`);
+    if (providerId === undefined) throw new HttpError(404, "UNKNOWN_USER", `${to} is neither a tel: user of this gatekeeper nor a matrix: user of an enlisted provider`);
+    return { kind: "provider", providerId };
+  }
+
+  /**
+   * Encrypts `content` for every device of `to` and queues the envelopes: to its provider for a matrix: user, or
+   * straight into the simulated devices' inbox for another phone-number user of this gatekeeper.
+   */
+  async sendContent(e164: string, deviceId: number, to: string, content: Content, id: Uint8Array = newMessageId()): Promise<string> {
+    const target = this.route(e164, to);
     const user = this.deps.directory.require(e164);
     if (!user.devices.some((d) => d.deviceId === deviceId)) throw new HttpError(404, "NOT_FOUND", `${e164} has no device ${deviceId}`);
     const remoteDevices = this.deps.keys.devices(to);
@@ -143,11 +167,13 @@ export class SimNetwork {
         return out;
       },
       (out) => {
-        for (const e of out) this.deps.queue.enqueue(providerId, e, encodeEnvelope(e));
+        if (target.kind === "local") this.deps.inbox.accept(target.e164, out);
+        else for (const e of out) this.deps.queue.enqueue(target.providerId, e, encodeEnvelope(e));
       },
     );
-    this.deps.hub.wake(providerId);
-    this.deps.log.debug({ from: deviceId, provider: providerId, devices: envelopes.length }, "simulated user sent a message");
+    if (target.kind === "local") this.wake();
+    else this.deps.hub.wake(target.providerId);
+    this.deps.log.debug({ from: deviceId, ...(target.kind === "provider" ? { provider: target.providerId } : { local: true }), devices: envelopes.length }, "simulated user sent a message");
     return messageIdToString(id);
   }
 
@@ -197,6 +223,7 @@ export class SimNetwork {
     };
     let stored: ReceivedMessage | undefined;
     let content: Content | undefined;
+    let media: ReceivedMedia | undefined;
     try {
       await this.deps.devices.store(e164, deviceId).transact(
         async (uow) => {
@@ -204,6 +231,8 @@ export class SimNetwork {
           const { plaintext, identityChanged } = await decryptFrom(uow, sender, type, envelope.ciphertext);
           try {
             content = decodeContent(plaintext);
+            // Like a phone that auto-downloads media: fetch, verify and decrypt the file now (a summary is kept).
+            media = await checkReceivedMedia(this.deps.media, content);
             return { content: toJson(ContentSchema, content) as Record<string, unknown>, identityChanged };
           } catch (err) {
             // The ratchet step happened; keep it and record what could not be read.
@@ -211,7 +240,7 @@ export class SimNetwork {
           }
         },
         (r) => {
-          stored = this.deps.received.add({ ...base, content: r.identityChanged ? { ...r.content, identityChanged: true } : r.content });
+          stored = this.deps.received.add({ ...base, content: r.identityChanged ? { ...r.content, identityChanged: true } : r.content, ...(media ? { media } : {}) });
           this.deps.inbox.remove(item.seq);
         },
       );

@@ -2,6 +2,9 @@
 // same transaction as the ratchet step that decrypted them.
 import { EventEmitter } from "node:events";
 import type { Db } from "../db.js";
+import type { ReceivedMedia } from "./media.js";
+
+export type { ReceivedMedia };
 
 export interface ReceivedMessage {
   seq: number;
@@ -14,6 +17,8 @@ export interface ReceivedMessage {
   timestampMs: number;
   /** The decoded Content as protobuf JSON, or `{ "undecryptable": reason }` when decryption failed. */
   content: Record<string, unknown>;
+  /** For a media message: whether its file could be fetched and verified, with the decrypted file's hash. */
+  media?: ReceivedMedia;
   receivedAt: number;
 }
 
@@ -28,6 +33,7 @@ interface Row {
   sender_device: number;
   timestamp_ms: number;
   content: string;
+  media: string | null;
   received_at: number;
 }
 
@@ -44,10 +50,10 @@ export class ReceivedStore {
     const receivedAt = Date.now();
     const row = this.db
       .prepare(
-        `INSERT OR IGNORE INTO sim_received (e164, device_id, message_id, sender, sender_device, timestamp_ms, content, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        `INSERT OR IGNORE INTO sim_received (e164, device_id, message_id, sender, sender_device, timestamp_ms, content, media, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
       )
-      .get(m.e164, m.deviceId, m.messageId, m.sender, m.senderDevice, m.timestampMs, JSON.stringify(m.content), receivedAt) as { seq: number } | undefined;
+      .get(m.e164, m.deviceId, m.messageId, m.sender, m.senderDevice, m.timestampMs, JSON.stringify(m.content), m.media ? JSON.stringify(m.media) : null, receivedAt) as { seq: number } | undefined;
     return row && { ...m, seq: row.seq, receivedAt };
   }
 
@@ -82,6 +88,7 @@ function toMessage(r: Row): ReceivedMessage {
     senderDevice: r.sender_device,
     timestampMs: r.timestamp_ms,
     content: JSON.parse(r.content) as Record<string, unknown>,
+    ...(r.media ? { media: JSON.parse(r.media) as ReceivedMedia } : {}),
     receivedAt: r.received_at,
   };
 }
