@@ -142,6 +142,31 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
     assert.equal(outcome.kind === "decrypted" && outcome.event.content.body, "still there?");
   });
 
+  it("encrypts and decrypts a run of messages (timings logged at info)", async () => {
+    const n = 30;
+    const encryptMs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      const content = await engine.encrypt(puppet, room, "m.room.message", { msgtype: "m.text", body: `run ${i}` });
+      encryptMs.push(performance.now() - t);
+      await client.as(puppet, deviceId).sendEvent(room, "m.room.encrypted", content, `run-${Date.now()}-${i}`);
+    }
+    await alice.waitFor("every message of the run", () => (alice.messagesIn(room, puppet).filter((e) => String(e.content.body).startsWith("run ")).length === n ? true : undefined));
+    const decryptMs: number[] = [];
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(await alice.sendText(room, `back ${i}`));
+    for (const [i, id] of ids.entries()) {
+      await decryptWhenKeyArrives(id);
+      const ev = roomEvents.find((e) => e.event_id === id)!;
+      const t = performance.now();
+      const outcome = await engine.decrypt(puppet, ev);
+      decryptMs.push(performance.now() - t);
+      assert.equal(outcome.kind === "decrypted" && outcome.event.content.body, `back ${i}`);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(2);
+    log.info({ encryptMedianMs: median(encryptMs), decryptMedianMs: median(decryptMs), openMachines: engine.openMachines }, "crypto timings");
+  });
+
   async function decryptWhenKeyArrives(eventId: string): Promise<DecryptOutcome> {
     const deadline = Date.now() + 20_000;
     for (;;) {
