@@ -216,7 +216,12 @@ export class BridgeCrypto implements SendEncryption {
   /** Tells the sender (as a reply to their message, so clients show which one) that it was not delivered. */
   private async tell(asUser: string, roomId: string, eventId: string, why: string): Promise<void> {
     const body = `⚠ One of your messages could not be decrypted by the bridge, so it was not delivered: ${why}. (Event ${eventId}.)`;
-    await this.opts.notice(asUser, roomId, { msgtype: "m.notice", body, "m.relates_to": { "m.in_reply_to": { event_id: eventId } } }, `utd-${eventId}`);
+    try {
+      await this.opts.notice(asUser, roomId, { msgtype: "m.notice", body, "m.relates_to": { "m.in_reply_to": { event_id: eventId } } }, `utd-${eventId}`);
+    } catch (err) {
+      // E.g. a room no bridge user can post in: the event is still given up on rather than retried forever.
+      this.opts.log.warn({ err, room: roomId, event: eventId }, "could not tell the sender about an undecryptable message");
+    }
   }
 
   /** The bridge user whose device should hold the room's keys: the portal's puppet, otherwise the bot. */
