@@ -34,12 +34,24 @@ export class FakeKeyDirectory {
   private readonly toDeviceTxns = new Set<string>();
   /** To-device messages for users outside the appservice (the benchmark's own Matrix user). */
   private readonly localListeners = new Set<(ev: ToDeviceEvent) => void>();
+  /** Devices of these users changed; what sync's `device_lists.changed` tells a client. */
+  private readonly deviceListeners = new Set<(userIds: string[]) => void>();
 
   constructor(private readonly host: KeyDirectoryHost) {}
 
   onLocalToDevice(listener: (ev: ToDeviceEvent) => void): () => void {
     this.localListeners.add(listener);
     return () => this.localListeners.delete(listener);
+  }
+
+  onDeviceListChange(listener: (userIds: string[]) => void): () => void {
+    this.deviceListeners.add(listener);
+    return () => this.deviceListeners.delete(listener);
+  }
+
+  private changed(userId: string): void {
+    this.host.deviceListChanged(userId);
+    for (const l of this.deviceListeners) l([userId]);
   }
 
   private keysOf(userId: string): UserKeys {
@@ -63,7 +75,7 @@ export class FakeKeyDirectory {
       }
       deviceId = deviceKeys.device_id;
       keys.devices.set(deviceId, deviceKeys);
-      this.host.deviceListChanged(userId);
+      this.changed(userId);
     }
     if (deviceId === undefined) throw this.host.badRequest("keys/upload needs a device (device_id or device_keys)");
     const store = (into: Map<string, Map<string, Json | string>>, from: unknown) => {
@@ -130,7 +142,7 @@ export class FakeKeyDirectory {
     if (body.master_key) keys.master = body.master_key as Json;
     if (body.self_signing_key) keys.selfSigning = body.self_signing_key as Json;
     if (body.user_signing_key) keys.userSigning = body.user_signing_key as Json;
-    this.host.deviceListChanged(userId);
+    this.changed(userId);
   }
 
   /** Merges uploaded signatures into the device or cross-signing key they sign. */
@@ -147,7 +159,7 @@ export class FakeKeyDirectory {
         const into = ((target.signatures ??= {}) as Record<string, Json>);
         for (const [signer, sigs] of Object.entries((signed.signatures ?? {}) as Record<string, Json>)) into[signer] = { ...(into[signer] ?? {}), ...sigs };
       }
-      if (keys) this.host.deviceListChanged(userId);
+      if (keys) this.changed(userId);
     }
     return { failures };
   }
@@ -174,7 +186,7 @@ export class FakeKeyDirectory {
     keys.devices.delete(deviceId);
     keys.oneTimeKeys.delete(deviceId);
     keys.fallbackKeys.delete(deviceId);
-    this.host.deviceListChanged(userId);
+    this.changed(userId);
   }
 
   routes(app: FastifyInstance): void {

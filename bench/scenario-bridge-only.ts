@@ -49,7 +49,8 @@ export async function runBridgeOnly(o: Omit<MeasureOptions, "scenario"> & { chat
   cleanup.add("the bridge", () => bridge.stop());
   await bridge.start();
 
-  const matrix = new FakeHomeserverUser(hs, `@benchuser:${SERVER_NAME}`);
+  const matrix = await FakeHomeserverUser.create(hs, `@benchuser:${SERVER_NAME}`, { encrypted: o.encrypted });
+  cleanup.add("the Matrix user", () => matrix.stop());
   return measureBothDirections(
     {
       bridge,
@@ -57,7 +58,7 @@ export async function runBridgeOnly(o: Omit<MeasureOptions, "scenario"> & { chat
       whatsapp,
       puppetUserId: (phone) => puppetUserId(config, phone),
       others: [childProcess("gatekeeper", "node", "gatekeeper/cli.js"), benchProcess("bench process (load, fake homeserver)")],
-      problems: () => hs.allProblems(),
+      problems: () => [...hs.allProblems(), ...matrix.problems],
       progress,
     },
     { ...o, scenario: "bridge-only" },
