@@ -1,0 +1,212 @@
+// The MediaPort: moves files between Matrix (authenticated media, encrypted attachments in encrypted rooms) and the
+// gatekeeper's media service (WhatsApp-style encrypted uploads), as streams end to end. Only the thumbnails (tens of
+// kilobytes) and files whose sender did not state their length are held in memory.
+//
+// Nothing unverified is ever passed on: both decryptors release plaintext only after the whole file matched its
+// hashes, and a file that fails is reported to the user (MediaError) instead of being posted or sent.
+import { Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import type { Logger } from "pino";
+import { type MatrixContent, type MediaPort, type MessageInit } from "../../core/ports.js";
+import type { MatrixClient } from "../../matrix/client.js";
+import type { MatrixIntent } from "../../matrix/intent.js";
+import type { Message } from "../../protocol/gen/content_pb.js";
+import { createMediaEncryptor, decryptMediaChunks } from "../../protocol/media-crypto.js";
+import { limitBytes } from "./byte-limit.js";
+import type { GatekeeperMedia } from "./gatekeeper-media.js";
+import { encryptedLength, incomingMatrixMedia, remoteKindFor, remoteMediaMessage, remoteMediaOf, type RemoteMedia } from "./interop-media.js";
+import { AttachmentEncryptor, decryptAttachment, decryptAttachmentChunks, encryptAttachment } from "./matrix-attachments.js";
+import { matrixMediaContent, parseMatrixMedia, type IncomingThumbnail, type MatrixFileLocation, type MatrixMedia, type MatrixMediaSource } from "./matrix-content.js";
+import { mediaErrorOf, tooLarge } from "./media-errors.js";
+
+/** Thumbnails travel inside the Signal-encrypted message (192 KiB in all), so they must stay small. */
+export const MAX_THUMBNAIL_BYTES = 64 * 1024;
+
+export interface MediaBridgeOptions {
+  client: MatrixClient;
+  /** Downloads from Matrix run as this user (the bridge bot): authenticated media needs a user. */
+  botUserId: string;
+  gatekeeper: GatekeeperMedia;
+  /** Largest file carried in either direction (config bridge.max_media_size_mb). */
+  maxBytes: number;
+  /** The remote network's name, for messages to the user. */
+  networkName: string;
+  log: Logger;
+}
+
+export class MediaBridge implements MediaPort {
+  private readonly bot: MatrixIntent;
+
+  constructor(private readonly options: MediaBridgeOptions) {
+    this.bot = options.client.as(options.botUserId);
+  }
+
+  // ---------------------------------------------------------------- Matrix -> remote
+
+  async toRemote(matrixUser: string, content: MatrixContent, quote?: { stanzaId: string; participant: string }): Promise<MessageInit> {
+    const max = this.options.maxBytes;
+    const media = parseMatrixMedia(content);
+    if (media.size !== undefined && media.size > max) throw tooLarge(max);
+    try {
+      const kind = remoteKindFor(media);
+      const download = await this.bot.downloadContent(mxcOf(media.source), { maxBytes: max });
+      // CTR mode keeps the length, so the download's length is the plaintext's in both cases.
+      const plainLength = download.contentLength;
+      const plaintext = media.source.encrypted ? Readable.from(decryptAttachmentChunks(media.source.file)(download.stream)) : download.stream;
+      const encryptor = createMediaEncryptor(kind);
+      const piping = pipeline(plaintext, encryptor).catch(() => undefined);
+      const mediaId = await failingAs(plaintext, () => this.options.gatekeeper.upload(encryptor, plainLength === undefined ? undefined : encryptedLength(plainLength)));
+      await piping;
+      const digest = await encryptor.result;
+      const jpegThumbnail = kind === "image" || kind === "video" ? await this.remoteThumbnail(media) : undefined;
+      const mimetype = media.mimetype ?? (media.source.encrypted ? undefined : download.contentType) ?? "application/octet-stream";
+      this.options.log.info({ kind, bytes: digest.fileLength, encrypted: media.source.encrypted }, "media sent to the media service");
+      return remoteMediaMessage(media, { kind, digest, directPath: `/v1/media/${mediaId}`, mimetype, ...(jpegThumbnail ? { jpegThumbnail } : {}) }, quote);
+    } catch (err) {
+      throw this.classify(err, "Matrix -> remote");
+    }
+  }
+
+  /** The Matrix thumbnail as WhatsApp's jpegThumbnail, if it is a small JPEG; a thumbnail never fails the file. */
+  private async remoteThumbnail(media: MatrixMedia): Promise<Uint8Array | undefined> {
+    const thumb = media.thumbnail;
+    if (!thumb || (thumb.mimetype !== undefined && thumb.mimetype !== "image/jpeg")) return undefined;
+    if (thumb.size !== undefined && thumb.size > MAX_THUMBNAIL_BYTES) return undefined;
+    try {
+      const download = await this.bot.downloadContent(mxcOf(thumb.source), { maxBytes: MAX_THUMBNAIL_BYTES });
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of download.stream) chunks.push(chunk as Uint8Array);
+      const bytes = Buffer.concat(chunks);
+      const jpeg = thumb.source.encrypted ? decryptAttachment(bytes, thumb.source.file) : bytes;
+      return jpeg[0] === 0xff && jpeg[1] === 0xd8 && jpeg[2] === 0xff ? jpeg : undefined;
+    } catch (err) {
+      this.options.log.info({ err }, "the thumbnail could not be fetched; sending the file without it");
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- remote -> Matrix
+
+  async toMatrix(puppetUserId: string, message: Message, encrypted: boolean): Promise<MatrixContent> {
+    const max = this.options.maxBytes;
+    const remote = remoteMediaOf(message);
+    if (remote.fileLength > max) throw tooLarge(max);
+    try {
+      const encryptedFile = await this.options.gatekeeper.download(remote.mediaId, encryptedLength(max));
+      const chunks = decryptMediaChunks(remote.kind, remote.verification)(encryptedFile)[Symbol.asyncIterator]();
+      // The first chunk comes only once the whole file was verified: a tampered file fails here, before Matrix
+      // sees a single byte.
+      const first = await chunks.next();
+      let length = remote.fileLength;
+      let plaintext: Readable;
+      if (length > 0) {
+        plaintext = Readable.from(resume(first, chunks));
+      } else {
+        // No declared length, but Matrix uploads need one up front: hold this (verified, size-capped) file in memory.
+        const held: Buffer[] = [];
+        for await (const chunk of resume(first, chunks)) held.push(chunk);
+        const whole = Buffer.concat(held);
+        length = whole.length;
+        plaintext = Readable.from([whole]);
+      }
+      const intent = this.options.client.as(puppetUserId);
+      const incoming = incomingMatrixMedia(remote, length);
+      let location: MatrixFileLocation;
+      if (encrypted) {
+        const encryptor = new AttachmentEncryptor();
+        const piping = pipeline(plaintext, encryptor).catch(() => undefined);
+        const url = await failingAs(plaintext, () => intent.uploadContent(encryptor, "application/octet-stream", undefined, length));
+        await piping;
+        location = { file: { ...(await encryptor.result), url } };
+      } else {
+        const url = await failingAs(plaintext, () => intent.uploadContent(plaintext, incoming.mimetype, incoming.fileName, length));
+        location = { url };
+      }
+      const thumbnail = remote.jpegThumbnail ? await this.matrixThumbnail(intent, remote, encrypted) : undefined;
+      this.options.log.info({ kind: remote.kind, bytes: length, encrypted }, "media posted to Matrix");
+      return matrixMediaContent(incoming, location, thumbnail);
+    } catch (err) {
+      throw this.classify(err, "remote -> Matrix");
+    }
+  }
+
+  private async matrixThumbnail(intent: MatrixIntent, remote: RemoteMedia, encrypted: boolean): Promise<IncomingThumbnail | undefined> {
+    const jpeg = remote.jpegThumbnail!;
+    try {
+      let location: MatrixFileLocation;
+      if (encrypted) {
+        const { ciphertext, keys } = encryptAttachment(jpeg);
+        location = { file: { ...keys, url: await intent.uploadContent(ciphertext, "application/octet-stream") } };
+      } else {
+        location = { url: await intent.uploadContent(jpeg, "image/jpeg", "thumbnail.jpg") };
+      }
+      return { location, mimetype: "image/jpeg", size: jpeg.length, ...jpegDimensions(jpeg) };
+    } catch (err) {
+      this.options.log.info({ err }, "the thumbnail could not be uploaded; posting the file without it");
+      return undefined;
+    }
+  }
+
+  private classify(err: unknown, direction: string): unknown {
+    const mediaError = mediaErrorOf(err, this.options.maxBytes, this.options.networkName);
+    if (mediaError) {
+      this.options.log.warn({ direction, reason: mediaError.userMessage, err: mediaError.cause }, "media not bridged");
+      return mediaError;
+    }
+    this.options.log.warn({ direction, err }, "media transfer failed; it will be retried");
+    return err;
+  }
+}
+
+function mxcOf(source: MatrixMediaSource): string {
+  return source.encrypted ? source.file.url : source.mxc;
+}
+
+/** The chunks of an iterator whose first result was already taken; closing this closes the iterator. */
+async function* resume(first: IteratorResult<Buffer>, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    // Lets the decryptor delete its spool when the upload stops early.
+    await rest.return?.();
+  }
+}
+
+/**
+ * Runs a transfer that consumes `source` (directly or through a transform). When it fails, the source's own error
+ * (a tampered file, the size limit) is the one reported, not the broken upload it caused.
+ */
+async function failingAs<T>(source: Readable, transfer: () => Promise<T>): Promise<T> {
+  let sourceError: unknown;
+  const onError = (err: unknown) => {
+    sourceError ??= err;
+  };
+  source.on("error", onError);
+  try {
+    return await transfer();
+  } catch (err) {
+    source.destroy();
+    // 'error' is emitted before 'close', so once the source has finished its error (if any) is known.
+    await finished(source).catch(() => undefined);
+    throw sourceError ?? err;
+  } finally {
+    source.off("error", onError);
+  }
+}
+
+/** Width and height from a baseline or progressive JPEG's SOF segment, when it can be found. */
+function jpegDimensions(jpeg: Uint8Array): { width?: number; height?: number } {
+  let i = 2;
+  while (i + 9 < jpeg.length && jpeg[i] === 0xff) {
+    const marker = jpeg[i + 1]!;
+    const length = (jpeg[i + 2]! << 8) | jpeg[i + 3]!;
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: (jpeg[i + 5]! << 8) | jpeg[i + 6]!, width: (jpeg[i + 7]! << 8) | jpeg[i + 8]! };
+    }
+    i += 2 + length;
+  }
+  return {};
+}
