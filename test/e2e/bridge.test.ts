@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import type { BridgeProcess } from "./bridge-process.js";
-import type { MatrixTestUser } from "./matrix-user.js";
+import { MatrixTestUser as MatrixTestUserClass, type MatrixTestUser } from "./matrix-user.js";
 import { startWorld, type World } from "./world.js";
 
 const ANNA = "+4915112345678";
@@ -26,12 +26,19 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
-    w = await startWorld("alice", [
-      { phone: ANNA, name: "Anna", devices: 2 },
-      { phone: BERT, name: "Bert" },
-      { phone: CARLA, name: "Carla" },
-      { phone: DORA, name: "Dora", optedIn: false },
-    ]);
+    // Only alice may use this bridge: eve (same server) must be turned away.
+    const aliceLocalpart = `alice${Date.now() % 1_000_000}`;
+    w = await startWorld(
+      "alice",
+      [
+        { phone: ANNA, name: "Anna", devices: 2 },
+        { phone: BERT, name: "Bert" },
+        { phone: CARLA, name: "Carla" },
+        { phone: DORA, name: "Dora", optedIn: false },
+      ],
+      { bridge: { permissions: { [`@${aliceLocalpart}:localhost`]: "admin" } } },
+      aliceLocalpart,
+    );
     ({ gk, bridge, user: alice, userUri: aliceUri, bot } = w);
   });
   afterEach(function () {
@@ -87,6 +94,42 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
     const room = await alice.acceptInviteFrom(puppet(CARLA));
     const ev = await alice.waitForEvent("Carla's first message", (e) => e.roomId === room && e.content.body === "Carla here");
     assert.equal(ev.sender, puppet(CARLA));
+  });
+
+  it("answers list and ping in the management room", async () => {
+    const mgmt = alice.events.find((e) => e.sender === bot)!.roomId;
+    await alice.sendText(mgmt, "list");
+    const list = await alice.waitForEvent("the chat list", (e) => e.roomId === mgmt && e.sender === bot && String(e.content.body).startsWith("Your WhatsApp chats"));
+    assert.match(String(list.content.body), /\+49 1511 2345678/);
+    assert.match(String(list.content.body), new RegExp(annaRoom.replace(/[!.]/g, "\\$&")));
+    await alice.sendText(mgmt, "ping");
+    const ping = await alice.waitForEvent("the ping answer", (e) => e.roomId === mgmt && e.sender === bot && String(e.content.body).startsWith("Bridge is connected"));
+    assert.match(String(ping.content.body), /Messages waiting to be sent: 0/);
+  });
+
+  it("turns away a Matrix user who is not allowed to use the bridge", async () => {
+    const eve = await MatrixTestUserClass.create(w.env.synapse, `eve${Date.now() % 1_000_000}`);
+    try {
+      const room = await eve.createDm(bot);
+      const refusal = await eve.waitForEvent("the refusal", (e) => e.roomId === room && e.sender === bot && String(e.content.body).includes("not allowed"));
+      assert.equal(refusal.content.msgtype, "m.notice");
+      const dm = await eve.createDm(puppet(BERT));
+      await eve.waitForEvent("the puppet's refusal", (e) => e.roomId === dm && e.sender === puppet(BERT) && String(e.content.body).includes("not allowed"));
+    } finally {
+      eve.stop();
+    }
+  });
+
+  it("recreates a portal the user left when the contact writes again", async () => {
+    const room = alice.events.find((e) => e.sender === puppet(CARLA) && e.type === "m.room.create")!.roomId;
+    await alice.client.leave(room);
+    await new Promise((r) => setTimeout(r, 1000));
+    await gk.sendAs(CARLA, { to: aliceUri, text: "are you still there?" });
+    const fresh = await alice.waitFor("a new invite from Carla", () =>
+      alice.client.getRooms().find((r) => r.roomId !== room && r.getMyMembership() === "invite" && r.getMember(alice.userId)?.events.member?.getSender() === puppet(CARLA))?.roomId,
+    );
+    await alice.client.joinRoom(fresh);
+    await alice.waitForEvent("Carla's message in the new room", (e) => e.roomId === fresh && e.content.body === "are you still there?");
   });
 
   it("explains that a number has not opted in", async () => {

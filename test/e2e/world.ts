@@ -26,6 +26,8 @@ export async function startWorld(
   name: string,
   phoneUsers: { phone: string; name: string; devices?: number; optedIn?: boolean }[],
   overrides?: Partial<Record<ConfigSection, Record<string, unknown>>>,
+  /** Localpart of the Matrix user (default: name plus a number), e.g. to name it in permissions. */
+  userLocalpart = `${name}${Date.now() % 1_000_000}`,
 ): Promise<World> {
   const env = await getTestEnv();
   const dir = mkdtempSync(join(env.tmpDir, `${name}-`));
@@ -46,7 +48,7 @@ export async function startWorld(
   }
   const bridge = new BridgeProcess(config, dir);
   await bridge.start();
-  const user = await MatrixTestUser.create(env.synapse, `${name}${Date.now() % 1_000_000}`);
+  const user = await MatrixTestUser.create(env.synapse, userLocalpart);
   const server = env.synapse.serverName;
   return {
     env,
