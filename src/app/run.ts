@@ -16,6 +16,7 @@ import type { OutboxEntry } from "../store/outbox.js";
 import { AppserviceMatrixSide } from "./matrix-side.js";
 import { BridgeCrypto } from "../matrix/crypto/bridge-crypto.js";
 import { InteropRemoteNetwork } from "./interop-side.js";
+import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";
 import { storeTransactionSink } from "./transaction-sink.js";
 
@@ -49,7 +50,8 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     inboxWorker.kick();
   };
   remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll);
-  const core = new BridgeCore(config, store, matrix, remote, log.child({ part: "core" }));
+  const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
+  const core = new BridgeCore(config, store, matrix, remote, log.child({ part: "core" }), media);
   const network = remote;
 
   // Matrix E2EE (started below, before the bot and puppets act); undefined when the config does not allow encryption.
