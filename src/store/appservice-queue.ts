@@ -1,5 +1,6 @@
 // Durable intake of appservice transactions: dedup by transaction ID and queue their items in one transaction.
 import type { SqliteDb } from "./database.js";
+import { QueueTable } from "./queue-table.js";
 
 export type InboundKind = "event" | "ephemeral" | "to_device" | "device_lists" | "key_counts";
 
@@ -17,8 +18,14 @@ export interface QueuedInbound {
   attempts: number;
 }
 
-export class AppserviceQueue {
-  constructor(private readonly db: SqliteDb) {}
+export class AppserviceQueue extends QueueTable<QueuedInbound> {
+  constructor(db: SqliteDb) {
+    super(db, "matrix_inbound", "room_id");
+  }
+
+  protected fromRow(r: Record<string, unknown>): QueuedInbound {
+    return { seq: r.seq as number, kind: r.kind as InboundKind, roomId: (r.room_id as string | null) ?? null, payload: JSON.parse(r.payload as string), attempts: r.attempts as number };
+  }
 
   /** Returns false when the transaction was accepted before (nothing is queued twice). */
   accept(txnId: string, items: readonly InboundItem[], now = Date.now()): boolean {
@@ -57,17 +64,7 @@ export class AppserviceQueue {
   }
 
   done(seq: number): void {
-    this.db.prepare("DELETE FROM matrix_inbound WHERE seq = ?").run(seq);
-  }
-
-  retryLater(seq: number, error: string, notBefore: number): void {
-    this.db
-      .prepare("UPDATE matrix_inbound SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE seq = ?")
-      .run(error, notBefore, seq);
-  }
-
-  pending(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM matrix_inbound").get() as { n: number }).n;
+    this.remove(seq);
   }
 
   /** Forget transaction IDs older than the horizon; Synapse never retries that late. */

@@ -1,5 +1,6 @@
 // Interop -> Matrix inbox: decrypted content waits here until it is posted, then it is deleted.
 import type { SqliteDb } from "./database.js";
+import { QueueTable } from "./queue-table.js";
 
 export interface InboxEntry {
   seq: number;
@@ -16,8 +17,14 @@ export interface InboxEntry {
 
 export type NewInboxEntry = Omit<InboxEntry, "seq" | "attempts" | "notBefore">;
 
-export class InboxStore {
-  constructor(private readonly db: SqliteDb) {}
+export class InboxStore extends QueueTable<InboxEntry> {
+  constructor(db: SqliteDb) {
+    super(db, "inbox", "matrix_user, remote_uri");
+  }
+
+  protected fromRow(row: Record<string, unknown>): InboxEntry {
+    return toEntry(row);
+  }
 
   /**
    * Records an envelope as seen and queues its content, once. Returns false for a redelivery. Call inside the
@@ -41,30 +48,6 @@ export class InboxStore {
     return !!this.db
       .prepare("SELECT 1 FROM seen_envelopes WHERE message_id = ? AND recipient = ? AND sender = ? AND sender_device = ?")
       .get(messageId, matrixUser, remoteUri, senderDevice);
-  }
-
-  heads(): InboxEntry[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT i.* FROM inbox i JOIN (SELECT min(seq) AS seq FROM inbox GROUP BY matrix_user, remote_uri) h ON h.seq = i.seq ORDER BY i.seq`,
-        )
-        .all() as Record<string, unknown>[]
-    ).map(toEntry);
-  }
-
-  remove(seq: number): void {
-    this.db.prepare("DELETE FROM inbox WHERE seq = ?").run(seq);
-  }
-
-  retryLater(seq: number, error: string, notBefore: number): void {
-    this.db
-      .prepare("UPDATE inbox SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE seq = ?")
-      .run(error, notBefore, seq);
-  }
-
-  pending(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM inbox").get() as { n: number }).n;
   }
 
   pruneSeen(olderThan: number): void {

@@ -1,5 +1,6 @@
 // Matrix -> interop outbox: entries stay until the gatekeeper accepts them (or they fail for good).
 import type { SqliteDb } from "./database.js";
+import { QueueTable } from "./queue-table.js";
 
 export interface OutboxEntry {
   seq: number;
@@ -24,8 +25,14 @@ export interface NewOutboxEntry {
   content: Uint8Array;
 }
 
-export class OutboxStore {
-  constructor(private readonly db: SqliteDb) {}
+export class OutboxStore extends QueueTable<OutboxEntry> {
+  constructor(db: SqliteDb) {
+    super(db, "outbox", "matrix_user, remote_uri");
+  }
+
+  protected fromRow(row: Record<string, unknown>): OutboxEntry {
+    return toEntry(row);
+  }
 
   add(e: NewOutboxEntry, now = Date.now()): number {
     const r = this.db
@@ -42,30 +49,9 @@ export class OutboxStore {
     this.db.prepare("UPDATE outbox SET envelopes = ? WHERE seq = ?").run(envelopes, seq);
   }
 
-  /** The head of every chat's queue (order per chat is preserved by sending heads only). */
-  heads(): OutboxEntry[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT o.* FROM outbox o JOIN (SELECT min(seq) AS seq FROM outbox GROUP BY matrix_user, remote_uri) h ON h.seq = o.seq ORDER BY o.seq`,
-        )
-        .all() as Record<string, unknown>[]
-    ).map(toEntry);
-  }
-
   get(seq: number): OutboxEntry | undefined {
     const r = this.db.prepare("SELECT * FROM outbox WHERE seq = ?").get(seq) as Record<string, unknown> | undefined;
     return r && toEntry(r);
-  }
-
-  remove(seq: number): void {
-    this.db.prepare("DELETE FROM outbox WHERE seq = ?").run(seq);
-  }
-
-  retryLater(seq: number, error: string, notBefore: number): void {
-    this.db
-      .prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE seq = ?")
-      .run(error, notBefore, seq);
   }
 
   hasMessage(matrixUser: string, remoteUri: string, messageId: string): boolean {
@@ -77,9 +63,6 @@ export class OutboxStore {
     this.db.prepare("UPDATE outbox SET not_before = 0 WHERE not_before > 0").run();
   }
 
-  pending(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM outbox").get() as { n: number }).n;
-  }
 }
 
 function toEntry(r: Record<string, unknown>): OutboxEntry {
