@@ -139,6 +139,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     if (config.bridge.encryption.allow) {
       crypto = await BridgeCrypto.start({
         config,
+        maxKeyWaitMs: config.bridge.encryption.max_key_wait_seconds * 1000,
         client: matrixClient,
         store,
         log: log.child({ part: "crypto" }),

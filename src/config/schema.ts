@@ -162,6 +162,7 @@ export function buildConfigSchema(context: SchemaContext) {
     .strictObject({
       default: expecting(z.boolean(), "true or false").default(true),
       allow: expecting(z.boolean(), "true or false").default(true),
+      max_key_wait_seconds: expecting(z.number().positive().max(7 * 24 * 3600), "a number of seconds above 0 and at most a week").default(600),
     })
     .prefault({})
     .superRefine((values, ctx) => {

@@ -56,7 +56,7 @@ export class BridgeCrypto implements SendEncryption {
     private readonly opts: BridgeCryptoOptions,
   ) {
     this.waiting = new CryptoWaitingStore(opts.store.db);
-    this.maxKeyWaitMs = opts.maxKeyWaitMs ?? envMs("MDB_CRYPTO_MAX_KEY_WAIT_MS") ?? 10 * 60_000;
+    this.maxKeyWaitMs = opts.maxKeyWaitMs ?? 10 * 60_000;
     this.catchUpMs = opts.catchUpMs ?? 5_000;
   }
 
@@ -257,12 +257,4 @@ export class BridgeCrypto implements SendEncryption {
   roomChanged(roomId: string): void {
     this.engine.forgetRoom(roomId);
   }
-}
-
-function envMs(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of milliseconds, not "${v}"`);
-  return n;
 }
