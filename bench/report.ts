@@ -1,4 +1,5 @@
 // The benchmark's output: a line about the machine, then one small table per scenario and direction.
+import { execFileSync } from "node:child_process";
 import os from "node:os";
 import type { BenchOptions, ScenarioName } from "./args.js";
 import { DIRECTION_LABELS, type DirectionResult } from "./measure.js";
@@ -17,8 +18,24 @@ export function machineSummary(): string {
   return `machine: node ${process.version}, ${os.platform()} ${os.arch()}, ${os.availableParallelism()} cores (${model}), ${gib} GiB RAM, load average ${load} at start`;
 }
 
+/**
+ * Which bridge code ran: the commit, and whether src/ had changes on top (numbers from a dirty tree are not the
+ * commit's). Undefined outside a git checkout.
+ */
+export function codeVersion(): string | undefined {
+  const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    const commit = git("rev-parse", "--short", "HEAD");
+    const dirty = git("status", "--porcelain", "--", "src") !== "";
+    return `${commit}${dirty ? " + uncommitted changes in src/" : ""}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export function runSummary(o: BenchOptions): string {
-  return `run: ${o.n} messages per direction, ${o.concurrency} in flight, ${o.chats} chats, ${o.encrypted ? "encrypted" : "unencrypted"} portals`;
+  const code = codeVersion();
+  return `run: ${o.n} messages per direction, ${o.concurrency} in flight, ${o.chats} chats, ${o.encrypted ? "encrypted" : "unencrypted"} portals${code ? `; code ${code}` : ""}`;
 }
 
 const COLUMNS = ["messages", "seconds", "msg/s", "p50 ms", "p95 ms", "p99 ms", "bridge CPU ms/msg", "bridge peak RSS MiB"] as const;
@@ -49,8 +66,9 @@ export function formatTable(scenario: ScenarioName, r: DirectionResult): string 
 export function formatJson(o: BenchOptions, reports: ScenarioReport[]): string {
   return `${JSON.stringify(
     {
-      machine: { node: process.version, platform: os.platform(), arch: os.arch(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, totalMemBytes: os.totalmem() },
+      machine: { node: process.version, platform: os.platform(), arch: os.arch(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, totalMemBytes: os.totalmem(), loadAverage1m: os.loadavg()[0] },
       options: { n: o.n, concurrency: o.concurrency, chats: o.chats, encrypted: o.encrypted },
+      code: codeVersion() ?? null,
       scenarios: reports,
     },
     null,

@@ -32,7 +32,7 @@ export async function runSynapse(o: Omit<MeasureOptions, "scenario"> & { chats: 
     ...env.config,
     gatekeeper: { ...env.config.gatekeeper, url: whatsapp.url },
     database: { ...env.config.database, path: join(dir, "bridge.db") },
-    bridge: { ...env.config.bridge, encryption: { default: o.encrypted, allow: true } },
+    bridge: { ...env.config.bridge, encryption: { ...env.config.bridge.encryption, default: o.encrypted, allow: true } },
   };
   await whatsapp.enlist(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), env.synapse.serverName);
 
