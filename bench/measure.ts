@@ -101,11 +101,10 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
     const tracker = new ArrivalTracker(prefix);
     active.add(tracker);
     try {
-      const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction], stopReason: () => problemReport(parts, cleartext) });
+      const load = await runClosedLoop({ n, concurrency, timeoutMs: o.timeoutMs, tracker, send: senders[direction], stopReason: () => (parts.bridge.pid === undefined ? "the bridge process exited" : problemReport(parts, cleartext)) });
       return { tracker, load };
     } catch (err) {
-      const died = parts.bridge.pid === undefined ? " (the bridge process is no longer running)" : "";
-      throw new BenchFailure(`${o.scenario}, ${DIRECTION_LABELS[direction]}: ${(err as Error).message}${died}${bridgeTail(parts)}`);
+      throw new BenchFailure(`${o.scenario}, ${DIRECTION_LABELS[direction]}: ${(err as Error).message}${bridgeTail(parts)}`);
     } finally {
       whatsapp.throwIfWatchFailed();
     }
