@@ -95,11 +95,6 @@ export class FakeHomeserver {
     return this._url;
   }
 
-  /** Transactions pushed to the appservice so far. */
-  get transactionsPushed(): number {
-    return this.pusher.transactions;
-  }
-
   /** Problems from both directions: requests this server refused and transactions the appservice refused. */
   allProblems(): string[] {
     return [...this.problems, ...this.pusher.refused];
@@ -111,7 +106,7 @@ export class FakeHomeserver {
     this.registered.add(userId);
   }
 
-  /** Every event appservice users send (messages, notices, state), as it arrives. */
+  /** Every event appservice users send with PUT /send (messages, notices, reactions, ...), as it arrives. */
   onEvent(listener: (e: PostedEvent) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
@@ -151,11 +146,6 @@ export class FakeHomeserver {
     const room = this.requireRoom(roomId);
     if (room.members.get(sender) !== "join") throw new MatrixError(403, "M_FORBIDDEN", `${sender} is not in ${roomId}`);
     return this.emit(room, sender, type, content);
-  }
-
-  /** Waits until the appservice accepted every event pushed so far. */
-  pushed(): Promise<void> {
-    return this.pusher.idle();
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,6 @@ export class TransactionPusher {
   private closed = false;
   /** Transactions the appservice refused with a 4xx: it would refuse them forever, so they are dropped. */
   readonly refused: string[] = [];
-  transactions = 0;
 
   constructor(
     private readonly appserviceUrl: string,
@@ -39,11 +38,6 @@ export class TransactionPusher {
   deviceListChanged(userId: string): void {
     this.changedUsers.add(userId);
     this.wake();
-  }
-
-  /** Resolves when everything pushed so far has been accepted (or refused). */
-  async idle(): Promise<void> {
-    while (this.sending) await this.sending;
   }
 
   async close(): Promise<void> {
@@ -85,10 +79,7 @@ export class TransactionPusher {
       } catch {
         status = 0; // not reachable (yet): the bridge may be starting
       }
-      if (status === 200) {
-        this.transactions++;
-        return;
-      }
+      if (status === 200) return;
       if (status >= 400 && status < 500) {
         this.refused.push(`transaction ${txnId} refused with ${status}: ${detail.slice(0, 300)}`);
         return;
