@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     registrationPath: env.config.appservice.registration,
     dataDir,
     gatekeeperUrl: gk.url,
-    overrides: { bridge: { default_country: "DE" }, logging: { level: process.env["DEMO_LOG"] ?? "warn", format: "pretty" } },
+    // Plain portals, so the scripted client and any client a person uses can read them (make test covers E2EE).
+    overrides: { bridge: { default_country: "DE", encryption: { default: false, allow: true } }, logging: { level: process.env["DEMO_LOG"] ?? "warn", format: "pretty" } },
   });
   await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
   await gk.addUser(ANNA.phone, ANNA.name);
@@ -74,6 +75,37 @@ async function main(): Promise<void> {
   transcript(`${ANNA.name} (WhatsApp)`, "Hello! This came from the WhatsApp side.");
   const reply = await demo.waitForEvent("Anna's reply", (e) => e.roomId === annaRoom && e.content.body === "Hello! This came from the WhatsApp side.", 30_000);
   transcript(reply.sender, `${String(reply.content.body)}  (in Matrix)`);
+
+  // One of each kind, both ways.
+  const annaPuppet = puppetOf(ANNA.phone);
+  const inRoom = (what: string, pred: (e: { content: Record<string, unknown>; type: string }) => boolean) =>
+    demo.waitForEvent(what, (e) => e.roomId === annaRoom && e.sender === annaPuppet && pred(e), 30_000);
+  await gk.sendAs(ANNA.phone, { to: demoUri, react: { id: got.messageId, emoji: "👍" } });
+  await inRoom("Anna's reaction", (e) => e.type === "m.reaction");
+  transcript(`${ANNA.name} (WhatsApp)`, "reacts 👍 to your message  → m.reaction in Matrix");
+  await gk.sendAs(ANNA.phone, { to: demoUri, text: "*Bold*, _italic_ and a reply to you", replyTo: got.messageId });
+  const formatted = await inRoom("Anna's formatted reply", (e) => String(e.content.body).includes("a reply to you"));
+  transcript(`${ANNA.name} (WhatsApp)`, `replies with formatting  → ${String(formatted.content.formatted_body)}`);
+  const pixel = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+  await gk.sendMediaAs(ANNA.phone, demoUri, { kind: "image", data: pixel, mimetype: "image/png", caption: "a tiny picture", width: 1, height: 1 });
+  const image = await inRoom("Anna's image", (e) => e.content.msgtype === "m.image");
+  transcript(`${ANNA.name} (WhatsApp)`, `sends an image  → ${String(image.content.msgtype)} ${String(image.content.body)}`);
+  await gk.sendMediaAs(ANNA.phone, demoUri, { kind: "audio", data: Buffer.from("OggS demo voice note"), mimetype: "audio/ogg; codecs=opus", seconds: 3, ptt: true, waveform: [10, 60, 90, 40, 5] });
+  await inRoom("Anna's voice note", (e) => "org.matrix.msc3245.voice" in e.content);
+  transcript(`${ANNA.name} (WhatsApp)`, "sends a voice note  → Matrix voice message with waveform");
+  await gk.sendMediaAs(ANNA.phone, demoUri, { kind: "document", data: Buffer.from("quarterly numbers\n"), mimetype: "text/plain", fileName: "numbers.txt" });
+  await inRoom("Anna's file", (e) => e.content.msgtype === "m.file");
+  transcript(`${ANNA.name} (WhatsApp)`, "sends a file  → m.file numbers.txt");
+  const helloId = reply.eventId;
+  await gk.sendAs(ANNA.phone, { to: demoUri, typing: "composing" });
+  transcript(`${ANNA.name} (WhatsApp)`, "is typing…  → typing notification in Matrix");
+  await demo.send(annaRoom, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: helloId, key: "❤️" } });
+  await gk.waitForMessage(ANNA.phone, (m) => JSON.stringify(m.content).includes("❤️"), 30_000);
+  transcript(demo.userId, "reacts ❤️ to Anna's message  → WhatsApp reaction");
+  await demo.send(annaRoom, "m.room.message", { msgtype: "m.text", body: "See you at 8", format: "org.matrix.custom.html", formatted_body: "See you at <b>8</b>" });
+  const seen = await gk.waitForMessage(ANNA.phone, (m) => JSON.stringify(m.content).includes("See you at"), 30_000);
+  transcript(demo.userId, `sends formatted text  → WhatsApp gets ${JSON.stringify((seen.content as { message?: { conversation?: string } }).message?.conversation)}`);
+
   await gk.sendAs(BEN.phone, { to: demoUri, text: "Ben here, first message without a chat yet." });
   transcript(`${BEN.name} (WhatsApp)`, "Ben here, first message without a chat yet.");
   const benRoom = await demo.acceptInviteFrom(puppetOf(BEN.phone), 30_000);
