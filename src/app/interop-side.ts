@@ -20,6 +20,8 @@ import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { redactUri } from "../log.js";
 
+const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
+
 /** The bridge is device 1 of each Matrix user on the interop network. */
 export const BRIDGE_DEVICE_ID = 1;
 
@@ -77,10 +79,26 @@ export class InteropRemoteNetwork implements RemoteNetwork {
   async lookup(_asMatrixUser: string, e164: string): Promise<RemoteProfile> {
     try {
       const entry = await this.client.lookup(telUri(e164));
-      return { e164, name: entry.profile.name || undefined, devices: entry.devices.map((d) => d.deviceId) };
+      const avatarId = entry.profile.avatar;
+      return {
+        e164,
+        name: entry.profile.name || undefined,
+        devices: entry.devices.map((d) => d.deviceId),
+        avatar: avatarId ? { id: avatarId, fetch: () => this.fetchAvatar(avatarId) } : undefined,
+      };
     } catch (err) {
       throw toRemoteError(err);
     }
+  }
+
+  /** Profile pictures are public to the contact's chat partners: stored as plain images, bounded in size. */
+  private async fetchAvatar(id: string): Promise<{ data: Uint8Array; contentType: string }> {
+    const response = await this.client.api.downloadMedia(id);
+    const contentType = response.headers.get("content-type") ?? "application/octet-stream";
+    if (!contentType.startsWith("image/")) throw new Error(`the profile picture is not an image (${contentType})`);
+    const data = new Uint8Array(await response.arrayBuffer());
+    if (data.byteLength > MAX_AVATAR_BYTES) throw new Error(`the profile picture is larger than ${MAX_AVATAR_BYTES} bytes`);
+    return { data, contentType };
   }
 
   wake(): void {

@@ -3,7 +3,9 @@ import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
-import type { MatrixContent, MatrixSide } from "../core/ports.js";
+import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
+import type { MatrixIntent } from "../matrix/intent.js";
+import type { PuppetRow } from "../store/puppets.js";
 import type { BridgeStore } from "../store/store.js";
 import type { SendEncryption } from "../matrix/crypto/bridge-crypto.js";
 
@@ -39,7 +41,7 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
   }
 
-  async ensurePuppet(e164: string, profile: { name?: string | undefined }): Promise<string> {
+  async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
     const userId = puppetUserId(this.config, e164);
     const known = this.store.puppets.get(e164);
     const intent = this.client.as(userId);
@@ -55,14 +57,30 @@ export class AppserviceMatrixSide implements MatrixSide {
       await intent.setDisplayName(wanted);
       this.log.debug({ puppet: userId }, "puppet display name set");
     }
-    this.store.puppets.upsert({
-      e164,
-      userId,
-      displayName: wanted,
-      avatarMxc: known?.avatarMxc ?? null,
-      registered: true,
-    });
+    const avatar = await this.syncAvatar(intent, userId, known, profile.avatar);
+    this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
     return userId;
+  }
+
+  /** Copies the contact's picture to the puppet when it changed; a failure keeps the old one (and is retried later). */
+  private async syncAvatar(
+    intent: MatrixIntent,
+    userId: string,
+    known: PuppetRow | undefined,
+    avatar: RemoteAvatar | undefined,
+  ): Promise<{ avatarMxc: string | null; avatarRemoteId: string | null }> {
+    const current = { avatarMxc: known?.avatarMxc ?? null, avatarRemoteId: known?.avatarRemoteId ?? null };
+    if (!avatar || avatar.id === current.avatarRemoteId) return current;
+    try {
+      const { data, contentType } = await avatar.fetch();
+      const mxc = await intent.uploadContent(data, contentType, "avatar", data.byteLength);
+      await intent.setAvatarUrl(mxc);
+      this.log.debug({ puppet: userId }, "puppet avatar set");
+      return { avatarMxc: mxc, avatarRemoteId: avatar.id };
+    } catch (err) {
+      this.log.warn({ err, puppet: userId }, "could not copy the contact's picture; keeping the old one");
+      return current;
+    }
   }
 
   async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {

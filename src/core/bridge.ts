@@ -13,7 +13,7 @@ import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { helpText, parseCommand } from "./commands.js";
-import { MediaError, RemoteError, type MediaPort, type MatrixSide, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
+import { MediaError, RemoteError, type MediaPort, type MatrixSide, type RemoteProfile, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
 import { MEDIA_TYPES, messageToRemote, reactionRemovalToRemote, reactionToRemote, revokeToRemote, type OutgoingContext, type ToRemoteResult } from "./to-remote.js";
 import { contentToMatrix, type ToMatrixResult } from "./to-matrix.js";
 import { toMatrixText } from "./text-format.js";
@@ -138,7 +138,7 @@ export class BridgeCore {
       try {
         await this.remote.ensureIdentity(ev.sender);
         const profile = await this.remote.lookup(ev.sender, e164);
-        await this.matrix.ensurePuppet(e164, { name: profile.name });
+        await this.matrix.ensurePuppet(e164, { name: profile.name, avatar: profile.avatar });
       } catch (err) {
         await this.notice(puppet, ev.room_id, `⚠ ${this.explain(err, e164)}`, `lookup-${ev.event_id}`);
         await this.matrix.leaveRoom(puppet, ev.room_id, "cannot chat with this number");
@@ -346,14 +346,15 @@ export class BridgeCore {
   async startChat(userId: string, e164: string): Promise<string> {
     await this.remote.ensureIdentity(userId);
     const profile = await this.remote.lookup(userId, e164);
-    return this.ensurePortal(userId, e164, profile.name);
+    return this.ensurePortal(userId, e164, profile);
   }
 
-  private ensurePortal(userId: string, e164: string, name: string | undefined): Promise<string> {
+  private ensurePortal(userId: string, e164: string, profile: Pick<RemoteProfile, "name" | "avatar"> | undefined): Promise<string> {
+    const name = profile?.name;
     const remoteUri = telUri(e164);
     return this.chatLock.run(this.chatKey(userId, remoteUri), async () => {
       this.store.users.ensure(userId, this.interopUriFor(userId));
-      const puppet = await this.matrix.ensurePuppet(e164, { name });
+      const puppet = await this.matrix.ensurePuppet(e164, { name, avatar: profile?.avatar });
       const existing = this.store.portals.get(userId, remoteUri);
       if (existing?.roomId) {
         const members = await this.matrix.joinedMembers(existing.roomId).catch(() => [] as string[]);
@@ -402,7 +403,10 @@ export class BridgeCore {
       if (latest) await this.matrix.sendReadReceipt(puppet, latest.roomId, latest.eventId);
       return;
     }
-    const roomId = await this.ensurePortal(entry.matrixUser, e164, undefined);
+    // A first message from a number: look its profile up so the new puppet gets the contact's name and picture.
+    const known = this.store.portals.get(entry.matrixUser, entry.remoteUri)?.roomId;
+    const profile = known ? undefined : await this.remote.lookup(entry.matrixUser, e164).catch(() => undefined);
+    const roomId = await this.ensurePortal(entry.matrixUser, e164, profile);
     if (entry.identityChanged) {
       await this.notice(puppet, roomId, `🔐 The security code of ${formatPhoneInternational(e164)} changed (new phone or reinstalled ${this.network}). Messages stay end-to-end encrypted.`, `idc-${entry.messageId}`);
     }

@@ -12,8 +12,8 @@ export type MatrixContent = Record<string, unknown>;
 export interface MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
-  /** Registers the puppet if needed and keeps its profile current; returns its user ID. */
-  ensurePuppet(e164: string, profile: { name?: string | undefined }): Promise<string>;
+  /** Registers the puppet if needed and keeps its profile (name, avatar) current; returns its user ID. */
+  ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
   /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
   /** Creates the management DM between the bot and a user (when the user did not create it). */
@@ -60,9 +60,16 @@ export interface MediaPort {
   toMatrix(puppetUserId: string, message: Message, encrypted: boolean): Promise<MatrixContent>;
 }
 
+/** A contact's profile picture on the remote network: its media ID and how to fetch it. */
+export interface RemoteAvatar {
+  id: string;
+  fetch(): Promise<{ data: Uint8Array; contentType: string }>;
+}
+
 export interface RemoteProfile {
   e164: string;
   name?: string | undefined;
+  avatar?: RemoteAvatar | undefined;
   devices: number[];
 }
 

@@ -176,4 +176,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX crypto_waiting_session ON crypto_waiting_events(room_id, session_id);
     `,
   },
+  {
+    version: 5,
+    name: "puppet avatars from the remote profile",
+    sql: `
+      -- The remote media ID the puppet's avatar was made from, to notice when the contact changes it.
+      ALTER TABLE puppets ADD COLUMN avatar_remote_id TEXT;
+    `,
+  },
 ];

@@ -6,6 +6,8 @@ export interface PuppetRow {
   userId: string;
   displayName: string | null;
   avatarMxc: string | null;
+  /** Remote media ID the avatar was made from. */
+  avatarRemoteId?: string | null;
   registered: boolean;
 }
 
@@ -25,11 +27,12 @@ export class PuppetStore {
   upsert(p: PuppetRow, now = Date.now()): void {
     this.db
       .prepare(
-        `INSERT INTO puppets (e164, user_id, display_name, avatar_mxc, registered, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO puppets (e164, user_id, display_name, avatar_mxc, avatar_remote_id, registered, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(e164) DO UPDATE SET user_id = excluded.user_id, display_name = excluded.display_name,
-           avatar_mxc = excluded.avatar_mxc, registered = excluded.registered, updated_at = excluded.updated_at`,
+           avatar_mxc = excluded.avatar_mxc, avatar_remote_id = excluded.avatar_remote_id, registered = excluded.registered,
+           updated_at = excluded.updated_at`,
       )
-      .run(p.e164, p.userId, p.displayName, p.avatarMxc, p.registered ? 1 : 0, now);
+      .run(p.e164, p.userId, p.displayName, p.avatarMxc, p.avatarRemoteId ?? null, p.registered ? 1 : 0, now);
   }
 }
 
@@ -39,6 +42,7 @@ function toPuppet(r: Record<string, unknown>): PuppetRow {
     userId: r.user_id as string,
     displayName: (r.display_name as string | null) ?? null,
     avatarMxc: (r.avatar_mxc as string | null) ?? null,
+    avatarRemoteId: (r.avatar_remote_id as string | null) ?? null,
     registered: r.registered === 1,
   };
 }

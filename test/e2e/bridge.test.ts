@@ -11,6 +11,7 @@ const ANNA = "+4915112345678";
 const BERT = "+4915133333333";
 const CARLA = "+4915144444444";
 const DORA = "+4915155555555"; // has not opted in to third-party chats
+const BERT_PICTURE = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 const puppet = (e164: string) => `@wa_${e164.slice(1)}:localhost`;
 
 describe("bridge end to end (Synapse + gatekeeper + bridge process)", function () {
@@ -32,7 +33,7 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
       "alice",
       [
         { phone: ANNA, name: "Anna", devices: 2 },
-        { phone: BERT, name: "Bert" },
+        { phone: BERT, name: "Bert", avatar: { data: BERT_PICTURE, contentType: "image/png" } },
         { phone: CARLA, name: "Carla" },
         { phone: DORA, name: "Dora", optedIn: false },
       ],
@@ -87,6 +88,12 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
     await alice.sendText(room, "hello Bert");
     const got = await gk.waitForMessage(BERT, (m) => (m.content as { message?: { conversation?: string } }).message?.conversation === "hello Bert", 20_000);
     assert.equal(got.sender, aliceUri);
+    // The puppet carries the contact's name and picture from the directory.
+    const profile = await alice.client.getProfileInfo(puppet(BERT));
+    assert.equal(profile.displayname, "Bert (WhatsApp)");
+    assert.match(profile.avatar_url ?? "", /^mxc:\/\//);
+    const media = await fetch(`${w.env.synapse.url}/_matrix/client/v1/media/download/${profile.avatar_url!.slice(6)}`, { headers: { Authorization: `Bearer ${alice.client.getAccessToken()}` } });
+    assert.deepEqual(Buffer.from(await media.arrayBuffer()), BERT_PICTURE);
   });
 
   it("opens a portal for a first message from a phone number", async () => {

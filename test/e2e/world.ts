@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { providerPublicKey } from "../../src/config/provider-key.js";
 import type { BridgeConfig } from "../../src/config/schema.js";
 import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperApi } from "../../src/interop/http-api.js";
+import { ProviderTokens } from "../../src/interop/tokens.js";
 import { getTestEnv, type TestEnv } from "../harness/fixture.js";
 import { makeTestConfig, type ConfigSection } from "../harness/config.js";
 import { BridgeProcess } from "./bridge-process.js";
@@ -24,7 +26,7 @@ export interface World {
 
 export async function startWorld(
   name: string,
-  phoneUsers: { phone: string; name: string; devices?: number; optedIn?: boolean }[],
+  phoneUsers: { phone: string; name: string; devices?: number; optedIn?: boolean; avatar?: { data: Uint8Array; contentType: string } }[],
   overrides?: Partial<Record<ConfigSection, Record<string, unknown>>>,
   /** Localpart of the Matrix user (default: name plus a number), e.g. to name it in permissions. */
   userLocalpart = `${name}${Date.now() % 1_000_000}`,
@@ -43,8 +45,11 @@ export async function startWorld(
     overrides: { ...overrides, bridge: { encryption: { default: false, allow: true }, ...overrides?.bridge } },
   });
   await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
+  const api = new GatekeeperApi({ baseUrl: gk.url, tokens: new ProviderTokens(config.gatekeeper.provider_id, config.gatekeeper.provider_key) });
   for (const u of phoneUsers) {
-    await gk.addUser(u.phone, u.name, { ...(u.devices ? { devices: u.devices } : {}), ...(u.optedIn === false ? { optedIn: false } : {}) });
+    // A profile picture lives on the gatekeeper's media service, like any media.
+    const avatar = u.avatar ? await api.uploadMedia(u.avatar.data, u.avatar.contentType) : undefined;
+    await gk.addUser(u.phone, u.name, { ...(u.devices ? { devices: u.devices } : {}), ...(u.optedIn === false ? { optedIn: false } : {}), ...(avatar ? { avatar } : {}) });
   }
   const bridge = new BridgeProcess(config, dir);
   await bridge.start();
