@@ -193,6 +193,12 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
       while ((await burstOut()).length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
       await new Promise((r) => setTimeout(r, 1000));
       const got = await burstOut();
+      if (JSON.stringify(got) !== JSON.stringify(outTexts)) {
+        // What else did the device get (undecryptable envelopes, other kinds)? It tells where a message went.
+        const other = (await gk.received(ANNA)).filter((m) => m.deviceId === device && !JSON.stringify(m.content).includes("burst-"));
+        console.error(`device ${device} also received: ${JSON.stringify(other.slice(-20).map((m) => ({ id: m.messageId, content: m.content })))}`);
+        console.error(bridge.logs.split("\n").filter((l) => /outbox|queue|interop|error|warn/i.test(l)).slice(-60).join("\n"));
+      }
       assert.deepEqual(got, outTexts, `device ${device}: every outgoing message exactly once, in order; ${describeDiff(got, outTexts)}`);
     }
   });
