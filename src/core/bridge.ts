@@ -34,6 +34,8 @@ export interface MatrixEvent {
   origin_server_ts?: number;
   /** m.room.redaction before room version 11 (from v11 on it is content.redacts). */
   redacts?: string;
+  /** For invites: `invite_room_state`, the stripped state of the room the invite is for. */
+  unsigned?: Record<string, unknown>;
 }
 
 /** An ephemeral event from a transaction (m.typing, m.receipt); room_id is set by the homeserver. */
@@ -149,7 +151,8 @@ export class BridgeCore {
       if (previous?.roomId && previous.roomId !== ev.room_id) {
         await this.matrix.leaveRoom(puppet, previous.roomId, "the chat moved to a new room").catch(() => undefined);
       }
-      this.store.portals.upsert({ matrixUser: ev.sender, remoteUri: telUri(e164), roomId: ev.room_id, encrypted: false });
+      // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
+      this.store.portals.upsert({ matrixUser: ev.sender, remoteUri: telUri(e164), roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
       this.log.info({ room: ev.room_id, remote: redactPhone(e164) }, "portal adopted from an invite");
     });
   }
@@ -579,6 +582,12 @@ export class BridgeCore {
 /** The interop message ID of a Matrix event: derived, so reprocessing the event can never mint a second message. */
 export function messageIdForEvent(roomId: string, eventId: string): string {
   return createHash("sha256").update(`${roomId}\u0000${eventId}`).digest("hex").slice(0, 32).toUpperCase();
+}
+
+/** Whether the stripped room state that came with an invite says the room is encrypted. */
+function inviteRoomEncrypted(ev: MatrixEvent): boolean {
+  const state = ev.unsigned?.invite_room_state;
+  return Array.isArray(state) && state.some((s: { type?: unknown; state_key?: unknown }) => s?.type === "m.room.encryption" && s.state_key === "");
 }
 
 function isPermanent(reason: RemoteFailureReason): boolean {

@@ -10,6 +10,7 @@ import { startWorld, type World } from "./world.js";
 
 const ANNA = "+4915112340101";
 const BEN = "+4915112340102";
+const CARL = "+4915112340103";
 const LIMIT_MB = 3;
 
 /** A JPEG header with a 64x48 frame: enough for a thumbnail the bridge can measure. */
@@ -189,7 +190,7 @@ describe("bridge end to end: media both ways", function () {
 
     before(async function () {
       this.timeout(TEST_ENV_TIMEOUT_MS + 90_000);
-      w = await startWorld("emedia", [{ phone: BEN, name: "Ben" }], { bridge: { encryption: { default: true, allow: true } } });
+      w = await startWorld("emedia", [{ phone: BEN, name: "Ben" }, { phone: CARL, name: "Carl" }], { bridge: { encryption: { default: true, allow: true } } });
       alice = await CryptoTestUser.create(w.env.synapse, `emedia${Date.now() % 1_000_000}`);
       aliceUri = `matrix:u/${alice.userId.slice(1)}`;
       const mgmt = await alice.createEncryptedDm(w.bot);
@@ -240,6 +241,20 @@ describe("bridge end to end: media both ways", function () {
       const vn = await alice.waitForEvent("the voice note", (e) => e.roomId === room && e.content["org.matrix.msc3245.voice"] !== undefined, 30_000);
       assert.deepEqual(vn.content["org.matrix.msc1767.audio"], { duration: 2000, waveform: [1024, 0] });
       assert.deepEqual(await decryptLikeAClient(await download(alice.client, (vn.content.file as EncryptedFile).url), vn.content.file as EncryptedFile), voice);
+    });
+
+    it("also encrypts files in an encrypted DM the user created by inviting the puppet", async () => {
+      // The room's encryption event comes before the invite, when the room is not a portal yet.
+      const dm = await alice.createEncryptedDm(w.puppet(CARL));
+      await alice.waitForMember(dm, w.puppet(CARL));
+      await alice.sendText(dm, "hello Carl");
+      await w.gk.waitForMessage(CARL, (m) => (m.content as Received).message?.conversation === "hello Carl", 30_000);
+      const bytes = randomBytes(50_000);
+      await w.gk.sendMediaAs(CARL, aliceUri, { kind: "document", data: bytes, mimetype: "application/pdf", fileName: "contract.pdf" });
+      const ev = await alice.waitForEvent("the document", (e) => e.roomId === dm && e.content.msgtype === "m.file", 30_000);
+      assert.equal(ev.content.url, undefined, "no plain URL in an encrypted room");
+      const file = ev.content.file as EncryptedFile;
+      assert.deepEqual(await decryptLikeAClient(await download(alice.client, file.url), file), bytes);
     });
   });
 });
