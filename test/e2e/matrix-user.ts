@@ -1,5 +1,5 @@
 // A real Matrix user for end-to-end tests: matrix-js-sdk against the harness Synapse.
-import { ClientEvent, createClient, EventType, MatrixEvent, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
+import { ClientEvent, createClient, EventType, MatrixEvent, MatrixEventEvent, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import type { RegisterOptions, SynapseHandle } from "../harness/synapse.js";
 
@@ -21,6 +21,8 @@ export interface SeenEvent {
   content: Record<string, unknown>;
   /** For redactions: the redacted event (top-level before room version 11, in content from 11). */
   redacts?: string;
+  /** Whether it travelled encrypted (its type and content are the decrypted ones). */
+  encrypted: boolean;
 }
 
 export class MatrixTestUser {
@@ -32,15 +34,28 @@ export class MatrixTestUser {
     readonly userId: string,
   ) {}
 
-  static async create(synapse: SynapseHandle, localpart: string, options?: RegisterOptions): Promise<MatrixTestUser> {
-    const reg = await synapse.registerUser(localpart, options);
+  /** `crypto: true` gives the user a real E2EE device (the SDK's Rust crypto, in memory): encrypted rooms work. */
+  static async create(synapse: SynapseHandle, localpart: string, options?: RegisterOptions & { crypto?: boolean }): Promise<MatrixTestUser> {
+    const { crypto, ...registerOptions } = options ?? {};
+    const reg = await synapse.registerUser(localpart, registerOptions);
     const client = createClient({ baseUrl: synapse.url, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
+    if (crypto) await client.initRustCrypto({ useIndexedDB: false });
     const user = new MatrixTestUser(client, reg.userId);
-    client.on(RoomEvent.Timeline, (ev: MatrixEvent, room) => {
-      if (!room) return;
+    // An encrypted event is recorded when it arrives and replaced by its clear form once it is decrypted.
+    const record = (ev: MatrixEvent, roomId: string) => {
       const redacts = (ev.event as { redacts?: string }).redacts ?? (ev.getContent() as { redacts?: string }).redacts;
-      user.events.push({ roomId: room.roomId, eventId: ev.getId()!, sender: ev.getSender()!, type: ev.getType(), content: ev.getContent(), ...(redacts ? { redacts } : {}) });
+      const seen: SeenEvent = { roomId, eventId: ev.getId()!, sender: ev.getSender()!, type: ev.getType(), content: ev.getContent(), encrypted: ev.isEncrypted(), ...(redacts ? { redacts } : {}) };
+      const i = user.events.findIndex((e) => e.eventId === seen.eventId);
+      if (i >= 0) user.events[i] = seen;
+      else user.events.push(seen);
       user.notify();
+    };
+    client.on(RoomEvent.Timeline, (ev: MatrixEvent, room) => {
+      if (room) record(ev, room.roomId);
+    });
+    client.on(MatrixEventEvent.Decrypted, (ev: MatrixEvent) => {
+      const roomId = ev.getRoomId();
+      if (roomId) record(ev, roomId);
     });
     client.on(RoomMemberEvent.Membership, () => user.notify());
     // A new room (an invite) enters the store after its membership event fired.
@@ -102,8 +117,13 @@ export class MatrixTestUser {
     return roomId;
   }
 
-  async createDm(invitee: string): Promise<string> {
-    const { room_id } = await this.client.createRoom({ is_direct: true, invite: [invitee], preset: "trusted_private_chat" as never });
+  async createDm(invitee: string, options: { encrypted?: boolean } = {}): Promise<string> {
+    const { room_id } = await this.client.createRoom({
+      is_direct: true,
+      invite: [invitee],
+      preset: "trusted_private_chat" as never,
+      ...(options.encrypted ? { initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] } : {}),
+    });
     return room_id;
   }
 

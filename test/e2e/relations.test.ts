@@ -5,7 +5,7 @@ import { startWorld, type ReceivedJson, type World } from "./world.js";
 
 const ANNA = "+4915112340001";
 
-describe("bridge end to end: replies, reactions, edits, deletes, receipts, typing", function () {
+for (const encrypted of [false, true]) describe(`bridge end to end: replies, reactions, edits, deletes, receipts, typing (${encrypted ? "encrypted" : "plain"} portal)`, function () {
   this.timeout(90_000);
   let w: World;
   let room: string;
@@ -23,14 +23,16 @@ describe("bridge end to end: replies, reactions, edits, deletes, receipts, typin
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
-    w = await startWorld("rel", [{ phone: ANNA, name: "Anna" }]);
-    room = await w.user.createDm(w.puppet(ANNA));
+    w = await startWorld("rel", [{ phone: ANNA, name: "Anna" }], encrypted ? { bridge: { encryption: { default: true, allow: true } } } : undefined, undefined, encrypted);
+    room = await w.user.createDm(w.puppet(ANNA), { encrypted });
     await w.user.waitFor("the puppet to join", () => (w.user.client.getRoom(room)?.getMember(w.puppet(ANNA))?.membership === "join" ? true : undefined));
     questionEvent = await w.user.sendText(room, "question?");
     const q = await w.gk.waitForMessage(ANNA, (m) => m.deviceId === 1 && (m.content as ReceivedJson).message?.conversation === "question?", 20_000);
     questionId = q.messageId;
     pingId = await w.gk.sendAs(ANNA, { to: w.userUri, text: "ping" });
-    pingEvent = (await w.user.waitForEvent("Anna's ping", (e) => e.roomId === room && e.content.body === "ping")).eventId;
+    const ping = await w.user.waitForEvent("Anna's ping", (e) => e.roomId === room && e.content.body === "ping");
+    assert.equal(ping.encrypted, encrypted, "the portal's messages travel encrypted exactly when the portal is encrypted");
+    pingEvent = ping.eventId;
   });
   afterEach(function () {
     if (this.currentTest?.state === "failed") failed = true;

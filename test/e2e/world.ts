@@ -30,6 +30,8 @@ export async function startWorld(
   overrides?: Partial<Record<ConfigSection, Record<string, unknown>>>,
   /** Localpart of the Matrix user (default: name plus a number), e.g. to name it in permissions. */
   userLocalpart = `${name}${Date.now() % 1_000_000}`,
+  /** Give the Matrix user a real E2EE device (for encrypted portals). */
+  crypto = false,
 ): Promise<World> {
   const env = await getTestEnv();
   const dir = mkdtempSync(join(env.tmpDir, `${name}-`));
@@ -53,7 +55,7 @@ export async function startWorld(
   }
   const bridge = new BridgeProcess(config, dir);
   await bridge.start();
-  const user = await MatrixTestUser.create(env.synapse, userLocalpart);
+  const user = await MatrixTestUser.create(env.synapse, userLocalpart, { crypto });
   const server = env.synapse.serverName;
   return {
     env,
