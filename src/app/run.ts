@@ -128,6 +128,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       retryLater: (e, error, notBefore) => store.inbox.retryLater(e.seq, error, notBefore),
       giveUp: async (e, err) => {
         log.error({ err, messageId: e.messageId }, "a message from the remote network could not be posted to Matrix; dropping it");
+        await core.onRemoteEntryAbandoned(e, err);
       },
       maxAttempts: 20,
     },

@@ -432,6 +432,8 @@ export class BridgeCore {
           await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what} that could not be bridged: ${err.userMessage}`, `media-${entry.messageId}`);
           return;
         }
+        const quoted = translated.replyTo ? mappedIn(translated.replyTo) : undefined;
+        if (quoted && quoted.roomId === roomId) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };
         const eventId = await this.matrix.sendEvent(puppet, roomId, "m.room.message", content, txn);
         this.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
         return;
@@ -503,6 +505,15 @@ export class BridgeCore {
   }
 
   // ---------------------------------------------------------------- delivery outcomes
+
+  /** The runtime gave up posting a remote message after repeated failures: the Matrix user hears about it. */
+  async onRemoteEntryAbandoned(entry: InboxEntry, error: unknown): Promise<void> {
+    const portal = this.store.portals.get(entry.matrixUser, entry.remoteUri);
+    const parsed = parseUri(entry.remoteUri);
+    if (!portal?.roomId || parsed.kind !== "tel") return;
+    const why = error instanceof Error ? error.message : String(error);
+    await this.notice(puppetUserId(this.config, parsed.e164), portal.roomId, `⚠ A message from ${formatPhoneInternational(parsed.e164)} could not be shown here after repeated attempts (${why}). Open ${this.network} to see it.`, `lost-${entry.messageId}`);
+  }
 
   /** The runtime gave up on a Matrix event after repeated failures: the sender hears about it. */
   async onMatrixEventAbandoned(ev: MatrixEvent, error: unknown): Promise<void> {

@@ -9,7 +9,7 @@ export type ToMatrixResult =
   | { kind: "reaction"; targetId: string; emoji: string }
   | { kind: "receipt"; receiptType: "delivered" | "read" | "played"; messageIds: string[] }
   | { kind: "typing"; typing: boolean; audio: boolean }
-  | { kind: "media"; message: Message; what: string }
+  | { kind: "media"; message: Message; what: string; replyTo?: string }
   | { kind: "unsupported"; what: string };
 
 export function plainTextOf(m: Message | undefined): string | undefined {
@@ -62,6 +62,7 @@ function messageToMatrix(m: Message): ToMatrixResult {
         : m.documentMessage
           ? "a file"
           : "a message of a kind this bridge does not know (for example a sticker, poll, location or contact)";
-  if (media) return { kind: "media", message: m, what };
+  const replyTo = media?.contextInfo?.stanzaId;
+  if (media) return { kind: "media", message: m, what, ...(replyTo ? { replyTo } : {}) };
   return { kind: "unsupported", what };
 }

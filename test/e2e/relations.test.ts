@@ -46,6 +46,11 @@ for (const encrypted of [false, true]) describe(`bridge end to end: replies, rea
     await w.gk.sendAs(ANNA, { to: w.userUri, text: "answer", replyTo: questionId });
     const ev = await w.user.waitForEvent("the reply", (e) => e.roomId === room && e.content.body === "answer");
     assert.deepEqual((ev.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } })["m.in_reply_to"]?.event_id, questionEvent);
+    // Media can answer a message too.
+    const pixel = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    await w.gk.sendMediaAs(ANNA, w.userUri, { kind: "image", data: pixel, mimetype: "image/png", caption: "this one" }, { replyTo: questionId });
+    const image = await w.user.waitForEvent("the image reply", (e) => e.roomId === room && e.content.msgtype === "m.image");
+    assert.equal((image.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id, questionEvent);
   });
 
   it("replies from Matrix quote the WhatsApp message, without the fallback", async () => {
