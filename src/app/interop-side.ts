@@ -199,7 +199,8 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       });
     } catch (err) {
       if (isAlreadyDecrypted(err)) return;
-      if (!(err instanceof SignalError)) throw err; // a store failure: not acknowledged, retried
+      // A store failure or a concurrent ratchet step: not acknowledged, so it is tried again.
+      if (!(err instanceof SignalError) || err.code === "concurrent-modification") throw err;
       // It can never be decrypted: queue an empty entry so the user is told a message was lost.
       this.log.error({ err, messageId, sender: redactUri(envelope.sender) }, "could not decrypt an envelope");
       this.store.inbox.addOnce({

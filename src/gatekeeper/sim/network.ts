@@ -245,7 +245,8 @@ export class SimNetwork {
         },
       );
     } catch (err) {
-      if (!(err instanceof SignalError)) throw err;
+      // A concurrent ratchet step is transient: the inbox tries the envelope again.
+      if (!(err instanceof SignalError) || err.code === "concurrent-modification") throw err;
       // Undecryptable ciphertext never becomes readable by retrying: record it and drop it from the inbox.
       this.deps.db.transaction(() => {
         if (err.code !== "duplicate-message") stored = this.deps.received.add({ ...base, content: { undecryptable: `${err.code}: ${err.message}` } });
