@@ -2,6 +2,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# Empty stand-ins for indexeddbshim's canvas and sqlite3 dependencies (never loaded; see package.json overrides).
+COPY vendor ./vendor
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
@@ -13,6 +15,7 @@ WORKDIR /opt/matrix-dma-bridge
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/vendor ./vendor
 COPY --from=build /src/dist/src ./dist/src
 COPY config.sample.yaml LICENSE README.md ./
 # Config, registration, provider key and the SQLite database live in the /data volume.
