@@ -93,7 +93,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       handle: async (e) => {
         const outcome = await network.deliver(e);
         if (outcome.kind === "sent") {
-          core.onSent(e);
+          await core.onSent(e);
           return;
         }
         if (outcome.kind === "failed") {

@@ -210,6 +210,7 @@ export function buildConfigSchema(context: SchemaContext) {
         .default(null),
       encryption,
       send_read_receipts: expecting(z.boolean(), "true or false").default(true),
+      message_status_events: expecting(z.boolean(), "true or false").default(false),
       max_media_size_mb: expecting(z.number().positive().max(MAX_MEDIA_SIZE_MB), `a number of megabytes above 0 and at most ${MAX_MEDIA_SIZE_MB}`).default(100),
       permissions,
     }),

@@ -397,7 +397,12 @@ export class BridgeCore {
       const portal = this.store.portals.get(entry.matrixUser, entry.remoteUri);
       if (!portal?.roomId) return; // nothing to mark in a chat that has no room
       if (translated.kind === "typing") return this.matrix.setTyping(puppet, portal.roomId, translated.typing, 30_000);
-      if (translated.receiptType === "delivered") return;
+      if (translated.receiptType === "delivered") {
+        for (const m of translated.messageIds.map(mappedIn)) {
+          if (m && m.direction === "out") await this.messageStatus(entry.remoteUri, m.roomId, m.eventId, "SUCCESS", `delivered-${m.messageId}`, { delivered_to_users: [puppet] });
+        }
+        return;
+      }
       const latest = translated.messageIds
         .map(mappedIn)
         .filter((m) => m !== undefined && m.roomId === portal.roomId)
@@ -526,7 +531,9 @@ export class BridgeCore {
   async onSendFailed(entry: OutboxEntry, reason: RemoteFailureReason, detail: string): Promise<void> {
     if (!entry.roomId) return;
     const e164 = this.e164Of(entry.remoteUri);
-    await this.noticeAsPuppet(entry.remoteUri, entry.roomId, `⚠ Not delivered: ${this.explain(new RemoteError(reason, detail), e164)}`, `fail-${entry.messageId}`);
+    const why = this.explain(new RemoteError(reason, detail), e164);
+    if (entry.eventId) await this.messageStatus(entry.remoteUri, entry.roomId, entry.eventId, "FAIL_PERMANENT", `fail-${entry.messageId}`, { reason: "m.foreign_network_error", message: why });
+    await this.noticeAsPuppet(entry.remoteUri, entry.roomId, `⚠ Not delivered: ${why}`, `fail-${entry.messageId}`);
   }
 
   /** Called once per outage per room, when a message waits because the gatekeeper is unreachable. */
@@ -536,8 +543,21 @@ export class BridgeCore {
     await this.noticeAsPuppet(entry.remoteUri, entry.roomId, `⏳ ${this.network} cannot be reached right now (${detail}). Your messages are kept and will be sent automatically when the connection is back.`, `delay-${entry.messageId}`);
   }
 
-  onSent(entry: OutboxEntry): void {
+  async onSent(entry: OutboxEntry): Promise<void> {
     if (entry.roomId) this.outageNoticeSent.delete(entry.roomId);
+    if (entry.roomId && entry.eventId) await this.messageStatus(entry.remoteUri, entry.roomId, entry.eventId, "SUCCESS", `sent-${entry.messageId}`);
+  }
+
+  /**
+   * Delivery status for clients that show it (com.beeper.message_send_status, as other bridges send it). Best effort:
+   * the message itself is already delivered or already explained by a notice.
+   */
+  private async messageStatus(remoteUri: string, roomId: string, eventId: string, status: "SUCCESS" | "FAIL_PERMANENT", txnId: string, extra: Record<string, unknown> = {}): Promise<void> {
+    if (!this.config.bridge.message_status_events) return;
+    const content = { network: this.network.toLowerCase(), "m.relates_to": { rel_type: "m.reference", event_id: eventId }, status, ...extra };
+    await this.matrix
+      .sendEvent(puppetUserId(this.config, this.e164Of(remoteUri)), roomId, "com.beeper.message_send_status", content, `mss-${txnId}`)
+      .catch((err) => this.log.warn({ err, room: roomId }, "could not post a message status"));
   }
 
   // ---------------------------------------------------------------- helpers

@@ -25,8 +25,17 @@ export interface SeenEvent {
   encrypted: boolean;
 }
 
+export interface SeenReceipt {
+  roomId: string;
+  eventId: string;
+  userId: string;
+  type: string;
+}
+
 export class MatrixTestUser {
   readonly events: SeenEvent[] = [];
+  /** Every read receipt the homeserver sent, as it came (clients hide receipts older than a user's own messages). */
+  readonly receipts: SeenReceipt[] = [];
   private readonly waiters = new Set<() => void>();
 
   private constructor(
@@ -52,6 +61,14 @@ export class MatrixTestUser {
     };
     client.on(RoomEvent.Timeline, (ev: MatrixEvent, room) => {
       if (room) record(ev, room.roomId);
+    });
+    client.on(RoomEvent.Receipt, (ev: MatrixEvent, room) => {
+      for (const [eventId, byType] of Object.entries(ev.getContent() as Record<string, Record<string, Record<string, unknown>>>)) {
+        for (const [type, byUser] of Object.entries(byType)) {
+          for (const userId of Object.keys(byUser)) user.receipts.push({ roomId: room.roomId, eventId, userId, type });
+        }
+      }
+      user.notify();
     });
     client.on(MatrixEventEvent.Decrypted, (ev: MatrixEvent) => {
       const roomId = ev.getRoomId();
