@@ -1,4 +1,5 @@
-// A real Matrix user for end-to-end tests: matrix-js-sdk against the harness Synapse.
+// A real Matrix user for end-to-end tests: matrix-js-sdk against the harness Synapse, optionally with its Rust crypto
+// (in memory) as a real E2EE device. It records every timeline event (after decryption) and every read receipt.
 import { ClientEvent, createClient, EventType, MatrixEvent, MatrixEventEvent, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import type { RegisterOptions, SynapseHandle } from "../harness/synapse.js";
@@ -23,6 +24,16 @@ export interface SeenEvent {
   redacts?: string;
   /** Whether it travelled encrypted (its type and content are the decrypted ones). */
   encrypted: boolean;
+  /** Decryption failed: the SDK's reason. */
+  decryptionFailure?: string;
+  /** The sending device's curve25519 key, as claimed by the Megolm session. */
+  senderKey?: string;
+}
+
+export interface SenderDevice {
+  deviceId: string;
+  signedByOwner: boolean;
+  crossSigningVerified: boolean;
 }
 
 export interface SeenReceipt {
@@ -41,6 +52,8 @@ export class MatrixTestUser {
   private constructor(
     readonly client: MatrixClient,
     readonly userId: string,
+    /** For logging in a second device. */
+    readonly password: string,
   ) {}
 
   /** `crypto: true` gives the user a real E2EE device (the SDK's Rust crypto, in memory): encrypted rooms work. */
@@ -49,11 +62,22 @@ export class MatrixTestUser {
     const reg = await synapse.registerUser(localpart, registerOptions);
     const client = createClient({ baseUrl: synapse.url, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
     if (crypto) await client.initRustCrypto({ useIndexedDB: false });
-    const user = new MatrixTestUser(client, reg.userId);
+    const user = new MatrixTestUser(client, reg.userId, reg.password);
     // An encrypted event is recorded when it arrives and replaced by its clear form once it is decrypted.
     const record = (ev: MatrixEvent, roomId: string) => {
       const redacts = (ev.event as { redacts?: string }).redacts ?? (ev.getContent() as { redacts?: string }).redacts;
-      const seen: SeenEvent = { roomId, eventId: ev.getId()!, sender: ev.getSender()!, type: ev.getType(), content: ev.getContent(), encrypted: ev.isEncrypted(), ...(redacts ? { redacts } : {}) };
+      const failure = ev.isDecryptionFailure() ? String(ev.decryptionFailureReason ?? "failed") : undefined;
+      const seen: SeenEvent = {
+        roomId,
+        eventId: ev.getId()!,
+        sender: ev.getSender()!,
+        type: ev.getType(),
+        content: ev.getContent(),
+        encrypted: ev.isEncrypted(),
+        ...(redacts ? { redacts } : {}),
+        ...(failure ? { decryptionFailure: failure } : {}),
+        ...(ev.getSenderKey() ? { senderKey: ev.getSenderKey()! } : {}),
+      };
       const i = user.events.findIndex((e) => e.eventId === seen.eventId);
       if (i >= 0) user.events[i] = seen;
       else user.events.push(seen);
@@ -92,28 +116,26 @@ export class MatrixTestUser {
   }
 
   /** Resolves with the first value `check` returns that is not undefined, re-checking on every change. */
-  async waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-    const first = check();
-    if (first !== undefined) return first;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        clearInterval(poll);
-        this.waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events seen: ${JSON.stringify(this.events.slice(-15).map((e) => [e.sender, e.type, e.content.body ?? e.content.membership]))}`));
-      }, timeoutMs);
-      // Re-checked on every client event, and every 250 ms in case a change came without one.
-      const poll = setInterval(() => waiter(), 250);
-      const waiter = () => {
-        const v = check();
-        if (v !== undefined) {
-          clearTimeout(timer);
-          clearInterval(poll);
+  /** Resolves with the first value `check` gives that is not undefined, re-checking on every client event and every 250 ms. */
+  async waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await check();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) {
+        const recent = this.events.slice(-15).map((e) => [e.sender, e.type, e.content.body ?? e.content.membership ?? e.decryptionFailure]);
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events seen: ${JSON.stringify(recent)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const waiter = () => {
           this.waiters.delete(waiter);
-          resolve(v);
-        }
-      };
-      this.waiters.add(waiter);
-    });
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(waiter, 250);
+        this.waiters.add(waiter);
+      });
+    }
   }
 
   waitForEvent(what: string, predicate: (e: SeenEvent) => boolean, timeoutMs?: number): Promise<SeenEvent> {
@@ -155,6 +177,38 @@ export class MatrixTestUser {
 
   messagesIn(roomId: string, sender?: string): SeenEvent[] {
     return this.events.filter((e) => e.roomId === roomId && e.type === "m.room.message" && (sender === undefined || e.sender === sender));
+  }
+
+  /** Creates an encrypted DM with `invitee`. */
+  createEncryptedDm(invitee: string): Promise<string> {
+    return this.createDm(invitee, { encrypted: true });
+  }
+
+  /** Waits until the client knows `userId` as joined (or invited) and the room as encrypted, so keys reach them. */
+  async waitForMember(roomId: string, userId: string, membership: "join" | "invite" = "join", timeoutMs?: number): Promise<void> {
+    await this.waitFor(`${userId} to be ${membership} in ${roomId}`, async () => {
+      const room = this.client.getRoom(roomId);
+      if (room?.getMember(userId)?.membership !== membership) return undefined;
+      return (await this.client.getCrypto()!.isEncryptionEnabledInRoom(roomId)) ? true : undefined;
+    }, timeoutMs);
+  }
+
+  /** The device of `sender` that sent the event (matched by its curve25519 key), and how its owner vouches for it. */
+  async senderDevice(ev: SeenEvent): Promise<SenderDevice | undefined> {
+    const crypto = this.client.getCrypto()!;
+    const devices = (await crypto.getUserDeviceInfo([ev.sender], true)).get(ev.sender);
+    for (const device of devices?.values() ?? []) {
+      if (device.getIdentityKey() !== ev.senderKey) continue;
+      const status = await crypto.getDeviceVerificationStatus(ev.sender, device.deviceId);
+      return { deviceId: device.deviceId, signedByOwner: status?.signedByOwner ?? false, crossSigningVerified: status?.crossSigningVerified ?? false };
+    }
+    return undefined;
+  }
+
+  /** The device IDs the client knows for a user (fresh from the server). */
+  async deviceIds(userId: string): Promise<string[]> {
+    const devices = (await this.client.getCrypto()!.getUserDeviceInfo([userId], true)).get(userId);
+    return [...(devices?.keys() ?? [])].sort();
   }
 
   stop(): void {
