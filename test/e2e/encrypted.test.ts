@@ -1,16 +1,14 @@
 // The bridge end to end in encrypted rooms: a real E2EE Matrix client (matrix-js-sdk with Rust crypto) on the harness
 // Synapse chats with simulated phone-number users through encrypted portals, across a restart and a SIGKILL.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { providerPublicKey } from "../../src/config/provider-key.js";
-import type { BridgeConfig } from "../../src/config/schema.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
-import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
-import { makeTestConfig } from "../harness/config.js";
-import { CryptoTestUser, type SeenEncryptedEvent } from "../matrix/crypto-client.js";
+import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { RawCryptoDevice } from "../matrix/crypto-raw-device.js";
-import { BridgeProcess } from "./bridge-process.js";
+import type { BridgeProcess } from "./bridge-process.js";
+import type { MatrixTestUser, SeenEvent as SeenEncryptedEvent } from "./matrix-user.js";
+import { startWorld, type World } from "./world.js";
 
 const ANNA = "+4915212345678";
 const BERT = "+4915233333333";
@@ -22,44 +20,29 @@ const textOf = (m: { content: unknown }) => (m.content as Received).message?.con
 
 describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge process)", function () {
   this.timeout(120_000);
+  let w: World;
   let env: TestEnv;
   let gk: GatekeeperProcess;
   let bridge: BridgeProcess;
-  let alice: CryptoTestUser;
+  let alice: MatrixTestUser;
   let aliceUri: string;
-  let config: BridgeConfig;
   let bot: string;
   let annaRoom: string;
   let failed = false;
-  const puppet = (e164: string) => `@wa_${e164.slice(1)}:${env.synapse.serverName}`;
+  const puppet = (e164: string) => w.puppet(e164);
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
-    env = await getTestEnv();
-    const dir = mkdtempSync(join(env.tmpDir, "e2ee-"));
-    gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 } });
-    // Encryption is the default: nothing to configure.
-    config = makeTestConfig({
-      homeserverUrl: env.synapse.url,
-      domain: env.synapse.serverName,
-      appservicePort: env.appservicePort,
-      registrationPath: env.config.appservice.registration,
-      dataDir: dir,
-      gatekeeperUrl: gk.url,
-      // Events whose key never comes are reported after 12 s here instead of 10 minutes.
-      overrides: { bridge: { encryption: { max_key_wait_seconds: 12 } } },
-    });
-    assert.equal(config.bridge.encryption.default, true);
-    await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
-    await gk.addUser(ANNA, "Anna", { devices: 2 });
-    await gk.addUser(BERT, "Bert");
-    await gk.addUser(CARLA, "Carla");
-    await gk.addUser(DORA, "Dora");
-    bridge = new BridgeProcess(config, dir);
-    await bridge.start();
-    alice = await CryptoTestUser.create(env.synapse, `ealice${Date.now() % 100000}`);
-    aliceUri = `matrix:u/${alice.userId.slice(1)}`;
-    bot = `@${config.appservice.bot_localpart}:${env.synapse.serverName}`;
+    // Encrypted portals (the bridge's default); events whose key never comes are reported after 12 s, not 10 minutes.
+    w = await startWorld(
+      "ealice",
+      [{ phone: ANNA, name: "Anna", devices: 2 }, { phone: BERT, name: "Bert" }, { phone: CARLA, name: "Carla" }, { phone: DORA, name: "Dora" }],
+      { bridge: { encryption: { default: true, allow: true, max_key_wait_seconds: 12 } } },
+      undefined,
+      true,
+    );
+    assert.equal(w.config.bridge.encryption.default, true);
+    ({ env, gk, bridge, user: alice, userUri: aliceUri, bot } = w);
   });
 
   afterEach(function () {
@@ -67,13 +50,11 @@ describe("bridge end to end in encrypted rooms (Synapse + gatekeeper + bridge pr
   });
 
   after(async () => {
-    alice?.stop();
     if (failed && bridge) {
       writeFileSync(join(env.tmpDir, "..", "mdb-e2ee-bridge.log"), bridge.logs);
       console.error(`bridge log tail written to ${join(env.tmpDir, "..", "mdb-e2ee-bridge.log")}:\n${bridge.logs.slice(-4000)}`);
     }
-    await bridge?.stop();
-    await gk?.stop();
+    await w?.stop();
   });
 
   /** Every puppet message must come decrypted from a device the puppet owns and has cross-signed. */
