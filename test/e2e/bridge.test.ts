@@ -1,6 +1,7 @@
 // The bridge end to end: a matrix-js-sdk user on the harness Synapse chats with simulated phone-number users of a
 // real reference gatekeeper, through the real bridge process.
 import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import type { BridgeProcess } from "./bridge-process.js";
@@ -167,8 +168,9 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
     const sendIn = (async () => {
       for (const t of inTexts) await gk.sendAs(ANNA, { to: aliceUri, text: t });
     })();
+    const outEvents: string[] = [];
     const sendOut = (async () => {
-      for (const t of outTexts) await alice.sendText(annaRoom, t);
+      for (const t of outTexts) outEvents.push(await alice.sendText(annaRoom, t));
     })();
     await new Promise((r) => setTimeout(r, 1500));
     await bridge.kill();
@@ -198,6 +200,17 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
         const other = (await gk.received(ANNA)).filter((m) => m.deviceId === device && !JSON.stringify(m.content).includes("burst-"));
         console.error(`device ${device} also received: ${JSON.stringify(other.slice(-20).map((m) => ({ id: m.messageId, content: m.content })))}`);
         console.error(bridge.logs.split("\n").filter((l) => /outbox|queue|interop|error|warn/i.test(l)).slice(-60).join("\n"));
+        // Did the bridge take the missing messages in (message map) and did it still hold them (outbox)?
+        const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
+        for (const t of outTexts.filter((x) => !got.includes(x))) {
+          const eventId = outEvents[outTexts.indexOf(t)];
+          const mapped = db.prepare("SELECT message_id, timestamp FROM message_map WHERE event_id = ?").get(eventId);
+          const queued = db.prepare("SELECT seq, attempts, last_error, envelopes IS NOT NULL AS encrypted FROM outbox WHERE event_id = ?").get(eventId);
+          const elsewhere = (await gk.received(ANNA)).filter((m) => m.messageId === (mapped as { message_id?: string } | undefined)?.message_id).map((m) => ({ device: m.deviceId, content: m.content }));
+          console.error(`missing ${JSON.stringify(t)}: event ${eventId}, mapped ${JSON.stringify(mapped)}, in outbox ${JSON.stringify(queued)}, received by ${JSON.stringify(elsewhere)}`);
+        }
+        db.close();
+        console.error(gk.logs.split("\n").filter((l) => /warn|error|"level":[45]0/i.test(l)).slice(-30).join("\n"));
       }
       assert.deepEqual(got, outTexts, `device ${device}: every outgoing message exactly once, in order; ${describeDiff(got, outTexts)}`);
     }
