@@ -27,26 +27,12 @@ const MEDIA_NAMES: Record<string, string> = {
   "m.sticker": "stickers",
 };
 
-/** Strips a rich-reply fallback ("> <@user> quoted\n\n") that older clients put in front of the body. */
-export function stripReplyFallback(body: string): string {
-  const lines = body.split("\n");
-  let i = 0;
-  while (i < lines.length && lines[i]!.startsWith(">")) i++;
-  if (i === 0) return body;
-  if (lines[i] === "") i++;
-  return lines.slice(i).join("\n");
-}
-
-function stripHtmlReplyFallback(html: string): string {
-  return html.replace(/^<mx-reply>[\s\S]*?<\/mx-reply>/, "");
-}
-
-function textOf(content: Record<string, unknown>, isReply: boolean): string {
-  const body = typeof content.body === "string" ? content.body : "";
-  const t: MatrixTextContent = { body: isReply ? stripReplyFallback(body) : body };
+/** Matrix content -> WhatsApp text. Reply fallbacks (plain and <mx-reply>) are removed by the formatter. */
+function textOf(content: Record<string, unknown>): string {
+  const t: MatrixTextContent = { body: typeof content.body === "string" ? content.body : "" };
   if (content.format === "org.matrix.custom.html" && typeof content.formatted_body === "string") {
     t.format = content.format;
-    t.formatted_body = isReply ? stripHtmlReplyFallback(content.formatted_body) : content.formatted_body;
+    t.formatted_body = content.formatted_body;
   }
   const text = toWhatsAppText(t);
   return content.msgtype === "m.emote" ? `/me ${text}` : text;
@@ -62,7 +48,7 @@ export function messageToRemote(content: Record<string, unknown>, ctx: OutgoingC
   }
   if (typeof content.body !== "string" || content.body.trim() === "") return { ok: false, reason: "the message is empty" };
   const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
-  const text = textOf(content, replyTo !== undefined);
+  const text = textOf(content);
   const target = replyTo ? ctx.mapped(replyTo) : undefined;
   // A reply to something that never crossed the bridge is sent as plain text rather than refused.
   return { ok: true, content: textContent(text, target ? { stanzaId: target.messageId, participant: target.sender } : undefined) };
@@ -74,7 +60,7 @@ function editToRemote(content: Record<string, unknown>, relates: Relation, ctx: 
   if (target.direction !== "out") return { ok: false, reason: "only your own messages can be edited" };
   const replacement = (content["m.new_content"] ?? content) as Record<string, unknown>;
   if (typeof replacement.body !== "string" || replacement.body.trim() === "") return { ok: false, reason: "the edited text is empty" };
-  return { ok: true, content: editContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: true }, textOf(replacement, false), ctx.now) };
+  return { ok: true, content: editContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: true }, textOf(replacement), ctx.now) };
 }
 
 export function reactionToRemote(content: Record<string, unknown>, ctx: OutgoingContext): ToRemoteResult {
