@@ -419,15 +419,18 @@ export class BridgeCore {
       await this.notice(puppet, roomId, `🔐 The security code of ${formatPhoneInternational(e164)} changed (new phone or reinstalled ${this.network}). Messages stay end-to-end encrypted.`, `idc-${entry.messageId}`);
     }
     const txn = `in-${entry.messageId}`;
+    const cannotShow = (what: string) =>
+      this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${what}, which this bridge cannot show. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
+    // A new message: posted once (the txnId makes retries idempotent) and mapped for later replies, reactions, edits.
+    const post = async (content: Record<string, unknown>) => {
+      const eventId = await this.matrix.sendEvent(puppet, roomId, "m.room.message", content, txn);
+      this.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
+    };
     switch (translated.kind) {
       case "unsupported":
-        await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what}, which this bridge cannot show. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
-        return;
+        return cannotShow(translated.what);
       case "media": {
-        if (!this.media) {
-          await this.notice(puppet, roomId, `⚠ ${formatPhoneInternational(e164)} sent ${translated.what}, which this bridge cannot show. Open ${this.network} to see it.`, `unsup-${entry.messageId}`);
-          return;
-        }
+        if (!this.media) return cannotShow(translated.what);
         const portal = this.store.portals.get(entry.matrixUser, entry.remoteUri);
         let content: Record<string, unknown>;
         try {
@@ -439,9 +442,7 @@ export class BridgeCore {
         }
         const quoted = translated.replyTo ? mappedIn(translated.replyTo) : undefined;
         if (quoted && quoted.roomId === roomId) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };
-        const eventId = await this.matrix.sendEvent(puppet, roomId, "m.room.message", content, txn);
-        this.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
-        return;
+        return post(content);
       }
       case "message": {
         const content: Record<string, unknown> = { msgtype: "m.text", ...toMatrixText(translated.text) };
@@ -455,9 +456,7 @@ export class BridgeCore {
             Object.assign(content, toMatrixText(`${quote}\n\n${translated.text}`));
           }
         }
-        const eventId = await this.matrix.sendEvent(puppet, roomId, "m.room.message", content, txn);
-        this.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
-        return;
+        return post(content);
       }
       case "edit": {
         const target = mappedIn(translated.targetId);
