@@ -11,6 +11,7 @@ import { getTestEnv, stopTestEnv } from "../../test/harness/fixture.js";
 import { makeTestConfig } from "../../test/harness/config.js";
 import { canRunLocalSynapse, ensureSynapseRoot } from "../../test/harness/synapse-root.js";
 import { MatrixTestUser } from "../../test/e2e/matrix-user.js";
+import { PIXEL_PNG } from "../../test/e2e/world.js";
 
 const ANNA = { phone: "+4915112345678", name: "Anna Schmidt" };
 const BEN = { phone: "+447911123456", name: "Ben Carter" };
@@ -86,8 +87,7 @@ async function main(): Promise<void> {
   await gk.sendAs(ANNA.phone, { to: demoUri, text: "*Bold*, _italic_ and a reply to you", replyTo: got.messageId });
   const formatted = await inRoom("Anna's formatted reply", (e) => String(e.content.body).includes("a reply to you"));
   transcript(`${ANNA.name} (WhatsApp)`, `replies with formatting  → ${String(formatted.content.formatted_body)}`);
-  const pixel = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
-  await gk.sendMediaAs(ANNA.phone, demoUri, { kind: "image", data: pixel, mimetype: "image/png", caption: "a tiny picture", width: 1, height: 1 });
+  await gk.sendMediaAs(ANNA.phone, demoUri, { kind: "image", data: PIXEL_PNG, mimetype: "image/png", caption: "a tiny picture", width: 1, height: 1 });
   const image = await inRoom("Anna's image", (e) => e.content.msgtype === "m.image");
   transcript(`${ANNA.name} (WhatsApp)`, `sends an image  → ${String(image.content.msgtype)} ${String(image.content.body)}`);
   await gk.sendMediaAs(ANNA.phone, demoUri, { kind: "audio", data: Buffer.from("OggS demo voice note"), mimetype: "audio/ogg; codecs=opus", seconds: 3, ptt: true, waveform: [10, 60, 90, 40, 5] });

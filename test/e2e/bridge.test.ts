@@ -6,13 +6,12 @@ import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import type { BridgeProcess } from "./bridge-process.js";
 import { MatrixTestUser as MatrixTestUserClass, type MatrixTestUser } from "./matrix-user.js";
-import { startWorld, type World } from "./world.js";
+import { PIXEL_PNG, startWorld, type World } from "./world.js";
 
 const ANNA = "+4915112345678";
 const BERT = "+4915133333333";
 const CARLA = "+4915144444444";
 const DORA = "+4915155555555"; // has not opted in to third-party chats
-const BERT_PICTURE = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 const puppet = (e164: string) => `@wa_${e164.slice(1)}:localhost`;
 
 describe("bridge end to end (Synapse + gatekeeper + bridge process)", function () {
@@ -34,7 +33,7 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
       "alice",
       [
         { phone: ANNA, name: "Anna", devices: 2 },
-        { phone: BERT, name: "Bert", avatar: { data: BERT_PICTURE, contentType: "image/png" } },
+        { phone: BERT, name: "Bert", avatar: { data: PIXEL_PNG, contentType: "image/png" } },
         { phone: CARLA, name: "Carla" },
         { phone: DORA, name: "Dora", optedIn: false },
       ],
@@ -94,7 +93,7 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
     assert.equal(profile.displayname, "Bert (WhatsApp)");
     assert.match(profile.avatar_url ?? "", /^mxc:\/\//);
     const media = await fetch(`${w.env.synapse.url}/_matrix/client/v1/media/download/${profile.avatar_url!.slice(6)}`, { headers: { Authorization: `Bearer ${alice.client.getAccessToken()}` } });
-    assert.deepEqual(Buffer.from(await media.arrayBuffer()), BERT_PICTURE);
+    assert.deepEqual(Buffer.from(await media.arrayBuffer()), PIXEL_PNG);
   });
 
   it("opens a portal for a first message from a phone number", async () => {

@@ -1,7 +1,7 @@
 // Replies, reactions, edits, deletes, receipts and typing, both ways, through the real bridge.
 import assert from "node:assert/strict";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
-import { startWorld, type ReceivedJson, type World } from "./world.js";
+import { PIXEL_PNG, startWorld, type ReceivedJson, type World } from "./world.js";
 
 const ANNA = "+4915112340001";
 
@@ -58,8 +58,7 @@ for (const encrypted of [false, true]) describe(`bridge end to end: replies, rea
     const ev = await w.user.waitForEvent("the reply", (e) => e.roomId === room && e.content.body === "answer");
     assert.deepEqual((ev.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } })["m.in_reply_to"]?.event_id, questionEvent);
     // Media can answer a message too.
-    const pixel = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
-    await w.gk.sendMediaAs(ANNA, w.userUri, { kind: "image", data: pixel, mimetype: "image/png", caption: "this one" }, { replyTo: questionId });
+    await w.gk.sendMediaAs(ANNA, w.userUri, { kind: "image", data: PIXEL_PNG, mimetype: "image/png", caption: "this one" }, { replyTo: questionId });
     const image = await w.user.waitForEvent("the image reply", (e) => e.roomId === room && e.content.msgtype === "m.image");
     assert.equal((image.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id, questionEvent);
   });

@@ -85,3 +85,6 @@ export type ReceivedJson = {
   receipt?: { type?: string; messageIds?: string[] };
   chatState?: { state?: string; audio?: boolean };
 };
+
+/** A valid 1×1 PNG: a real image for avatars and media without shipping a file. */
+export const PIXEL_PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
