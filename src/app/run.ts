@@ -60,7 +60,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   const inboundWorker = new QueueWorker<QueuedInbound>(
     {
       name: "matrix-inbound",
-      due: (now) => store.appservice.due(64, now),
+      due: (now) => store.appservice.due(now, 64),
       key: (i) => i.roomId ?? "",
       attempts: (i) => i.attempts,
       handle: async (i) => {
@@ -87,7 +87,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   const outboxWorker = new QueueWorker<OutboxEntry>(
     {
       name: "outbox",
-      due: (now) => store.outbox.heads().filter((e) => e.notBefore <= now),
+      due: (now) => store.outbox.due(now),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: async (e) => {
@@ -120,7 +120,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   const inboxWorker = new QueueWorker<InboxEntry>(
     {
       name: "inbox",
-      due: (now) => store.inbox.heads().filter((e) => e.notBefore <= now),
+      due: (now) => store.inbox.due(now),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: (e) => core.handleRemoteEntry(e),

@@ -40,29 +40,6 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
     })();
   }
 
-  /** The oldest items that are due, at most one blocked head per room so per-room order holds. */
-  due(limit: number, now = Date.now()): QueuedInbound[] {
-    const rows = this.db
-      .prepare(
-        `SELECT seq, kind, room_id, payload, attempts, not_before FROM matrix_inbound ORDER BY seq LIMIT ?`,
-      )
-      .all(limit * 4) as { seq: number; kind: InboundKind; room_id: string | null; payload: string; attempts: number; not_before: number }[];
-    const blockedRooms = new Set<string>();
-    const out: QueuedInbound[] = [];
-    for (const r of rows) {
-      const key = r.room_id ?? "";
-      if (blockedRooms.has(key)) continue;
-      if (r.not_before > now) {
-        blockedRooms.add(key);
-        continue;
-      }
-      blockedRooms.add(key); // one in flight per room
-      out.push({ seq: r.seq, kind: r.kind, roomId: r.room_id, payload: JSON.parse(r.payload), attempts: r.attempts });
-      if (out.length >= limit) break;
-    }
-    return out;
-  }
-
   done(seq: number): void {
     this.remove(seq);
   }

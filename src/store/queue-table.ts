@@ -13,11 +13,23 @@ export abstract class QueueTable<Entry> {
 
   /** The head of every chat's queue: sending heads only keeps the order within a chat. */
   heads(): Entry[] {
+    return this.headsDueBy(Number.MAX_SAFE_INTEGER, -1);
+  }
+
+  /** The heads that are due by `now` (a head waiting for its retry time holds its chat back), oldest first. */
+  due(now: number, limit = 1000): Entry[] {
+    return this.headsDueBy(now, limit);
+  }
+
+  private headsDueBy(now: number, limit: number): Entry[] {
     const t = this.table;
     return (
       this.db
-        .prepare(`SELECT q.* FROM ${t} q JOIN (SELECT min(seq) AS seq FROM ${t} GROUP BY ${this.chatColumns}) h ON h.seq = q.seq ORDER BY q.seq`)
-        .all() as Record<string, unknown>[]
+        .prepare(
+          `SELECT q.* FROM ${t} q JOIN (SELECT min(seq) AS seq FROM ${t} GROUP BY ${this.chatColumns}) h ON h.seq = q.seq
+           WHERE q.not_before <= ? ORDER BY q.seq LIMIT ?`,
+        )
+        .all(now, limit) as Record<string, unknown>[]
     ).map((r) => this.fromRow(r));
   }
 

@@ -39,11 +39,11 @@ describe("store", () => {
     assert.equal(s.appservice.accept("t1", items), true);
     assert.equal(s.appservice.accept("t1", items), false);
     assert.equal(s.appservice.pending(), 3);
-    const due = s.appservice.due(10);
+    const due = s.appservice.due(Date.now(), 10);
     assert.deepEqual(due.map((d) => (d.payload as { n: number }).n), [1, 3]);
     s.appservice.retryLater(due[0]!.seq, "boom", Date.now() + 60_000);
     // room !a is blocked behind its failed head: n=2 must not overtake it
-    assert.deepEqual(s.appservice.due(10).map((d) => (d.payload as { n: number }).n), [3]);
+    assert.deepEqual(s.appservice.due(Date.now(), 10).map((d) => (d.payload as { n: number }).n), [3]);
     s.close();
   });
 
