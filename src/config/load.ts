@@ -1,7 +1,7 @@
 // Reads a YAML config file, validates it and reports every problem with its key path and line.
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { readOwnFile } from "./read-file.js";
 import { ConfigError } from "./errors.js";
 import { configErrorMap, describeValue, formatPath, issuesToProblems, type ConfigProblem } from "./problems.js";
 import { buildConfigSchema, type BridgeConfig, type SchemaContext } from "./schema.js";
@@ -91,16 +91,9 @@ export function analyseConfig(text: string, options: LoadOptions = {}): ConfigAn
 
 /** Reads and validates a config file; a missing or unreadable file is reported as a problem. */
 export function analyseConfigFile(path: string, options: LoadOptions = {}): ConfigAnalysis {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const message =
-      code === "ENOENT" ? `config file ${resolve(path)} does not exist` : `config file ${resolve(path)} cannot be read (${code ?? String(err)})`;
-    return { config: null, problems: [{ path: "", keyPath: [], message }], notes: [], deferredFiles: [] };
-  }
-  return analyseConfig(text, { baseDir: dirname(resolve(path)), ...options });
+  const file = readOwnFile(path, "config");
+  if ("problem" in file) return { config: null, problems: [{ path: "", keyPath: [], message: file.problem }], notes: [], deferredFiles: [] };
+  return analyseConfig(file.text, { baseDir: dirname(resolve(path)), ...options });
 }
 
 function unwrap(analysis: ConfigAnalysis, sourceName: string): BridgeConfig {

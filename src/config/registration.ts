@@ -2,11 +2,10 @@
 // the config and is the single source of the two shared tokens, so regenerating it keeps them unless
 // asked to rotate.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { isMap, LineCounter, parseDocument, stringify } from "yaml";
 import * as z from "zod";
 import { ConfigError } from "./errors.js";
+import { readOwnFile } from "./read-file.js";
 import { botUserId, escapeRegex, puppetUserIdRegex, type IdentityConfig } from "./identities.js";
 import { configErrorMap, expecting, issuesToProblems } from "./problems.js";
 
@@ -129,18 +128,9 @@ export function parseRegistration(text: string, sourceName: string, options: Par
 
 /** Reads a registration file; throws a ConfigError when it is missing or invalid. */
 export function loadRegistration(path: string, options: ParseRegistrationOptions = {}): Registration {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const message =
-      code === "ENOENT"
-        ? `registration file ${resolve(path)} does not exist; create it with generate-registration`
-        : `registration file ${resolve(path)} cannot be read (${code ?? String(err)})`;
-    throw new ConfigError(path, [{ path: "", keyPath: [], message }]);
-  }
-  return parseRegistration(text, path, options);
+  const file = readOwnFile(path, "registration", "; create it with generate-registration");
+  if ("problem" in file) throw new ConfigError(path, [{ path: "", keyPath: [], message: file.problem }]);
+  return parseRegistration(file.text, path, options);
 }
 
 /**
