@@ -41,6 +41,13 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
   }
 
+  /** Only the puppet's account, for the homeserver's user query: the rest waits until a chat needs the puppet. */
+  async registerPuppet(e164: string): Promise<string> {
+    const userId = puppetUserId(this.config, e164);
+    if (!this.store.puppets.get(e164)?.registered) await this.client.as(userId).ensureRegistered();
+    return userId;
+  }
+
   async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
     const userId = puppetUserId(this.config, e164);
     const known = this.store.puppets.get(e164);

@@ -10,6 +10,7 @@ import { startAppserviceServer, type AppserviceServer } from "../matrix/appservi
 import { InteropClient } from "../interop/client.js";
 import { BridgeCore, type MatrixEphemeralEvent, type MatrixEvent } from "../core/bridge.js";
 import { BridgeStore } from "../store/store.js";
+import { validPhoneNumber } from "../protocol/uri.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
@@ -49,7 +50,8 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     outboxWorker.kick();
     inboxWorker.kick();
   };
-  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll);
+  // Envelopes arrive only after start-up below, when `core` exists.
+  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user));
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const core = new BridgeCore(config, store, matrix, remote, log.child({ part: "core" }), media);
   const network = remote;
@@ -165,9 +167,12 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       hsToken: registration.hs_token,
       sink: storeTransactionSink(store, () => inboundWorker.kick()),
       queryUser: async (userId) => {
+        // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
+        // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).
         const digits = isPuppetUserId(config, userId);
-        if (digits === null) return false;
-        await matrix.ensurePuppet(`+${digits}`, {});
+        const e164 = digits === null ? null : validPhoneNumber(`+${digits}`);
+        if (e164 === null) return false;
+        await matrix.registerPuppet(e164);
         return true;
       },
       logger: log.child({ part: "appservice" }),

@@ -1,13 +1,13 @@
 // The bridge core: portals, puppets, commands and the translation of events in both directions.
 // It talks to Matrix and to the remote network only through the ports, and to the store for its own state.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { isPuppetUserId, puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import { decodeContent, encodeContent } from "../protocol/content.js";
 import { messageIdToString, newMessageId } from "../protocol/message-id.js";
-import { formatPhoneInternational, matrixUri, normalisePhoneNumber, parseUri, telUri } from "../protocol/uri.js";
+import { formatPhoneInternational, matrixUri, normalisePhoneNumber, parseUri, telUri, validPhoneNumber } from "../protocol/uri.js";
 import type { BridgeStore } from "../store/store.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
@@ -73,7 +73,7 @@ export class BridgeCore {
       // Encryption turned on in an existing portal; the Matrix side encrypts from now on (it reads the room state).
       if (ev.type === "m.room.encryption" && ev.state_key === "" && !portal.encrypted) this.store.portals.upsert({ ...portal, encrypted: true });
       if (ev.sender !== portal.matrixUser) return; // someone else in a portal: not bridged (1:1 chats only)
-      if (!this.allowed(ev.sender)) return;
+      if (!this.allowed(ev.sender)) return this.refuseInPortal(portal, ev);
       if (ev.type === "m.room.message" || ev.type === "m.reaction" || ev.type === "m.room.redaction") return this.sendToRemote(portal, ev);
       if (ev.type === "m.room.encrypted") {
         // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).
@@ -84,8 +84,24 @@ export class BridgeCore {
     const user = this.store.users.byManagementRoom(ev.room_id);
     if (user && ev.sender === user.userId && ev.type === "m.room.message") {
       const body = typeof ev.content.body === "string" ? ev.content.body : "";
+      if (!this.allowed(ev.sender)) {
+        if (parseCommand(body)) await this.notice(this.matrix.botUserId, ev.room_id, notAllowedText(this.network), `deny-${ev.event_id}`);
+        return;
+      }
       return this.runCommand(user.userId, ev.room_id, body, ev.event_id);
     }
+  }
+
+  /** Whether remote traffic for this Matrix user may be bridged at all; the runtime refuses envelopes for others. */
+  acceptsRemoteFor(matrixUser: string): boolean {
+    return this.allowed(matrixUser);
+  }
+
+  /** A user whose permission was removed writes in an old portal: nothing is bridged, and they are told why. */
+  private async refuseInPortal(portal: PortalRow, ev: MatrixEvent): Promise<void> {
+    if (ev.type !== "m.room.message" && ev.type !== "m.reaction" && ev.type !== "m.room.encrypted") return;
+    this.log.warn({ user: ev.sender, room: ev.room_id }, "not bridging an event: the sender is no longer allowed to use the bridge");
+    await this.noticeAsPuppet(portal.remoteUri, ev.room_id, `⚠ Not delivered: ${notAllowedText(this.network)}`, `deny-${ev.event_id}`);
   }
 
   private allowed(userId: string): boolean {
@@ -97,7 +113,7 @@ export class BridgeCore {
     const target = ev.state_key ?? "";
     if (membership === "invite" && target === this.matrix.botUserId) return this.botInvited(ev);
     const digits = isPuppetUserId(this.config, target);
-    if (membership === "invite" && digits !== null) return this.puppetInvited(ev, `+${digits}`);
+    if (membership === "invite" && digits !== null) return this.puppetInvited(ev, digits);
     if ((membership === "leave" || membership === "ban") && target === ev.sender) {
       const portal = this.store.portals.byRoom(ev.room_id);
       if (portal && portal.matrixUser === ev.sender) {
@@ -116,26 +132,33 @@ export class BridgeCore {
   }
 
   private async botInvited(ev: MatrixEvent): Promise<void> {
+    if (!this.allowed(ev.sender)) return this.rejectInvite(this.matrix.botUserId, ev);
     await this.matrix.joinRoom(this.matrix.botUserId, ev.room_id);
-    if (!this.allowed(ev.sender)) {
-      await this.notice(this.matrix.botUserId, ev.room_id, `Sorry, you are not allowed to use this ${this.network} bridge. Ask the homeserver admin to add you to the bridge's permissions.`, `deny-${ev.event_id}`);
-      await this.matrix.leaveRoom(this.matrix.botUserId, ev.room_id, "not allowed to use the bridge");
-      return;
-    }
     this.store.users.ensure(ev.sender, this.interopUriFor(ev.sender));
     this.store.users.setManagementRoom(ev.sender, ev.room_id);
     await this.notice(this.matrix.botUserId, ev.room_id, helpText(this.network), `help-${ev.event_id}`);
   }
 
-  private async puppetInvited(ev: MatrixEvent, e164: string): Promise<void> {
-    const puppet = puppetUserId(this.config, e164);
-    await this.matrix.ensurePuppet(e164, {});
-    await this.matrix.joinRoom(puppet, ev.room_id);
-    if (!this.allowed(ev.sender)) {
-      await this.notice(puppet, ev.room_id, `Sorry, you are not allowed to use this ${this.network} bridge.`, `deny-${ev.event_id}`);
-      await this.matrix.leaveRoom(puppet, ev.room_id, "not allowed to use the bridge");
+  /**
+   * Someone who may not use the bridge invited one of its users: the invite is declined with the reason, before
+   * anything is registered, joined or looked up for them.
+   */
+  private async rejectInvite(asUser: string, ev: MatrixEvent): Promise<void> {
+    this.log.info({ user: ev.sender, room: ev.room_id }, "declining an invite from a user who may not use the bridge");
+    await this.matrix.leaveRoom(asUser, ev.room_id, notAllowedText(this.network)).catch((err) => this.log.warn({ err, room: ev.room_id }, "could not decline the invite"));
+  }
+
+  private async puppetInvited(ev: MatrixEvent, digits: string): Promise<void> {
+    const e164 = validPhoneNumber(`+${digits}`);
+    if (e164 === null) {
+      // The homeserver's user query already refused this ID; an invite can only come from a forged or stale event.
+      this.log.info({ room: ev.room_id }, "ignoring an invite to a puppet ID that is not a valid phone number");
       return;
     }
+    const puppet = puppetUserId(this.config, e164);
+    if (!this.allowed(ev.sender)) return this.rejectInvite(puppet, ev);
+    await this.matrix.ensurePuppet(e164, {});
+    await this.matrix.joinRoom(puppet, ev.room_id);
     await this.chatLock.run(this.chatKey(ev.sender, telUri(e164)), async () => {
       try {
         await this.remote.ensureIdentity(ev.sender);
@@ -193,6 +216,12 @@ export class BridgeCore {
       const redacts = typeof ev.redacts === "string" ? ev.redacts : typeof ev.content.redacts === "string" ? ev.content.redacts : undefined;
       if (!redacts) return;
       const reaction = this.store.reactions.byEvent(ev.room_id, redacts);
+      if (reaction && reaction.reactor !== this.interopUriFor(matrixUser)) {
+        // The user removed the contact's reaction from the room: that hides it here, it is not theirs to take back.
+        this.store.reactions.remove(matrixUser, remoteUri, reaction.targetMessageId, reaction.reactor);
+        this.log.info({ room: ev.room_id }, "the user redacted the contact's reaction; nothing is sent");
+        return;
+      }
       if (reaction) {
         const target = this.store.messages.byMessageId(matrixUser, remoteUri, reaction.targetMessageId);
         result = { ok: true, content: reactionRemovalToRemote(reaction.targetMessageId, target?.direction ?? "in", ctx) };
@@ -325,7 +354,7 @@ export class BridgeCore {
       case "ping": {
         const s = this.remote.status();
         const since = new Date(s.since).toISOString();
-        const state = s.connected ? `connected to ${this.network} since ${since}` : `NOT connected to ${this.network} (since ${since}${s.lastError ? `: ${s.lastError}` : ""}); messages are queued and will be sent when it is back`;
+        const state = s.connected ? `connected to ${this.network} since ${since}` : `NOT connected to ${this.network} (since ${since}); messages are queued and will be sent when it is back`;
         return reply(`Bridge is ${state}. Messages waiting to be sent: ${s.pendingOutgoing}.`);
       }
       case "start-chat": {
@@ -379,6 +408,11 @@ export class BridgeCore {
 
   /** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
   async handleRemoteEntry(entry: InboxEntry): Promise<void> {
+    if (!this.allowed(entry.matrixUser)) {
+      // Queued before the user's permission was removed; new envelopes for them are refused at the gatekeeper.
+      this.log.warn({ user: entry.matrixUser, messageId: entry.messageId }, "not posting a queued remote message: its recipient may no longer use the bridge");
+      return;
+    }
     const parsed = parseUri(entry.remoteUri);
     if (parsed.kind !== "tel") {
       this.log.warn({ sender: entry.remoteUri }, "dropping content from a non-phone sender: only tel: users are bridged");
@@ -515,16 +549,16 @@ export class BridgeCore {
     const portal = this.store.portals.get(entry.matrixUser, entry.remoteUri);
     const parsed = parseUri(entry.remoteUri);
     if (!portal?.roomId || parsed.kind !== "tel") return;
-    const why = error instanceof Error ? error.message : String(error);
-    await this.notice(puppetUserId(this.config, parsed.e164), portal.roomId, `⚠ A message from ${formatPhoneInternational(parsed.e164)} could not be shown here after repeated attempts (${why}). Open ${this.network} to see it.`, `lost-${entry.messageId}`);
+    const why = this.internalFailure(error, "gave up posting a remote message");
+    await this.notice(puppetUserId(this.config, parsed.e164), portal.roomId, `⚠ A message from ${formatPhoneInternational(parsed.e164)} could not be shown here after repeated attempts. ${why} Open ${this.network} to see it.`, `lost-${entry.messageId}`);
   }
 
   /** The runtime gave up on a Matrix event after repeated failures: the sender hears about it. */
   async onMatrixEventAbandoned(ev: MatrixEvent, error: unknown): Promise<void> {
     const portal = this.store.portals.byRoom(ev.room_id);
     if (!portal || ev.sender !== portal.matrixUser || (ev.type !== "m.room.message" && ev.type !== "m.reaction" && ev.type !== "m.room.encrypted")) return;
-    const why = error instanceof Error ? error.message : String(error);
-    await this.noticeAsPuppet(portal.remoteUri, ev.room_id, `⚠ Not delivered after repeated attempts: ${why}`, `abandon-${ev.event_id}`);
+    const why = this.internalFailure(error, "gave up on a Matrix event");
+    await this.noticeAsPuppet(portal.remoteUri, ev.room_id, `⚠ Not delivered after repeated attempts. ${why}`, `abandon-${ev.event_id}`);
   }
 
   async onSendFailed(entry: OutboxEntry, reason: RemoteFailureReason, detail: string): Promise<void> {
@@ -539,7 +573,8 @@ export class BridgeCore {
   async onSendDelayed(entry: OutboxEntry, detail: string): Promise<void> {
     if (!entry.roomId || this.outageNoticeSent.has(entry.roomId)) return;
     this.outageNoticeSent.add(entry.roomId);
-    await this.noticeAsPuppet(entry.remoteUri, entry.roomId, `⏳ ${this.network} cannot be reached right now (${detail}). Your messages are kept and will be sent automatically when the connection is back.`, `delay-${entry.messageId}`);
+    this.log.warn({ room: entry.roomId, detail }, "a message waits: the remote network is unreachable");
+    await this.noticeAsPuppet(entry.remoteUri, entry.roomId, `⏳ ${this.network} cannot be reached right now. Your messages are kept and will be sent automatically when the connection is back.`, `delay-${entry.messageId}`);
   }
 
   async onSent(entry: OutboxEntry): Promise<void> {
@@ -574,15 +609,23 @@ export class BridgeCore {
         case "rate_limited":
           return `${this.network} is limiting how fast messages can be sent; try again in a moment.`;
         case "invalid":
-          return `${this.network} refused the message as invalid (${err.message}).`;
+          this.log.warn({ detail: err.message }, "the remote network refused a request as invalid");
+          return `${this.network} refused the message as invalid.`;
         case "unreachable":
-          return `${this.network} cannot be reached right now (${err.message}).`;
+          this.log.warn({ detail: err.message }, "the remote network is unreachable");
+          return `${this.network} cannot be reached right now.`;
         default:
-          return `${this.network} reported an error (${err.message}).`;
+          return this.internalFailure(err, `the remote network reported an error (${err.reason})`);
       }
     }
-    this.log.error({ err }, "unexpected error");
-    return `Something went wrong in the bridge (${(err as Error)?.message ?? String(err)}).`;
+    return this.internalFailure(err);
+  }
+
+  /** Logs an unexpected failure under a reference and returns the sentence users see: it names no internals. */
+  private internalFailure(err: unknown, what = "unexpected error"): string {
+    const ref = errorReference();
+    this.log.error({ err, ref }, what);
+    return `Something went wrong in the bridge (reference ${ref}; the bridge admin can look it up in the log).`;
   }
 
   private noticeAsPuppet(remoteUri: string, roomId: string, text: string, txnId: string): Promise<void> {
@@ -618,6 +661,16 @@ export function messageIdForEvent(roomId: string, eventId: string): string {
 function inviteRoomEncrypted(ev: MatrixEvent): boolean {
   const state = ev.unsigned?.invite_room_state;
   return Array.isArray(state) && state.some((s: { type?: unknown; state_key?: unknown }) => s?.type === "m.room.encryption" && s.state_key === "");
+}
+
+/** The polite refusal for a user the bridge's permissions do not (or no longer) let in. */
+function notAllowedText(network: string): string {
+  return `Sorry, you are not allowed to use this ${network} bridge. Ask the homeserver admin to add you to the bridge's permissions.`;
+}
+
+/** A short reference that a user can quote to the admin, who finds the details under it in the log. */
+function errorReference(): string {
+  return randomBytes(4).toString("hex");
 }
 
 function isPermanent(reason: RemoteFailureReason): boolean {

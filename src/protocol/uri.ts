@@ -90,6 +90,15 @@ export function normalisePhoneNumber(input: string, defaultCountry?: string): st
 }
 
 /** "+4915112345678" -> "+49 1511 2345678"; numbers libphonenumber cannot place are returned as they are. */
+/** The E.164 form of `input` when it is a valid, dialable number; null otherwise (for checks that need no reason). */
+export function validPhoneNumber(input: string): string | null {
+  try {
+    return normalisePhoneNumber(input);
+  } catch {
+    return null;
+  }
+}
+
 export function formatPhoneInternational(e164: string): string {
   checkE164(e164, "e164");
   try {

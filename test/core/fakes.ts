@@ -1,0 +1,128 @@
+// Fakes of the core's own ports, for unit tests of BridgeCore without a homeserver or a gatekeeper. The store is
+// the real SQLite store in a temporary file.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import type { MatrixContent, MatrixSide, RemoteAvatar, RemoteNetwork, RemoteProfile, RemoteStatus } from "../../src/core/ports.js";
+import { BridgeCore } from "../../src/core/bridge.js";
+import { parseConfig } from "../../src/config/load.js";
+import { BridgeStore } from "../../src/store/store.js";
+import { minimalConfig } from "../config/fixtures.js";
+
+export interface MatrixCall {
+  method: keyof MatrixSide;
+  args: unknown[];
+}
+
+/** Records every call; rooms and event IDs are made up in sequence. */
+export class RecordingMatrixSide implements MatrixSide {
+  readonly botUserId = "@whatsappbot:example.org";
+  readonly domain = "example.org";
+  readonly calls: MatrixCall[] = [];
+  private next = 0;
+
+  private record(method: keyof MatrixSide, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
+
+  called(method: keyof MatrixSide): MatrixCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** The bodies of every m.notice sent, with who sent it where. */
+  notices(): { asUser: string; roomId: string; body: string }[] {
+    return this.called("sendEvent")
+      .filter((c) => (c.args[3] as MatrixContent).msgtype === "m.notice")
+      .map((c) => ({ asUser: c.args[0] as string, roomId: c.args[1] as string, body: String((c.args[3] as MatrixContent).body) }));
+  }
+
+  async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
+    this.record("ensurePuppet", e164, profile);
+    return `@wa_${e164.slice(1)}:example.org`;
+  }
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
+    this.record("createPortalRoom", opts);
+    return `!room${++this.next}:example.org`;
+  }
+  async joinRoom(asUser: string, roomId: string): Promise<void> {
+    this.record("joinRoom", asUser, roomId);
+  }
+  async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {
+    this.record("leaveRoom", asUser, roomId, reason);
+  }
+  async invite(asUser: string, roomId: string, userId: string): Promise<void> {
+    this.record("invite", asUser, roomId, userId);
+  }
+  async sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {
+    this.record("sendEvent", asUser, roomId, type, content, txnId);
+    return `$event${++this.next}`;
+  }
+  async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
+    this.record("redact", asUser, roomId, eventId, txnId, reason);
+  }
+  async sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void> {
+    this.record("sendReadReceipt", asUser, roomId, eventId);
+  }
+  async setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void> {
+    this.record("setTyping", asUser, roomId, typing, timeoutMs);
+  }
+  async joinedMembers(roomId: string): Promise<string[]> {
+    this.record("joinedMembers", roomId);
+    return [];
+  }
+}
+
+/** A remote network whose directory is a map; records lookups and identity set-ups. */
+export class ScriptedRemoteNetwork implements RemoteNetwork {
+  readonly networkName = "WhatsApp";
+  readonly lookups: string[] = [];
+  readonly identities: string[] = [];
+  wakes = 0;
+
+  constructor(private readonly directory: Record<string, string> = {}) {}
+
+  async lookup(_asMatrixUser: string, e164: string): Promise<RemoteProfile> {
+    this.lookups.push(e164);
+    return { e164, name: this.directory[e164], devices: [1] };
+  }
+  async ensureIdentity(matrixUser: string): Promise<void> {
+    this.identities.push(matrixUser);
+  }
+  wake(): void {
+    this.wakes++;
+  }
+  status(): RemoteStatus {
+    return { connected: true, since: 0, lastError: undefined, pendingOutgoing: 0 };
+  }
+}
+
+export interface CoreWorld {
+  core: BridgeCore;
+  store: BridgeStore;
+  matrix: RecordingMatrixSide;
+  remote: ScriptedRemoteNetwork;
+  close(): void;
+}
+
+/** A BridgeCore over the fakes; `permissions` is the YAML body of bridge.permissions' rules. */
+export function coreWorld(options: { permissions?: Record<string, string>; directory?: Record<string, string> } = {}): CoreWorld {
+  const dir = mkdtempSync(join(tmpdir(), "mdb-core-"));
+  const rules = options.permissions ?? { "example.org": "user" };
+  const text = minimalConfig(dir).replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""));
+  const config = parseConfig(text, join(dir, "config.yaml"), { baseDir: dir });
+  const store = BridgeStore.open(join(dir, "bridge.db"));
+  const matrix = new RecordingMatrixSide();
+  const remote = new ScriptedRemoteNetwork(options.directory);
+  const core = new BridgeCore(config, store, matrix, remote, pino({ level: "silent" }));
+  return {
+    core,
+    store,
+    matrix,
+    remote,
+    close: () => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
