@@ -12,7 +12,7 @@ import { SignalDeviceStore } from "../protocol/signal/device-store.js";
 import { ensureLocalIdentity } from "../protocol/signal/identity.js";
 import { SignalError } from "../protocol/signal/errors.js";
 import type { InteropClient } from "../interop/client.js";
-import { GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "../interop/errors.js";
+import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "../interop/errors.js";
 import { decryptEnvelope, isAlreadyDecrypted } from "../interop/receive.js";
 import { RemoteError, type RemoteFailureReason, type RemoteNetwork, type RemoteProfile, type RemoteStatus } from "../core/ports.js";
 import type { BridgeStore } from "../store/store.js";
@@ -42,6 +42,8 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     private readonly store: BridgeStore,
     private readonly log: Logger,
     private readonly onQueued: () => void,
+    /** Whether remote traffic for this Matrix user may be bridged (the core's permission rules). */
+    private readonly accepts: (matrixUser: string) => boolean = () => true,
   ) {}
 
   /** The Signal store of a Matrix user's interop device, if it exists (used for prekey refills). */
@@ -178,6 +180,11 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     if (sender.kind !== "tel") {
       this.log.warn({ messageId }, "envelope from a non-phone sender; only phone-number users are bridged");
       return;
+    }
+    if (!this.accepts(user.userId)) {
+      // Refused, not dropped: the gatekeeper takes it off its queue and tells the sender it was not delivered.
+      this.log.warn({ user: user.userId, messageId }, "refusing an envelope: its recipient may no longer use the bridge");
+      throw new EnvelopeRefusedError(ErrorCode.UNKNOWN_USER, "the recipient may no longer use this provider's bridge");
     }
     if (this.store.inbox.wasSeen(messageId, user.userId, envelope.sender, envelope.senderDevice)) return; // redelivery
     const device = this.deviceStore(envelope.recipient);

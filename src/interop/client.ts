@@ -23,7 +23,7 @@ import { refillPreKeys, rotateSignedPreKey } from "../protocol/signal/prekeys.js
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { type ConnectionOptions, type ConnectionStatus, InteropConnection } from "./connection.js";
 import { DeviceHints } from "./device-hints.js";
-import { GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
+import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
 import { encryptForDevices, type FanoutRequest, type FanoutResult } from "./fanout.js";
 import { type DirectoryEntry, GatekeeperApi } from "./http-api.js";
 import { ProviderTokens } from "./tokens.js";
@@ -68,7 +68,7 @@ export interface SendReport {
  * client acknowledges the envelope once this resolves; when it throws, the client tries again later and the
  * gatekeeper redelivers after a reconnect. Envelopes arrive at least once: the handler deduplicates by
  * (message id, sender, sender device, recipient device), e.g. with the store's seen_envelopes table, and returns
- * normally for a duplicate so that it is acknowledged.
+ * normally for a duplicate so that it is acknowledged. Throwing EnvelopeRefusedError acknowledges it as refused.
  */
 export type EnvelopeHandler = (envelope: Envelope) => Promise<void>;
 
@@ -237,6 +237,10 @@ export class InteropClient extends EventEmitter<ClientEvents> {
         try {
           await this.handler(item.envelope);
         } catch (err) {
+          if (err instanceof EnvelopeRefusedError) {
+            this.ack(item.envelope, err);
+            continue;
+          }
           this.retryLater(item, err);
           continue;
         }
@@ -265,12 +269,13 @@ export class InteropClient extends EventEmitter<ClientEvents> {
     this.retrying.add(timer);
   }
 
-  private ack(envelope: Envelope): void {
+  private ack(envelope: Envelope, refusal?: EnvelopeRefusedError): void {
+    const refused = refusal ? { refused: refusal.code, detail: refusal.detail } : {};
     try {
       this.connection.send({
         kind: {
           case: "ack",
-          value: { id: envelope.id, recipient: envelope.recipient, recipientDevice: envelope.recipientDevice },
+          value: { id: envelope.id, recipient: envelope.recipient, recipientDevice: envelope.recipientDevice, ...refused },
         },
       });
     } catch {

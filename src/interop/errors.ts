@@ -83,3 +83,19 @@ export class GatekeeperHttpError extends Error {
     return this.status === 0 || this.status >= 502;
   }
 }
+
+/**
+ * Thrown by an envelope handler that will not deliver an envelope to its recipient (the user may no longer use the
+ * bridge, or blocked the sender): the client acknowledges it with the refusal, so the gatekeeper drops it and tells
+ * the sender, instead of redelivering it for ever or it vanishing without a word.
+ */
+export class EnvelopeRefusedError extends Error {
+  override readonly name = "EnvelopeRefusedError";
+  constructor(
+    readonly code: ErrorCode.UNKNOWN_USER | ErrorCode.BLOCKED,
+    /** For the gatekeeper's log; says why without naming the user. */
+    readonly detail: string,
+  ) {
+    super(`envelope refused (${ErrorCode[code]}): ${detail}`);
+  }
+}
