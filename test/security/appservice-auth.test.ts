@@ -223,6 +223,31 @@ describe("appservice endpoint authentication (running bridge)", function () {
     assert.equal(puppetExists(UNKNOWN), true, "the homeserver's user query did not create the puppet");
   });
 
+  it("survives malformed authenticated transactions and carries the next real message", async () => {
+    const auth = { authorization: `Bearer ${hsToken}`, "content-type": "application/json" };
+    const deep = "[".repeat(50_000) + "]".repeat(50_000);
+    const bodies: Array<string | Buffer> = [
+      "{not json",
+      "null",
+      deep,
+      // One event nested 10k deep (JSON.stringify cannot write it, so it is spliced in as text).
+      transaction("deep").replace('"content":{', `"content":{"nested":${"[".repeat(10_000)}${"]".repeat(10_000)},`),
+      Buffer.concat([Buffer.from('{"events":[{"type":"m.room.message","content":{"body":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}}]}')]),
+      JSON.stringify({ events: Array.from({ length: 50_000 }, () => 0) }),
+      Buffer.alloc(33 * 1024 * 1024, 0x20),
+    ];
+    for (const [i, body] of bodies.entries()) {
+      const res = await rawRequest(port, { method: "PUT", target: `/_matrix/app/v1/transactions/malformed-${i}-${Date.now()}`, headers: auth, body }, 30_000).catch((err: Error) => err);
+      // The over-limit body may be cut off mid-upload; anything but a 5xx or the bridge going down is fine.
+      if (!(res instanceof Error)) assert.ok(res.status < 500, `malformed body ${i} got ${res.status}: ${res.body.slice(0, 200)}`);
+    }
+    assert.equal((await rawRequest(port, { method: "GET", target: "/health" })).status, 200);
+    const after = `after malformed ${Date.now()}`;
+    const ok = await rawRequest(port, { method: "PUT", target: `/_matrix/app/v1/transactions/after-malformed-${Date.now()}`, headers: auth, body: transaction(after) });
+    assert.equal(ok.status, 200, ok.body);
+    await w.gk.waitForMessage(ANNA, (m) => (m.content as { message?: { conversation?: string } }).message?.conversation === after, 20_000);
+  });
+
   it("answers other routes and unknown paths with errors only, and /health without a token", async () => {
     const cases: Forgery[] = [
       { method: "POST", target: "/_matrix/app/v1/ping" },
