@@ -102,7 +102,7 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits =
  * request only once it has started, and (measured on Node 24) once its checker has looked at a connection that has
  * sent nothing, that socket's own inactivity timeout no longer fires either: such connections stayed open for good.
  */
-function closeSilentConnections(server: Server, deadlineMs: number): void {
+export function closeSilentConnections(server: Server, deadlineMs: number): void {
   server.on("connection", (socket) => {
     const timer = setTimeout(() => {
       if (socket.bytesRead === 0) socket.destroy();
