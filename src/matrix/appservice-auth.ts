@@ -31,17 +31,25 @@ export class HomeserverTokenChecker {
   }
 
   /**
-   * Checks the `Authorization: Bearer` header, falling back to the legacy `access_token` query parameter that
-   * homeservers configured with `use_appservice_legacy_authorization` still send.
+   * Checks the `Authorization: Bearer` header and the legacy `access_token` query parameter that homeservers
+   * configured with `use_appservice_legacy_authorization` still send. Either may carry the token, and every one that
+   * is present must be right: a wrong header cannot be rescued by a right parameter, nor the other way round, and an
+   * `Authorization` header of another scheme or a repeated parameter counts as a wrong token rather than none.
    */
   check(authorizationHeader: string | undefined, accessTokenParam: unknown): TokenCheck {
-    const token = bearerToken(authorizationHeader) ?? (typeof accessTokenParam === "string" ? accessTokenParam : undefined);
-    if (token === undefined) {
+    const presented: unknown[] = [];
+    if (authorizationHeader !== undefined) presented.push(bearerToken(authorizationHeader));
+    if (accessTokenParam !== undefined) presented.push(accessTokenParam);
+    if (presented.length === 0) {
       return { ok: false, status: 401, errcode: "M_UNAUTHORIZED", error: "Missing homeserver token" };
     }
-    if (!timingSafeEqual(digest(token), this.#expected)) {
-      return { ok: false, status: 403, errcode: "M_FORBIDDEN", error: "Invalid homeserver token" };
+    let allRight = true;
+    // Every presented token is compared, so the time taken does not say which one was wrong.
+    for (const token of presented) {
+      const right = typeof token === "string" && timingSafeEqual(digest(token), this.#expected);
+      allRight &&= right;
     }
+    if (!allRight) return { ok: false, status: 403, errcode: "M_FORBIDDEN", error: "Invalid homeserver token" };
     return { ok: true };
   }
 }

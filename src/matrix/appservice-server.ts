@@ -6,8 +6,10 @@
  * Here a transaction is acknowledged only after the sink reports it durably queued.
  */
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { DEFAULT_CONNECTION_LIMITS, guardedServerFactory, type ConnectionLimits } from "../util/http-hardening.js";
 import { HomeserverTokenChecker } from "./appservice-auth.js";
 import { isUserId } from "./ids.js";
 import { InvalidTransactionError, parseTransaction, type AppserviceTransaction } from "./transaction.js";
@@ -38,6 +40,8 @@ export interface AppserviceServerOptions {
   logger: Logger;
   /** Largest accepted request body. A full Synapse transaction (100 events of up to 64 KiB plus EDUs) fits easily. */
   bodyLimitBytes?: number;
+  /** Deadlines and the connection cap; defaults suit a homeserver on the same host or network. */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface AppserviceServer {
@@ -45,8 +49,26 @@ export interface AppserviceServer {
   close(): Promise<void>;
 }
 
-const APP_PREFIX = "/_matrix/app/";
 const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+/** Rejected items listed in one log line; the count says how many more there were. */
+const LOGGED_REJECTIONS = 20;
+
+/**
+ * Route config of the few routes anyone may call. Authentication is decided by the route that matched, and every
+ * route without this, the not-found one included, requires the homeserver token: a route added later is protected
+ * unless someone decides otherwise, and how a path was spelled cannot matter.
+ */
+const UNAUTHENTICATED = { config: { unauthenticated: true } } as const;
+
+function isUnauthenticatedRoute(req: FastifyRequest): boolean {
+  return (req.routeOptions.config as { unauthenticated?: unknown } | undefined)?.unauthenticated === true && !req.is404;
+}
+
+/** The path of a request target for logs: never the query, which may carry the legacy `access_token`. */
+function loggablePath(url: string | undefined): string {
+  const path = (url ?? "").split("?", 1)[0] ?? "";
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
 
 interface MatrixError {
   errcode: string;
@@ -79,9 +101,20 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
   // Homeservers resend a transaction when our answer is late; both requests must wait for the same acceptance.
   const inFlight = new Map<string, Promise<void>>();
 
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+
+  // A target that is not already normal would be decoded and normalised by the router and so could reach a route
+  // under another spelling; it is refused before routing.
+  const refuseTarget = (req: IncomingMessage, res: ServerResponse, reason: string): void => {
+    log.warn({ method: req.method, path: loggablePath(req.url), reason }, "refused appservice request: request target is not a normal path");
+    res.writeHead(400, { "content-type": "application/json; charset=utf-8" });
+    res.end(JSON.stringify({ errcode: "M_UNRECOGNIZED", error: `Unrecognized request target: ${reason}` } satisfies MatrixError));
+  };
+
   // fastify's own request logging would write URLs, which carry the legacy `access_token` parameter; we log ourselves.
   const app = Fastify({
     logger: false,
+    serverFactory: guardedServerFactory(refuseTarget, limits),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     // User IDs in paths may be up to 255 bytes, percent-encoded up to three times that.
     routerOptions: { maxParamLength: 1024 },
@@ -103,11 +136,14 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
   app.setNotFoundHandler((_req, reply) => sendError(reply, 404, "M_UNRECOGNIZED", "Unrecognized request"));
 
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.url.startsWith(APP_PREFIX)) return;
+    if (isUnauthenticatedRoute(req)) return;
     const query = req.query as Record<string, unknown> | undefined;
     const result = tokens.check(req.headers.authorization, query?.access_token);
     if (!result.ok) {
-      log.warn({ method: req.method, route: req.routeOptions.url, status: result.status }, "rejected appservice request: bad homeserver token");
+      log.warn(
+        { method: req.method, route: req.routeOptions.url, path: loggablePath(req.url), status: result.status },
+        "rejected appservice request: bad homeserver token",
+      );
       return sendError(reply, result.status, result.errcode, result.error);
     }
   });
@@ -123,7 +159,10 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
       return sendError(reply, 400, "M_BAD_JSON", error.message);
     }
     if (txn.rejected.length > 0) {
-      log.warn({ txnId, rejected: txn.rejected }, "dropped malformed items from transaction");
+      log.warn(
+        { txnId, rejected: txn.rejected.slice(0, LOGGED_REJECTIONS), rejectedCount: txn.rejected.length },
+        "dropped malformed items from transaction",
+      );
     }
 
     let acceptance = inFlight.get(txnId);
@@ -162,14 +201,15 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
   // No room aliases are bridged yet; the homeserver treats 404 as "does not exist".
   app.get("/_matrix/app/v1/rooms/:alias", async (_req, reply) => sendError(reply, 404, "M_NOT_FOUND", "No such room alias"));
 
-  // MSC2659: the homeserver calls this when asked to check that it can reach us.
+  // MSC2659: the homeserver calls this when asked to check that it can reach us. Authenticated like the rest (the
+  // spec says so), which is what makes a successful ping prove the tokens match.
   app.post("/_matrix/app/v1/ping", async (req) => {
     const body = req.body as { transaction_id?: unknown } | undefined;
     log.debug({ transactionId: body?.transaction_id }, "homeserver ping");
     return {};
   });
 
-  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/health", UNAUTHENTICATED, async () => ({ status: "ok" }));
 
   await app.listen({ host: options.bindAddress, port: options.port });
   const port = (app.server.address() as AddressInfo).port;

@@ -74,6 +74,27 @@ const KEYS = {
   unusedFallbackKeyTypes: ["device_unused_fallback_key_types", "org.matrix.msc3202.device_unused_fallback_key_types"],
 } as const;
 
+/**
+ * Deepest nesting of arrays and objects accepted in one item. Real events stay in single digits; the bound exists
+ * because JSON.parse reads any depth while JSON.stringify (which queues the item) overflows the stack at a few
+ * thousand levels, and a transaction that can never be queued would be retried by the homeserver forever.
+ */
+export const MAX_ITEM_DEPTH = 64;
+
+/** Whether `value` nests deeper than `limit`; iterative, so the check itself cannot overflow the stack. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value !== "object" || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > limit) return true;
+    for (const child of Object.values(next.value)) {
+      if (typeof child === "object" && child !== null) pending.push({ value: child, depth });
+    }
+  }
+  return false;
+}
+
 const countsByDeviceSchema = z.record(z.string().min(1), z.record(z.string().min(1), z.number().int().nonnegative()));
 const fallbackByDeviceSchema = z.record(z.string().min(1), z.array(z.string().min(1)));
 
@@ -110,6 +131,11 @@ function parseList<T>(
   if (!Array.isArray(value)) throw new InvalidTransactionError(`"${key}" must be a list`);
   const items: T[] = [];
   value.forEach((item, index) => {
+    if (nestsDeeperThan(item, MAX_ITEM_DEPTH)) {
+      const eventId = readEventId(item);
+      rejected.push({ section, position: index, reason: `nested deeper than ${MAX_ITEM_DEPTH} levels`, ...(eventId ? { eventId } : {}) });
+      return;
+    }
     const result = schema.safeParse(item);
     if (result.success) {
       items.push(result.data);

@@ -3,7 +3,7 @@
 //
 // Hand-written rather than taken from a library: the checks are a dozen lines over node:http's own settings, and the
 // point is to be strict in exactly the way our routers are not (fastify decodes a path before matching it).
-import type { Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 
 export type TargetCheck = { ok: true; path: string } | { ok: false; reason: string };
 
@@ -52,15 +52,40 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 };
 
 /**
+ * Node checks the header and request deadlines only on a timer (30 s by default), so a deadline of 10 s could let a
+ * connection live 40 s. Checking a few times per deadline keeps the bound close; a check walks only open connections.
+ */
+function checkingIntervalMs(limits: ConnectionLimits): number {
+  return Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)));
+}
+
+/** The limits as node:http server options; only these are read when the server is created. */
+export function httpServerOptions(limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: checkingIntervalMs(limits),
+  };
+}
+
+/**
  * The same limits in fastify's option names, for `Fastify({...})`, so they are set before the server listens.
- * `connectionTimeout` bounds a socket that never sends a complete request, which `requestTimeout` alone does not.
+ * `connectionTimeout` bounds a socket that never sends a complete request, which `requestTimeout` alone does not;
+ * `http` carries the header deadline and its checking interval, which node:http reads only at creation.
  */
 export function fastifyServerLimits(limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): {
   connectionTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;
+  http: ServerOptions;
 } {
-  return { connectionTimeout: limits.requestTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs };
+  return {
+    connectionTimeout: limits.requestTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: httpServerOptions(limits),
+  };
 }
 
 /** Applies what fastify does not expose as options: the header deadline and the connection cap. */
@@ -69,4 +94,45 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits =
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.requestTimeoutMs);
+}
+
+/**
+ * Closes a connection that has sent no byte at all within the header deadline. node:http's header deadline covers a
+ * request only once it has started, and (measured on Node 24) once its checker has looked at a connection that has
+ * sent nothing, that socket's own inactivity timeout no longer fires either: such connections stayed open for good.
+ */
+export function closeSilentConnections(server: Server, deadlineMs: number): void {
+  server.on("connection", (socket) => {
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, deadlineMs);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+  });
+}
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A `serverFactory` for fastify: a node:http server with the limits applied that refuses a request whose target
+ * fails `checkRequestTarget` before the router ever sees it (fastify's hooks run only after routing, on the decoded
+ * path). `refuse` writes the answer in the caller's error format; the connection is closed after it.
+ */
+export function guardedServerFactory(
+  refuse: (req: IncomingMessage, res: ServerResponse, reason: string) => void,
+  limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+): (handler: RequestListener) => Server {
+  return (handler) => {
+    const server = createServer(httpServerOptions(limits), (req, res) => {
+      const target = checkRequestTarget(req.url);
+      if (target.ok) return handler(req, res);
+      // The body of a refused request is never read; keeping the connection would mean parsing it as the next request.
+      res.shouldKeepAlive = false;
+      refuse(req, res, target.reason);
+    });
+    applyConnectionLimits(server, limits);
+    closeSilentConnections(server, limits.headersTimeoutMs);
+    return server;
+  };
 }

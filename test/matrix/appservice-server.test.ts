@@ -215,6 +215,32 @@ describe("appservice server", () => {
     assert.equal(((await unknown.json()) as { errcode: string }).errcode, "M_UNRECOGNIZED");
   });
 
+  it("requires the token on every route but /health, unknown paths and HEAD included", async () => {
+    const unknown = await fetch(`${base}/_matrix/app/unstable/whatever`, { method: "POST", body: "{}" });
+    assert.equal(unknown.status, 401);
+    const root = await fetch(`${base}/`);
+    assert.equal(root.status, 401);
+    const head = await fetch(`${base}/_matrix/app/v1/users/${encodeURIComponent("@wa_1:localhost")}`, { method: "HEAD" });
+    assert.equal(head.status, 401);
+    assert.deepEqual(queried, []);
+  });
+
+  it("checks a token in the header and one in the query alike: both must be right", async () => {
+    const path = `${base}/_matrix/app/v1/transactions/9`;
+    const body = JSON.stringify({ events: [] });
+    const wrongQuery = await fetch(`${path}?access_token=nope`, { method: "PUT", headers: { authorization: `Bearer ${HS_TOKEN}` }, body });
+    assert.equal(wrongQuery.status, 403);
+    const wrongHeader = await fetch(`${path}?access_token=${HS_TOKEN}`, { method: "PUT", headers: { authorization: "Bearer nope" }, body });
+    assert.equal(wrongHeader.status, 403);
+    const otherScheme = await fetch(`${path}?access_token=${HS_TOKEN}`, { method: "PUT", headers: { authorization: `Basic ${HS_TOKEN}` }, body });
+    assert.equal(otherScheme.status, 403);
+    const repeated = await fetch(`${path}?access_token=${HS_TOKEN}&access_token=${HS_TOKEN}`, { method: "PUT", body });
+    assert.equal(repeated.status, 403);
+    assert.equal(sink.calls, 0);
+    const both = await fetch(`${path}?access_token=${HS_TOKEN}`, { method: "PUT", headers: { authorization: `Bearer ${HS_TOKEN}` }, body });
+    assert.equal(both.status, 200);
+  });
+
   it("serves /health without a token", async () => {
     const res = await fetch(`${base}/health`);
     assert.equal(res.status, 200);
