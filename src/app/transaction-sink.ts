@@ -1,5 +1,5 @@
-// Accepted appservice transactions go into the store's durable queue, deduplicated by transaction ID, in one
-// SQLite transaction; only then does the endpoint answer 200.
+// Accepted appservice transactions go into the store's durable queue, each item once (by event ID or content, not
+// by transaction ID), in one SQLite transaction; only then does the endpoint answer 200.
 import type { TransactionSink } from "../matrix/appservice-server.js";
 import type { AppserviceTransaction } from "../matrix/transaction.js";
 import type { InboundItem } from "../store/appservice-queue.js";
@@ -22,7 +22,7 @@ export function storeTransactionSink(store: BridgeStore, onQueued: () => void): 
       if (Object.keys(txn.oneTimeKeyCounts).length || Object.keys(txn.unusedFallbackKeyTypes).length) {
         items.push({ kind: "key_counts", roomId: "\u0000crypto", payload: { otk: txn.oneTimeKeyCounts, fallback: txn.unusedFallbackKeyTypes } });
       }
-      if (store.appservice.accept(txnId, items)) onQueued();
+      if (store.appservice.accept(txnId, items) > 0) onQueued();
     },
   };
 }

@@ -184,4 +184,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE puppets ADD COLUMN avatar_remote_id TEXT;
     `,
   },
+  {
+    version: 6,
+    name: "appservice intake deduplicated by item, not by transaction ID",
+    sql: `
+      -- Homeservers may reuse a transaction ID for new events (Synapse after a restart): what was received is
+      -- remembered per item (event ID; a digest for to-device and ephemeral content), pruned after a few days.
+      CREATE TABLE appservice_seen (
+        item_key TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX appservice_seen_time ON appservice_seen(received_at);
+      DROP TABLE appservice_txns;
+    `,
+  },
 ];

@@ -36,14 +36,48 @@ describe("store", () => {
       { kind: "event" as const, roomId: "!a:x", payload: { n: 2 } },
       { kind: "event" as const, roomId: "!b:x", payload: { n: 3 } },
     ];
-    assert.equal(s.appservice.accept("t1", items), true);
-    assert.equal(s.appservice.accept("t1", items), false);
+    assert.equal(s.appservice.accept("t1", items), 3);
+    assert.equal(s.appservice.accept("t1", items), 0);
     assert.equal(s.appservice.pending(), 3);
     const due = s.appservice.due(Date.now(), 10);
     assert.deepEqual(due.map((d) => (d.payload as { n: number }).n), [1, 3]);
     s.appservice.retryLater(due[0]!.seq, "boom", Date.now() + 60_000);
     // room !a is blocked behind its failed head: n=2 must not overtake it
     assert.deepEqual(s.appservice.due(Date.now(), 10).map((d) => (d.payload as { n: number }).n), [3]);
+    s.close();
+  });
+
+  it("processes new events that come under a transaction ID used before (homeserver restarted)", () => {
+    const s = BridgeStore.open(path);
+    const ev = (id: string) => ({ kind: "event" as const, roomId: "!a:x", payload: { event_id: id, type: "m.room.message" } });
+    assert.equal(s.appservice.accept("5", [ev("$one"), ev("$two")]), 2);
+    // The same ID again with one old and one new event: only the new one is queued.
+    assert.equal(s.appservice.accept("5", [ev("$two"), ev("$three")]), 1);
+    // An event resent under another transaction ID is still a duplicate.
+    assert.equal(s.appservice.accept("6", [ev("$one")]), 0);
+    assert.deepEqual(drain(s).map((d) => (d.payload as { event_id: string }).event_id), ["$one", "$two", "$three"]);
+    s.close();
+  });
+
+  it("tells repeated ephemeral content apart by transaction, and to-device messages by content", () => {
+    const s = BridgeStore.open(path);
+    const typing = (on: boolean) => ({ kind: "ephemeral" as const, roomId: "!a:x", payload: { type: "m.typing", room_id: "!a:x", content: { user_ids: on ? ["@u:x"] : [] } } });
+    const toDevice = { kind: "to_device" as const, roomId: "\u0000crypto", payload: { type: "m.room.encrypted", content: { ciphertext: "abc" } } };
+    assert.equal(s.appservice.accept("1", [typing(true), toDevice]), 2);
+    assert.equal(s.appservice.accept("1", [typing(true), toDevice]), 0, "a resend of the same transaction");
+    assert.equal(s.appservice.accept("2", [typing(false)]), 1);
+    assert.equal(s.appservice.accept("3", [typing(true), toDevice]), 1, "typing again is new; the same to-device message is not");
+    s.close();
+  });
+
+  it("requeues an item on purpose past the duplicate check, and prunes what it remembers", () => {
+    const s = BridgeStore.open(path);
+    const item = { kind: "event" as const, roomId: "!a:x", payload: { event_id: "$late" } };
+    assert.equal(s.appservice.accept("1", [item], 1000), 1);
+    s.appservice.requeue(item);
+    assert.equal(s.appservice.pending(), 2);
+    assert.equal(s.appservice.pruneSeen(2000), 1);
+    assert.equal(s.appservice.accept("9", [item], 3000), 1, "forgotten after the horizon");
     s.close();
   });
 
@@ -83,3 +117,13 @@ describe("store", () => {
     s.close();
   });
 });
+
+/** Every queued inbound item in order, taking each head as done. */
+function drain(s: BridgeStore): ReturnType<BridgeStore["appservice"]["heads"]> {
+  const out: ReturnType<BridgeStore["appservice"]["heads"]> = [];
+  for (let head = s.appservice.heads()[0]; head; head = s.appservice.heads()[0]) {
+    out.push(head);
+    s.appservice.done(head.seq);
+  }
+  return out;
+}

@@ -181,11 +181,9 @@ export class BridgeCrypto implements SendEncryption {
 
   private requeue(w: WaitingEvent): void {
     const { store } = this.opts;
-    // Under a transaction ID of its own, so the queue keeps it like any other delivery; the event stays parked (and
-    // keeps its first-seen time) until it is decrypted.
-    store.transaction(() => {
-      store.appservice.accept(`crypto-retry:${w.roomId}:${w.eventId}:${Date.now()}:${Math.random()}`, [{ kind: "event", roomId: w.roomId, payload: w.payload }]);
-    });
+    // Past the intake's duplicate check (the event was received before); it stays parked, keeping its first-seen
+    // time, until it is decrypted.
+    store.appservice.requeue({ kind: "event", roomId: w.roomId, payload: w.payload });
   }
 
   /** Tries parked events again (keys that came while a machine was closed) and gives up on those waiting too long. */
