@@ -423,7 +423,8 @@ export class BridgeCore {
     try {
       translated = contentToMatrix(decodeContent(entry.content));
     } catch (err) {
-      translated = { kind: "unsupported", what: entry.content.length === 0 ? "a message that could not be decrypted" : `an unreadable message (${(err as Error).message})` };
+      if (entry.content.length > 0) this.log.warn({ messageId: entry.messageId, reason: (err as Error).message }, "could not decode a remote message");
+      translated = { kind: "unsupported", what: entry.content.length === 0 ? "a message that could not be decrypted" : "an unreadable message" };
     }
     const puppet = puppetUserId(this.config, e164);
     const mappedIn = (id: string) => this.store.messages.byMessageId(entry.matrixUser, entry.remoteUri, id);

@@ -17,9 +17,10 @@ import { InvalidTransactionError, parseTransaction, type AppserviceTransaction }
 /** Where accepted transactions go; implemented on the store. */
 export interface TransactionSink {
   /**
-   * Queues the transaction durably and resolves only once that is done. A txnId seen before must resolve without
-   * queueing again (homeservers resend a transaction whenever they did not see our answer). Throwing makes the
-   * endpoint answer 500, so the homeserver sends the same transaction again later.
+   * Queues the transaction durably and resolves only once that is done. Items received before must not be queued
+   * again (homeservers resend a transaction whenever they did not see our answer), but a txnId seen before is no
+   * proof of that: Synapse reuses IDs for new events after a restart. Throwing makes the endpoint answer 500, so the
+   * homeserver sends the same transaction again later.
    */
   accept(txnId: string, txn: AppserviceTransaction): Promise<void>;
 }
