@@ -44,7 +44,10 @@ export class AppserviceMatrixSide implements MatrixSide {
   /** Only the puppet's account, for the homeserver's user query: the rest waits until a chat needs the puppet. */
   async registerPuppet(e164: string): Promise<string> {
     const userId = puppetUserId(this.config, e164);
-    if (!this.store.puppets.get(e164)?.registered) await this.client.as(userId).ensureRegistered();
+    const known = this.store.puppets.get(e164);
+    if (known?.registered) return userId;
+    await this.client.as(userId).ensureRegistered();
+    this.store.puppets.upsert({ e164, userId, displayName: known?.displayName ?? null, avatarMxc: known?.avatarMxc ?? null, avatarRemoteId: known?.avatarRemoteId ?? null, registered: true });
     return userId;
   }
 
