@@ -44,8 +44,8 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
     this.remove(seq);
   }
 
-  /** Forget transaction IDs older than the horizon; Synapse never retries that late. */
-  pruneTxns(olderThan: number): void {
-    this.db.prepare("DELETE FROM appservice_txns WHERE received_at < ?").run(olderThan);
+  /** Forget transaction IDs older than the horizon; Synapse never retries that late. Returns how many. */
+  pruneTxns(olderThan: number): number {
+    return this.db.prepare("DELETE FROM appservice_txns WHERE received_at < ?").run(olderThan).changes;
   }
 }
