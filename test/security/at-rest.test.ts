@@ -69,60 +69,72 @@ function looseModes(dir: string): string[] {
   return loose;
 }
 
-describe("at rest: the bridge's data directory after a conversation", function () {
-  this.timeout(120_000);
-  let w: World;
-  let dataDir: string;
-  let failed = false;
+for (const encrypted of [false, true]) {
+  describe(`at rest: the bridge's data directory after a conversation (${encrypted ? "encrypted" : "plain"} rooms)`, function () {
+    this.timeout(120_000);
+    let w: World;
+    let dataDir: string;
+    let failed = false;
 
-  before(async function () {
-    this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
-    // A directory the bridge creates itself, so its mode is the bridge's doing.
-    w = await startWorld("atrest", [{ phone: ANNA, name: "Anna" }], { database: { path: "data/bridge.db" } });
-    dataDir = dirname(w.config.database.path);
+    before(async function () {
+      this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
+      // data/ is a directory the bridge creates itself, so its mode is the bridge's doing.
+      w = await startWorld(
+        encrypted ? "eatrest" : "atrest",
+        [{ phone: ANNA, name: "Anna" }],
+        { database: { path: "data/bridge.db" }, ...(encrypted ? { bridge: { encryption: { default: true, allow: true } } } : {}) },
+        undefined,
+        encrypted,
+      );
+      dataDir = dirname(w.config.database.path);
+    });
+    afterEach(function () {
+      if (this.currentTest?.state === "failed") failed = true;
+    });
+    after(async () => {
+      if (failed && w) console.error(w.bridge.logs.slice(-8000));
+      await w?.stop();
+    });
+
+    it("keeps no message text in any file, running and stopped, and every file is the bridge's alone", async () => {
+      const { user: alice, gk, userUri, bot } = w;
+      const mgmt = encrypted ? await alice.createEncryptedDm(bot) : await alice.createDm(bot);
+      await alice.waitForEvent("the bot's help", (e) => e.roomId === mgmt && e.sender === bot && String(e.content.body).includes("start-chat"), 30_000);
+      // With a crypto device: wait until the client would encrypt for the other member (waitForMember needs one).
+      if (encrypted) await alice.waitForMember(mgmt, bot);
+      await alice.sendText(mgmt, `start-chat ${ANNA}`);
+      const room = await alice.acceptInviteFrom(w.puppet(ANNA), 30_000);
+      if (encrypted) await alice.waitForMember(room, w.puppet(ANNA));
+
+      const outgoing = `outgoing-${randomBytes(12).toString("hex")}`;
+      const incoming = `incoming-${randomBytes(12).toString("hex")}`;
+      await alice.sendText(room, `to Anna: ${outgoing}`);
+      await gk.waitForMessage(ANNA, (m) => (m.content as { message?: { conversation?: string } }).message?.conversation === `to Anna: ${outgoing}`, 20_000);
+      await gk.sendAs(ANNA, { to: userUri, text: `to Alice: ${incoming}` });
+      const got = await alice.waitForEvent("Anna's message", (e) => e.roomId === room && e.content.body === `to Alice: ${incoming}`);
+      assert.equal(got.encrypted ?? false, encrypted);
+
+      const layout = walk(dataDir).files.map((f) => f.slice(dataDir.length + 1));
+      assert.ok(layout.includes("bridge.db"), `the database is there: ${layout.join(", ")}`);
+      assert.ok(layout.some((f) => f.startsWith("matrix-crypto/")), `crypto stores are there: ${layout.join(", ")}`);
+      assert.ok(layout.includes("matrix-crypto.key"));
+
+      // Running: once both queues are done and the next maintenance tick has truncated the WAL (every 5 s).
+      const deadline = Date.now() + 20_000;
+      let found = scan(dataDir, [outgoing, incoming]);
+      while (found.length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        found = scan(dataDir, [outgoing, incoming]);
+      }
+      assert.deepEqual(found, [], "no message text while the bridge runs");
+      assert.deepEqual(looseModes(dataDir), []);
+
+      await w.bridge.stop();
+      assert.deepEqual(scan(dataDir, [outgoing, incoming]), [], "no message text after the bridge stopped");
+      assert.deepEqual(looseModes(dataDir), []);
+    });
   });
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") failed = true;
-  });
-  after(async () => {
-    if (failed && w) console.error(w.bridge.logs.slice(-8000));
-    await w?.stop();
-  });
-
-  it("keeps no message text in any file, running and stopped, and every file is the bridge's alone", async () => {
-    const { user: alice, gk, userUri, bot } = w;
-    const mgmt = await alice.createDm(bot);
-    await alice.waitForEvent("the bot's help", (e) => e.roomId === mgmt && e.sender === bot && String(e.content.body).includes("start-chat"));
-    await alice.sendText(mgmt, `start-chat ${ANNA}`);
-    const room = await alice.acceptInviteFrom(w.puppet(ANNA));
-
-    const outgoing = `outgoing-${randomBytes(12).toString("hex")}`;
-    const incoming = `incoming-${randomBytes(12).toString("hex")}`;
-    await alice.sendText(room, `to Anna: ${outgoing}`);
-    await gk.waitForMessage(ANNA, (m) => (m.content as { message?: { conversation?: string } }).message?.conversation === `to Anna: ${outgoing}`, 20_000);
-    await gk.sendAs(ANNA, { to: userUri, text: `to Alice: ${incoming}` });
-    await alice.waitForEvent("Anna's message", (e) => e.roomId === room && e.content.body === `to Alice: ${incoming}`);
-
-    const layout = walk(dataDir).files.map((f) => f.slice(dataDir.length + 1));
-    assert.ok(layout.includes("bridge.db"), `the database is there: ${layout.join(", ")}`);
-    assert.ok(layout.some((f) => f.startsWith("matrix-crypto/")), `crypto stores are there: ${layout.join(", ")}`);
-    assert.ok(layout.includes("matrix-crypto.key"));
-
-    // Running: once both queues are done and the next maintenance tick has truncated the WAL (every 5 s).
-    const deadline = Date.now() + 20_000;
-    let found = scan(dataDir, [outgoing, incoming]);
-    while (found.length > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      found = scan(dataDir, [outgoing, incoming]);
-    }
-    assert.deepEqual(found, [], "no message text while the bridge runs");
-    assert.deepEqual(looseModes(dataDir), []);
-
-    await w.bridge.stop();
-    assert.deepEqual(scan(dataDir, [outgoing, incoming]), [], "no message text after the bridge stopped");
-    assert.deepEqual(looseModes(dataDir), []);
-  });
-});
+}
 
 describe("at rest: the bridge refuses files that other users can read", function () {
   this.timeout(30_000);
