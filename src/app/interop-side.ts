@@ -19,6 +19,7 @@ import type { BridgeStore } from "../store/store.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { redactUri } from "../log.js";
+import { readAtMost } from "./media/byte-limit.js";
 
 const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
 
@@ -97,9 +98,12 @@ export class InteropRemoteNetwork implements RemoteNetwork {
   private async fetchAvatar(id: string): Promise<{ data: Uint8Array; contentType: string }> {
     const response = await this.client.api.downloadMedia(id);
     const contentType = response.headers.get("content-type") ?? "application/octet-stream";
-    if (!contentType.startsWith("image/")) throw new Error(`the profile picture is not an image (${contentType})`);
-    const data = new Uint8Array(await response.arrayBuffer());
-    if (data.byteLength > MAX_AVATAR_BYTES) throw new Error(`the profile picture is larger than ${MAX_AVATAR_BYTES} bytes`);
+    if (!contentType.startsWith("image/")) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new Error(`the profile picture is not an image (${contentType})`);
+    }
+    // Checked while it streams: a picture past the limit is not downloaded (nor held) any further.
+    const data = await readAtMost(response, MAX_AVATAR_BYTES);
     return { data, contentType };
   }
 

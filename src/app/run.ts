@@ -11,6 +11,7 @@ import { InteropClient } from "../interop/client.js";
 import { BridgeCore, type MatrixEphemeralEvent, type MatrixEvent } from "../core/bridge.js";
 import { BridgeStore } from "../store/store.js";
 import { validPhoneNumber } from "../protocol/uri.js";
+import { StoreMaintenance } from "../store/maintenance.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
@@ -24,6 +25,9 @@ import { storeTransactionSink } from "./transaction-sink.js";
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** How often the store is tidied: how long a delivered message's content may linger in the WAL. */
+const MAINTENANCE_EVERY_MS = 5_000;
+
 export interface BridgeRuntime {
   readonly core: BridgeCore;
   readonly store: BridgeStore;
@@ -33,7 +37,7 @@ export interface BridgeRuntime {
 
 export async function startBridge(config: BridgeConfig, log: Logger = createLogger({ ...config.logging, name: "matrix-dma-bridge" })): Promise<BridgeRuntime> {
   const registration = loadRegistration(config.appservice.registration);
-  const store = BridgeStore.open(config.database.path);
+  const store = BridgeStore.open(config.database.path, { log: log.child({ part: "store" }) });
   const matrixClient = new MatrixClient({ homeserverUrl: config.homeserver.url, asToken: registration.as_token, logger: log.child({ part: "matrix" }) });
   const matrix = new AppserviceMatrixSide(config, matrixClient, store, log.child({ part: "matrix" }));
 
@@ -138,6 +142,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   );
 
   let server: AppserviceServer | undefined;
+  let maintenance: NodeJS.Timeout | undefined;
   try {
     if (config.bridge.encryption.allow) {
       crypto = await BridgeCrypto.start({
@@ -180,9 +185,11 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     inboundWorker.start();
     outboxWorker.start();
     inboxWorker.start();
+    maintenance = startMaintenance(store, log.child({ part: "store" }));
     // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
     await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
   } catch (err) {
+    clearInterval(maintenance);
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -201,10 +208,26 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
       await interop.stop();
       await crypto?.stop();
+      clearInterval(maintenance);
       store.close();
       log.info("bridge stopped");
     },
   };
+}
+
+/** Prunes dedup metadata past its window and truncates the WAL after writes (see StoreMaintenance). */
+function startMaintenance(store: BridgeStore, log: Logger): NodeJS.Timeout {
+  const maintenance = new StoreMaintenance(store);
+  const tick = () => {
+    try {
+      const { pruned } = maintenance.tick();
+      if (pruned && pruned.seenEnvelopes + pruned.appserviceItems > 0) log.debug(pruned, "pruned old dedup records");
+    } catch (err) {
+      log.warn({ err }, "store maintenance failed; trying again later");
+    }
+  };
+  tick();
+  return setInterval(tick, MAINTENANCE_EVERY_MS).unref();
 }
 
 /** Runs the bridge until SIGINT or SIGTERM. */

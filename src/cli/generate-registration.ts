@@ -1,11 +1,12 @@
 // generate-registration: writes the registration the homeserver needs (keeping existing tokens unless
 // --rotate) and creates the provider key when the config names a key file that does not exist yet.
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../config/errors.js";
 import { analyseConfigFile } from "../config/load.js";
 import { generateProviderKey, providerPublicKey } from "../config/provider-key.js";
 import { generateRegistration, loadRegistration, renderRegistration, type Registration } from "../config/registration.js";
+import { ensurePrivateParent, writePrivateFileAtomically } from "../util/private-files.js";
 import { EXIT_OK, EXIT_USAGE, reportNotes, reportProblems, type CliIO } from "./io.js";
 
 export interface GenerateRegistrationArgs {
@@ -13,13 +14,6 @@ export interface GenerateRegistrationArgs {
   /** Default: appservice.registration from the config. */
   readonly registrationPath?: string;
   readonly rotate: boolean;
-}
-
-/** Writes via a temporary file so that a crash never leaves a half-written registration (and lost tokens). */
-function writeFileAtomically(path: string, content: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, content, { mode: 0o600 });
-  renameSync(temporary, path);
 }
 
 export function generateRegistrationCommand(io: CliIO, args: GenerateRegistrationArgs): number {
@@ -53,7 +47,10 @@ export function generateRegistrationCommand(io: CliIO, args: GenerateRegistratio
     }
   }
   const registration = generateRegistration(config, existing, { rotate: args.rotate });
-  writeFileAtomically(target, renderRegistration(registration));
+  // Via a fresh 0600 temporary file: a crash never leaves a half-written registration (and lost tokens), and the two
+  // tokens are never readable by other users, not even for a moment.
+  ensurePrivateParent(target);
+  writePrivateFileAtomically(target, renderRegistration(registration));
   const kept = existing !== null && existing.as_token === registration.as_token;
   io.out(`wrote ${target} (${kept ? "tokens kept" : "new tokens"})`);
   if (target !== config.appservice.registration) {

@@ -1,8 +1,7 @@
 // The provider key is the bridge's identity towards the gatekeeper: an Ed25519 key whose public half
 // the gatekeeper operator enlists, and whose private half signs the bridge's authentication tokens.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { ensurePrivateParent, writeNewPrivateFile } from "../util/private-files.js";
 
 /** Why `pem` is not a usable provider key, or null when it is one. */
 export function providerKeyProblem(pem: string): string | null {
@@ -33,9 +32,9 @@ export function providerPublicKey(privateKeyPem: string): string {
 export function generateProviderKey(path: string): string {
   const { privateKey } = generateKeyPairSync("ed25519");
   const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateParent(path);
   try {
-    writeFileSync(path, pem, { mode: 0o600, flag: "wx" });
+    writeNewPrivateFile(path, pem);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
       throw new Error(`${path} already exists; refusing to overwrite a provider key`);

@@ -2,6 +2,7 @@
 // can be shared and committed: "env:NAME" reads an environment variable, "file:/path" reads a file.
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { privateModeProblem } from "../util/private-files.js";
 
 export interface SecretContext {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -70,8 +71,8 @@ function readSecretFile(path: string, deferMissing: boolean): SecretOutcome {
   }
   const value = content.trim();
   if (value === "") return { ok: false, problem: `file ${path} is empty` };
-  // Other users being able to read a secret is worth a hint, not a refusal: containers often run as root.
-  const mode = statSync(path).mode & 0o077;
-  const note = mode === 0 ? undefined : `file ${path} is readable by other users; chmod 600 it`;
-  return note ? { ok: true, value, note } : { ok: true, value };
+  // A secret that other users can read is not one: refused like the database and the crypto store key. (A container
+  // secret mounted 0644 needs defaultMode 0400/0600, or a copy the bridge's user owns.)
+  const problem = privateModeProblem(path, "file", statSync(path).mode);
+  return problem ? { ok: false, problem } : { ok: true, value };
 }

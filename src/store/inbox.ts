@@ -15,6 +15,15 @@ export interface InboxEntry {
   notBefore: number;
 }
 
+/**
+ * How long an accepted envelope's ID is remembered. Redeliveries come from two places: the gatekeeper resends what was
+ * not acknowledged when a connection starts (so within an outage of either side), and a sending provider may resend a
+ * message with the same ID, freshly encrypted, until its gatekeeper accepted it (this bridge gives up after 24 hours;
+ * others are not bounded by the protocol). A week covers both with room to spare; after it the row, which says who
+ * wrote to whom and when, is deleted.
+ */
+export const SEEN_ENVELOPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
 export type NewInboxEntry = Omit<InboxEntry, "seq" | "attempts" | "notBefore">;
 
 export class InboxStore extends QueueTable<InboxEntry> {
@@ -50,8 +59,9 @@ export class InboxStore extends QueueTable<InboxEntry> {
       .get(messageId, matrixUser, remoteUri, senderDevice);
   }
 
-  pruneSeen(olderThan: number): void {
-    this.db.prepare("DELETE FROM seen_envelopes WHERE seen_at < ?").run(olderThan);
+  /** Forgets envelopes accepted before `olderThan`; returns how many. */
+  pruneSeen(olderThan: number): number {
+    return this.db.prepare("DELETE FROM seen_envelopes WHERE seen_at < ?").run(olderThan).changes;
   }
 }
 

@@ -1,5 +1,14 @@
 // Matrix event ID <-> interop message ID, per chat.
+//
+// Message IDs are chosen by the sender, so a remote can send a message under the ID of one the user sent (or of an
+// earlier one of its own). The first mapping of an ID stays: replacing it would let the remote re-point the user's
+// replies, reactions and edits at an event of its choosing.
 import type { SqliteDb } from "./database.js";
+
+/** Where a refused mapping is reported (the store has no logger of its own). */
+export interface MappingLog {
+  warn(details: object, message: string): void;
+}
 
 export interface MappedMessage {
   matrixUser: string;
@@ -13,15 +22,30 @@ export interface MappedMessage {
 }
 
 export class MessageMapStore {
-  constructor(private readonly db: SqliteDb) {}
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly log?: MappingLog,
+  ) {}
 
-  put(m: MappedMessage): void {
-    this.db
+  /**
+   * Maps a message, unless its message ID (in this chat) or its event is mapped already: then the first mapping is
+   * kept and false returned. Putting the same mapping again (a retried post) is not a conflict and returns true.
+   */
+  put(m: MappedMessage): boolean {
+    const inserted = this.db
       .prepare(
-        `INSERT OR REPLACE INTO message_map (matrix_user, remote_uri, message_id, room_id, event_id, direction, sender, timestamp)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO message_map (matrix_user, remote_uri, message_id, room_id, event_id, direction, sender, timestamp)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       )
       .run(m.matrixUser, m.remoteUri, m.messageId, m.roomId, m.eventId, m.direction, m.sender, m.timestamp);
+    if (inserted.changes > 0) return true;
+    const kept = this.byMessageId(m.matrixUser, m.remoteUri, m.messageId) ?? this.byEventId(m.roomId, m.eventId);
+    if (kept && kept.messageId === m.messageId && kept.roomId === m.roomId && kept.eventId === m.eventId && kept.direction === m.direction) return true;
+    this.log?.warn(
+      { messageId: m.messageId, direction: m.direction, keptMessageId: kept?.messageId, keptDirection: kept?.direction, roomId: m.roomId },
+      "a message reuses the ID (or event) of one already mapped; keeping the first mapping",
+    );
+    return false;
   }
 
   byMessageId(matrixUser: string, remoteUri: string, messageId: string): MappedMessage | undefined {

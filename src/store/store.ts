@@ -4,10 +4,15 @@ import { AppserviceQueue } from "./appservice-queue.js";
 import { PuppetStore } from "./puppets.js";
 import { PortalStore } from "./portals.js";
 import { BridgeUserStore } from "./bridge-users.js";
-import { MessageMapStore } from "./message-map.js";
+import { MessageMapStore, type MappingLog } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
+
+export interface BridgeStoreOptions {
+  /** Where the store reports what it refused (a message ID reused by a remote). */
+  log?: MappingLog;
+}
 
 export class BridgeStore {
   readonly appservice: AppserviceQueue;
@@ -20,20 +25,23 @@ export class BridgeStore {
   readonly reactions: ReactionStore;
   readonly readMarkers: ReadMarkerStore;
 
-  constructor(readonly db: SqliteDb) {
+  constructor(
+    readonly db: SqliteDb,
+    options: BridgeStoreOptions = {},
+  ) {
     this.appservice = new AppserviceQueue(db);
     this.puppets = new PuppetStore(db);
     this.portals = new PortalStore(db);
     this.users = new BridgeUserStore(db);
-    this.messages = new MessageMapStore(db);
+    this.messages = new MessageMapStore(db, options.log);
     this.outbox = new OutboxStore(db);
     this.inbox = new InboxStore(db);
     this.reactions = new ReactionStore(db);
     this.readMarkers = new ReadMarkerStore(db);
   }
 
-  static open(path: string): BridgeStore {
-    return new BridgeStore(openDatabase(path));
+  static open(path: string, options: BridgeStoreOptions = {}): BridgeStore {
+    return new BridgeStore(openDatabase(path), options);
   }
 
   /** Runs fn atomically; nested calls join the outer transaction. */

@@ -117,7 +117,7 @@ database:
 logging:
   format: xml
 `;
-    writeFileSync(join(dir, "provider-key.pem"), ed25519Pem());
+    writeFileSync(join(dir, "provider-key.pem"), ed25519Pem(), { mode: 0o600 });
     const lines = problemsOf(() => parseConfig(text, "bad.yaml", { baseDir: dir }));
     assert.deepEqual(lines, [
       'homeserver.url: must be an http:// or https:// URL without query, fragment or credentials, got "ftp://example.org" (line 2)',
@@ -258,7 +258,7 @@ describe("config secrets", () => {
       `gatekeeper.provider_key: file ${join(dir, "empty.pem")} is empty (line 10)`,
     ]);
     const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    writeFileSync(join(dir, "rsa.pem"), rsa);
+    writeFileSync(join(dir, "rsa.pem"), rsa, { mode: 0o600 });
     assert.deepEqual(problemsOf(() => parseConfig(withKey(dir, "file:./rsa.pem"), "c.yaml", { baseDir: dir })), [
       "gatekeeper.provider_key: the key from file:./rsa.pem holds a rsa key, expected an Ed25519 key (line 10)",
     ]);
@@ -268,7 +268,7 @@ describe("config secrets", () => {
     assert.deepEqual(wrongType, ["gatekeeper.provider_key: must be file:/path/to/key.pem, env:NAME or the PEM text itself (line 10)"]);
   });
 
-  it("defers a missing secret file on request and notes loose permissions", () => {
+  it("defers a missing secret file on request and refuses one that other users can read", () => {
     const dir = tempDir();
     const analysis = analyseConfig(withKey(dir, "file:./later.pem"), { baseDir: dir, deferMissingSecretFiles: true });
     assert.deepEqual(analysis.problems, []);
@@ -278,8 +278,13 @@ describe("config secrets", () => {
     writeFileSync(join(dir, "open.pem"), ed25519Pem());
     chmodSync(join(dir, "open.pem"), 0o644);
     const open = analyseConfig(withKey(dir, "file:./open.pem"), { baseDir: dir });
-    assert.ok(open.config);
-    assert.deepEqual(open.notes.map((note) => note.message), [`file ${join(dir, "open.pem")} is readable by other users; chmod 600 it`]);
+    assert.equal(open.config, null);
+    const path = join(dir, "open.pem");
+    assert.deepEqual(open.problems.map((p) => p.message), [`file ${path} is readable by other users (mode 644); run: chmod 600 ${path}`]);
+    chmodSync(path, 0o640);
+    assert.match(analyseConfig(withKey(dir, "file:./open.pem"), { baseDir: dir }).problems[0]?.message ?? "", /mode 640/);
+    chmodSync(path, 0o400);
+    assert.ok(analyseConfig(withKey(dir, "file:./open.pem"), { baseDir: dir }).config);
   });
 });
 

@@ -19,3 +19,30 @@ export function limitBytes(max: number): (source: AsyncIterable<Uint8Array>) => 
     }
   };
 }
+
+/**
+ * Reads a small HTTP body whole (a profile picture), refusing it as soon as it grows past `max`: by its declared
+ * length before reading, or while it streams (the rest is never downloaded). Throws MediaTooLargeError.
+ */
+export async function readAtMost(response: Response, max: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new MediaTooLargeError(max);
+  }
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new MediaTooLargeError(max);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}

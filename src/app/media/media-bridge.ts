@@ -1,6 +1,6 @@
 // The MediaPort: moves files between Matrix (authenticated media, encrypted attachments in encrypted rooms) and the
 // gatekeeper's media service (WhatsApp-style encrypted uploads), as streams end to end. Only the thumbnails (tens of
-// kilobytes) and files whose sender did not state their length are held in memory.
+// kilobytes) are held in memory; a file whose sender did not state its length is parked in a SealedSpool.
 //
 // Nothing unverified is ever passed on: both decryptors release plaintext only after the whole file matched its
 // hashes, and a file that fails is reported to the user (MediaError) instead of being posted or sent.
@@ -18,9 +18,13 @@ import { encryptedLength, incomingMatrixMedia, remoteKindFor, remoteMediaMessage
 import { AttachmentEncryptor, decryptAttachment, decryptAttachmentChunks, encryptAttachment } from "./matrix-attachments.js";
 import { matrixMediaContent, parseMatrixMedia, type IncomingThumbnail, type MatrixFileLocation, type MatrixMedia, type MatrixMediaSource } from "./matrix-content.js";
 import { mediaErrorOf, tooLarge } from "./media-errors.js";
+import { SealedSpool } from "./sealed-spool.js";
 
 /** Thumbnails travel inside the Signal-encrypted message (192 KiB in all), so they must stay small. */
 export const MAX_THUMBNAIL_BYTES = 64 * 1024;
+
+/** A file of unknown length up to this size is held in memory; a larger one goes to a (sealed) spool file. */
+export const UNKNOWN_LENGTH_MEMORY_BYTES = 256 * 1024;
 
 export interface MediaBridgeOptions {
   client: MatrixClient;
@@ -32,6 +36,10 @@ export interface MediaBridgeOptions {
   /** The remote network's name, for messages to the user. */
   networkName: string;
   log: Logger;
+  /** Where files of unknown length are spooled (default: the OS temporary directory). It must exist. */
+  spoolDir?: string;
+  /** Default UNKNOWN_LENGTH_MEMORY_BYTES. */
+  spoolMemoryBytes?: number;
 }
 
 export class MediaBridge implements MediaPort {
@@ -91,6 +99,7 @@ export class MediaBridge implements MediaPort {
     const max = this.options.maxBytes;
     const remote = remoteMediaOf(message);
     if (remote.fileLength > max) throw tooLarge(max);
+    let spool: SealedSpool | undefined;
     try {
       const encryptedFile = await this.options.gatekeeper.download(remote.mediaId, encryptedLength(max));
       const chunks = decryptMediaChunks(remote.kind, remote.verification)(encryptedFile)[Symbol.asyncIterator]();
@@ -102,12 +111,13 @@ export class MediaBridge implements MediaPort {
       if (length > 0) {
         plaintext = Readable.from(resume(first, chunks));
       } else {
-        // No declared length, but Matrix uploads need one up front: hold this (verified, size-capped) file in memory.
-        const held: Buffer[] = [];
-        for await (const chunk of resume(first, chunks)) held.push(chunk);
-        const whole = Buffer.concat(held);
-        length = whole.length;
-        plaintext = Readable.from([whole]);
+        // No declared length, but Matrix uploads need one up front: park the (verified) file to count it, still
+        // bounded by the limit while it streams in.
+        spool = new SealedSpool({ memoryLimit: this.options.spoolMemoryBytes ?? UNKNOWN_LENGTH_MEMORY_BYTES, ...(this.options.spoolDir ? { dir: this.options.spoolDir } : {}) });
+        for await (const chunk of limitBytes(max)(resume(first, chunks))) await spool.write(chunk);
+        await spool.finish();
+        length = spool.length;
+        plaintext = Readable.from(spool.read());
       }
       const intent = this.options.client.as(puppetUserId);
       const incoming = incomingMatrixMedia(remote, length);
@@ -127,6 +137,8 @@ export class MediaBridge implements MediaPort {
       return matrixMediaContent(incoming, location, thumbnail);
     } catch (err) {
       throw this.classify(err, "remote -> Matrix");
+    } finally {
+      await spool?.dispose();
     }
   }
 

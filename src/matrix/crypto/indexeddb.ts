@@ -8,15 +8,19 @@
 //   the cache off and track the handles ourselves, so closing a machine's store releases its files.
 // - SQLite's default (rollback journal, synchronous=FULL) commits each IndexedDB transaction durably, so what the
 //   crypto engine has written survives SIGKILL.
-import { mkdirSync } from "node:fs";
+// - The files hold Olm and Megolm keys (encrypted with the store key, but their structure and sizes are not): each is
+//   created 0600 before the shim opens it (SQLite gives its -journal the same mode), the folder 0700, and freed pages
+//   are zeroed (secure_delete) so that superseded ratchet states do not linger in free space.
 import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
+import type BetterSqlite3 from "better-sqlite3";
+import { createPrivateFile, ensurePrivateDir } from "../../util/private-files.js";
 import setGlobalVars from "indexeddbshim";
 // @ts-expect-error: the shim ships no types for this internal module; its default export is `openDatabase`.
 import nodeWebSQL from "indexeddbshim/src/nodeWebSQL.js";
 
 type OpenDatabase = (path: string, version: string, name: string, size: number, created?: unknown) => WebSqlDatabase;
 interface WebSqlDatabase {
-  _db?: { _db?: { _db?: { close(): void; inTransaction: boolean; open: boolean } } };
+  _db?: { _db?: { _db?: Pick<BetterSqlite3.Database, "close" | "inTransaction" | "open" | "pragma"> } };
 }
 
 interface Installed {
@@ -42,10 +46,14 @@ export async function installCryptoStorage(basePath: string): Promise<void> {
     if (existing !== undefined) {
       throw new Error("another IndexedDB implementation is already installed in this process; the Matrix crypto store needs its own (indexeddbshim)");
     }
-    mkdirSync(basePath, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(basePath);
     const handles = new Map<string, Set<WebSqlDatabase>>();
     const openDatabase: OpenDatabase = (path, version, name, size, created) => {
+      if (path !== ":memory:") createPrivateFile(path);
       const db = (nodeWebSQL as OpenDatabase)(path, version, name, size, created);
+      const raw = db._db?._db?._db;
+      if (!raw) throw new Error("indexeddbshim opened a database without a SQLite handle; the crypto store cannot be secured");
+      raw.pragma("secure_delete = ON");
       let set = handles.get(name);
       if (!set) handles.set(name, (set = new Set()));
       set.add(db);

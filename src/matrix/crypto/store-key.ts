@@ -2,9 +2,8 @@
 // only, kept outside the store folder so that a copy of the stores alone reveals nothing. (A passphrase would cost a
 // key derivation of ~0.4 s on every store open; with hundreds of puppet stores opened on demand that adds up.)
 import { randomBytes } from "node:crypto";
-import { closeSync, fstatSync, openSync, readFileSync, writeSync, constants as fsc } from "node:fs";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fchmodSync, openSync, readFileSync, writeSync, constants as fsc } from "node:fs";
+import { assertPrivateDescriptor, ensurePrivateParent, PRIVATE_FILE_MODE, PrivateFileError } from "../../util/private-files.js";
 
 export const STORE_KEY_BYTES = 32;
 const HEADER = "matrix-dma-bridge crypto store key v1\n";
@@ -18,15 +17,16 @@ export class StoreKeyError extends Error {
 
 /** Reads the key at `path`, creating it (mode 0600) if the file does not exist. */
 export function loadOrCreateStoreKey(path: string): Uint8Array {
-  mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateParent(path);
   let fd: number;
   try {
-    fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, PRIVATE_FILE_MODE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     return readStoreKey(path);
   }
   try {
+    fchmodSync(fd, PRIVATE_FILE_MODE);
     const key = randomBytes(STORE_KEY_BYTES);
     writeSync(fd, `${HEADER}${key.toString("base64")}\n`);
     return new Uint8Array(key);
@@ -39,9 +39,10 @@ export function readStoreKey(path: string): Uint8Array {
   const fd = openSync(path, "r");
   let text: string;
   try {
-    const mode = fstatSync(fd).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      throw new StoreKeyError(`the crypto store key ${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
+    try {
+      assertPrivateDescriptor(fd, path, "the crypto store key");
+    } catch (err) {
+      throw err instanceof PrivateFileError ? new StoreKeyError(err.message) : err;
     }
     text = readFileSync(fd, "utf8");
   } finally {

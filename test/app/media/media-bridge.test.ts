@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { pino } from "pino";
 import { GatekeeperMedia } from "../../../src/app/media/gatekeeper-media.js";
 import { decryptAttachment, encryptAttachment, type EncryptedFile } from "../../../src/app/media/matrix-attachments.js";
@@ -32,6 +34,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
   let media: MediaBridge;
   let bot: string;
   let puppet: string;
+  let tokens: ProviderTokens;
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 30_000);
@@ -39,7 +42,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
     gk = await GatekeeperProcess.start({ mediaMaxBytes: 4 * 1024 * 1024 });
     const key = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     await gk.addProvider("mediatest", providerPublicKey(key), ["media.test"]);
-    const tokens = new ProviderTokens("mediatest", key);
+    tokens = new ProviderTokens("mediatest", key);
     api = new GatekeeperApi({ baseUrl: gk.url, tokens });
     client = new MatrixClient({ homeserverUrl: env.synapse.url, asToken: env.registration.as_token, logger: pino({ level: "silent" }) });
     bot = `@${env.config.appservice.bot_localpart}:${env.synapse.serverName}`;
@@ -172,11 +175,36 @@ describe("media bridge against Synapse and the gatekeeper", function () {
       assert.deepEqual(await downloadMatrix(v.url as string), voiceBytes);
 
       const docBytes = randomBytes(5000);
-      // A sender that does not state the length: the bridge still posts it (held in memory, size-capped).
+      // A sender that does not state the length: the bridge still posts it (spooled, size-capped).
       const { message: doc } = await remoteMessage("document", docBytes, { mimetype: "text/csv", fileName: "data.csv" }, 0);
       const d = await media.toMatrix(puppet, doc, false);
       assert.deepEqual([d.msgtype, d.body, d.filename, (d.info as { size: number }).size], ["m.file", "data.csv", "data.csv", docBytes.length]);
       assert.deepEqual(await downloadMatrix(d.url as string), docBytes);
+    });
+
+    it("spools a file of unknown length instead of holding it, and deletes the spool after success and failure", async () => {
+      const spoolDir = mkdtempSync(join(env.tmpDir, "spool-"));
+      try {
+        const spooled = (c: MatrixClient) => new MediaBridge({ client: c, botUserId: bot, gatekeeper: new GatekeeperMedia({ baseUrl: gk.url, api, tokens }), maxBytes: MAX, networkName: "WhatsApp", log: pino({ level: "silent" }), spoolDir, spoolMemoryBytes: 1024 });
+        const bytes = randomBytes(600_000);
+        const { message } = await remoteMessage("document", bytes, { mimetype: "application/pdf", fileName: "big.pdf" }, 0);
+        const posted = await spooled(client).toMatrix(puppet, message, false);
+        assert.equal((posted.info as { size: number }).size, bytes.length);
+        assert.deepEqual(await downloadMatrix(posted.url as string), bytes);
+        assert.deepEqual(readdirSync(spoolDir), [], "the spool is gone after the upload");
+
+        // The upload fails after the file was spooled (the homeserver refuses the token): the spool goes too.
+        const refused = new MatrixClient({ homeserverUrl: env.synapse.url, asToken: "wrong-token", logger: pino({ level: "silent" }) });
+        await assert.rejects(spooled(refused).toMatrix(puppet, message, false));
+        assert.deepEqual(readdirSync(spoolDir), [], "the spool is gone after a failed upload");
+
+        // Past the limit while streaming: refused, nothing left behind.
+        const { message: tooBig } = await remoteMessage("document", randomBytes(MAX + 100), { fileName: "x" }, 0);
+        await assert.rejects(spooled(client).toMatrix(puppet, tooBig, false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
+        assert.deepEqual(readdirSync(spoolDir), []);
+      } finally {
+        rmSync(spoolDir, { recursive: true, force: true });
+      }
     });
 
     it("rejects a tampered file before Matrix sees a byte of it", async () => {
