@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   say(`• Synapse is up at ${env.synapse.url} (server name ${env.synapse.serverName})`);
 
   const gk = await GatekeeperProcess.start({ logLevel: "warn" });
-  say(`• reference gatekeeper is up at ${gk.url} (data in ${gk.dataDir})`);
+  say(`• reference gatekeeper is up at ${gk.url}, its admin API at ${gk.adminUrl} (data in ${gk.dataDir})`);
   const dataDir = join(env.tmpDir, "bridge");
   mkdirSync(dataDir, { recursive: true });
   const config = makeTestConfig({
@@ -127,8 +127,8 @@ async function main(): Promise<void> {
   say("The demo stays up. Try it:");
   say(`  Matrix: log in to ${env.synapse.url} as "demo" with password "${password}" (any Matrix client on this machine),`);
   say(`          or look at the rooms with: curl -s -H 'Authorization: Bearer ${"<token>"}' ${env.synapse.url}/_matrix/client/v3/joined_rooms`);
-  say(`  WhatsApp side, as Anna: ${cli} user send ${ANNA.phone} --to ${demoUri} --server ${gk.url} --data-dir ${gk.dataDir} "hello again"`);
-  say(`  Watch what Anna receives: ${cli} user watch ${ANNA.phone} --server ${gk.url} --data-dir ${gk.dataDir}`);
+  say(`  WhatsApp side, as Anna: ${cli} user send ${ANNA.phone} --to ${demoUri} --data-dir ${gk.dataDir} "hello again"`);
+  say(`  Watch what Anna receives: ${cli} user watch ${ANNA.phone} --data-dir ${gk.dataDir}`);
   say("  Stop with Ctrl-C.");
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());

@@ -1,4 +1,6 @@
-// Typed client of the gatekeeper's admin API (used by the CLI and by tests through testing.ts).
+// Typed client of the gatekeeper's admin API (used by the CLI and by tests through testing.ts). The admin API has
+// its own loopback listener (`adminUrl` of a running gatekeeper, `<data-dir>/admin-url`), not the interop port.
+import { isLoopbackHost } from "./loopback.js";
 import type { DeviceRef } from "./keys.js";
 import type { DirectoryUser } from "./directory.js";
 import type { Provider } from "./providers.js";
@@ -45,10 +47,24 @@ export class AdminApiError extends Error {
 const enc = encodeURIComponent;
 
 export class GatekeeperAdminClient {
+  readonly baseUrl: string;
+
+  /** `baseUrl`: the admin listener, e.g. http://127.0.0.1:29401. Only loopback URLs: the admin API answers nothing
+   * else, and the token must not travel anywhere else. */
   constructor(
-    readonly baseUrl: string,
+    baseUrl: string,
     private readonly token: string,
-  ) {}
+  ) {
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch {
+      throw new Error(`admin URL ${JSON.stringify(baseUrl)} is not a URL`);
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    if (url.protocol !== "http:" || !isLoopbackHost(host)) throw new Error(`admin URL ${baseUrl} must be http:// on a loopback address (the admin API listens on loopback only)`);
+    this.baseUrl = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  }
 
   addProvider(p: { id: string; publicKey: string; domains: string[] }): Promise<Provider> {
     return this.call("POST", "/admin/providers", p);

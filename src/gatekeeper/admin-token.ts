@@ -1,9 +1,28 @@
-// The admin API's bearer token: generated once into <data-dir>/admin-token, readable only by its owner.
+// What an admin client finds in the data directory: the admin API's bearer token (generated once into
+// <data-dir>/admin-token, readable only by its owner) and the URL the running server's admin API listens on.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const ADMIN_TOKEN_FILE = "admin-token";
+export const ADMIN_URL_FILE = "admin-url";
+
+/** Written at each start: the admin port may be chosen by the system (port 0). */
+export function writeAdminUrl(dataDir: string, url: string): void {
+  const path = join(dataDir, ADMIN_URL_FILE);
+  writeFileSync(`${path}.tmp`, `${url}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+/** The admin URL the last server on this data directory wrote, or undefined when there is none. */
+export function readAdminUrl(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, ADMIN_URL_FILE), "utf8").trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
 
 export function ensureAdminToken(dataDir: string): string {
   const path = join(dataDir, ADMIN_TOKEN_FILE);

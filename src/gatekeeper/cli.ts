@@ -5,16 +5,21 @@ import { basename, extname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createLogger } from "../log.js";
+import { audienceOf } from "./auth.js";
+import { isLoopbackHost } from "./loopback.js";
 import { AdminApiError, GatekeeperAdminClient, type ReceivedMessage, type SendMedia, type SendRequest } from "./admin-client.js";
-import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
+import { ADMIN_TOKEN_FILE, ADMIN_URL_FILE, readAdminToken, readAdminUrl } from "./admin-token.js";
 
 export const DEFAULT_PORT = 29400;
+export const DEFAULT_ADMIN_PORT = 29401;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_DATA_DIR = "./gatekeeper-data";
 
 const USAGE = `usage: dma-gatekeeper <command> [options]
 
   serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--data-dir ${DEFAULT_DATA_DIR}]
+        [--admin-port ${DEFAULT_ADMIN_PORT}] [--admin-host ${DEFAULT_HOST}] [--public-url URL]
+        [--max-connections N] [--headers-timeout-ms N] [--request-timeout-ms N] [--keep-alive-timeout-ms N]
         [--media-max-bytes N] [--rate-burst N] [--rate-per-second N] [--prekey-low N]
         [--log-level info] [--log-format pretty|json]
   provider add --id ID --public-key B64URL --domain DOMAIN [--domain DOMAIN ...]
@@ -35,12 +40,18 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
   user add-device PHONE | user remove-device PHONE DEVICE
   user reset-identity PHONE [--device N]     (default: every device of the user)
 
-Admin commands talk to a running server: --server URL (default http://${DEFAULT_HOST}:${DEFAULT_PORT}); the admin
-token comes from --admin-token-file, else $DMA_GATEKEEPER_ADMIN_TOKEN, else <--data-dir>/${ADMIN_TOKEN_FILE}.`;
+serve listens on two ports: the interop endpoint (--port) and the admin API (--admin-port, loopback only).
+--public-url is the base URL providers use, which their tokens must name as audience (default: http://HOST:PORT).
+
+Admin commands talk to the admin API of a running server: --admin-url URL, else the URL the server wrote to
+<--data-dir>/${ADMIN_URL_FILE}, else http://${DEFAULT_HOST}:${DEFAULT_ADMIN_PORT}. The admin token comes from
+--admin-token-file, else $DMA_GATEKEEPER_ADMIN_TOKEN, else <--data-dir>/${ADMIN_TOKEN_FILE}.`;
 
 class UsageError extends Error {}
 
 const CLIENT_OPTIONS = {
+  "admin-url": { type: "string" },
+  // Gone: the admin API left the interop port. Parsed only to say so.
   server: { type: "string" },
   "data-dir": { type: "string" },
   "admin-token-file": { type: "string" },
@@ -61,13 +72,21 @@ function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
   }
 }
 
-function client(values: { server?: string | undefined; "data-dir"?: string | undefined; "admin-token-file"?: string | undefined }): GatekeeperAdminClient {
-  const server = (values.server ?? `http://${DEFAULT_HOST}:${DEFAULT_PORT}`).replace(/\/+$/, "");
+function client(values: { "admin-url"?: string | undefined; server?: string | undefined; "data-dir"?: string | undefined; "admin-token-file"?: string | undefined }): GatekeeperAdminClient {
+  if (values.server !== undefined) {
+    throw new UsageError("--server is gone: the admin API has its own loopback port now; use --admin-url (printed by `serve`), or --data-dir to find it");
+  }
+  const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR;
+  const server = values["admin-url"] ?? readAdminUrl(dataDir) ?? `http://${DEFAULT_HOST}:${DEFAULT_ADMIN_PORT}`;
   let token: string;
   if (values["admin-token-file"]) token = readAdminToken(values["admin-token-file"]);
   else if (process.env.DMA_GATEKEEPER_ADMIN_TOKEN) token = process.env.DMA_GATEKEEPER_ADMIN_TOKEN.trim();
-  else token = readAdminToken(join(values["data-dir"] ?? DEFAULT_DATA_DIR, ADMIN_TOKEN_FILE));
-  return new GatekeeperAdminClient(server, token);
+  else token = readAdminToken(join(dataDir, ADMIN_TOKEN_FILE));
+  try {
+    return new GatekeeperAdminClient(server, token);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function print(value: unknown): void {
@@ -155,6 +174,13 @@ async function serve(args: string[]): Promise<void> {
   const { values } = parse(args, {
     port: { type: "string" },
     host: { type: "string" },
+    "admin-port": { type: "string" },
+    "admin-host": { type: "string" },
+    "public-url": { type: "string" },
+    "max-connections": { type: "string" },
+    "headers-timeout-ms": { type: "string" },
+    "request-timeout-ms": { type: "string" },
+    "keep-alive-timeout-ms": { type: "string" },
     "media-max-bytes": { type: "string" },
     "rate-burst": { type: "string" },
     "rate-per-second": { type: "string" },
@@ -173,16 +199,42 @@ async function serve(args: string[]): Promise<void> {
   const log = createLogger({ level: level as "info", format, name: "dma-gatekeeper" }, process.stderr);
   const port = int(values.port, "port", DEFAULT_PORT);
   if (port > 65535) throw new UsageError("--port must be 0..65535");
+  const adminPort = int(values["admin-port"], "admin-port", DEFAULT_ADMIN_PORT);
+  if (adminPort > 65535) throw new UsageError("--admin-port must be 0..65535");
+  const adminHost = values["admin-host"] ?? DEFAULT_HOST;
+  if (!isLoopbackHost(adminHost)) throw new UsageError("--admin-host must be a loopback address (127.0.0.1, ::1 or localhost)");
+  if (values["public-url"] !== undefined) {
+    try {
+      audienceOf(values["public-url"]);
+    } catch (err) {
+      throw new UsageError(`--public-url: ${(err as Error).message}`);
+    }
+  }
+  const limits: Record<string, number> = {};
+  const limit = (name: string, key: string, min: number) => {
+    if (values[name as keyof typeof values] === undefined) return;
+    const v = int(values[name as keyof typeof values] as string, name, 0);
+    if (v < min) throw new UsageError(`--${name} must be at least ${min}`);
+    limits[key] = v;
+  };
+  limit("max-connections", "maxConnections", 1);
+  limit("headers-timeout-ms", "headersTimeoutMs", 100);
+  limit("request-timeout-ms", "requestTimeoutMs", 100);
+  limit("keep-alive-timeout-ms", "keepAliveTimeoutMs", 100);
   const running = await startGatekeeper({
     host: values.host ?? DEFAULT_HOST,
     port,
+    adminHost,
+    adminPort,
+    ...(values["public-url"] === undefined ? {} : { publicUrl: values["public-url"] }),
+    limits,
     dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
     log,
     mediaMaxBytes: int(values["media-max-bytes"], "media-max-bytes", DEFAULT_MEDIA_MAX_BYTES),
     prekeyLowThreshold: int(values["prekey-low"], "prekey-low", 10),
     rateLimit: { burst: Math.max(1, int(values["rate-burst"], "rate-burst", 200)), perSecond: Math.max(1, int(values["rate-per-second"], "rate-per-second", 100)) },
   });
-  process.stdout.write(`dma-gatekeeper listening on ${running.url}\n`);
+  process.stdout.write(`dma-gatekeeper listening on ${running.url} (admin API on ${running.adminUrl})\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -359,7 +411,7 @@ export async function main(argv: string[]): Promise<number> {
     // fetch() reports connection failures as "fetch failed" with the socket error as its cause.
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     if (err instanceof TypeError && cause) {
-      process.stderr.write(`dma-gatekeeper: no gatekeeper answers at the --server address (${cause.code ?? cause.message}); is \`dma-gatekeeper serve\` running?\n`);
+      process.stderr.write(`dma-gatekeeper: no gatekeeper admin API answers at the admin URL (${cause.code ?? cause.message}); is \`dma-gatekeeper serve\` running, and is --admin-url or --data-dir right?\n`);
       return 1;
     }
     process.stderr.write(`dma-gatekeeper: ${err instanceof Error ? err.message : String(err)}\n`);

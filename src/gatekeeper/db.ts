@@ -124,7 +124,19 @@ CREATE TABLE media (
 // 3: what a simulated user made of a received media message (JSON ReceivedMedia; NULL for other messages).
 const SIM_RECEIVED_MEDIA_SQL = "ALTER TABLE sim_received ADD COLUMN media TEXT;";
 
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL];
+// 4: token ids (jti) that opened a WebSocket, so a captured upgrade token cannot open a second one; rows go once the
+// token has expired. On disk rather than in memory so that a restart does not reopen the window.
+const USED_TOKEN_IDS_SQL = `
+CREATE TABLE used_token_ids (
+  issuer TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,       -- seconds since the epoch: the token's exp plus the clock tolerance
+  PRIMARY KEY (issuer, jti)
+);
+CREATE INDEX used_token_ids_by_expiry ON used_token_ids (expires_at);
+`;
+
+const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

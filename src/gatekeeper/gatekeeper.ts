@@ -12,6 +12,7 @@ import { ProviderQueue } from "./provider-queue.js";
 import { ProviderRegistry } from "./providers.js";
 import { TokenBuckets, type RateLimitConfig } from "./rate-limit.js";
 import { SendChecker } from "./send-checks.js";
+import { UsedTokenIds } from "./token-ids.js";
 import { SimDevices } from "./sim/devices.js";
 import { SimInbox } from "./sim/inbox.js";
 import { SimNetwork } from "./sim/network.js";
@@ -81,7 +82,7 @@ export class Gatekeeper {
     this.received = new ReceivedStore(this.db);
     this.media = new MediaStore(this.db, options.dataDir, options.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES);
     this.simDevices = new SimDevices(this.db, this.keys);
-    this.tokens = new TokenVerifier(this.providers, this.log);
+    this.tokens = new TokenVerifier(this.providers, new UsedTokenIds(this.db), this.log);
     this.checker = new SendChecker(this.directory, this.keys, new TokenBuckets(options.rateLimit ?? { burst: 200, perSecond: 100 }));
     this.prekeyLowThreshold = options.prekeyLowThreshold ?? 10;
     this.sim = new SimNetwork({

@@ -12,6 +12,8 @@ export interface ProviderLink {
 }
 
 export const CLOSE_REPLACED = 4000;
+/** The token that opened the connection expired; reconnect with a fresh one. */
+export const CLOSE_TOKEN_EXPIRED = 4002;
 const PUMP_BATCH = 200;
 // Beyond this many unsent bytes, wait for the socket to drain instead of buffering the whole queue in memory.
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;

@@ -22,13 +22,21 @@ export interface ProviderSocketDeps {
 }
 
 export class ProviderSocket {
+  private stopped = false;
+
   constructor(
     private readonly providerId: string,
     private readonly link: ProviderLink,
     private readonly deps: ProviderSocketDeps,
   ) {}
 
+  /** No further frame is handled (the connection is being closed). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   onMessage(data: Uint8Array, isBinary: boolean): void {
+    if (this.stopped) return;
     if (!isBinary) return this.error(ErrorCode.INVALID, "frames are binary protobuf ClientFrame messages, not text");
     let frame;
     try {

@@ -1,18 +1,18 @@
-// The admin API: loopback only, bearer admin token. Drives the directory and the simulated users for tests, the
-// demo and the `dma-gatekeeper` CLI; see docs/interop-transport.md ("Admin API").
+// The admin API, on a listener of its own bound to loopback: every request, whatever its path and whether or not a
+// route matches, needs a loopback peer and the admin token. Drives the directory and the simulated users for tests,
+// the demo and the `dma-gatekeeper` CLI; see docs/interop-transport.md ("Admin API").
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { adminTokenMatches } from "./admin-token.js";
 import type { Gatekeeper } from "./gatekeeper.js";
 import { HttpError, invalid } from "./http-error.js";
+import { isLoopbackAddress } from "./loopback.js";
 import { sendRequestSchema } from "./sim/compose.js";
 import { openReceivedMedia } from "./sim/media.js";
 import type { ReceivedMessage } from "./sim/received.js";
 import { normalisePhone, requireUri, telUriOf } from "./uris.js";
 import { isMessageIdString } from "../protocol/message-id.js";
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const result = schema.safeParse(body ?? {});
@@ -57,11 +57,14 @@ function afterParam(value: string | undefined): number {
 }
 
 export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, adminToken: string): Promise<void> {
+  // No path test here: this listener serves nothing else, so not even a 404 is answered without the token.
   app.addHook("onRequest", async (request) => {
-    if (!request.url.startsWith("/admin/")) return;
-    if (!LOOPBACK.has(request.socket.remoteAddress ?? "")) throw new HttpError(403, "FORBIDDEN", "the admin API answers loopback clients only");
+    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+      gk.log.warn({ peer: request.socket.remoteAddress }, "rejected admin request from a non-loopback peer");
+      throw new HttpError(403, "FORBIDDEN", "the admin API answers loopback clients only");
+    }
     if (!adminTokenMatches(adminToken, request.headers.authorization)) {
-      gk.log.warn({ url: request.routeOptions.url }, "rejected admin request: bad or missing admin token");
+      gk.log.warn({ route: request.routeOptions.url ?? "(no route)" }, "rejected admin request: bad or missing admin token");
       throw new HttpError(401, "UNAUTHORIZED", "missing or wrong admin token");
     }
   });

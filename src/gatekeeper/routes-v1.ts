@@ -1,10 +1,13 @@
 // The provider-facing interop endpoint: directory, keys, media (HTTP) and the envelope WebSocket.
-// Every route authenticates with a provider JWT (auth.ts); see docs/interop-transport.md.
+// Authentication is decided by the route that matched, never by the URL: every route needs a provider JWT (auth.ts)
+// unless it declares `config: { auth: "none" }`; the WebSocket declares "connection" (a single-use token). See
+// docs/interop-transport.md.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
 import type { Principal } from "./auth.js";
 import type { Gatekeeper } from "./gatekeeper.js";
 import { HttpError } from "./http-error.js";
+import { CLOSE_TOKEN_EXPIRED } from "./provider-hub.js";
 import { ProviderSocket } from "./provider-socket.js";
 import { requireUri } from "./uris.js";
 
@@ -12,7 +15,14 @@ declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyContextConfig {
+    /** "token" when absent: default deny. */
+    auth?: RouteAuth;
+  }
 }
+
+export type RouteAuth = "none" | "token" | "connection";
+const ROUTE_AUTH = new Set<RouteAuth>(["none", "token", "connection"]);
 
 function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new HttpError(500, "INTERNAL", "route is missing authentication");
@@ -37,10 +47,21 @@ function toBytes(data: RawData): Uint8Array {
 }
 
 export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Promise<void> {
-  app.addHook("onRequest", async (request) => {
-    if (!request.url.startsWith("/v1/")) return;
-    request.principal = await gk.tokens.verify(request.headers.authorization, `${request.method} ${request.routeOptions.url ?? request.url}`);
+  app.addHook("onRoute", (route) => {
+    const auth = (route.config as { auth?: unknown } | undefined)?.auth;
+    if (auth !== undefined && !ROUTE_AUTH.has(auth as RouteAuth)) throw new Error(`route ${route.url} declares unknown auth ${String(auth)}`);
   });
+  app.addHook("onRequest", async (request) => {
+    // Nothing matched: the not-found answer does nothing, and says only what any reader of the spec knows.
+    if (request.is404) return;
+    const auth = request.routeOptions.config.auth ?? "token";
+    if (auth === "none") return;
+    const context = `${request.method} ${request.routeOptions.url}`;
+    request.principal = await gk.tokens.verify(request.headers.authorization, context, { singleUse: auth === "connection" });
+  });
+
+  // Unauthenticated liveness probe for containers and scripts; says nothing about the gatekeeper's state.
+  app.get("/health", { config: { auth: "none" } }, async () => ({ ok: true }));
 
   app.get<{ Params: { uri: string } }>("/v1/directory/:uri", async (request) => gk.directoryEntry(providerOnly(request), requireUri(request.params.uri)));
 
@@ -76,7 +97,7 @@ export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Pr
     return reply.header("content-type", found.info.contentType).header("content-length", String(found.info.size)).send(found.stream);
   });
 
-  app.get("/v1/ws", { websocket: true }, (socket: WebSocket, request) => {
+  app.get("/v1/ws", { websocket: true, config: { auth: "connection" } }, (socket: WebSocket, request) => {
     const principal = request.principal;
     if (!principal || principal.kind !== "provider") {
       socket.close(4003, "the WebSocket needs a provider token");
@@ -92,8 +113,17 @@ export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Pr
       log: gk.log,
       onAccepted: () => gk.sim.wake(),
     });
+    // The connection is worth what its token is: at exp it ends, and the provider opens a new one with a new token.
+    // Frames still arriving are not handled (their answers could not be sent); the provider sends them again.
+    const expiry = setTimeout(() => {
+      socketHandler.stop();
+      gk.hub.disconnect(providerId, socket);
+      gk.log.info({ provider: providerId }, "provider token expired; closing its connection");
+      socket.close(CLOSE_TOKEN_EXPIRED, "token expired");
+    }, Math.max(0, principal.expiresAt * 1000 - Date.now()));
     socket.on("message", (data: RawData, isBinary: boolean) => socketHandler.onMessage(toBytes(data), isBinary));
     socket.on("close", () => {
+      clearTimeout(expiry);
       gk.hub.disconnect(providerId, socket);
       gk.log.info({ provider: providerId }, "provider disconnected");
     });

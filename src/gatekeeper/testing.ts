@@ -39,7 +39,7 @@ export interface GatekeeperProcessOptions {
 }
 
 const CLI = fileURLToPath(new URL("./cli.js", import.meta.url));
-const LISTENING = /^dma-gatekeeper listening on (http:\/\/\S+)$/m;
+const LISTENING = /^dma-gatekeeper listening on (http:\/\/\S+) \(admin API on (http:\/\/\S+)\)$/m;
 const STDERR_TAIL = 64 * 1024;
 
 export class GatekeeperProcess {
@@ -47,6 +47,7 @@ export class GatekeeperProcess {
   private stderr = "";
   private exited: Promise<number | null> = Promise.resolve(null);
   private _url = "";
+  private _adminUrl = "";
   private _admin: GatekeeperAdminClient | undefined;
 
   private constructor(
@@ -60,7 +61,7 @@ export class GatekeeperProcess {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "dma-gatekeeper-"));
     const gk = new GatekeeperProcess(dataDir, own, options);
     try {
-      await gk.spawn(options.port ?? 0);
+      await gk.spawn(options.port ?? 0, 0);
     } catch (err) {
       if (own) rmSync(dataDir, { recursive: true, force: true });
       throw err;
@@ -68,9 +69,14 @@ export class GatekeeperProcess {
     return gk;
   }
 
-  /** Base URL of the running server, e.g. http://127.0.0.1:40123. */
+  /** Base URL of the running server's interop endpoint, e.g. http://127.0.0.1:40123 (also the token audience). */
   get url(): string {
     return this._url;
+  }
+
+  /** Base URL of its admin API (a separate loopback port), e.g. http://127.0.0.1:40124. */
+  get adminUrl(): string {
+    return this._adminUrl;
   }
 
   /** The admin API's bearer token (from <dataDir>/admin-token). */
@@ -88,11 +94,12 @@ export class GatekeeperProcess {
     return this.stderr;
   }
 
-  /** Stops and starts the server on the same data directory (the port may change; see `url`). */
+  /** Stops and starts the server on the same data directory (the ports may change; see `url` and `adminUrl`). */
   async restart(options: { samePort?: boolean } = {}): Promise<void> {
     const port = options.samePort ? Number(new URL(this._url).port) : 0;
+    const adminPort = options.samePort ? Number(new URL(this._adminUrl).port) : 0;
     await this.kill();
-    await this.spawn(port);
+    await this.spawn(port, adminPort);
   }
 
   /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes a temporary data directory. */
@@ -196,9 +203,9 @@ export class GatekeeperProcess {
 
   // ---- process --------------------------------------------------------------------------------------------------
 
-  private async spawn(port: number): Promise<void> {
+  private async spawn(port: number, adminPort: number): Promise<void> {
     const o = this.options;
-    const args = [CLI, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", this.dataDir, "--log-format", "json", "--log-level", o.logLevel ?? "info"];
+    const args = [CLI, "serve", "--port", String(port), "--admin-port", String(adminPort), "--host", "127.0.0.1", "--data-dir", this.dataDir, "--log-format", "json", "--log-level", o.logLevel ?? "info"];
     if (o.mediaMaxBytes !== undefined) args.push("--media-max-bytes", String(o.mediaMaxBytes));
     if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
     if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
@@ -209,7 +216,7 @@ export class GatekeeperProcess {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
     });
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
+    const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
       let out = "";
       const timer = setTimeout(() => reject(new Error(`dma-gatekeeper did not start within ${o.startTimeoutMs ?? 30_000} ms:\n${this.stderr}`)), o.startTimeoutMs ?? 30_000);
       child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
@@ -217,7 +224,7 @@ export class GatekeeperProcess {
         const m = LISTENING.exec(out);
         if (m) {
           clearTimeout(timer);
-          resolve(m[1]!);
+          resolve([m[1]!, m[2]!]);
         }
       });
       child.once("exit", (code) => {
@@ -229,7 +236,8 @@ export class GatekeeperProcess {
       throw err;
     });
     this._url = url;
-    this._admin = new GatekeeperAdminClient(url, readAdminToken(join(this.dataDir, ADMIN_TOKEN_FILE)));
+    this._adminUrl = adminUrl;
+    this._admin = new GatekeeperAdminClient(adminUrl, readAdminToken(join(this.dataDir, ADMIN_TOKEN_FILE)));
   }
 
   private async kill(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

@@ -45,6 +45,8 @@ export interface InteropClientOptions {
   maxDeviceListRetries?: number;
   /** Delays between attempts of a failing envelope handler (default 1 s doubling to 60 s). */
   handlerRetry?: BackoffOptions;
+  /** Lifetime of the tokens we mint (default 300 s). The WebSocket is renewed each time its token expires. */
+  tokenLifetimeSeconds?: number;
   connection?: Pick<ConnectionOptions, "pingIntervalMs" | "pongTimeoutMs" | "handshakeTimeoutMs" | "backoff">;
   fetch?: typeof fetch;
 }
@@ -114,7 +116,10 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   constructor(private readonly options: InteropClientOptions) {
     super();
     this.log = options.log;
-    this.tokens = new ProviderTokens(options.providerId, options.providerKey);
+    this.tokens = new ProviderTokens(options.providerId, options.providerKey, {
+      gatekeeperUrl: options.url,
+      ...(options.tokenLifetimeSeconds === undefined ? {} : { lifetimeSeconds: options.tokenLifetimeSeconds }),
+    });
     this.api = new GatekeeperApi({
       baseUrl: options.url,
       tokens: this.tokens,

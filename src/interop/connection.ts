@@ -18,6 +18,11 @@ import type { ProviderTokens } from "./tokens.js";
 
 /** The gatekeeper closes an older connection of the same provider with this code when a newer one arrives. */
 export const CLOSE_REPLACED = 4000;
+/** The gatekeeper ends a connection when the token that opened it expires; a new token opens the next one. */
+export const CLOSE_TOKEN_EXPIRED = 4002;
+/** A connection ended for its token sooner than this after opening is treated as a failure (backoff), not renewed
+ * at once: a clock far off from the gatekeeper's would otherwise reconnect in a tight loop. */
+const MIN_RENEWED_LIFETIME_MS = 5_000;
 
 export type ConnectionState =
   /** Not started yet. */
@@ -203,7 +208,7 @@ export class InteropConnection extends EventEmitter<Events> {
     this.setState({ state: "connecting" });
     let token: string;
     try {
-      token = await this.options.tokens.providerToken();
+      ({ token } = await this.options.tokens.connectionToken());
     } catch (err) {
       this.scheduleRetry(`cannot sign the provider token: ${err instanceof Error ? err.message : String(err)}`);
       return;
@@ -217,8 +222,10 @@ export class InteropConnection extends EventEmitter<Events> {
     });
     this.socket = socket;
     let failure: string | undefined;
+    let openedAt = 0;
     socket.on("open", () => {
       if (this.socket !== socket) return;
+      openedAt = Date.now();
       this.lastFrameAt = Date.now();
       this.setState({ state: "connected" });
       this.options.log.info({ url: this.wsUrl }, "connected to the gatekeeper");
@@ -253,6 +260,12 @@ export class InteropConnection extends EventEmitter<Events> {
           "the gatekeeper replaced this connection with a newer one of the same provider; not reconnecting (is a second bridge running with this provider key?)",
         );
         this.setState({ state: "replaced", lastError: why });
+        return;
+      }
+      if (code === CLOSE_TOKEN_EXPIRED && Date.now() - openedAt >= MIN_RENEWED_LIFETIME_MS) {
+        // Routine: unanswered Sends fail as "outcome unknown" and are sent again, unacknowledged envelopes come again.
+        this.options.log.info("the gatekeeper ended the connection as its token expired; reconnecting with a fresh token");
+        void this.connect();
         return;
       }
       this.scheduleRetry(why);

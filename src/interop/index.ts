@@ -7,9 +7,9 @@ export {
   type InteropStatus,
   type SendReport,
 } from "./client.js";
-export { CLOSE_REPLACED, type ConnectionState, type ConnectionStatus, InteropConnection } from "./connection.js";
+export { CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED, type ConnectionState, type ConnectionStatus, InteropConnection } from "./connection.js";
 export { GatekeeperHttpError, InteropSendError, InteropUnavailableError, type SendErrorCode } from "./errors.js";
 export { encryptForDevices, type FanoutRequest, type FanoutResult } from "./fanout.js";
 export { type DeviceRef, type DirectoryEntry, GatekeeperApi } from "./http-api.js";
 export { type DecryptedEnvelope, decryptEnvelope, isAlreadyDecrypted } from "./receive.js";
-export { ProviderTokens, TOKEN_AUDIENCE, TOKEN_LIFETIME_SECONDS } from "./tokens.js";
+export { ProviderTokens, type ProviderTokensOptions, TOKEN_LIFETIME_SECONDS, tokenAudience } from "./tokens.js";

@@ -47,7 +47,7 @@ export async function startWorld(
     overrides: { ...overrides, bridge: { encryption: { default: false, allow: true }, ...overrides?.bridge } },
   });
   await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
-  const api = new GatekeeperApi({ baseUrl: gk.url, tokens: new ProviderTokens(config.gatekeeper.provider_id, config.gatekeeper.provider_key) });
+  const api = new GatekeeperApi({ baseUrl: gk.url, tokens: new ProviderTokens(config.gatekeeper.provider_id, config.gatekeeper.provider_key, { gatekeeperUrl: gk.url }) });
   for (const u of phoneUsers) {
     // A profile picture lives on the gatekeeper's media service, like any media.
     const avatar = u.avatar ? await api.uploadMedia(u.avatar.data, u.avatar.contentType) : undefined;

@@ -33,7 +33,8 @@ describe("dma-gatekeeper CLI", function () {
 
   before(async () => {
     gk = await GatekeeperProcess.start();
-    server = ["--server", gk.url, "--data-dir", gk.dataDir];
+    // The admin URL is found in the data directory, where the server wrote it.
+    server = ["--data-dir", gk.dataDir];
     provider = new TestProvider("bridge1", "example.org", () => gk.url);
   });
 
@@ -58,14 +59,26 @@ describe("dma-gatekeeper CLI", function () {
     assert.match(list.stdout, /\+4915187654321 {2}Ben {2}devices 1 {2}not opted in/);
   });
 
-  it("uses the admin token from the environment or a token file", async () => {
-    const viaEnv = await run(["user", "show", "+4915112345678", "--server", gk.url, "--data-dir", "/nonexistent"], { DMA_GATEKEEPER_ADMIN_TOKEN: gk.adminToken });
+  it("uses the admin URL and token given, from the environment or a token file", async () => {
+    const viaEnv = await run(["user", "show", "+4915112345678", "--admin-url", gk.adminUrl, "--data-dir", "/nonexistent"], { DMA_GATEKEEPER_ADMIN_TOKEN: gk.adminToken });
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
-    const viaFile = await run(["user", "show", "+4915112345678", "--server", gk.url, "--admin-token-file", `${gk.dataDir}/admin-token`]);
+    const viaFile = await run(["user", "show", "+4915112345678", "--admin-url", gk.adminUrl, "--admin-token-file", `${gk.dataDir}/admin-token`]);
     assert.equal(viaFile.code, 0, viaFile.stderr);
-    const wrong = await run(["user", "list", "--server", gk.url], { DMA_GATEKEEPER_ADMIN_TOKEN: "wrong-token-wrong-token" });
+    const wrong = await run(["user", "list", "--admin-url", gk.adminUrl], { DMA_GATEKEEPER_ADMIN_TOKEN: "wrong-token-wrong-token" });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /UNAUTHORIZED/);
+  });
+
+  it("finds no admin API on the interop port, and refuses to send the token off loopback", async () => {
+    const onInterop = await run(["user", "list", "--admin-url", gk.url, "--data-dir", gk.dataDir]);
+    assert.equal(onInterop.code, 1);
+    assert.match(onInterop.stderr, /NOT_FOUND|UNAUTHORIZED/);
+    const remote = await run(["user", "list", "--admin-url", "http://192.0.2.1:29401", "--data-dir", gk.dataDir]);
+    assert.equal(remote.code, 2);
+    assert.match(remote.stderr, /loopback/);
+    const old = await run(["user", "list", "--server", gk.url, "--data-dir", gk.dataDir]);
+    assert.equal(old.code, 2);
+    assert.match(old.stderr, /--admin-url/);
   });
 
   it("explains errors and usage mistakes with an exit status", async () => {
@@ -75,9 +88,9 @@ describe("dma-gatekeeper CLI", function () {
     const usage = await run(["user", "frobnicate", ...server]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /unknown user command/);
-    const noServer = await run(["user", "list", "--server", "http://127.0.0.1:9", "--data-dir", gk.dataDir]);
+    const noServer = await run(["user", "list", "--admin-url", "http://127.0.0.1:9", "--data-dir", gk.dataDir]);
     assert.equal(noServer.code, 1);
-    assert.match(noServer.stderr, /no gatekeeper answers/);
+    assert.match(noServer.stderr, /no gatekeeper admin API answers/);
   });
 
   it("sends as a simulated user, watches what it receives, blocks and opts in", async () => {

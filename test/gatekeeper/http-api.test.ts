@@ -203,15 +203,19 @@ describe("gatekeeper HTTP API", function () {
 
     it("answers 404 for unknown media and 401 without a token", async () => {
       assert.equal((await provider.http("GET", "/v1/media/AAAAAAAAAAAAAAAAAAAAAA")).status, 404);
-      assert.equal((await provider.http("GET", "/v1/media/..%2F..%2Fadmin-token")).status, 404);
+      assert.equal((await provider.http("GET", "/v1/media/..%2F..%2Fadmin-token")).status, 404, "an encoded slash stays inside the id");
       assert.equal((await fetch(`${gk.url}/v1/media/AAAAAAAAAAAAAAAAAAAAAA`)).status, 401);
     });
   });
 
   describe("admin API", () => {
-    it("needs the admin token", async () => {
-      assert.equal((await fetch(`${gk.url}/admin/users`)).status, 401);
-      assert.equal((await fetch(`${gk.url}/admin/users`, { headers: { authorization: "Bearer wrong" } })).status, 401);
+    it("needs the admin token, and lives on its own port", async () => {
+      assert.equal((await fetch(`${gk.adminUrl}/admin/users`)).status, 401);
+      assert.equal((await fetch(`${gk.adminUrl}/admin/users`, { headers: { authorization: "Bearer wrong" } })).status, 401);
+      assert.equal((await fetch(`${gk.adminUrl}/admin/users`, { headers: { authorization: `Bearer ${gk.adminToken}` } })).status, 200);
+      assert.notEqual(gk.adminUrl, gk.url);
+      const onInterop = await fetch(`${gk.url}/admin/users`, { headers: { authorization: `Bearer ${gk.adminToken}` } });
+      assert.equal(onInterop.status, 404, "the interop port has no admin routes");
     });
 
     it("keeps the admin token in a file only its owner can read", () => {

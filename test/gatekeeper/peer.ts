@@ -1,7 +1,7 @@
 // The provider side of the gatekeeper tests: an enlisted provider (Ed25519 key, JWTs), a plain `ws` connection
 // speaking interop frames, and Matrix users with real libsignal state, built from the shared protocol and signal
 // modules only (no bridge code), so the tests exercise the gatekeeper over its real socket.
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import Database from "better-sqlite3";
 import { SignJWT } from "jose";
 import WebSocket from "ws";
@@ -32,17 +32,19 @@ export class TestProvider {
     this.publicKey = pair.publicKey.export({ format: "jwk" }).x!;
   }
 
-  /** A JWT for this provider (sub = provider id) or one of its users; options let tests break it on purpose. */
+  /** A JWT for this provider (sub = provider id) or one of its users, addressed to the gatekeeper at baseUrl, with a
+   * fresh jti; options let tests break it on purpose (`jti: null` leaves it out). */
   async token(
-    options: { sub?: string; lifetimeSeconds?: number; issuedAgoSeconds?: number; audience?: string; issuer?: string; key?: KeyObject; noExp?: boolean } = {},
+    options: { sub?: string; lifetimeSeconds?: number; issuedAgoSeconds?: number; audience?: string; issuer?: string; key?: KeyObject; noExp?: boolean; jti?: string | null } = {},
   ): Promise<string> {
     const now = Math.floor(Date.now() / 1000) - (options.issuedAgoSeconds ?? 0);
     const jwt = new SignJWT({})
       .setProtectedHeader({ alg: "EdDSA" })
       .setIssuer(options.issuer ?? this.id)
       .setSubject(options.sub ?? this.id)
-      .setAudience(options.audience ?? "dma-interop")
+      .setAudience(options.audience ?? this.baseUrl())
       .setIssuedAt(now);
+    if (options.jti !== null) jwt.setJti(options.jti ?? randomUUID());
     if (!options.noExp) jwt.setExpirationTime(now + (options.lifetimeSeconds ?? 300));
     return jwt.sign(options.key ?? this.privateKey);
   }

@@ -142,7 +142,7 @@ describe("gatekeeper simulated users: chats with each other and media", function
   });
 
   it("lets two simulated users chat from the command line: send a file, watch, save what arrived", async () => {
-    const server = ["--server", gk.url, "--data-dir", gk.dataDir];
+    const server = ["--data-dir", gk.dataDir];
     const dir = mkdtempSync(join(tmpdir(), "gk-cli-media-"));
     const path = join(dir, "holiday.jpg");
     const bytes = randomBytes(40_000);

@@ -12,8 +12,12 @@ import { readAdminToken } from "../../src/gatekeeper/admin-token.js";
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "../../src/gatekeeper/cli.js");
 
 export interface GatekeeperProcess {
+  /** The interop endpoint (and token audience). */
   url: string;
   port: number;
+  /** The admin API, on its own loopback port. */
+  adminUrl: string;
+  adminPort: number;
   dataDir: string;
   pid: number;
   admin: GatekeeperAdminClient;
@@ -24,12 +28,12 @@ export interface GatekeeperProcess {
 }
 
 export async function startGatekeeperProcess(
-  options: { dataDir?: string; port?: number; args?: string[] } = {},
+  options: { dataDir?: string; port?: number; adminPort?: number; args?: string[] } = {},
 ): Promise<GatekeeperProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mdb-gk-"));
   const child = spawn(
     process.execPath,
-    [CLI, "serve", "--port", String(options.port ?? 0), "--data-dir", dataDir, "--log-format", "json", "--log-level", "debug", ...(options.args ?? [])],
+    [CLI, "serve", "--port", String(options.port ?? 0), "--admin-port", String(options.adminPort ?? 0), "--data-dir", dataDir, "--log-format", "json", "--log-level", "debug", ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const stderr: string[] = [];
@@ -37,15 +41,15 @@ export async function startGatekeeperProcess(
     stderr.push(chunk);
     if (stderr.length > 200) stderr.shift();
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`gatekeeper did not start:\n${stderr.join("")}`)), 20_000);
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
-      const match = /dma-gatekeeper listening on (\S+)/.exec(out);
+      const match = /dma-gatekeeper listening on (\S+) \(admin API on (\S+)\)/.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve([match[1]!, match[2]!]);
       }
     });
     child.once("exit", (code) => {
@@ -53,10 +57,12 @@ export async function startGatekeeperProcess(
       reject(new Error(`gatekeeper exited with ${code}:\n${stderr.join("")}`));
     });
   });
-  const admin = new GatekeeperAdminClient(url, readAdminToken(join(dataDir, "admin-token")));
+  const admin = new GatekeeperAdminClient(adminUrl, readAdminToken(join(dataDir, "admin-token")));
   return {
     url,
     port: Number(new URL(url).port),
+    adminUrl,
+    adminPort: Number(new URL(adminUrl).port),
     dataDir,
     pid: child.pid!,
     admin,

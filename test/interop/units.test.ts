@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
-import { Backoff, ProviderTokens, TOKEN_AUDIENCE } from "../../src/interop/index.js";
+import { Backoff, ProviderTokens, tokenAudience } from "../../src/interop/index.js";
 import { DeviceHints } from "../../src/interop/device-hints.js";
 
 describe("interop client parts", () => {
@@ -26,11 +26,11 @@ describe("interop client parts", () => {
   it("signs short-lived EdDSA tokens the gatekeeper can verify, and reuses them until near expiry", async () => {
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
     let now = Date.UTC(2026, 0, 1);
-    const tokens = new ProviderTokens("acme", privateKey.export({ type: "pkcs8", format: "pem" }).toString(), () => now);
+    const tokens = new ProviderTokens("acme", privateKey.export({ type: "pkcs8", format: "pem" }).toString(), { gatekeeperUrl: "https://GK.example:443/interop/", now: () => now });
     const provider = await tokens.providerToken();
     assert.equal(decodeProtectedHeader(provider).alg, "EdDSA");
     const { payload } = await jwtVerify(provider, publicKey, {
-      audience: TOKEN_AUDIENCE,
+      audience: "https://gk.example/interop",
       issuer: "acme",
       currentDate: new Date(now),
     });
@@ -45,9 +45,22 @@ describe("interop client parts", () => {
     assert.notEqual(renewed, provider);
     assert.equal(decodeJwt(renewed).iat, Math.floor(now / 1000));
 
+    // Connection tokens are never reused: each one opens one WebSocket.
+    const a = await tokens.connectionToken();
+    const b = await tokens.connectionToken();
+    assert.notEqual(decodeJwt(a.token).jti, decodeJwt(b.token).jti);
+    assert.equal(a.expiresAt, Math.floor(now / 1000) + 300);
+
     const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey;
-    assert.throws(() => new ProviderTokens("acme", rsa), /Ed25519/);
-    assert.throws(() => new ProviderTokens("acme", publicKey), /Ed25519 private/);
+    const gatekeeperUrl = "http://127.0.0.1:1";
+    assert.throws(() => new ProviderTokens("acme", rsa, { gatekeeperUrl }), /Ed25519/);
+    assert.throws(() => new ProviderTokens("acme", publicKey, { gatekeeperUrl }), /Ed25519 private/);
+  });
+
+  it("names the gatekeeper's normalised base URL as the audience", () => {
+    assert.equal(tokenAudience("HTTPS://Interop.Example:443/"), "https://interop.example");
+    assert.equal(tokenAudience("http://127.0.0.1:29400"), "http://127.0.0.1:29400");
+    assert.equal(tokenAudience("http://[::1]:80/gk//"), "http://[::1]/gk");
   });
 
   it("keeps device hints: known registrations survive, stale ones are forgotten", () => {

@@ -42,7 +42,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
     gk = await GatekeeperProcess.start({ mediaMaxBytes: 4 * 1024 * 1024 });
     const key = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     await gk.addProvider("mediatest", providerPublicKey(key), ["media.test"]);
-    tokens = new ProviderTokens("mediatest", key);
+    tokens = new ProviderTokens("mediatest", key, { gatekeeperUrl: gk.url });
     api = new GatekeeperApi({ baseUrl: gk.url, tokens });
     client = new MatrixClient({ homeserverUrl: env.synapse.url, asToken: env.registration.as_token, logger: pino({ level: "silent" }) });
     bot = `@${env.config.appservice.bot_localpart}:${env.synapse.serverName}`;
@@ -227,7 +227,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
       const offline = new MediaBridge({
         client,
         botUserId: bot,
-        gatekeeper: new GatekeeperMedia({ baseUrl: "http://127.0.0.1:9", api: new GatekeeperApi({ baseUrl: "http://127.0.0.1:9", tokens: new ProviderTokens("x", generateKeyPairSync("ed25519").privateKey) }), tokens: new ProviderTokens("x", generateKeyPairSync("ed25519").privateKey) }),
+        gatekeeper: new GatekeeperMedia({ baseUrl: "http://127.0.0.1:9", api: new GatekeeperApi({ baseUrl: "http://127.0.0.1:9", tokens: new ProviderTokens("x", generateKeyPairSync("ed25519").privateKey, { gatekeeperUrl: "http://127.0.0.1:9" }) }), tokens: new ProviderTokens("x", generateKeyPairSync("ed25519").privateKey, { gatekeeperUrl: "http://127.0.0.1:9" }) }),
         maxBytes: MAX,
         networkName: "WhatsApp",
         log: pino({ level: "silent" }),
