@@ -5,7 +5,8 @@ import type { FastifyInstance } from "fastify";
 import { MAX_FRAME_BYTES } from "../protocol/limits.js";
 import { ensureAdminToken, writeAdminUrl } from "./admin-token.js";
 import { Gatekeeper, type GatekeeperOptions } from "./gatekeeper.js";
-import { ADMIN_LIMITS, createListener, listeningUrl, PUBLIC_LIMITS, type ListenerLimits } from "./listener.js";
+import type { ConnectionLimits } from "../util/http-hardening.js";
+import { ADMIN_LIMITS, createListener, listeningUrl, PUBLIC_LIMITS } from "./listener.js";
 import { isLoopbackHost } from "./loopback.js";
 import { registerAdminRoutes } from "./routes-admin.js";
 import { registerV1Routes } from "./routes-v1.js";
@@ -20,8 +21,8 @@ export interface ServeOptions extends GatekeeperOptions {
   /** The base URL providers reach the interop endpoint at, which is the audience their tokens must name (default:
    * the URL the public listener is bound to). Set it when a proxy sits in front. */
   publicUrl?: string;
-  limits?: Partial<ListenerLimits>;
-  adminLimits?: Partial<ListenerLimits>;
+  limits?: Partial<ConnectionLimits>;
+  adminLimits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningGatekeeper {

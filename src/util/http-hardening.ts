@@ -4,6 +4,7 @@
 // Hand-written rather than taken from a library: the checks are a dozen lines over node:http's own settings, and the
 // point is to be strict in exactly the way our routers are not (fastify decodes a path before matching it).
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 
 export type TargetCheck = { ok: true; path: string } | { ok: false; reason: string };
 
@@ -11,12 +12,21 @@ export type TargetCheck = { ok: true; path: string } | { ok: false; reason: stri
 // path look like another.
 const ENCODED_UNRESERVED = /%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2d|2e|5f|7e)/i;
 
+export interface TargetOptions {
+  /**
+   * Let `%2F` through inside a segment. For APIs that put a URI with slashes into one path segment (the interop
+   * protocol's `matrix%3Au%2Falice%3Aexample.org`): fastify's router keeps reserved escapes encoded while matching
+   * and decodes them only into the parameter, so an encoded slash cannot act as a separator there.
+   */
+  allowEncodedSlash?: boolean;
+}
+
 /**
  * Accepts only origin-form targets (`/path?query`) whose path is already normal: no absolute form, no empty, `.` or
- * `..` segments, no trailing slash, no encoded slash, backslash or unreserved character. Everything else is refused
- * rather than guessed at, so the path a check looks at is the path the router matches.
+ * `..` segments, no trailing slash, no encoded slash (unless allowed), backslash or unreserved character. Everything
+ * else is refused rather than guessed at, so the path a check looks at is the path the router matches.
  */
-export function checkRequestTarget(target: string | undefined): TargetCheck {
+export function checkRequestTarget(target: string | undefined, options: TargetOptions = {}): TargetCheck {
   if (!target || target[0] !== "/") return { ok: false, reason: "the request target must be a path (origin form)" };
   const q = target.indexOf("?");
   const path = q === -1 ? target : target.slice(0, q);
@@ -27,7 +37,7 @@ export function checkRequestTarget(target: string | undefined): TargetCheck {
     if (segment === "." || segment === "..") return { ok: false, reason: "the path has a dot segment" };
   }
   if (path.includes("\\")) return { ok: false, reason: "the path has a backslash" };
-  if (/%(?:2f|5c)/i.test(path)) return { ok: false, reason: "the path has an encoded slash" };
+  if (/%5c/i.test(path) || (!options.allowEncodedSlash && /%2f/i.test(path))) return { ok: false, reason: "the path has an encoded slash" };
   if (ENCODED_UNRESERVED.test(path)) return { ok: false, reason: "the path percent-encodes a character that needs no encoding" };
   if (/%(?![0-9a-f]{2})/i.test(path)) return { ok: false, reason: "the path has a malformed percent-escape" };
   return { ok: true, path };
@@ -122,17 +132,37 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 export function guardedServerFactory(
   refuse: (req: IncomingMessage, res: ServerResponse, reason: string) => void,
   limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+  targetOptions: TargetOptions = {},
 ): (handler: RequestListener) => Server {
   return (handler) => {
     const server = createServer(httpServerOptions(limits), (req, res) => {
-      const target = checkRequestTarget(req.url);
+      const target = checkRequestTarget(req.url, targetOptions);
       if (target.ok) return handler(req, res);
       // The body of a refused request is never read; keeping the connection would mean parsing it as the next request.
       res.shouldKeepAlive = false;
       refuse(req, res, target.reason);
     });
+    guardUpgrades(server, targetOptions);
     applyConnectionLimits(server, limits);
     closeSilentConnections(server, limits.headersTimeoutMs);
     return server;
   };
+}
+
+/**
+ * The same check for upgrade requests (WebSocket handshakes), which node:http hands to 'upgrade' listeners instead of
+ * the request handler. Wrapping emit is the one place that runs before every such listener, whoever registers it.
+ */
+function guardUpgrades(server: Server, targetOptions: TargetOptions): void {
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === "upgrade") {
+      const [req, socket] = args as [IncomingMessage, Duplex];
+      if (!checkRequestTarget(req.url, targetOptions).ok) {
+        socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        return true;
+      }
+    }
+    return emit(event, ...args);
+  }) as Server["emit"];
 }

@@ -39,3 +39,15 @@ describe("checkRequestTarget", () => {
     });
   }
 });
+
+describe("checkRequestTarget with allowEncodedSlash", () => {
+  it("lets an encoded slash through inside a segment, for URIs in one path segment", () => {
+    assert.equal(checkRequestTarget("/v1/keys/matrix%3Au%2Falice%3Aexample.org", { allowEncodedSlash: true }).ok, true);
+    assert.equal(checkRequestTarget("/v1/keys/matrix%3Au%2Falice%3Aexample.org").ok, false);
+  });
+  it("still refuses everything else that is not normal", () => {
+    for (const target of ["/v1/keys/a%5Cb", "/v1//keys", "/%76%31/keys", "http://x/v1/keys"]) {
+      assert.equal(checkRequestTarget(target, { allowEncodedSlash: true }).ok, false, target);
+    }
+  });
+});
