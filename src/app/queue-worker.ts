@@ -1,5 +1,7 @@
 // Drains a durable queue: the heads that are due run concurrently (one per chat, so order holds within a chat),
 // failures are retried with backoff, and an entry that keeps failing is given up on with a callback that tells the user.
+// An error that says it is permanent (`permanent: true`, e.g. a Matrix 413) is given up on at once: retrying
+// would fail the same way, and the chat's later entries wait behind it.
 import type { Logger } from "pino";
 import { backoffDelay } from "../util/backoff.js";
 
@@ -77,8 +79,9 @@ export class QueueWorker<T> {
     } catch (err) {
       const attempts = this.ops.attempts(item) + 1;
       const message = err instanceof Error ? err.message : String(err);
-      if (attempts >= this.ops.maxAttempts) {
-        this.log.error({ err, queue: this.ops.name, attempts }, "giving up on a queue entry");
+      const permanent = isPermanent(err);
+      if (permanent || attempts >= this.ops.maxAttempts) {
+        this.log.error({ err, queue: this.ops.name, attempts, permanent }, permanent ? "giving up on a queue entry: the error is permanent" : "giving up on a queue entry");
         try {
           await this.ops.giveUp(item, err);
         } catch (e) {
@@ -96,4 +99,9 @@ export class QueueWorker<T> {
       if (!this.stopped) this.kick();
     }
   }
+}
+
+/** Errors mark themselves permanent with a `permanent: true` property (MatrixApiError has it as a getter). */
+export function isPermanent(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { permanent?: unknown }).permanent === true;
 }

@@ -17,6 +17,7 @@ import { MediaError, RemoteError, type MediaPort, type MatrixSide, type RemotePr
 import { MEDIA_TYPES, messageToRemote, reactionRemovalToRemote, reactionToRemote, revokeToRemote, type OutgoingContext, type ToRemoteResult } from "./to-remote.js";
 import { contentToMatrix, type ToMatrixResult } from "./to-matrix.js";
 import { toMatrixText } from "./text-format.js";
+import { splitForMatrix } from "./text-limits.js";
 import { chatStateContent, ChatStateKind, receiptContent, ReceiptType } from "../protocol/content-builders.js";
 import { ContentSchema, type Content } from "../protocol/gen/content_pb.js";
 import { create } from "@bufbuild/protobuf";
@@ -480,18 +481,27 @@ export class BridgeCore {
         return post(content);
       }
       case "message": {
-        const content: Record<string, unknown> = { msgtype: "m.text", ...toMatrixText(translated.text) };
+        let text = translated.text;
+        let relatesTo: Record<string, unknown> | undefined;
         if (translated.replyTo) {
           const target = mappedIn(translated.replyTo.messageId);
           if (target && target.roomId === roomId) {
-            content["m.relates_to"] = { "m.in_reply_to": { event_id: target.eventId } };
+            relatesTo = { "m.in_reply_to": { event_id: target.eventId } };
           } else if (translated.replyTo.quotedText) {
             // The quoted message never crossed the bridge: show the quote inline so the reply still makes sense.
             const quote = translated.replyTo.quotedText.split("\n").map((l) => `> ${l}`).join("\n");
-            Object.assign(content, toMatrixText(`${quote}\n\n${translated.text}`));
+            text = `${quote}\n\n${text}`;
           }
         }
-        return post(content);
+        // A text too large for one event goes out in parts (Synapse refuses it whole, for good). The first part is
+        // the message (mapped, replied to); later parts get txn IDs derived from the entry's, so retries stay idempotent.
+        const { parts, shownChars, totalChars } = splitForMatrix(text);
+        await post({ msgtype: "m.text", ...parts[0]!, ...(relatesTo ? { "m.relates_to": relatesTo } : {}) });
+        for (let k = 1; k < parts.length; k++) await this.matrix.sendEvent(puppet, roomId, "m.room.message", { msgtype: "m.text", ...parts[k]! }, `${txn}-part${k}`);
+        if (shownChars < totalChars) {
+          await this.notice(puppet, roomId, `✂ This message from ${formatPhoneInternational(e164)} was too long for Matrix: ${shownChars} of ${totalChars} characters are shown. Open ${this.network} to see all of it.`, `cut-${entry.messageId}`);
+        }
+        return;
       }
       case "edit": {
         const target = mappedIn(translated.targetId);

@@ -3,6 +3,7 @@ import type { Content } from "../protocol/gen/content_pb.js";
 import { editContent, reactionContent, revokeContent, textContent } from "../protocol/content-builders.js";
 import type { MappedMessage } from "../store/message-map.js";
 import { toWhatsAppText, type MatrixTextContent } from "./text-format.js";
+import { remoteTextTooLong } from "./text-limits.js";
 
 export type ToRemoteResult = { ok: true; content: Content } | { ok: false; reason: string };
 
@@ -49,6 +50,9 @@ export function messageToRemote(content: Record<string, unknown>, ctx: OutgoingC
   if (typeof content.body !== "string" || content.body.trim() === "") return { ok: false, reason: "the message is empty" };
   const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
   const text = textOf(content);
+  // Refused here, with a reason for the user: the encoder would throw, and the event would be retried for nothing.
+  const tooLong = remoteTextTooLong(text);
+  if (tooLong) return { ok: false, reason: tooLong };
   const target = replyTo ? ctx.mapped(replyTo) : undefined;
   // A reply to something that never crossed the bridge is sent as plain text rather than refused.
   return { ok: true, content: textContent(text, target ? { stanzaId: target.messageId, participant: target.sender } : undefined) };
@@ -60,7 +64,10 @@ function editToRemote(content: Record<string, unknown>, relates: Relation, ctx: 
   if (target.direction !== "out") return { ok: false, reason: "only your own messages can be edited" };
   const replacement = (content["m.new_content"] ?? content) as Record<string, unknown>;
   if (typeof replacement.body !== "string" || replacement.body.trim() === "") return { ok: false, reason: "the edited text is empty" };
-  return { ok: true, content: editContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: true }, textOf(replacement), ctx.now) };
+  const text = textOf(replacement);
+  const tooLong = remoteTextTooLong(text, "the edited text");
+  if (tooLong) return { ok: false, reason: tooLong };
+  return { ok: true, content: editContent({ id: target.messageId, remoteJid: ctx.remoteUri, fromMe: true }, text, ctx.now) };
 }
 
 export function reactionToRemote(content: Record<string, unknown>, ctx: OutgoingContext): ToRemoteResult {

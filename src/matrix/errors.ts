@@ -22,6 +22,28 @@ export class MatrixApiError extends Error {
     super(`${method} ${path}: ${status} ${errcode}: ${error}`);
     this.name = "MatrixApiError";
   }
+
+  /**
+   * The same request will be refused the same way however often it is sent (see isPermanentMatrixError), so
+   * queues give up at once instead of retrying and holding back the chat's later messages.
+   */
+  get permanent(): boolean {
+    return isPermanentMatrixError(this);
+  }
+}
+
+/**
+ * Refusals about the request itself: too large (413, M_TOO_LARGE), not JSON or malformed (M_NOT_JSON, M_BAD_JSON,
+ * M_INVALID_PARAM), or an endpoint the homeserver does not have (M_UNRECOGNIZED). M_FORBIDDEN and M_NOT_FOUND
+ * are not among them: they also answer races (a puppet not joined yet, a room still being created) that a retry
+ * outlives.
+ */
+const PERMANENT_ERRCODES = new Set(["M_TOO_LARGE", "M_NOT_JSON", "M_BAD_JSON", "M_INVALID_PARAM", "M_UNRECOGNIZED"]);
+
+export function isPermanentMatrixError(error: unknown): boolean {
+  if (!(error instanceof MatrixApiError)) return false;
+  if (error.status === 429 || error.status >= 500) return false;
+  return error.status === 413 || PERMANENT_ERRCODES.has(error.errcode);
 }
 
 /** The request never got an HTTP answer: connection refused or reset, DNS failure, or our timeout. */

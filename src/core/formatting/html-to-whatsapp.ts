@@ -20,21 +20,50 @@ const LINE_BLOCKS = new Set([
   "details", "summary", "dl", "dt", "dd", "figure", "figcaption", "caption", "center", "address", "fieldset", "legend",
   "form", "li",
 ]);
-// A line break in HTML source (with the indentation around it) is just a space when rendered.
-const SOURCE_BREAK = /[ \t\f]*[\r\n][ \t\f\r\n]*/;
 const MAX_LIST_NUMBER = 999_999_999;
 // Element nesting deeper than this is read as plain text: an event can hold thousands of nested tags, and
 // walking them recursively would exhaust the stack. Clients render no more than a few dozen levels anyway.
 const MAX_DEPTH = 100;
 
 export function htmlToWhatsApp(html: string): string {
-  return renderNodes(parseDocument(html).children, NO_STYLE);
+  return renderLines(parseDocument(html).children, NO_STYLE).join("\n");
 }
 
-function renderNodes(nodes: readonly HtmlNode[], style: StyleStack): string {
+/**
+ * Nested quotes and lists prefix the lines of their content; passing lines (not a joined string) up keeps that
+ * linear in the output, where joining and splitting again at every level would cost depth times the output.
+ */
+function renderLines(nodes: readonly HtmlNode[], style: StyleStack): string[] {
   const w = new MarkupWriter();
   walkAll(nodes, style, w);
-  return w.finish();
+  return w.finishLines();
+}
+
+/**
+ * A text node split where the source breaks lines: each maximal run of whitespace that holds a line break is
+ * one separator. Written out because the equivalent regex (optional spaces, a line break, any whitespace)
+ * backtracks over every long run of spaces without a line break: 64 KB of spaces cost seconds.
+ */
+export function splitSourceBreaks(s: string): string[] {
+  const parts: string[] = [];
+  let from = 0;
+  for (let j = 0; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c !== 10 && c !== 13) continue;
+    let a = j;
+    while (a > from && isInlineSpace(s.charCodeAt(a - 1))) a--;
+    let b = j + 1;
+    while (b < s.length && (isInlineSpace(s.charCodeAt(b)) || s.charCodeAt(b) === 10 || s.charCodeAt(b) === 13)) b++;
+    parts.push(s.slice(from, a));
+    from = b;
+    j = b - 1;
+  }
+  parts.push(s.slice(from));
+  return parts;
+}
+
+function isInlineSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 12;
 }
 
 function walkAll(nodes: readonly HtmlNode[], style: StyleStack, w: MarkupWriter): void {
@@ -47,7 +76,7 @@ function walk(node: HtmlNode, style: StyleStack, w: MarkupWriter): void {
     return;
   }
   if (isText(node)) {
-    node.data.split(SOURCE_BREAK).forEach((part, k) => {
+    splitSourceBreaks(node.data).forEach((part, k) => {
       if (k > 0) w.softSpace(style);
       w.text(part, style);
     });
@@ -130,10 +159,10 @@ function codeBlock(node: ElementNode, w: MarkupWriter): void {
 }
 
 function quote(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
-  const inner = renderNodes(node.children, style);
+  const inner = renderLines(node.children, style);
   // A quote of nothing but line breaks would come out as bare ">" lines, which WhatsApp does not show as a quote.
-  if (inner.trim() === "") return;
-  w.block(inner.split("\n").map((l) => (l === "" ? ">" : `> ${l}`)));
+  if (inner.every((l) => l.trim() === "")) return;
+  w.block(inner.map((l) => (l === "" ? ">" : `> ${l}`)));
 }
 
 function list(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
@@ -153,9 +182,7 @@ function list(node: ElementNode, style: StyleStack, w: MarkupWriter): void {
   items.forEach((item, k) => {
     const prefix = ordered ? `${Math.min(start + k, MAX_LIST_NUMBER)}. ` : `${bullet} `;
     const indent = " ".repeat(prefix.length);
-    renderNodes(item, style)
-      .split("\n")
-      .forEach((l, j) => lines.push((j === 0 ? prefix : indent) + l));
+    renderLines(item, style).forEach((l, j) => lines.push((j === 0 ? prefix : indent) + l));
   });
   w.block(lines);
 }

@@ -6,6 +6,12 @@ import { stripReplyFallback } from "./reply-fallback.js";
 import { parseBlocks } from "./wa-blocks.js";
 
 export const MATRIX_HTML_FORMAT = "org.matrix.custom.html";
+/**
+ * Longer formatted_body is ignored (the body is used): no homeserver delivers it (Synapse's whole event is at most
+ * 65,536 bytes), and htmlparser2 keeps its open elements in an array it shifts and searches, so deep or
+ * mismatched nesting costs time quadratic in the size of the HTML.
+ */
+export const MAX_HTML_LENGTH = 65_536;
 
 /** The text parts of an m.room.message content. */
 export interface MatrixTextContent {
@@ -28,7 +34,7 @@ export interface MatrixFormattedText {
 export function matrixToWhatsApp(content: MatrixTextContent): string {
   if (typeof content !== "object" || content === null) throw new TypeError("matrixToWhatsApp: content must be an object");
   if (typeof content.body !== "string") throw new TypeError("matrixToWhatsApp: content.body must be a string");
-  if (content.format === MATRIX_HTML_FORMAT && typeof content.formatted_body === "string") {
+  if (content.format === MATRIX_HTML_FORMAT && typeof content.formatted_body === "string" && content.formatted_body.length <= MAX_HTML_LENGTH) {
     const text = htmlToWhatsApp(content.formatted_body);
     // HTML that renders to nothing (e.g. only a reply fallback) says less than the body does.
     if (text.trim() !== "") return text;

@@ -9,6 +9,13 @@ const URL_STOP = new Set(["<", ">", '"', "`"]);
 const TRAILING = new Set([".", ",", ":", ";", "!", "?", "'", "*", "_", "~"]);
 const CLOSING_BRACKET: Readonly<Record<string, string>> = { ")": "(", "]": "[", "}": "{" };
 
+// Longer candidates are left as text: no client shows them usefully, and the bound keeps every URL check
+// (scan, bracket balance, URL.canParse) cheap however often a hostile line restarts one.
+export const MAX_URL_LENGTH = 2048;
+// Candidates in one word that fail URL.canParse before the rest of the word is no longer tried: each failure costs
+// up to MAX_URL_LENGTH, and a word made of "(https://a:" repeated would otherwise pay that at every one.
+const MAX_FAILURES_PER_RUN = 8;
+
 export interface FoundUrl {
   readonly end: number;
   readonly text: string;
@@ -16,49 +23,83 @@ export interface FoundUrl {
 }
 
 /**
- * A URL starting at index i of a line (http://, https:// or www.), as WhatsApp would link it, or undefined.
- * The URL must start at a word boundary; trailing punctuation and unbalanced closing brackets are left out.
+ * Finds URLs in one line. Candidates starting inside the same run of non-space characters share its end, which
+ * the finder remembers, so trying every "http"/"www." of a long run costs linear time, not quadratic.
  */
-export function findUrlAt(line: string, i: number): FoundUrl | undefined {
-  if (isWordChar(codePointBefore(line, i))) return undefined;
-  URL_START.lastIndex = i;
-  const m = URL_START.exec(line);
-  if (!m) return undefined;
-  let end = i + m[0].length;
-  while (end < line.length) {
-    const c = line[end]!;
-    if (URL_STOP.has(c) || isSpace(c)) break;
-    end++;
-  }
-  end = trimUrlEnd(line, i, end);
-  const text = line.slice(i, end);
-  if (!isWordChar(text[m[0].length])) return undefined;
-  const href = /^www\./i.test(text) ? `https://${text}` : text;
-  if (!URL.canParse(href)) return undefined;
-  return { end, text, href };
-}
+export class UrlFinder {
+  private stopFrom = -1;
+  private stopAt = -1;
+  private failures = 0;
 
-function trimUrlEnd(line: string, start: number, end: number): number {
-  for (;;) {
-    const last = line[end - 1];
-    if (last === undefined || end <= start) return end;
-    if (TRAILING.has(last)) {
-      end--;
-      continue;
+  constructor(private readonly line: string) {}
+
+  /**
+   * A URL starting at index i (http://, https:// or www.), as WhatsApp would link it, or undefined.
+   * The URL must start at a word boundary; trailing punctuation and unbalanced closing brackets are left out;
+   * a candidate longer than MAX_URL_LENGTH is not a link.
+   */
+  at(i: number): FoundUrl | undefined {
+    const line = this.line;
+    if (isWordChar(codePointBefore(line, i))) return undefined;
+    URL_START.lastIndex = i;
+    const m = URL_START.exec(line);
+    if (!m) return undefined;
+    const hostAt = i + m[0].length;
+    // Checked before any scanning: trimming never removes a word character, so this decides it up front.
+    if (!isWordChar(line[hostAt])) return undefined;
+    const runEnd = this.stopAfter(hostAt);
+    if (runEnd - i > MAX_URL_LENGTH || this.failures >= MAX_FAILURES_PER_RUN) return undefined;
+    const end = trimUrlEnd(line, i, runEnd);
+    const text = line.slice(i, end);
+    const href = /^www\./i.test(text) ? `https://${text}` : text;
+    if (!URL.canParse(href)) {
+      this.failures++;
+      return undefined;
     }
-    const open = CLOSING_BRACKET[last];
-    if (open !== undefined && count(line, start, end, open) < count(line, start, end, last)) {
-      end--;
-      continue;
+    return { end, text, href };
+  }
+
+  /** The first index >= from that ends a URL (a stop character, whitespace, or the end of the line). */
+  private stopAfter(from: number): number {
+    if (from >= this.stopFrom && from <= this.stopAt) return this.stopAt;
+    let end = from;
+    while (end < this.line.length) {
+      const c = this.line[end]!;
+      if (URL_STOP.has(c) || isSpace(c)) break;
+      end++;
     }
+    this.stopFrom = from;
+    this.stopAt = end;
+    this.failures = 0;
     return end;
   }
 }
 
-function count(s: string, from: number, to: number, c: string): number {
-  let n = 0;
-  for (let k = from; k < to; k++) if (s[k] === c) n++;
-  return n;
+/** A URL starting at index i of a line; see UrlFinder.at (use a UrlFinder to look at many places of one line). */
+export function findUrlAt(line: string, i: number): FoundUrl | undefined {
+  return new UrlFinder(line).at(i);
+}
+
+/** Drops trailing punctuation and unbalanced closing brackets, counting brackets once: linear in the URL. */
+function trimUrlEnd(line: string, start: number, end: number): number {
+  const opened: Record<string, number> = { "(": 0, "[": 0, "{": 0 };
+  const closed: Record<string, number> = { ")": 0, "]": 0, "}": 0 };
+  for (let k = start; k < end; k++) {
+    const c = line[k]!;
+    if (c in opened) opened[c]!++;
+    else if (c in closed) closed[c]!++;
+  }
+  while (end > start) {
+    const last = line[end - 1]!;
+    const open = CLOSING_BRACKET[last];
+    if (TRAILING.has(last) || (open !== undefined && opened[open]! < closed[last]!)) {
+      if (open !== undefined) closed[last]!--;
+      end--;
+      continue;
+    }
+    break;
+  }
+  return end;
 }
 
 /** The href if it may be shown to a WhatsApp user as a link (http, https or mailto, no spaces), else undefined. */

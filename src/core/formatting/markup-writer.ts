@@ -23,6 +23,11 @@ export const NO_STYLE: StyleStack = [];
 /** A stretch of text with one style; the writer merges adjacent text of the same style into one run. */
 interface Run {
   text: string;
+  /**
+   * Whether text ends in whitespace, kept aside because reading the last character of a string built by
+   * appending flattens it: asking after every append made long runs quadratic.
+   */
+  endsInSpace: boolean;
   readonly style: StyleStack;
   /** A space that stands for an HTML line break in the source: dropped at line edges and next to spaces. */
   readonly soft?: boolean;
@@ -48,8 +53,11 @@ export class MarkupWriter {
       if (part === "") return;
       this.beginContent();
       const last = this.runs[this.runs.length - 1];
-      if (last && last.style === style && !last.soft && !last.code) last.text += part;
-      else this.runs.push({ text: part, style });
+      const endsInSpace = isSpace(part[part.length - 1]);
+      if (last && last.style === style && !last.soft && !last.code) {
+        last.text += part;
+        last.endsInSpace = endsInSpace;
+      } else this.runs.push({ text: part, style, endsInSpace });
     });
   }
 
@@ -57,14 +65,14 @@ export class MarkupWriter {
   softSpace(style: StyleStack): void {
     if (this.pendingBreaks > 0 || this.raw !== undefined) return;
     const last = this.runs[this.runs.length - 1];
-    if (!last || (!last.code && isSpace(last.text[last.text.length - 1]))) return;
-    this.runs.push({ text: " ", style, soft: true });
+    if (!last || (!last.code && last.endsInSpace)) return;
+    this.runs.push({ text: " ", style, soft: true, endsInSpace: true });
   }
 
   code(text: string, style: StyleStack): void {
     if (text === "") return;
     this.beginContent();
-    this.runs.push({ text, style, code: true });
+    this.runs.push({ text, style, code: true, endsInSpace: false });
   }
 
   /** A hard line break (<br>). */
@@ -96,8 +104,13 @@ export class MarkupWriter {
   }
 
   finish(): string {
+    return this.finishLines().join("\n");
+  }
+
+  /** The finished text as lines (for blocks that prefix every line of their content). */
+  finishLines(): string[] {
     this.endLine();
-    return this.lines.map((l) => ("raw" in l ? l.raw : writeRuns(l.runs))).join("\n");
+    return this.lines.map((l) => ("raw" in l ? l.raw : writeRuns(l.runs)));
   }
 
   private beginContent(): void {
@@ -139,6 +152,8 @@ type Token =
 interface Pair {
   readonly open: number;
   close: number;
+  /** The pair this one is nested in, or -1. */
+  readonly parent: number;
 }
 
 function writeRuns(all: readonly Run[]): string {
@@ -222,8 +237,9 @@ function tokenize(pieces: readonly Piece[], styles: readonly StyleStack[]): { to
     while (k < stack.length && k < s.length && stack[k]!.mark === s[k]) k++;
     closeTo(k);
     for (; k < s.length; k++) {
+      const parent = stack.length > 0 ? stack[stack.length - 1]!.pair : -1;
       stack.push({ mark: s[k]!, pair: pairs.length });
-      pairs.push({ open: tokens.length, close: -1 });
+      pairs.push({ open: tokens.length, close: -1, parent });
       tokens.push({ kind: "open", marker: s[k]!.marker });
     }
     tokens.push(p.code ? { kind: "code", text: p.text, mode: codeMode(p.text) } : { kind: "text", text: p.text });
@@ -257,13 +273,25 @@ function validate(tokens: Token[], pairs: readonly Pair[]): Uint8Array {
     if (t.kind === "code" && t.mode !== "plain") return "`";
     return atEnd ? codePointBefore(t.text, t.text.length) : codePointAt(t.text, 0);
   };
+  // Nearest tokens not dropped. Texts and code are never dropped and never empty, so at most a few markers
+  // (the closers and openers between two texts) are skipped: constant time.
+  const left = (k: number): number => {
+    let u = k - 1;
+    while (u >= 0 && dropped[u]) u--;
+    return u;
+  };
+  const right = (k: number): number => {
+    let u = k + 1;
+    while (u < tokens.length && dropped[u]) u++;
+    return u;
+  };
   const before = (k: number): string | undefined => {
-    for (let u = k - 1; u >= 0; u--) if (!dropped[u]) return edge(tokens[u]!, true);
-    return undefined;
+    const u = left(k);
+    return u >= 0 ? edge(tokens[u]!, true) : undefined;
   };
   const after = (k: number): string | undefined => {
-    for (let u = k + 1; u < tokens.length; u++) if (!dropped[u]) return edge(tokens[u]!, false);
-    return undefined;
+    const u = right(k);
+    return u < tokens.length ? edge(tokens[u]!, false) : undefined;
   };
   // The parser leaves "***" alone: a span holding nothing but its own marker cannot be written.
   const onlyOwnMarker = (p: Pair): boolean => {
@@ -277,14 +305,42 @@ function validate(tokens: Token[], pairs: readonly Pair[]): Uint8Array {
     }
     return true;
   };
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const p of pairs) {
-      if (dropped[p.open]) continue;
+  const pairOf = new Int32Array(tokens.length).fill(-1);
+  pairs.forEach((p, k) => {
+    pairOf[p.open] = k;
+    pairOf[p.close] = k;
+  });
+  // Dropping a pair changes the neighbours of others, which may then have to go too. This does what repeated
+  // passes over all pairs (in order, until one changes nothing) would do, but each pass only re-checks the pairs
+  // a drop can have affected: those owning the markers next to the dropped ones, and the pairs around it (whose
+  // content changed). A chain where each drop invalidates the pair before it took one full pass per pair.
+  let queue = new MinHeap(pairs.map((_, k) => k));
+  let next: number[] = [];
+  while (queue.size > 0) {
+    let pos = -1;
+    while (queue.size > 0) {
+      const k = queue.pop();
+      if (k === pos || dropped[pairs[k]!.open]) continue;
+      pos = k;
+      const p = pairs[k]!;
       if (canOpenBetween(before(p.open), after(p.open)) && canCloseBetween(before(p.close), after(p.close)) && !onlyOwnMarker(p)) continue;
       dropped[p.open] = dropped[p.close] = 1;
-      changed = true;
+      const affected: number[] = [];
+      for (const t of [p.open, p.close]) {
+        const l = left(t);
+        const r = right(t);
+        if (l >= 0 && pairOf[l]! >= 0) affected.push(pairOf[l]!);
+        if (r < tokens.length && pairOf[r]! >= 0) affected.push(pairOf[r]!);
+      }
+      for (let up = p.parent; up >= 0; up = pairs[up]!.parent) affected.push(up);
+      for (const a of affected) {
+        if (dropped[pairs[a]!.open]) continue;
+        if (a > pos) queue.push(a);
+        else next.push(a);
+      }
     }
+    queue = new MinHeap(next);
+    next = [];
   }
   // `x` needs word boundaries, ```x``` does not. Both start and end with a backtick, so switching changes no
   // neighbour of any marker; content that fits neither stays `x` and shows its backticks.
@@ -294,4 +350,54 @@ function validate(tokens: Token[], pairs: readonly Pair[]): Uint8Array {
     }
   });
   return dropped;
+}
+
+/** A binary min-heap of pair indexes. */
+class MinHeap {
+  private readonly items: number[];
+
+  constructor(items: readonly number[]) {
+    this.items = [...items];
+    for (let k = (this.items.length >> 1) - 1; k >= 0; k--) this.down(k);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(v: number): void {
+    const a = this.items;
+    a.push(v);
+    for (let k = a.length - 1; k > 0; ) {
+      const up = (k - 1) >> 1;
+      if (a[up]! <= a[k]!) break;
+      [a[up], a[k]] = [a[k]!, a[up]!];
+      k = up;
+    }
+  }
+
+  pop(): number {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      this.down(0);
+    }
+    return top;
+  }
+
+  private down(k: number): void {
+    const a = this.items;
+    for (;;) {
+      const l = 2 * k + 1;
+      const r = l + 1;
+      let m = k;
+      if (l < a.length && a[l]! < a[m]!) m = l;
+      if (r < a.length && a[r]! < a[m]!) m = r;
+      if (m === k) return;
+      [a[m], a[k]] = [a[k]!, a[m]!];
+      k = m;
+    }
+  }
 }

@@ -11,7 +11,7 @@
 // Performance: one pass finds the atoms, one backward pass tabulates the next closer of each kind, so a line
 // with many unmatched markers still parses in linear time.
 import { canCloseBetween, canOpenBetween, codePointAt, codePointBefore } from "./chars.js";
-import { findUrlAt } from "./links.js";
+import { UrlFinder } from "./links.js";
 import { STYLE_OF, type Inline, type Marker } from "./model.js";
 
 interface Atom {
@@ -102,6 +102,7 @@ function tabulateClosers(line: string, inAtom: Uint8Array): Map<Marker, Int32Arr
 function findAtoms(line: string): Atom[] {
   const atoms: Atom[] = [];
   const singleClosers = backtickClosers(line);
+  const urls = new UrlFinder(line);
   let closerIdx = 0;
   let tripleExhausted = false;
   let i = 0;
@@ -132,7 +133,7 @@ function findAtoms(line: string): Atom[] {
       continue;
     }
     if (c === "h" || c === "H" || c === "w" || c === "W") {
-      const url = findUrlAt(line, i);
+      const url = urls.at(i);
       if (url) {
         atoms.push({ start: i, end: url.end, node: { kind: "link", href: url.href, text: url.text } });
         i = url.end;
