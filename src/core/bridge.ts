@@ -561,7 +561,7 @@ export class BridgeCore {
     const parsed = parseUri(entry.remoteUri);
     if (!portal?.roomId || parsed.kind !== "tel") return;
     const why = this.internalFailure(error, "gave up posting a remote message");
-    await this.notice(puppetUserId(this.config, parsed.e164), portal.roomId, `⚠ A message from ${formatPhoneInternational(parsed.e164)} could not be shown here after repeated attempts. ${why} Open ${this.network} to see it.`, `lost-${entry.messageId}`);
+    await this.notice(puppetUserId(this.config, parsed.e164), portal.roomId, `⚠ A message from ${formatPhoneInternational(parsed.e164)} could not be shown here. ${why} Open ${this.network} to see it.`, `lost-${entry.messageId}`);
   }
 
   /** The runtime gave up on a Matrix event after repeated failures: the sender hears about it. */
@@ -569,7 +569,7 @@ export class BridgeCore {
     const portal = this.store.portals.byRoom(ev.room_id);
     if (!portal || ev.sender !== portal.matrixUser || (ev.type !== "m.room.message" && ev.type !== "m.reaction" && ev.type !== "m.room.encrypted")) return;
     const why = this.internalFailure(error, "gave up on a Matrix event");
-    await this.noticeAsPuppet(portal.remoteUri, ev.room_id, `⚠ Not delivered after repeated attempts. ${why}`, `abandon-${ev.event_id}`);
+    await this.noticeAsPuppet(portal.remoteUri, ev.room_id, `⚠ Not delivered. ${why}`, `abandon-${ev.event_id}`);
   }
 
   async onSendFailed(entry: OutboxEntry, reason: RemoteFailureReason, detail: string): Promise<void> {
