@@ -7,6 +7,7 @@ import type { Provider } from "./providers.js";
 import type { SendRequest } from "./sim/compose.js";
 import type { SendMedia } from "./sim/media.js";
 import type { ReceivedMedia, ReceivedMessage } from "./sim/received.js";
+import type { DeliveryRefusal } from "./refusals.js";
 
 export type { DeviceRef, DirectoryUser, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
 
@@ -140,6 +141,11 @@ export class GatekeeperAdminClient {
 
   received(phone: string, after = 0): Promise<ReceivedMessage[]> {
     return this.call("GET", `/admin/users/${enc(phone)}/messages?after=${after}`);
+  }
+
+  /** The user's messages that a provider refused to deliver. */
+  refusals(phone: string, after = 0): Promise<DeliveryRefusal[]> {
+    return this.call("GET", `/admin/users/${enc(phone)}/refusals?after=${after}`);
   }
 
   /** Streams what the user receives (server-sent events) until `signal` aborts. */

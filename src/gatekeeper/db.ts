@@ -136,7 +136,23 @@ CREATE TABLE used_token_ids (
 CREATE INDEX used_token_ids_by_expiry ON used_token_ids (expires_at);
 `;
 
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL];
+// 5: envelopes a provider refused to deliver (an Ack with `refused`), for telling their senders.
+const DELIVERY_REFUSALS_SQL = `
+CREATE TABLE delivery_refusals (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL,          -- hex of the envelope id
+  sender TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  recipient_device INTEGER NOT NULL,
+  provider_id TEXT NOT NULL,
+  code TEXT NOT NULL,                -- ErrorCode name
+  detail TEXT NOT NULL,
+  refused_at INTEGER NOT NULL
+);
+CREATE INDEX delivery_refusals_by_sender ON delivery_refusals (sender, seq);
+`;
+
+const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL, DELIVERY_REFUSALS_SQL];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

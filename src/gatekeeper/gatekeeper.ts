@@ -17,6 +17,7 @@ import { SimDevices } from "./sim/devices.js";
 import { SimInbox } from "./sim/inbox.js";
 import { SimNetwork } from "./sim/network.js";
 import { ReceivedStore } from "./sim/received.js";
+import { DeliveryRefusals } from "./refusals.js";
 import { matrixUserDomain, telUriE164, telUriOf } from "./uris.js";
 
 export interface GatekeeperOptions {
@@ -59,6 +60,7 @@ export class Gatekeeper {
   readonly hub: ProviderHub;
   readonly inbox: SimInbox;
   readonly received: ReceivedStore;
+  readonly refusals: DeliveryRefusals;
   readonly media: MediaStore;
   readonly simDevices: SimDevices;
   readonly sim: SimNetwork;
@@ -80,6 +82,7 @@ export class Gatekeeper {
     this.hub = new ProviderHub(this.queue, this.log);
     this.inbox = new SimInbox(this.db);
     this.received = new ReceivedStore(this.db);
+    this.refusals = new DeliveryRefusals(this.db);
     this.media = new MediaStore(this.db, options.dataDir, options.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES);
     this.simDevices = new SimDevices(this.db, this.keys);
     this.tokens = new TokenVerifier(this.providers, new UsedTokenIds(this.db), this.log);

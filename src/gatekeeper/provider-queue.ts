@@ -27,13 +27,13 @@ export class ProviderQueue {
       .all(providerId, afterSeq, limit) as { seq: number; envelope: Buffer }[]).map((r) => ({ seq: r.seq, envelope: new Uint8Array(r.envelope) }));
   }
 
-  /** Returns false when nothing matched (already acknowledged, or never queued for this provider). */
-  ack(providerId: string, id: Uint8Array, recipient: string, recipientDevice: number): boolean {
-    return (
-      this.db
-        .prepare("DELETE FROM provider_queue WHERE provider_id = ? AND message_id = ? AND recipient = ? AND recipient_device = ?")
-        .run(providerId, id, recipient, recipientDevice).changes > 0
-    );
+  /** Removes an acknowledged envelope and returns it; undefined when nothing matched (already acknowledged, or never
+   * queued for this provider). */
+  ack(providerId: string, id: Uint8Array, recipient: string, recipientDevice: number): Uint8Array | undefined {
+    const row = this.db
+      .prepare("DELETE FROM provider_queue WHERE provider_id = ? AND message_id = ? AND recipient = ? AND recipient_device = ? RETURNING envelope")
+      .get(providerId, id, recipient, recipientDevice) as { envelope: Buffer } | undefined;
+    return row && new Uint8Array(row.envelope);
   }
 
   count(providerId: string): number {

@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import { ErrorCode, type Ack, type Send } from "../protocol/gen/interop_pb.js";
 import type { ProviderHub, ProviderLink } from "./provider-hub.js";
 import type { ProviderQueue } from "./provider-queue.js";
+import type { DeliveryRefusals } from "./refusals.js";
+import { decodeEnvelope } from "../protocol/envelope.js";
 import type { ProviderRegistry } from "./providers.js";
 import type { SendChecker } from "./send-checks.js";
 import type { SimInbox } from "./sim/inbox.js";
@@ -15,6 +17,7 @@ export interface ProviderSocketDeps {
   checker: SendChecker;
   inbox: SimInbox;
   queue: ProviderQueue;
+  refusals: DeliveryRefusals;
   hub: ProviderHub;
   log: Logger;
   /** Called after envelopes for simulated devices were stored. */
@@ -99,9 +102,15 @@ export class ProviderSocket {
   }
 
   private onAck(ack: Ack): void {
-    if (!this.deps.queue.ack(this.providerId, ack.id, ack.recipient, ack.recipientDevice)) {
+    const envelope = this.deps.queue.ack(this.providerId, ack.id, ack.recipient, ack.recipientDevice);
+    if (!envelope) {
       // Acks are idempotent: a second Ack after a redelivery is normal.
       this.deps.log.debug({ provider: this.providerId }, "ack for an envelope not in the queue");
+      return;
+    }
+    if (ack.refused !== ErrorCode.ERROR_CODE_UNSPECIFIED) {
+      this.deps.refusals.record(this.providerId, decodeEnvelope(envelope), ack.refused, ack.detail);
+      this.deps.log.info({ provider: this.providerId, code: ErrorCode[ack.refused] }, "the provider refused to deliver an envelope; its sender is told");
     }
   }
 

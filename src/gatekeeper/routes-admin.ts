@@ -164,6 +164,13 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     return gk.received.list(e164, afterParam(request.query.after));
   });
 
+  // Messages of this user that a provider refused to deliver (the user's phone would say "not delivered").
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/refusals", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.refusals.forSender(telUriOf(e164), afterParam(request.query.after));
+  });
+
   // Server-sent events: the backlog after `after`, then every new message as it is stored.
   app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/watch", async (request, reply) => {
     const e164 = normalisePhone(request.params.phone);

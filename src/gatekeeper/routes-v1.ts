@@ -109,6 +109,7 @@ export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Pr
       checker: gk.checker,
       inbox: gk.inbox,
       queue: gk.queue,
+      refusals: gk.refusals,
       hub: gk.hub,
       log: gk.log,
       onAccepted: () => gk.sim.wake(),

@@ -19,6 +19,7 @@ import {
   type SendRequest,
 } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
+import type { DeliveryRefusal } from "./refusals.js";
 
 export { AdminApiError, GatekeeperAdminClient };
 export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
@@ -156,6 +157,10 @@ export class GatekeeperProcess {
 
   received(phone: string, after = 0): Promise<ReceivedMessage[]> {
     return this.admin.received(phone, after);
+  }
+
+  refusals(phone: string, after = 0): Promise<DeliveryRefusal[]> {
+    return this.admin.refusals(phone, after);
   }
 
   /** Polls the user's received messages until one matches; throws with what did arrive after `timeoutMs`. */
