@@ -7,7 +7,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { ErrorCode, SendSchema, type Envelope } from "../protocol/gen/interop_pb.js";
 import { messageIdFromString, messageIdToString } from "../protocol/message-id.js";
-import { matrixUri, parseUri, telUri } from "../protocol/uri.js";
+import { matrixUri, parseUri } from "../protocol/uri.js";
+import { whatsAppCodec, whatsAppDialect, whatsAppIds, whatsAppPhrases } from "../networks/whatsapp/index.js";
 import { SignalDeviceStore } from "../protocol/signal/device-store.js";
 import { ensureLocalIdentity } from "../protocol/signal/identity.js";
 import { SignalError } from "../protocol/signal/errors.js";
@@ -33,6 +34,11 @@ export type OutboxOutcome =
   | { kind: "retry"; afterMs?: number; detail: string; unreachable: boolean };
 
 export class InteropRemoteNetwork implements RemoteNetwork {
+  // Interop protocol v1 carries WhatsApp's content: its identities, markup and codec are the network's.
+  readonly ids = whatsAppIds;
+  readonly text = whatsAppDialect;
+  readonly codec = whatsAppCodec;
+  readonly phrases = whatsAppPhrases;
   private readonly identityLock = new KeyedLock();
   private readonly ready = new Set<string>();
   private readonly devices = new Map<string, SignalDeviceStore>();
@@ -79,12 +85,12 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     });
   }
 
-  async lookup(_asMatrixUser: string, e164: string): Promise<RemoteProfile> {
+  async lookup(_asMatrixUser: string, contact: string): Promise<RemoteProfile> {
     try {
-      const entry = await this.client.lookup(telUri(e164));
+      const entry = await this.client.lookup(contact);
       const avatarId = entry.profile.avatar;
       return {
-        e164,
+        contact,
         name: entry.profile.name || undefined,
         devices: entry.devices.map((d) => d.deviceId),
         avatar: avatarId ? { id: avatarId, fetch: () => this.fetchAvatar(avatarId) } : undefined,

@@ -57,7 +57,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   // Envelopes arrive only after start-up below, when `core` exists.
   remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user));
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
-  const core = new BridgeCore(config, store, matrix, remote, log.child({ part: "core" }), media);
+  const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });
   const network = remote;
 
   // Matrix E2EE (started below, before the bot and puppets act); undefined when the config does not allow encryption.

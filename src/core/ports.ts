@@ -1,10 +1,8 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Message, MessageSchema } from "../protocol/gen/content_pb.js";
+import type { MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, RemoteText } from "./events.js";
 
-export type MessageInit = MessageInitShape<typeof MessageSchema>;
-
-// The two shapes the core talks to. The core knows neither HTTP nor crypto: the appservice implements MatrixSide,
-// the interop client implements RemoteNetwork (a MIMI-speaking gatekeeper could be a second implementation).
+// The shapes the core talks to. The core knows neither HTTP nor crypto nor any network's wire format: the appservice
+// implements MatrixSide; a network (src/networks/<name>/ plus its transport) implements RemoteNetwork, with its own
+// identities, text dialect and content codec. A MIMI-speaking gatekeeper would be a second RemoteNetwork.
 
 /** Matrix event content as the core builds it (m.room.message and friends). */
 export type MatrixContent = Record<string, unknown>;
@@ -12,11 +10,13 @@ export type MatrixContent = Record<string, unknown>;
 export interface MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
-  /** Registers the puppet if needed and keeps its profile (name, avatar) current; returns its user ID. */
-  ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
+  /**
+   * Registers the puppet of the contact with this puppet key (ContactIds.puppetKey) if needed and keeps its profile
+   * (name, avatar) current; returns its user ID.
+   */
+  ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
   /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
-  /** Creates the management DM between the bot and a user (when the user did not create it). */
   joinRoom(asUser: string, roomId: string): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
@@ -41,23 +41,24 @@ export class MediaError extends Error {
 }
 
 /**
- * Moves media between the two sides. Implemented by the runtime (Matrix media API, Matrix encrypted attachments,
- * the gatekeeper's media store, WhatsApp-style media encryption); the core only decides when.
+ * Moves media between the two sides. Implemented by the runtime for its network (Matrix media API, Matrix encrypted
+ * attachments, the network's media store and media encryption); the core only decides when.
  */
 export interface MediaPort {
   /**
    * A Matrix media message (m.image, m.video, m.audio incl. voice messages, m.file; `url` or, in encrypted rooms,
-   * `file`) -> the interop Message carrying it (imageMessage, videoMessage, audioMessage or documentMessage, with
-   * caption and, when `quote` is given, contextInfo), the encrypted blob already uploaded to the gatekeeper.
-   * Throws MediaError for anything the user should be told.
+   * `file`) -> the network's media message (caption, and the quoted message when `quote` is given), its file already
+   * uploaded to the network. Throws MediaError for anything the user should be told.
    */
-  toRemote(matrixUser: string, content: MatrixContent, quote?: { stanzaId: string; participant: string }): Promise<MessageInit>;
+  toRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<RemoteMedia>;
   /**
-   * An interop media Message -> Matrix m.room.message content (msgtype, body, info, url or - when `encrypted` -
+   * The network's media message -> Matrix m.room.message content (msgtype, body, info, url or - when `encrypted` -
    * `file`), the media verified, decrypted and uploaded to Matrix as the puppet. Throws MediaError (e.g. a hash
    * mismatch: the media is rejected and never posted).
    */
-  toMatrix(puppetUserId: string, message: Message, encrypted: boolean): Promise<MatrixContent>;
+  toMatrix(puppetUserId: string, media: RemoteMedia, encrypted: boolean): Promise<MatrixContent>;
+  /** Whether a Matrix msgtype is media this port carries. */
+  handles(msgtype: string): boolean;
 }
 
 /** A contact's profile picture on the remote network: its media ID and how to fetch it. */
@@ -67,7 +68,7 @@ export interface RemoteAvatar {
 }
 
 export interface RemoteProfile {
-  e164: string;
+  contact: string;
   name?: string | undefined;
   avatar?: RemoteAvatar | undefined;
   devices: number[];
@@ -99,13 +100,76 @@ export interface RemoteStatus {
   pendingOutgoing: number;
 }
 
+/** How a network names its users: the core keeps contact IDs opaque and asks the network for everything else. */
+export interface ContactIds {
+  /** A contact ID from what a user typed ("0151 1234567", "+49 151 …"); throws InputError saying what is wrong. */
+  parse(input: string, defaultCountry?: string): string;
+  /** The contact a puppet stands for, from the key in its user ID; null when the key names no valid contact. */
+  fromPuppetKey(key: string): string | null;
+  /** The key that goes into the puppet's user ID (bridge.puppet_localpart_template) and names its puppet. */
+  puppetKey(contact: string): string;
+  /** How people write the contact ("+49 1511 2345678"). */
+  label(contact: string): string;
+  /** Whether a sender ID is one of the network's users that the bridge bridges (as opposed to, e.g., a provider). */
+  isContact(id: string): boolean;
+  /** The network's ID of a Matrix user of this bridge. */
+  localUser(matrixUserId: string): string;
+}
+
+/** The network's text markup, converted at the Matrix boundary. */
+export interface TextDialect {
+  toMatrix(text: RemoteText): MatrixText;
+  /** Reply fallbacks (<mx-reply>, quoted lines of a plain body) are left out. */
+  fromMatrix(content: MatrixText): RemoteText;
+  /** A reply that shows the message it answers inline (when that message never crossed the bridge). */
+  withQuote(quoted: RemoteText, text: RemoteText): RemoteText;
+}
+
+/** Matrix message text: the plain body, and HTML when there is formatting. */
+export interface MatrixText {
+  body: string;
+  format?: string;
+  formatted_body?: string;
+}
+
+/** A refusal the user is shown, e.g. "the message is too long to send (…)". */
+export type Encoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
+
+/** Between the core's events and the network's wire content (what the outbox and inbox hold). */
+export interface ContentCodec {
+  /** Never throws: what cannot be read becomes "unsupported", naming what it was. */
+  decode(bytes: Uint8Array): RemoteEvent;
+  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded;
+}
+
+/** Sentences that name the network's own features. */
+export interface NetworkPhrases {
+  /** Why a contact cannot receive messages from Matrix: where they turn that on. */
+  notOptedIn(who: string): string;
+  /** A word commands may start with in a shared room ("!wa help"). */
+  commandPrefix: string;
+  /** What a contact is called when users type one ("phone number"), with an example and the spellings understood. */
+  contactNoun: string;
+  contactExample: string;
+  contactSpellings: string;
+}
+
 export interface RemoteNetwork {
   readonly networkName: string;
-  /** Looks a phone number up in the gatekeeper directory; throws RemoteError (unknown_user, not_opted_in, ...). */
-  lookup(asMatrixUser: string, e164: string): Promise<RemoteProfile>;
-  /** Makes sure the Matrix user has an interop identity with uploaded keys. */
+  readonly ids: ContactIds;
+  readonly text: TextDialect;
+  readonly codec: ContentCodec;
+  readonly phrases: NetworkPhrases;
+  /** Looks a contact up in the network's directory; throws RemoteError (unknown_user, not_opted_in, ...). */
+  lookup(asMatrixUser: string, contact: string): Promise<RemoteProfile>;
+  /** Makes sure the Matrix user has an identity on the network (keys uploaded). */
   ensureIdentity(matrixUser: string): Promise<void>;
-  /** Something was written to the store's outbox: deliver it (encrypted with the ratchet step, then sent). */
+  /** Something was written to the store's outbox: deliver it. */
   wake(): void;
   status(): RemoteStatus;
+}
+
+/** User input that cannot be used; the message says why, for the user. */
+export class InputError extends Error {
+  override readonly name = "InputError";
 }

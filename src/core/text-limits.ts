@@ -1,17 +1,14 @@
-// How much text one message may carry on each side, and what to do with more.
+// How much text one Matrix message may carry, and what to do with more. (What the network's side takes is its
+// codec's business: it refuses what is too long with a reason.)
 //
-// Matrix: Synapse refuses an event whose JSON exceeds 65,536 bytes (413 M_TOO_LARGE). In an encrypted room the
-// content travels as base64 Megolm ciphertext (4/3 of the plaintext) inside an event that also carries keys,
-// signatures and hashes, so the content's own JSON must stay well below that: MATRIX_CONTENT_MAX_BYTES.
-// WhatsApp side: a Content is at most MAX_CONTENT_BYTES (192 KiB) once padded; REMOTE_TEXT_MAX_BYTES leaves room
-// for the quote, the edit wrapper and the padding around the text.
-import { MAX_CONTENT_BYTES } from "../protocol/limits.js";
-import { toMatrixText, type MatrixTextContent } from "./text-format.js";
+// Synapse refuses an event whose JSON exceeds 65,536 bytes (413 M_TOO_LARGE). In an encrypted room the content
+// travels as base64 Megolm ciphertext (4/3 of the plaintext) inside an event that also carries keys, signatures and
+// hashes, so the content's own JSON must stay well below that: MATRIX_CONTENT_MAX_BYTES.
+import type { MatrixText as MatrixTextContent } from "./ports.js";
 
 export const MATRIX_CONTENT_MAX_BYTES = 40_000;
 /** More parts than this and the rest is cut: a wall of a dozen maximal messages is already more than anyone reads. */
 export const MATRIX_MAX_PARTS = 12;
-export const REMOTE_TEXT_MAX_BYTES = MAX_CONTENT_BYTES - 8 * 1024;
 
 export interface MatrixTextParts {
   /** Message contents in order; each fits MATRIX_CONTENT_MAX_BYTES (with msgtype). */
@@ -24,7 +21,8 @@ export interface MatrixTextParts {
 export interface SplitOptions {
   maxBytes?: number;
   maxParts?: number;
-  convert?: (text: string) => MatrixTextContent;
+  /** The network's markup to Matrix (TextDialect.toMatrix): parts are cut from the network's text, then converted. */
+  convert: (text: string) => MatrixTextContent;
 }
 
 /** The size of a text message's content as the homeserver will see it (JSON, UTF-8). */
@@ -33,15 +31,15 @@ export function contentBytes(content: MatrixTextContent): number {
 }
 
 /**
- * A WhatsApp text as one or more Matrix message contents, split at line breaks (else spaces, else anywhere but
+ * A network's text as one or more Matrix message contents, split at line breaks (else spaces, else anywhere but
  * inside a surrogate pair) so that each fits one event. Halving, rather than filling parts greedily, converts
  * each character O(log n) times and never measures a part twice; parts are then between a quarter and all of
  * the budget. Past maxParts the rest is cut (shownChars < totalChars); the caller says so to the user.
  */
-export function splitForMatrix(text: string, options: SplitOptions = {}): MatrixTextParts {
+export function splitForMatrix(text: string, options: SplitOptions): MatrixTextParts {
   const maxBytes = options.maxBytes ?? MATRIX_CONTENT_MAX_BYTES;
   const maxParts = options.maxParts ?? MATRIX_MAX_PARTS;
-  const convert = options.convert ?? toMatrixText;
+  const convert = options.convert;
   const parts: MatrixTextContent[] = [];
   let shown = 0;
   let full = true;
@@ -93,24 +91,12 @@ function halve(text: string): [string, string] {
   return [text.slice(0, k), text.slice(k)];
 }
 
-function codePoints(s: string): number {
+/** Characters as people count them: code points, a surrogate pair being one. */
+export function codePoints(s: string): number {
   let n = 0;
   for (let k = 0; k < s.length; k++) {
     const c = s.charCodeAt(k);
     if (c < 0xdc00 || c > 0xdfff || k === 0 || s.charCodeAt(k - 1) < 0xd800 || s.charCodeAt(k - 1) > 0xdbff) n++;
   }
   return n;
-}
-
-/**
- * Why a text for the remote network is refused, or undefined when it fits: `too long (N of at most M characters)`.
- * Measured in UTF-8 bytes, which is what the limit is; for the user, M is said in characters of the text's own
- * average width, so the numbers compare.
- */
-export function remoteTextTooLong(text: string, what = "the message"): string | undefined {
-  const bytes = Buffer.byteLength(text);
-  if (bytes <= REMOTE_TEXT_MAX_BYTES) return undefined;
-  const chars = codePoints(text);
-  const fit = Math.floor((REMOTE_TEXT_MAX_BYTES * chars) / bytes);
-  return `${what} is too long to send (${chars} characters; at most about ${fit} fit in one message)`;
 }

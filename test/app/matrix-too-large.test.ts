@@ -2,6 +2,7 @@
 // and the parts splitForMatrix makes of the same text are all accepted.
 import assert from "node:assert/strict";
 import { isPermanent } from "../../src/app/queue-worker.js";
+import { whatsAppDialect } from "../../src/networks/whatsapp/index.js";
 import { splitForMatrix } from "../../src/core/text-limits.js";
 import { MatrixClient } from "../../src/matrix/client.js";
 import { MatrixApiError } from "../../src/matrix/errors.js";
@@ -25,7 +26,7 @@ describe("a text too large for one Matrix event (real Synapse)", function () {
   });
 
   it("is refused whole with 413, which the queues give up on at once", async () => {
-    const whole = { msgtype: "m.text", ...splitForMatrix(text, { maxBytes: 1_000_000 }).parts[0]! };
+    const whole = { msgtype: "m.text", ...splitForMatrix(text, { maxBytes: 1_000_000, convert: whatsAppDialect.toMatrix }).parts[0]! };
     const err = await client
       .as(botId)
       .sendEvent(roomId, "m.room.message", whole, `too-large-${Date.now()}`)
@@ -36,7 +37,7 @@ describe("a text too large for one Matrix event (real Synapse)", function () {
   });
 
   it("is accepted in parts", async () => {
-    const { parts, shownChars, totalChars } = splitForMatrix(text);
+    const { parts, shownChars, totalChars } = splitForMatrix(text, { convert: whatsAppDialect.toMatrix });
     assert.ok(parts.length > 1);
     assert.equal(shownChars, totalChars);
     const txn = `parts-${Date.now()}`;

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import type { MatrixContent, MatrixSide, RemoteAvatar, RemoteNetwork, RemoteProfile, RemoteStatus } from "../../src/core/ports.js";
+import type { OutgoingEvent, RemoteEvent } from "../../src/core/events.js";
+import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import { BridgeStore } from "../../src/store/store.js";
@@ -73,18 +74,73 @@ export class RecordingMatrixSide implements MatrixSide {
   }
 }
 
+/**
+ * A network that is not WhatsApp, to keep the core honest: contacts are `fake:<digits>`, text is plain (quotes in
+ * «»), and content travels as JSON of the core's own events.
+ */
+export const fakeIds: ContactIds = {
+  parse(input) {
+    const digits = input.replace(/[^0-9]/g, "");
+    if (digits.length < 4) throw new InputError(`"${input}" is no fake number`);
+    return `fake:${digits}`;
+  },
+  fromPuppetKey: (key) => (/^\+?\d{4,15}$/.test(key) ? `fake:${key.replace("+", "")}` : null),
+  puppetKey: (contact) => `+${contact.slice("fake:".length)}`,
+  label: (contact) => `~${contact.slice("fake:".length)}`,
+  isContact: (id) => id.startsWith("fake:"),
+  localUser: (matrixUserId) => `local:${matrixUserId}`,
+};
+
+export const fakeCodec: ContentCodec = {
+  decode(bytes) {
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as RemoteEvent;
+    } catch {
+      return { kind: "unsupported", what: "fake garbage" };
+    }
+  },
+  encode(event) {
+    if (event.kind === "message" && event.text.length > 1000) return { ok: false, reason: "too long for the fake network" };
+    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(event)) };
+  },
+};
+
+/** Bytes as the fake network's inbox would hold them. */
+export function fakeContent(event: RemoteEvent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(event));
+}
+
+/** The outbox's content, decoded as the fake network sent it. */
+export function sentEvents(store: BridgeStore): OutgoingEvent[] {
+  const rows = store.db.prepare("SELECT content FROM outbox ORDER BY seq").all() as { content: Buffer }[];
+  return rows.map((r) => JSON.parse(new TextDecoder().decode(r.content)) as OutgoingEvent);
+}
+
 /** A remote network whose directory is a map; records lookups and identity set-ups. */
 export class ScriptedRemoteNetwork implements RemoteNetwork {
-  readonly networkName = "WhatsApp";
+  readonly networkName = "FakeNet";
+  readonly ids = fakeIds;
+  readonly codec = fakeCodec;
+  readonly text: TextDialect = {
+    toMatrix: (text) => ({ body: text }),
+    fromMatrix: (content) => content.body,
+    withQuote: (quoted, text) => `«${quoted}» ${text}`,
+  };
+  readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };
   readonly lookups: string[] = [];
   readonly identities: string[] = [];
+  /** Contacts whose lookup fails with this error. */
+  readonly failing = new Map<string, Error>();
+  connected = true;
   wakes = 0;
 
   constructor(private readonly directory: Record<string, string> = {}) {}
 
-  async lookup(_asMatrixUser: string, e164: string): Promise<RemoteProfile> {
-    this.lookups.push(e164);
-    return { e164, name: this.directory[e164], devices: [1] };
+  async lookup(_asMatrixUser: string, contact: string): Promise<RemoteProfile> {
+    this.lookups.push(contact);
+    const failure = this.failing.get(contact);
+    if (failure) throw failure;
+    return { contact, name: this.directory[contact], devices: [1] };
   }
   async ensureIdentity(matrixUser: string): Promise<void> {
     this.identities.push(matrixUser);
@@ -93,7 +149,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
     this.wakes++;
   }
   status(): RemoteStatus {
-    return { connected: true, since: 0, lastError: undefined, pendingOutgoing: 0 };
+    return { connected: this.connected, since: 0, lastError: undefined, pendingOutgoing: 0 };
   }
 }
 
@@ -106,7 +162,7 @@ export interface CoreWorld {
 }
 
 /** A BridgeCore over the fakes; `permissions` is the YAML body of bridge.permissions' rules. */
-export function coreWorld(options: { permissions?: Record<string, string>; directory?: Record<string, string> } = {}): CoreWorld {
+export function coreWorld(options: { permissions?: Record<string, string>; directory?: Record<string, string>; media?: MediaPort } = {}): CoreWorld {
   const dir = mkdtempSync(join(tmpdir(), "mdb-core-"));
   const rules = options.permissions ?? { "example.org": "user" };
   const text = minimalConfig(dir).replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""));
@@ -114,7 +170,7 @@ export function coreWorld(options: { permissions?: Record<string, string>; direc
   const store = BridgeStore.open(join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
-  const core = new BridgeCore(config, store, matrix, remote, pino({ level: "silent" }));
+  const core = new BridgeCore({ config, store, matrix, remote, log: pino({ level: "silent" }), media: options.media });
   return {
     core,
     store,

@@ -9,7 +9,7 @@ const ALICE = "@alice:example.org";
 const MALLORY = "@mallory:evil.org";
 const ANNA = "+4915112345678";
 const ANNA_PUPPET = "@wa_4915112345678:example.org";
-const ANNA_URI = `tel:${ANNA}`;
+const ANNA_URI = `fake:${ANNA.slice(1)}`;
 
 let seq = 0;
 function event(partial: Partial<MatrixEvent> & Pick<MatrixEvent, "type" | "room_id" | "sender">): MatrixEvent {

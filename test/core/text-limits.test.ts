@@ -1,10 +1,12 @@
-// Splitting WhatsApp texts that do not fit one Matrix event, and refusing Matrix texts the protocol cannot carry.
+// Splitting a network's texts that do not fit one Matrix event (here with WhatsApp's markup, the one that exists).
 import assert from "node:assert/strict";
 import { describe, it } from "mocha";
-import { toMatrixText } from "../../src/core/text-format.js";
-import { contentBytes, MATRIX_CONTENT_MAX_BYTES, MATRIX_MAX_PARTS, remoteTextTooLong, REMOTE_TEXT_MAX_BYTES, splitForMatrix } from "../../src/core/text-limits.js";
+import { contentBytes, MATRIX_CONTENT_MAX_BYTES, MATRIX_MAX_PARTS, splitForMatrix as split, type SplitOptions } from "../../src/core/text-limits.js";
+import { whatsAppDialect } from "../../src/networks/whatsapp/index.js";
 
-const bodies = (text: string, opts = {}) => splitForMatrix(text, opts).parts.map((p) => p.body);
+const toMatrixText = whatsAppDialect.toMatrix;
+const splitForMatrix = (text: string, opts: Partial<SplitOptions> = {}) => split(text, { convert: toMatrixText, ...opts });
+const bodies = (text: string, opts: Partial<SplitOptions> = {}) => splitForMatrix(text, opts).parts.map((p) => p.body);
 
 describe("splitForMatrix", () => {
   it("keeps a text that fits as one part, converted as usual", () => {
@@ -52,17 +54,5 @@ describe("splitForMatrix", () => {
 
   it("still sends a text of only whitespace", () => {
     assert.deepEqual(bodies("   "), ["   "]);
-  });
-});
-
-describe("remoteTextTooLong", () => {
-  it("accepts up to the limit and refuses beyond it with both numbers", () => {
-    assert.equal(remoteTextTooLong("x".repeat(REMOTE_TEXT_MAX_BYTES)), undefined);
-    const reason = remoteTextTooLong("x".repeat(REMOTE_TEXT_MAX_BYTES + 1));
-    assert.equal(reason, `the message is too long to send (${REMOTE_TEXT_MAX_BYTES + 1} characters; at most about ${REMOTE_TEXT_MAX_BYTES} fit in one message)`);
-  });
-  it("counts bytes, so wide characters reach the limit sooner", () => {
-    const reason = remoteTextTooLong("語".repeat(REMOTE_TEXT_MAX_BYTES / 2));
-    assert.match(reason ?? "", /\(\d+ characters; at most about \d+ fit/);
   });
 });

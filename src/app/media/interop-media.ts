@@ -1,6 +1,6 @@
 // Interop media messages (WhatsApp's imageMessage, videoMessage, audioMessage, documentMessage) read from a decoded
 // Message and built for one, and the mapping of their metadata to and from Matrix. Pure: no I/O.
-import type { MessageInit } from "../../core/ports.js";
+import type { MessageInit } from "../../networks/whatsapp/index.js";
 import { MediaError } from "../../core/ports.js";
 import type { Message } from "../../protocol/gen/content_pb.js";
 import type { MediaDigest, MediaKind, MediaVerification } from "../../protocol/media-crypto.js";

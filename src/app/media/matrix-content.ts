@@ -6,7 +6,7 @@
 // `org.matrix.msc3245.voice` and `org.matrix.msc1767.audio` (duration in ms, waveform of integers 0..1024).
 import { z } from "zod";
 import { MediaError, type MatrixContent } from "../../core/ports.js";
-import { toMatrixText, toWhatsAppText } from "../../core/text-format.js";
+import { whatsAppDialect } from "../../networks/whatsapp/index.js";
 import { InvalidEncryptedFileError, parseEncryptedFile, type EncryptedFile } from "./matrix-attachments.js";
 
 export type MatrixMediaType = "m.image" | "m.video" | "m.audio" | "m.file";
@@ -36,6 +36,11 @@ export interface MatrixMedia {
 export const MATRIX_WAVEFORM_MAX = 1024;
 
 const MEDIA_TYPES = ["m.image", "m.video", "m.audio", "m.file"] as const;
+
+/** Whether a Matrix msgtype is one of the media messages carried as files. */
+export function isMatrixMediaType(msgtype: string): msgtype is MatrixMediaType {
+  return (MEDIA_TYPES as readonly string[]).includes(msgtype);
+}
 const dimension = z.number().int().min(0).max(1_000_000);
 const mxc = z.string().regex(/^mxc:\/\/[^/]+\/[^/]+$/);
 
@@ -80,7 +85,7 @@ function fileSource(file: unknown, url: unknown, what: string): MatrixMediaSourc
 /** Reads a media message from an event's content; throws MediaError for content that cannot be bridged. */
 export function parseMatrixMedia(content: MatrixContent): MatrixMedia {
   const msgtype = content.msgtype;
-  if (typeof msgtype !== "string" || !(MEDIA_TYPES as readonly string[]).includes(msgtype)) {
+  if (typeof msgtype !== "string" || !isMatrixMediaType(msgtype)) {
     throw new MediaError(`"${String(msgtype)}" is not a media message`);
   }
   const source = fileSource(content.file, content.url, "file");
@@ -91,7 +96,7 @@ export function parseMatrixMedia(content: MatrixContent): MatrixMedia {
   let caption: string | undefined;
   if (isCaption) {
     const rich = content.format === "org.matrix.custom.html" && typeof content.formatted_body === "string";
-    caption = toWhatsAppText(rich ? { body, format: "org.matrix.custom.html", formatted_body: content.formatted_body as string } : { body });
+    caption = whatsAppDialect.fromMatrix(rich ? { body, format: "org.matrix.custom.html", formatted_body: content.formatted_body as string } : { body });
   }
   const fileName = sanitiseFileName(filename ?? body) || defaultFileName(msgtype as MatrixMediaType, info.mimetype);
   const audio = audioSchema.safeParse(content["org.matrix.msc1767.audio"] ?? {}).data;
@@ -167,7 +172,7 @@ export function matrixMediaContent(media: IncomingMatrixMedia, location: MatrixF
       ...(thumbnail.height ? { h: thumbnail.height } : {}),
     };
   }
-  const text = media.caption ? toMatrixText(media.caption) : { body: media.fileName };
+  const text = media.caption ? whatsAppDialect.toMatrix(media.caption) : { body: media.fileName };
   const content: MatrixContent = { msgtype: media.msgtype, ...text, filename: media.fileName, info };
   if ("url" in location) content.url = location.url;
   else content.file = location.file;

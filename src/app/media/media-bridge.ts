@@ -7,16 +7,17 @@
 import { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
-import { type MatrixContent, type MediaPort, type MessageInit } from "../../core/ports.js";
+import type { MessageRef, RemoteMedia as CoreMedia } from "../../core/events.js";
+import type { MatrixContent, MediaPort } from "../../core/ports.js";
+import { mediaMessageOf, whatsAppMedia } from "../../networks/whatsapp/index.js";
 import type { MatrixClient } from "../../matrix/client.js";
 import type { MatrixIntent } from "../../matrix/intent.js";
-import type { Message } from "../../protocol/gen/content_pb.js";
 import { createMediaEncryptor, decryptMediaChunks } from "../../protocol/media-crypto.js";
 import { limitBytes } from "./byte-limit.js";
 import type { GatekeeperMedia } from "./gatekeeper-media.js";
 import { encryptedLength, incomingMatrixMedia, remoteKindFor, remoteMediaMessage, remoteMediaOf, type RemoteMedia } from "./interop-media.js";
 import { AttachmentEncryptor, decryptAttachment, decryptAttachmentChunks, encryptAttachment } from "./matrix-attachments.js";
-import { matrixMediaContent, parseMatrixMedia, type IncomingThumbnail, type MatrixFileLocation, type MatrixMedia, type MatrixMediaSource } from "./matrix-content.js";
+import { isMatrixMediaType, matrixMediaContent, parseMatrixMedia, type IncomingThumbnail, type MatrixFileLocation, type MatrixMedia, type MatrixMediaSource } from "./matrix-content.js";
 import { mediaErrorOf, tooLarge } from "./media-errors.js";
 import { SealedSpool } from "./sealed-spool.js";
 
@@ -51,7 +52,11 @@ export class MediaBridge implements MediaPort {
 
   // ---------------------------------------------------------------- Matrix -> remote
 
-  async toRemote(matrixUser: string, content: MatrixContent, quote?: { stanzaId: string; participant: string }): Promise<MessageInit> {
+  handles(msgtype: string): boolean {
+    return isMatrixMediaType(msgtype);
+  }
+
+  async toRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<CoreMedia> {
     const max = this.options.maxBytes;
     const media = parseMatrixMedia(content);
     if (media.size !== undefined && media.size > max) throw tooLarge(max);
@@ -69,7 +74,8 @@ export class MediaBridge implements MediaPort {
       const jpegThumbnail = kind === "image" || kind === "video" ? await this.remoteThumbnail(media) : undefined;
       const mimetype = media.mimetype ?? (media.source.encrypted ? undefined : download.contentType) ?? "application/octet-stream";
       this.options.log.info({ kind, bytes: digest.fileLength, encrypted: media.source.encrypted }, "media sent to the media service");
-      return remoteMediaMessage(media, { kind, digest, directPath: `/v1/media/${mediaId}`, mimetype, ...(jpegThumbnail ? { jpegThumbnail } : {}) }, quote);
+      const uploaded = { kind, digest, directPath: `/v1/media/${mediaId}`, mimetype, ...(jpegThumbnail ? { jpegThumbnail } : {}) };
+      return whatsAppMedia(remoteMediaMessage(media, uploaded, quote ? { stanzaId: quote.messageId, participant: quote.sender } : undefined));
     } catch (err) {
       throw this.classify(err, "Matrix -> remote");
     }
@@ -95,8 +101,9 @@ export class MediaBridge implements MediaPort {
 
   // ---------------------------------------------------------------- remote -> Matrix
 
-  async toMatrix(puppetUserId: string, message: Message, encrypted: boolean): Promise<MatrixContent> {
+  async toMatrix(puppetUserId: string, media: CoreMedia, encrypted: boolean): Promise<MatrixContent> {
     const max = this.options.maxBytes;
+    const message = mediaMessageOf(media);
     const remote = remoteMediaOf(message);
     if (remote.fileLength > max) throw tooLarge(max);
     let spool: SealedSpool | undefined;

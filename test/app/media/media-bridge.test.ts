@@ -11,7 +11,9 @@ import { decryptAttachment, encryptAttachment, type EncryptedFile } from "../../
 import { MediaBridge } from "../../../src/app/media/media-bridge.js";
 import { puppetUserId } from "../../../src/config/identities.js";
 import { providerPublicKey } from "../../../src/config/provider-key.js";
-import { MediaError, type MessageInit } from "../../../src/core/ports.js";
+import type { RemoteMedia } from "../../../src/core/events.js";
+import { MediaError } from "../../../src/core/ports.js";
+import { mediaMessageOf, whatsAppMedia } from "../../../src/networks/whatsapp/index.js";
 import { GatekeeperHttpError } from "../../../src/interop/errors.js";
 import { GatekeeperApi } from "../../../src/interop/http-api.js";
 import { ProviderTokens } from "../../../src/interop/tokens.js";
@@ -67,7 +69,8 @@ describe("media bridge against Synapse and the gatekeeper", function () {
   }
 
   /** The interop message is valid on the wire, and its file decrypts to `expected` from the media service. */
-  async function assertRemoteFile(init: MessageInit, kind: MediaKind, expected: Uint8Array): Promise<Message> {
+  async function assertRemoteFile(sent: RemoteMedia, kind: MediaKind, expected: Uint8Array): Promise<Message> {
+    const init = mediaMessageOf(sent);
     const message = decodeContent(encodeContent({ message: init })).message!;
     const m = message.imageMessage ?? message.videoMessage ?? message.audioMessage ?? message.documentMessage;
     assert.ok(m, "a media message");
@@ -91,12 +94,13 @@ describe("media bridge against Synapse and the gatekeeper", function () {
       const bytes = randomBytes(700_000);
       const url = await uploadPlain(bytes, "image/png");
       const thumb = await uploadPlain(JPEG, "image/jpeg");
-      const quote = { stanzaId: "0123456789ABCDEF0123456789ABCDEF", participant: "tel:+4915199990000" };
+      const quote = { messageId: "0123456789ABCDEF0123456789ABCDEF", sender: "tel:+4915199990000", fromMe: false };
       const init = await media.toRemote("@alice:x", { msgtype: "m.image", body: "my cat", filename: "cat.png", url, info: { mimetype: "image/png", size: bytes.length, w: 800, h: 600, thumbnail_url: thumb, thumbnail_info: { mimetype: "image/jpeg", size: JPEG.length } } }, quote);
       const image = (await assertRemoteFile(init, "image", bytes)).imageMessage!;
       assert.deepEqual([image.caption, image.mimetype, image.width, image.height, Number(image.fileLength)], ["my cat", "image/png", 800, 600, bytes.length]);
       assert.deepEqual(Buffer.from(image.jpegThumbnail), JPEG);
-      assert.equal(image.contextInfo?.stanzaId, quote.stanzaId);
+      assert.equal(image.contextInfo?.stanzaId, quote.messageId);
+      assert.equal(image.contextInfo?.participant, quote.sender);
     });
 
     it("carries an encrypted attachment (the `file` object of an encrypted room), decrypted and re-encrypted", async () => {
@@ -139,7 +143,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
     it("posts an image with caption, dimensions and thumbnail in an unencrypted room", async () => {
       const bytes = randomBytes(400_000);
       const { message } = await remoteMessage("image", bytes, { mimetype: "image/jpeg", caption: "from the phone", width: 1024, height: 768, jpegThumbnail: JPEG });
-      const content = await media.toMatrix(puppet, message, false);
+      const content = await media.toMatrix(puppet, whatsAppMedia(message), false);
       assert.equal(content.msgtype, "m.image");
       assert.equal(content.body, "from the phone");
       assert.equal(content.filename, "image.jpg");
@@ -153,7 +157,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
     it("posts an encrypted attachment (and thumbnail) in an encrypted room, never the plain file", async () => {
       const bytes = randomBytes(900_000);
       const { message } = await remoteMessage("video", bytes, { mimetype: "video/mp4", seconds: 12, jpegThumbnail: JPEG });
-      const content = await media.toMatrix(puppet, message, true);
+      const content = await media.toMatrix(puppet, whatsAppMedia(message), true);
       assert.equal(content.url, undefined);
       assert.equal(content.msgtype, "m.video");
       assert.equal((content.info as { duration?: number }).duration, 12_000);
@@ -168,7 +172,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
     it("posts voice notes as Matrix voice messages and documents with their name", async () => {
       const voiceBytes = randomBytes(12_345);
       const { message: voice } = await remoteMessage("audio", voiceBytes, { mimetype: "audio/ogg; codecs=opus", seconds: 3, ptt: true, waveform: Uint8Array.from([0, 25, 50, 100]) });
-      const v = await media.toMatrix(puppet, voice, false);
+      const v = await media.toMatrix(puppet, whatsAppMedia(voice), false);
       assert.equal(v.msgtype, "m.audio");
       assert.deepEqual(v["org.matrix.msc3245.voice"], {});
       assert.deepEqual(v["org.matrix.msc1767.audio"], { duration: 3000, waveform: [0, 256, 512, 1024] });
@@ -177,7 +181,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
       const docBytes = randomBytes(5000);
       // A sender that does not state the length: the bridge still posts it (spooled, size-capped).
       const { message: doc } = await remoteMessage("document", docBytes, { mimetype: "text/csv", fileName: "data.csv" }, 0);
-      const d = await media.toMatrix(puppet, doc, false);
+      const d = await media.toMatrix(puppet, whatsAppMedia(doc), false);
       assert.deepEqual([d.msgtype, d.body, d.filename, (d.info as { size: number }).size], ["m.file", "data.csv", "data.csv", docBytes.length]);
       assert.deepEqual(await downloadMatrix(d.url as string), docBytes);
     });
@@ -188,19 +192,19 @@ describe("media bridge against Synapse and the gatekeeper", function () {
         const spooled = (c: MatrixClient) => new MediaBridge({ client: c, botUserId: bot, gatekeeper: new GatekeeperMedia({ baseUrl: gk.url, api, tokens }), maxBytes: MAX, networkName: "WhatsApp", log: pino({ level: "silent" }), spoolDir, spoolMemoryBytes: 1024 });
         const bytes = randomBytes(600_000);
         const { message } = await remoteMessage("document", bytes, { mimetype: "application/pdf", fileName: "big.pdf" }, 0);
-        const posted = await spooled(client).toMatrix(puppet, message, false);
+        const posted = await spooled(client).toMatrix(puppet, whatsAppMedia(message), false);
         assert.equal((posted.info as { size: number }).size, bytes.length);
         assert.deepEqual(await downloadMatrix(posted.url as string), bytes);
         assert.deepEqual(readdirSync(spoolDir), [], "the spool is gone after the upload");
 
         // The upload fails after the file was spooled (the homeserver refuses the token): the spool goes too.
         const refused = new MatrixClient({ homeserverUrl: env.synapse.url, asToken: "wrong-token", logger: pino({ level: "silent" }) });
-        await assert.rejects(spooled(refused).toMatrix(puppet, message, false));
+        await assert.rejects(spooled(refused).toMatrix(puppet, whatsAppMedia(message), false));
         assert.deepEqual(readdirSync(spoolDir), [], "the spool is gone after a failed upload");
 
         // Past the limit while streaming: refused, nothing left behind.
         const { message: tooBig } = await remoteMessage("document", randomBytes(MAX + 100), { fileName: "x" }, 0);
-        await assert.rejects(spooled(client).toMatrix(puppet, tooBig, false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
+        await assert.rejects(spooled(client).toMatrix(puppet, whatsAppMedia(tooBig), false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
         assert.deepEqual(readdirSync(spoolDir), []);
       } finally {
         rmSync(spoolDir, { recursive: true, force: true });
@@ -210,19 +214,19 @@ describe("media bridge against Synapse and the gatekeeper", function () {
     it("rejects a tampered file before Matrix sees a byte of it", async () => {
       const { message, mediaId } = await remoteMessage("image", randomBytes(100_000), { mimetype: "image/png" });
       await gk.tamperMedia(mediaId);
-      await assert.rejects(media.toMatrix(puppet, message, false), (e: MediaError) => e instanceof MediaError && /integrity check/.test(e.userMessage));
+      await assert.rejects(media.toMatrix(puppet, whatsAppMedia(message), false), (e: MediaError) => e instanceof MediaError && /integrity check/.test(e.userMessage));
       // A message that lies about the length is as bad as a changed file.
       const lying = await remoteMessage("image", randomBytes(1000), { mimetype: "image/png" }, 999);
-      await assert.rejects(media.toMatrix(puppet, lying.message, false), (e: MediaError) => /integrity check/.test(e.userMessage));
+      await assert.rejects(media.toMatrix(puppet, whatsAppMedia(lying.message), false), (e: MediaError) => /integrity check/.test(e.userMessage));
     });
 
     it("refuses files over the limit and tells missing files from an unreachable media service", async () => {
       const big = await remoteMessage("document", Buffer.alloc(10), { fileName: "x" }, MAX + 1);
-      await assert.rejects(media.toMatrix(puppet, big.message, false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
+      await assert.rejects(media.toMatrix(puppet, whatsAppMedia(big.message), false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
       const { message: unstated } = await remoteMessage("document", randomBytes(MAX + 100), { fileName: "x" }, 0);
-      await assert.rejects(media.toMatrix(puppet, unstated, false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
+      await assert.rejects(media.toMatrix(puppet, whatsAppMedia(unstated), false), (e: MediaError) => /limit of 2 MB/.test(e.userMessage));
       const gone = create(MessageSchema, { imageMessage: { ...(await remoteMessage("image", Buffer.alloc(5))).message.imageMessage!, directPath: "/v1/media/AAAAAAAAAAAAAAAAAAAAAA" } });
-      await assert.rejects(media.toMatrix(puppet, gone, false), (e: MediaError) => /no longer available/.test(e.userMessage));
+      await assert.rejects(media.toMatrix(puppet, whatsAppMedia(gone), false), (e: MediaError) => /no longer available/.test(e.userMessage));
 
       const offline = new MediaBridge({
         client,
@@ -233,7 +237,7 @@ describe("media bridge against Synapse and the gatekeeper", function () {
         log: pino({ level: "silent" }),
       });
       const { message } = await remoteMessage("image", Buffer.alloc(5));
-      await assert.rejects(offline.toMatrix(puppet, message, false), (e: Error) => e instanceof GatekeeperHttpError && e.unreachable, "transient: left for the queue to retry");
+      await assert.rejects(offline.toMatrix(puppet, whatsAppMedia(message), false), (e: Error) => e instanceof GatekeeperHttpError && e.unreachable, "transient: left for the queue to retry");
     });
   });
 });

@@ -4,8 +4,8 @@
 // ratios. The absolute bound catches what is slow at every size (the URL trimming took 61 s at 190k characters).
 import assert from "node:assert/strict";
 import { describe, it } from "mocha";
-import * as formatting from "../../src/core/formatting/index.js";
-import { MAX_URL_LENGTH } from "../../src/core/formatting/links.js";
+import * as formatting from "../../../src/networks/whatsapp/formatting/index.js";
+import { MAX_URL_LENGTH } from "../../../src/networks/whatsapp/formatting/links.js";
 import { MAX_MATRIX_HTML, MAX_WHATSAPP_TEXT, runShape, SHAPES, type Shape } from "./formatting-shapes.js";
 
 const MAX_RATIO = 12;

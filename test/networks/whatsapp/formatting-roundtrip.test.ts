@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { isTag, isText, type ChildNode } from "domhandler";
 import { parseDocument } from "htmlparser2";
 import { describe, it } from "mocha";
-import { matrixToWhatsApp, whatsAppToMatrix } from "../../src/core/formatting/index.js";
+import { matrixToWhatsApp, whatsAppToMatrix } from "../../../src/networks/whatsapp/formatting/index.js";
 
 /** A small seeded PRNG (mulberry32), so a failing case can be reproduced from its seed. */
 function rng(seed: number): () => number {

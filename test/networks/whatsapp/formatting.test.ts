@@ -1,7 +1,7 @@
 // Table tests for Matrix HTML <-> WhatsApp markup. Each row states the exact expected output.
 import assert from "node:assert/strict";
 import { describe, it } from "mocha";
-import { matrixToWhatsApp, whatsAppToMatrix } from "../../src/core/formatting/index.js";
+import { matrixToWhatsApp, whatsAppToMatrix } from "../../../src/networks/whatsapp/formatting/index.js";
 
 const HTML = "org.matrix.custom.html";
 const fromHtml = (formatted_body: string, body = "fallback body"): string => matrixToWhatsApp({ body, format: HTML, formatted_body });

@@ -1,0 +1,62 @@
+// Network -> Matrix: one handler per kind of event a contact sends. Receipts and typing only touch an existing
+// portal; everything else opens one if the chat has none yet.
+import type { InboxEntry } from "../../store/inbox.js";
+import type { CoreContext } from "../context.js";
+import type { RemoteEvent, RemoteEventKind } from "../events.js";
+import { notices } from "../notices.js";
+import { ensurePortal } from "../portals.js";
+import { cannotShow, type IncomingCall } from "./call.js";
+import { deleteToMatrix } from "./delete.js";
+import { editToMatrix } from "./edit.js";
+import { mediaToMatrix } from "./media.js";
+import { messageToMatrix } from "./message.js";
+import { reactionToMatrix } from "./reaction.js";
+import { receiptToMatrix } from "./receipt.js";
+import { typingToMatrix } from "./typing.js";
+
+type Handlers = { [K in RemoteEventKind]: (call: IncomingCall, ev: Extract<RemoteEvent, { kind: K }>) => Promise<void> };
+
+const HANDLERS: Handlers = {
+  message: messageToMatrix,
+  media: mediaToMatrix,
+  edit: editToMatrix,
+  delete: deleteToMatrix,
+  reaction: reactionToMatrix,
+  receipt: receiptToMatrix,
+  typing: typingToMatrix,
+  unsupported: (call, ev) => cannotShow(call, ev.what),
+};
+
+/** Kinds that never open a portal: there is nothing to mark in a chat that has no room. */
+const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing"]);
+
+/** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
+export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Promise<void> {
+  if (!ctx.allowed(entry.matrixUser)) {
+    // Queued before the user's permission was removed; new envelopes for them are refused at the gatekeeper.
+    ctx.log.warn({ user: entry.matrixUser, messageId: entry.messageId }, "not posting a queued remote message: its recipient may no longer use the bridge");
+    return;
+  }
+  const contact = entry.remoteUri;
+  if (!ctx.remote.ids.isContact(contact)) {
+    ctx.log.warn({ messageId: entry.messageId }, "dropping content from a sender that is not one of the network's users");
+    return;
+  }
+  const ev = ctx.remote.codec.decode(entry.content);
+  if (ev.kind === "unsupported" && ev.detail) ctx.log.warn({ messageId: entry.messageId, reason: ev.detail }, "could not decode a remote message");
+  const puppet = ctx.puppetOf(contact);
+  let roomId: string;
+  if (NEEDS_EXISTING_PORTAL.has(ev.kind)) {
+    const existing = ctx.store.portals.get(entry.matrixUser, contact)?.roomId;
+    if (!existing) return;
+    roomId = existing;
+  } else {
+    // A first message from a contact: look them up so the new puppet gets the contact's name and picture.
+    const known = ctx.store.portals.get(entry.matrixUser, contact)?.roomId;
+    const profile = known ? undefined : await ctx.remote.lookup(entry.matrixUser, contact).catch(() => undefined);
+    roomId = await ensurePortal(ctx, entry.matrixUser, contact, profile);
+    if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
+  }
+  const call: IncomingCall = { ctx, entry, contact, puppet, roomId, txn: `in-${entry.messageId}` };
+  await (HANDLERS[ev.kind] as (call: IncomingCall, ev: RemoteEvent) => Promise<void>)(call, ev);
+}

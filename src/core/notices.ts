@@ -1,0 +1,49 @@
+// Every sentence the bridge says to a Matrix user, in one place. `network` is the configured network name
+// ("WhatsApp"), `who` a contact as people write it ("+49 1511 2345678").
+
+export const notices = {
+  notAllowed: (network: string) =>
+    `Sorry, you are not allowed to use this ${network} bridge. Ask the homeserver admin to add you to the bridge's permissions.`,
+  needsLevel: (level: string) => `Sorry, only bridge ${level}s may use this command.`,
+  encryptionNotAllowed: () =>
+    "⚠ This message was not delivered: this bridge is set up without Matrix encryption, so it cannot read encrypted messages.",
+  notDelivered: (reason: string) => `⚠ Not delivered: ${reason}`,
+  notDeliveredBecause: (reason: string) => `⚠ Not delivered: ${reason}.`,
+  givenUpOutgoing: (why: string) => `⚠ Not delivered. ${why}`,
+  outage: (network: string) =>
+    `⏳ ${network} cannot be reached right now. Your messages are kept and will be sent automatically when the connection is back.`,
+
+  identityChanged: (who: string, network: string) =>
+    `🔐 The security code of ${who} changed (new phone or reinstalled ${network}). Messages stay end-to-end encrypted.`,
+  cannotShow: (who: string, what: string, network: string) =>
+    `⚠ ${who} sent ${what}, which this bridge cannot show. Open ${network} to see it.`,
+  mediaFailed: (who: string, what: string, reason: string) => `⚠ ${who} sent ${what} that could not be bridged: ${reason}`,
+  cut: (who: string, shown: number, total: number, network: string) =>
+    `✂ This message from ${who} was too long for Matrix: ${shown} of ${total} characters are shown. Open ${network} to see all of it.`,
+  givenUpIncoming: (who: string, why: string, network: string) =>
+    `⚠ A message from ${who} could not be shown here. ${why} Open ${network} to see it.`,
+  editFallback: "✏️ ",
+  deletedReason: (network: string) => `Deleted on ${network}`,
+  reactionChangedReason: "Reaction changed",
+
+  // Why something could not be done with a contact (RemoteError reasons).
+  unknownUser: (who: string, network: string) => `${who} is not on ${network}.`,
+  blocked: (who: string, network: string) => `${who} has blocked you on ${network}.`,
+  rateLimited: (network: string) => `${network} is limiting how fast messages can be sent; try again in a moment.`,
+  invalid: (network: string) => `${network} refused the message as invalid.`,
+  unreachable: (network: string) => `${network} cannot be reached right now.`,
+  internal: (ref: string) => `Something went wrong in the bridge (reference ${ref}; the bridge admin can look it up in the log).`,
+
+  // Management room.
+  unknownCommand: (word: string) => `Unknown command "${word}". Send "help" for the list of commands.`,
+  usage: (usage: string, example?: string) => `Usage: ${usage}${example ? `, for example: ${example}` : ""}`,
+  noChats: (noun: string) => `You have no bridged chats yet. Start one with: start-chat <${noun}>`,
+  chatList: (network: string, lines: string[]) => `Your ${network} chats:\n${lines.join("\n")}`,
+  chatLine: (who: string, roomId: string) => `• ${who} — https://matrix.to/#/${roomId}`,
+  chatReady: (who: string, roomId: string) => `Chat with ${who} is ready: https://matrix.to/#/${roomId} (you have been invited).`,
+  connected: (network: string, since: string, pending: number) =>
+    `Bridge is connected to ${network} since ${since}. Messages waiting to be sent: ${pending}.`,
+  disconnected: (network: string, since: string, pending: number) =>
+    `Bridge is NOT connected to ${network} (since ${since}); messages are queued and will be sent when it is back. Messages waiting to be sent: ${pending}.`,
+  warning: (text: string) => `⚠ ${text}`,
+} as const;

@@ -1,0 +1,59 @@
+// Matrix text messages (m.text, m.notice, m.emote), replies to bridged messages, and edits of the user's own.
+import type { PortalRow } from "../../store/portals.js";
+import type { CoreContext } from "../context.js";
+import type { MatrixEvent } from "../events.js";
+import type { MatrixText } from "../ports.js";
+import { queueForRemote, refOf, refuse } from "./queue.js";
+
+type Relation = { rel_type?: unknown; event_id?: unknown; "m.in_reply_to"?: { event_id?: unknown } };
+
+const TEXT_TYPES = new Set(["m.text", "m.notice", "m.emote"]);
+const UNBRIDGED_NAMES: Record<string, string> = {
+  "m.image": "images",
+  "m.video": "videos",
+  "m.audio": "audio messages",
+  "m.file": "files",
+  "m.location": "locations",
+  "m.sticker": "stickers",
+};
+
+export function relationOf(content: Record<string, unknown>): Relation {
+  return (content["m.relates_to"] ?? {}) as Relation;
+}
+
+function textOf(content: Record<string, unknown>): MatrixText {
+  const t: MatrixText = { body: typeof content.body === "string" ? content.body : "" };
+  if (typeof content.format === "string" && typeof content.formatted_body === "string") {
+    t.format = content.format;
+    t.formatted_body = content.formatted_body;
+  }
+  return t;
+}
+
+export async function textToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {
+  const relates = relationOf(ev.content);
+  if (relates.rel_type === "m.replace") return editToRemote(ctx, portal, ev, relates);
+  const msgtype = typeof ev.content.msgtype === "string" ? ev.content.msgtype : "";
+  if (!TEXT_TYPES.has(msgtype)) {
+    const what = UNBRIDGED_NAMES[msgtype] ?? `"${msgtype || "untyped"}" messages`;
+    return refuse(ctx, portal, ev, `${what} are not bridged yet`);
+  }
+  if (typeof ev.content.body !== "string" || ev.content.body.trim() === "") return refuse(ctx, portal, ev, "the message is empty");
+  const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
+  const target = replyTo ? ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
+  // A reply to something that never crossed the bridge is sent as plain text rather than refused.
+  const text = ctx.remote.text.fromMatrix(textOf(ev.content));
+  await queueForRemote(ctx, portal, ev, {
+    event: { kind: "message", text, emote: msgtype === "m.emote", ...(target ? { replyTo: refOf(target) } : {}) },
+    mapAsMessage: true,
+  });
+}
+
+async function editToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, relates: Relation): Promise<void> {
+  const target = typeof relates.event_id === "string" ? ctx.store.messages.byEventId(ev.room_id, relates.event_id) : undefined;
+  if (!target) return refuse(ctx, portal, ev, "the edited message was never bridged, so the edit cannot be sent");
+  if (target.direction !== "out") return refuse(ctx, portal, ev, "only your own messages can be edited");
+  const replacement = (ev.content["m.new_content"] ?? ev.content) as Record<string, unknown>;
+  if (typeof replacement.body !== "string" || replacement.body.trim() === "") return refuse(ctx, portal, ev, "the edited text is empty");
+  await queueForRemote(ctx, portal, ev, { event: { kind: "edit", target: refOf(target), text: ctx.remote.text.fromMatrix(textOf(replacement)) } });
+}

@@ -1,0 +1,87 @@
+// The one way an event leaves for the network: encoded by the network's codec and written to the durable outbox in
+// the same transaction as the message map (and any reaction bookkeeping), then the network is woken to deliver it.
+import { createHash, randomBytes } from "node:crypto";
+import type { MappedMessage } from "../../store/message-map.js";
+import type { PortalRow } from "../../store/portals.js";
+import { isPermanent, type CoreContext } from "../context.js";
+import type { MatrixEvent, MessageRef, OutgoingEvent } from "../events.js";
+import { notices } from "../notices.js";
+import { RemoteError } from "../ports.js";
+
+/** The interop message ID of a Matrix event: derived, so reprocessing the event can never mint a second message. */
+export function messageIdForEvent(roomId: string, eventId: string): string {
+  return createHash("sha256").update(`${roomId}\u0000${eventId}`).digest("hex").slice(0, 32).toUpperCase();
+}
+
+/** A fresh message ID for what has no Matrix event behind it (receipts, typing). */
+export function newMessageId(): string {
+  return randomBytes(16).toString("hex").toUpperCase();
+}
+
+export function refOf(m: MappedMessage): MessageRef {
+  return { messageId: m.messageId, sender: m.sender, fromMe: m.direction === "out" };
+}
+
+/** What an outgoing handler asks for: the event, whether it is a new message to map, and bookkeeping to commit with it. */
+export interface Outgoing {
+  event: OutgoingEvent;
+  /** A new message (not an edit, reaction or delete): mapped to the Matrix event for later replies and receipts. */
+  mapAsMessage?: boolean;
+  alsoCommit?: () => void;
+}
+
+/** Queues a Matrix event's translation for the network; tells the user when it cannot go. */
+export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, out: Outgoing): Promise<void> {
+  const { matrixUser, remoteUri } = portal;
+  if (!(await identityReady(ctx, portal, ev.room_id, ev.event_id))) return;
+  const encoded = ctx.remote.codec.encode(out.event, { contact: remoteUri, nowMs: Date.now() });
+  if (!encoded.ok) return refuse(ctx, portal, ev, encoded.reason);
+  const messageId = messageIdForEvent(ev.room_id, ev.event_id);
+  ctx.store.transaction(() => {
+    ctx.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content: encoded.bytes });
+    out.alsoCommit?.();
+    if (out.mapAsMessage) {
+      ctx.store.messages.put({
+        matrixUser,
+        remoteUri,
+        messageId,
+        roomId: ev.room_id,
+        eventId: ev.event_id,
+        direction: "out",
+        sender: ctx.remote.ids.localUser(matrixUser),
+        timestamp: ev.origin_server_ts ?? Date.now(),
+      });
+    }
+  });
+  ctx.remote.wake();
+}
+
+/** Receipts and chat state: queued like messages, but no notice if they fail (there is nothing to retry by hand). */
+export function queueSignal(ctx: CoreContext, portal: PortalRow, event: OutgoingEvent): void {
+  const encoded = ctx.remote.codec.encode(event, { contact: portal.remoteUri, nowMs: Date.now() });
+  if (!encoded.ok) {
+    ctx.log.warn({ kind: event.kind, reason: encoded.reason }, "the network's codec refused a receipt or typing state");
+    return;
+  }
+  ctx.store.outbox.add({ matrixUser: portal.matrixUser, remoteUri: portal.remoteUri, messageId: newMessageId(), content: encoded.bytes });
+  ctx.remote.wake();
+}
+
+/** The event cannot be sent: the user hears why, from the contact's puppet. */
+export function refuse(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, reason: string): Promise<void> {
+  return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDeliveredBecause(reason), `unsup-${ev.event_id}`);
+}
+
+/** The Matrix user's network identity must exist before anything is encrypted for them. */
+async function identityReady(ctx: CoreContext, portal: PortalRow, roomId: string, eventId: string): Promise<boolean> {
+  try {
+    await ctx.remote.ensureIdentity(portal.matrixUser);
+    return true;
+  } catch (err) {
+    if (err instanceof RemoteError && isPermanent(err.reason)) {
+      await ctx.noticeAsPuppet(portal.remoteUri, roomId, notices.notDelivered(ctx.explain(err, portal.remoteUri)), `fail-${eventId}`);
+      return false;
+    }
+    throw err; // transient: the inbound queue retries with backoff
+  }
+}

@@ -1,0 +1,76 @@
+// Portal lifecycle: one Matrix room per (Matrix user, contact), owned by the contact's puppet. Created by command or
+// by a first message, adopted from an invite of the puppet, forgotten when the user leaves (and then made anew).
+import type { PortalRow } from "../store/portals.js";
+import type { CoreContext } from "./context.js";
+import type { MatrixEvent } from "./events.js";
+import { notices } from "./notices.js";
+import type { RemoteProfile } from "./ports.js";
+
+/** Opens (or reuses) the portal with a contact after checking the directory. Returns the room ID. */
+export async function startChat(ctx: CoreContext, userId: string, contact: string): Promise<string> {
+  await ctx.remote.ensureIdentity(userId);
+  const profile = await ctx.remote.lookup(userId, contact);
+  return ensurePortal(ctx, userId, contact, profile);
+}
+
+/** The portal's room, made now if the chat has none (or its room lost the puppet). */
+export function ensurePortal(ctx: CoreContext, userId: string, contact: string, profile: Pick<RemoteProfile, "name" | "avatar"> | undefined): Promise<string> {
+  return ctx.chatLock.run(ctx.chatKey(userId, contact), async () => {
+    ctx.store.users.ensure(userId, ctx.remote.ids.localUser(userId));
+    const puppet = await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile?.name, avatar: profile?.avatar });
+    const existing = ctx.store.portals.get(userId, contact);
+    if (existing?.roomId) {
+      const members = await ctx.matrix.joinedMembers(existing.roomId).catch(() => [] as string[]);
+      if (members.includes(puppet)) {
+        if (!members.includes(userId)) await ctx.matrix.invite(puppet, existing.roomId, userId).catch(() => undefined);
+        return existing.roomId;
+      }
+      ctx.store.portals.forgetRoom(existing.roomId);
+    }
+    const encrypted = ctx.config.bridge.encryption.default;
+    const roomId = await ctx.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: profile?.name ?? ctx.label(contact), encrypted });
+    ctx.store.portals.upsert({ matrixUser: userId, remoteUri: contact, roomId, encrypted });
+    ctx.log.info({ room: roomId }, "portal created");
+    return roomId;
+  });
+}
+
+/** The user invited a puppet to a room: it becomes the portal with that contact, if the contact can be reached. */
+export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact: string): Promise<void> {
+  const puppet = ctx.puppetOf(contact);
+  await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), {});
+  await ctx.matrix.joinRoom(puppet, ev.room_id);
+  await ctx.chatLock.run(ctx.chatKey(ev.sender, contact), async () => {
+    try {
+      await ctx.remote.ensureIdentity(ev.sender);
+      const profile = await ctx.remote.lookup(ev.sender, contact);
+      await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile.name, avatar: profile.avatar });
+    } catch (err) {
+      await ctx.notice(puppet, ev.room_id, notices.warning(ctx.explain(err, contact)), `lookup-${ev.event_id}`);
+      await ctx.matrix.leaveRoom(puppet, ev.room_id, "cannot chat with this contact");
+      return;
+    }
+    ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
+    const previous = ctx.store.portals.get(ev.sender, contact);
+    if (previous?.roomId && previous.roomId !== ev.room_id) {
+      await ctx.matrix.leaveRoom(puppet, previous.roomId, "the chat moved to a new room").catch(() => undefined);
+    }
+    // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
+    ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
+    ctx.log.info({ room: ev.room_id }, "portal adopted from an invite");
+  });
+}
+
+/** The user left their portal: it is forgotten (the next message makes a new one) and the puppet leaves too. */
+export async function forgetPortal(ctx: CoreContext, portal: PortalRow): Promise<void> {
+  if (!portal.roomId) return;
+  ctx.store.portals.forgetRoom(portal.roomId);
+  await ctx.matrix.leaveRoom(ctx.puppetOf(portal.remoteUri), portal.roomId).catch((e) => ctx.log.warn({ err: e }, "puppet could not leave"));
+  ctx.log.info({ room: portal.roomId }, "user left a portal; it will be recreated on the next message");
+}
+
+/** Whether the stripped room state that came with an invite says the room is encrypted. */
+function inviteRoomEncrypted(ev: MatrixEvent): boolean {
+  const state = ev.unsigned?.invite_room_state;
+  return Array.isArray(state) && state.some((s: { type?: unknown; state_key?: unknown }) => s?.type === "m.room.encryption" && s.state_key === "");
+}

@@ -1,0 +1,129 @@
+// The core's events <-> WhatsApp's content protobuf (interop-protocol §8), as the outbox and inbox store it.
+import { create } from "@bufbuild/protobuf";
+import type { MessageRef, OutgoingEvent, RemoteEvent } from "../../core/events.js";
+import type { ContentCodec, Encoded } from "../../core/ports.js";
+import { codePoints } from "../../core/text-limits.js";
+import { decodeContent, encodeContent } from "../../protocol/content.js";
+import { isProtocolError } from "../../protocol/errors.js";
+import { chatStateContent, ChatStateKind, editContent, reactionContent, receiptContent, ReceiptType, revokeContent, textContent } from "../../protocol/content-builders.js";
+import { ContentSchema, ProtocolMessage_Type, type Content, type Message } from "../../protocol/gen/content_pb.js";
+import { MAX_CONTENT_BYTES } from "../../protocol/limits.js";
+import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";
+
+/** A Content is at most MAX_CONTENT_BYTES once padded; this leaves room for the quote, the edit wrapper and padding. */
+export const TEXT_MAX_BYTES = MAX_CONTENT_BYTES - 8 * 1024;
+
+export const whatsAppCodec: ContentCodec = {
+  decode(bytes) {
+    if (bytes.length === 0) return { kind: "unsupported", what: "a message that could not be decrypted" };
+    let content: Content;
+    try {
+      content = decodeContent(bytes);
+    } catch (err) {
+      return { kind: "unsupported", what: "an unreadable message", detail: (err as Error).message };
+    }
+    return contentToEvent(content);
+  },
+  encode(event, chat) {
+    try {
+      return encodeEvent(event, chat);
+    } catch (err) {
+      // The content's own checks (protocol/content.ts) refused it: nothing the same event could ever pass.
+      if (isProtocolError(err)) return { ok: false, reason: `it cannot be sent in a form WhatsApp accepts (${err.message})` };
+      throw err;
+    }
+  },
+};
+
+function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded {
+  const now = BigInt(chat.nowMs);
+  const key = (ref: MessageRef) => ({ id: ref.messageId, remoteJid: chat.contact, fromMe: ref.fromMe });
+  switch (event.kind) {
+    case "message": {
+      const text = event.emote ? `/me ${event.text}` : event.text;
+      return tooLong(text, "the message") ?? ok(textContent(text, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined));
+    }
+    case "edit":
+      return tooLong(event.text, "the edited text") ?? ok(editContent(key(event.target), event.text, now));
+    case "media":
+      if (!isWhatsAppMedia(event.media)) return { ok: false, reason: "the file was prepared for another network" };
+      return ok(create(ContentSchema, { message: event.media.value as MessageInit }));
+    case "delete":
+      return ok(revokeContent(key(event.target), now));
+    case "reaction":
+      return ok(reactionContent(key(event.target), event.emoji, now));
+    case "receipt":
+      return ok(receiptContent(ReceiptType.READ, event.messageIds, now));
+    case "typing":
+      return ok(chatStateContent(event.typing ? ChatStateKind.COMPOSING : ChatStateKind.PAUSED));
+  }
+}
+
+function ok(content: Content): Encoded {
+  return { ok: true, bytes: encodeContent(content) };
+}
+
+/**
+ * Why a text is refused, or undefined when it fits: measured in UTF-8 bytes, which is what the limit is; for the user
+ * the limit is said in characters of the text's own average width, so the numbers compare.
+ */
+function tooLong(text: string, what: string): Encoded | undefined {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= TEXT_MAX_BYTES) return undefined;
+  const chars = codePoints(text);
+  const fit = Math.floor((TEXT_MAX_BYTES * chars) / bytes);
+  return { ok: false, reason: `${what} is too long to send (${chars} characters; at most about ${fit} fit in one message)` };
+}
+
+export function plainTextOf(m: Message | undefined): string | undefined {
+  if (!m) return undefined;
+  return m.conversation || m.extendedTextMessage?.text || m.imageMessage?.caption || m.videoMessage?.caption || m.documentMessage?.caption || undefined;
+}
+
+function contentToEvent(c: Content): RemoteEvent {
+  if (c.message) return messageToEvent(c.message);
+  if (c.receipt) {
+    const t = c.receipt.type;
+    return { kind: "receipt", receipt: t === ReceiptType.READ ? "read" : t === ReceiptType.PLAYED ? "played" : "delivered", messageIds: [...c.receipt.messageIds] };
+  }
+  if (c.chatState) return { kind: "typing", typing: c.chatState.state === ChatStateKind.COMPOSING, audio: c.chatState.audio };
+  return { kind: "unsupported", what: "an empty message" };
+}
+
+function messageToEvent(m: Message): RemoteEvent {
+  if (m.conversation) return { kind: "message", text: m.conversation };
+  const ext = m.extendedTextMessage;
+  if (ext?.text) {
+    const ctx = ext.contextInfo;
+    if (ctx?.stanzaId) {
+      const quotedText = plainTextOf(ctx.quotedMessage);
+      return { kind: "message", text: ext.text, replyTo: { messageId: ctx.stanzaId, ...(quotedText ? { quotedText } : {}) } };
+    }
+    return { kind: "message", text: ext.text };
+  }
+  const r = m.reactionMessage;
+  if (r?.key?.id) return { kind: "reaction", targetId: r.key.id, emoji: r.text };
+  const p = m.protocolMessage;
+  if (p?.key?.id) {
+    if (p.type === ProtocolMessage_Type.REVOKE) return { kind: "delete", targetId: p.key.id };
+    if (p.type === ProtocolMessage_Type.MESSAGE_EDIT) {
+      const text = plainTextOf(p.editedMessage);
+      if (text) return { kind: "edit", targetId: p.key.id, text };
+      return { kind: "unsupported", what: "an edit without text" };
+    }
+    return { kind: "unsupported", what: "a protocol message of an unknown type" };
+  }
+  const media = m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage;
+  if (media) {
+    const replyTo = media.contextInfo?.stanzaId;
+    return { kind: "media", media: whatsAppMedia(m), what: mediaWhat(m), ...(replyTo ? { replyTo } : {}) };
+  }
+  return { kind: "unsupported", what: "a message of a kind this bridge does not know (for example a sticker, poll, location or contact)" };
+}
+
+function mediaWhat(m: Message): string {
+  if (m.imageMessage) return "an image";
+  if (m.videoMessage) return "a video";
+  if (m.audioMessage) return m.audioMessage.ptt ? "a voice note" : "an audio file";
+  return "a file";
+}

@@ -1,0 +1,100 @@
+// WhatsApp's content protobuf <-> the core's events: every kind both ways, and what cannot be read or sent.
+import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import type { OutgoingEvent } from "../../../src/core/events.js";
+import { TEXT_MAX_BYTES, whatsAppCodec as codec } from "../../../src/networks/whatsapp/codec.js";
+import { stripReplyFallback } from "../../../src/networks/whatsapp/formatting/reply-fallback.js";
+import { whatsAppDialect, whatsAppIds, whatsAppMedia } from "../../../src/networks/whatsapp/index.js";
+import { decodeContent, encodeContent } from "../../../src/protocol/content.js";
+import { editContent, reactionContent, revokeContent, textContent } from "../../../src/protocol/content-builders.js";
+import { ContentSchema } from "../../../src/protocol/gen/content_pb.js";
+
+const ANNA = "tel:+4915112345678";
+const ID = "A".repeat(32);
+const chat = { contact: ANNA, nowMs: 5 };
+const hash = new Uint8Array(32).fill(2);
+const image = { mimetype: "image/png", caption: "c", mediaKey: new Uint8Array(32).fill(1), fileSha256: hash, fileEncSha256: hash, directPath: "/v1/media/x", fileLength: 10n };
+const sent = (ev: OutgoingEvent) => {
+  const out = codec.encode(ev, chat);
+  assert.ok(out.ok, out.ok ? "" : out.reason);
+  return decodeContent(out.bytes);
+};
+
+describe("WhatsApp codec", () => {
+  it("encodes text, emotes and replies as WhatsApp messages", () => {
+    assert.equal(sent({ kind: "message", text: "hi", emote: false }).message?.conversation, "hi");
+    assert.equal(sent({ kind: "message", text: "waves", emote: true }).message?.conversation, "/me waves");
+    const reply = sent({ kind: "message", text: "answer", emote: false, replyTo: { messageId: ID, sender: ANNA, fromMe: false } }).message?.extendedTextMessage;
+    assert.equal(reply?.text, "answer");
+    assert.deepEqual([reply?.contextInfo?.stanzaId, reply?.contextInfo?.participant], [ID, ANNA]);
+  });
+
+  it("keys edits, deletes and reactions by the message, with fromMe as who wrote it", () => {
+    const mine = { messageId: ID, sender: "matrix:u/a:x", fromMe: true };
+    const edit = sent({ kind: "edit", target: mine, text: "new" }).message?.protocolMessage;
+    assert.deepEqual([edit?.editedMessage?.conversation, edit?.key?.id, edit?.key?.remoteJid, edit?.key?.fromMe], ["new", ID, ANNA, true]);
+    assert.equal(sent({ kind: "delete", target: mine }).message?.protocolMessage?.key?.id, ID);
+    const reaction = sent({ kind: "reaction", target: { ...mine, fromMe: false }, emoji: "👍" }).message?.reactionMessage;
+    assert.deepEqual([reaction?.text, reaction?.key?.fromMe], ["👍", false]);
+    assert.equal(sent({ kind: "reaction", target: mine, emoji: "" }).message?.reactionMessage?.text, "");
+  });
+
+  it("encodes receipts, typing and media", () => {
+    assert.deepEqual(sent({ kind: "receipt", receipt: "read", messageIds: [ID] }).receipt?.messageIds, [ID]);
+    assert.equal(sent({ kind: "typing", typing: true }).chatState?.state, 0);
+    assert.equal(sent({ kind: "typing", typing: false }).chatState?.state, 1);
+    assert.equal(sent({ kind: "media", media: whatsAppMedia({ imageMessage: image }) }).message?.imageMessage?.caption, "c");
+    assert.equal(codec.encode({ kind: "media", media: { network: "mimi", value: {} } }, chat).ok, false);
+    const broken = codec.encode({ kind: "media", media: whatsAppMedia({ imageMessage: { ...image, mediaKey: new Uint8Array(3) } }) }, chat);
+    assert.ok(!broken.ok && /cannot be sent in a form WhatsApp accepts/.test(broken.reason), "refused, not thrown");
+  });
+
+  it("refuses a text too long for one message, with both numbers", () => {
+    assert.ok(codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES), emote: false }, chat).ok);
+    const long = codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES + 1), emote: false }, chat);
+    assert.ok(!long.ok);
+    assert.equal(long.reason, `the message is too long to send (${TEXT_MAX_BYTES + 1} characters; at most about ${TEXT_MAX_BYTES} fit in one message)`);
+    const wide = codec.encode({ kind: "edit", target: { messageId: ID, sender: ANNA, fromMe: true }, text: "語".repeat(TEXT_MAX_BYTES / 2) }, chat);
+    assert.ok(!wide.ok && /^the edited text is too long to send \(\d+ characters; at most about \d+ fit/.test(wide.reason));
+  });
+
+  it("decodes every content kind", () => {
+    const key = { id: ID, remoteJid: "matrix:u/a:x", fromMe: false };
+    const decode = (c: Parameters<typeof encodeContent>[0]) => codec.decode(encodeContent(c));
+    assert.deepEqual(decode(textContent("hi")), { kind: "message", text: "hi" });
+    assert.deepEqual(decode(textContent("re", { stanzaId: ID, participant: "matrix:u/a:x" })), { kind: "message", text: "re", replyTo: { messageId: ID } });
+    assert.deepEqual(decode(reactionContent(key, "❤️", 1n)), { kind: "reaction", targetId: ID, emoji: "❤️" });
+    assert.deepEqual(decode(editContent(key, "new", 1n)), { kind: "edit", targetId: ID, text: "new" });
+    assert.deepEqual(decode(revokeContent(key, 1n)), { kind: "delete", targetId: ID });
+    assert.equal(decode(create(ContentSchema, { message: { imageMessage: image } })).kind, "media");
+    assert.equal(decode(create(ContentSchema, { message: {} })).kind, "unsupported");
+  });
+
+  it("turns what cannot be read into 'unsupported', naming it, never throwing", () => {
+    assert.deepEqual(codec.decode(new Uint8Array()), { kind: "unsupported", what: "a message that could not be decrypted" });
+    const junk = codec.decode(new Uint8Array([0xff, 0xff, 0xff, 0x01]));
+    assert.equal(junk.kind, "unsupported");
+    assert.ok(junk.kind === "unsupported" && junk.what === "an unreadable message" && junk.detail);
+  });
+});
+
+describe("WhatsApp identities and markup", () => {
+  it("reads phone numbers in any common spelling and names puppets by E.164", () => {
+    assert.equal(whatsAppIds.parse("0049 151-123 456 78"), ANNA);
+    assert.equal(whatsAppIds.parse("0151 12345678", "DE"), ANNA);
+    assert.throws(() => whatsAppIds.parse("hello"), /not a phone number I can use/);
+    assert.equal(whatsAppIds.puppetKey(ANNA), "+4915112345678");
+    assert.equal(whatsAppIds.fromPuppetKey("4915112345678"), ANNA);
+    assert.equal(whatsAppIds.fromPuppetKey("12"), null);
+    assert.equal(whatsAppIds.label(ANNA), "+49 1511 2345678");
+    assert.equal(whatsAppIds.isContact(ANNA), true);
+    assert.equal(whatsAppIds.isContact("matrix:u/a:x"), false);
+    assert.equal(whatsAppIds.localUser("@a:x"), "matrix:u/a:x");
+  });
+
+  it("strips reply fallbacks on the way out and quotes inline on the way in", () => {
+    assert.equal(stripReplyFallback("> <@b:x> quoted\n> more\n\nanswer"), "answer");
+    assert.equal(whatsAppDialect.fromMatrix({ body: "> <@b:x> q\n\nanswer" }), "answer");
+    assert.equal(whatsAppDialect.withQuote("one\ntwo", "reply"), "> one\n> two\n\nreply");
+  });
+});
