@@ -12,19 +12,11 @@ import { messageIdFromString } from "../../src/protocol/message-id.js";
 import { unpad } from "../../src/protocol/padding.js";
 import { parseUri } from "../../src/protocol/uri.js";
 import { loadVectors, unhex } from "./vectors-model.js";
+import { prng } from "../support/prng.js";
 
 const ITERATIONS = 1000;
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
-/** mulberry32: small, fast, good enough to pick mutations. */
-function prng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutator(random: () => number, corpus: Uint8Array[]) {
   const int = (n: number) => Math.floor(random() * n);

@@ -10,23 +10,13 @@ import { storeTransactionSink } from "../../src/app/transaction-sink.js";
 import { startAppserviceServer, type AppserviceServer } from "../../src/matrix/appservice-server.js";
 import { BridgeStore } from "../../src/store/store.js";
 import { rawRequest, type RawRequest } from "./appservice-raw-http.js";
+import { prng } from "../support/prng.js";
 
 const HS_TOKEN = "hs-token-for-fuzzing";
 const SEED = Number(process.env.FUZZ_SEED ?? 20260309);
 const CASES = 400;
 const BODY_LIMIT = 256 * 1024;
 
-/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const validEvent = (i: number) => ({
   event_id: `$fuzz${i}`,

@@ -5,18 +5,8 @@ import { isTag, isText, type ChildNode } from "domhandler";
 import { parseDocument } from "htmlparser2";
 import { describe, it } from "mocha";
 import { matrixToWhatsApp, whatsAppToMatrix } from "../../../src/networks/whatsapp/formatting/index.js";
+import { prng } from "../../support/prng.js";
 
-/** A small seeded PRNG (mulberry32), so a failing case can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(private readonly next: () => number) {}
@@ -176,7 +166,7 @@ function arbitrary(g: Gen): string {
 describe("formatting: generated round trips", () => {
   it("canonical WhatsApp texts survive WhatsApp -> Matrix -> WhatsApp unchanged (2000 cases)", () => {
     for (let seed = 1; seed <= 2000 * SCALE; seed++) {
-      const text = waDocument(new Gen(rng(seed)), 0, false).join("\n");
+      const text = waDocument(new Gen(prng(seed)), 0, false).join("\n");
       const content = whatsAppToMatrix(text);
       assert.equal(content.body, text);
       assert.equal(matrixToWhatsApp(content), text, `seed ${seed}: ${JSON.stringify(text)} via ${content.formatted_body}`);
@@ -185,7 +175,7 @@ describe("formatting: generated round trips", () => {
 
   it("Matrix HTML keeps its formatting through Matrix -> WhatsApp -> Matrix (2000 cases)", () => {
     for (let seed = 1; seed <= 2000 * SCALE; seed++) {
-      const html = htmlBlocks(new Gen(rng(seed)), 0);
+      const html = htmlBlocks(new Gen(prng(seed)), 0);
       const text = matrixToWhatsApp({ body: "", format: HTML_FORMAT, formatted_body: html });
       const back = whatsAppToMatrix(text);
       assert.deepEqual(meaning(back.formatted_body ?? escapeHtml(back.body)), meaning(html), `seed ${seed}: ${html}\n-> ${JSON.stringify(text)}\n-> ${back.formatted_body}`);
@@ -194,7 +184,7 @@ describe("formatting: generated round trips", () => {
 
   it("arbitrary texts settle after one round trip and never lose their body (5000 cases)", () => {
     for (let seed = 1; seed <= 5000 * SCALE; seed++) {
-      const text = arbitrary(new Gen(rng(seed)));
+      const text = arbitrary(new Gen(prng(seed)));
       const content = whatsAppToMatrix(text);
       assert.equal(content.body, text);
       const once = matrixToWhatsApp(content);
