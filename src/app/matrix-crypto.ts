@@ -2,17 +2,18 @@
 // events before the core sees them (parking those whose room key has not arrived), and encrypts what the bridge's
 // users send into encrypted rooms. The core never sees ciphertext and never touches crypto.
 import type { Logger } from "pino";
-import type { BridgeConfig } from "../../config/schema.js";
-import { isPuppetUserId, puppetUserId } from "../../config/identities.js";
-import type { MatrixEvent } from "../../core/bridge.js";
-import { parseUri } from "../../protocol/uri.js";
-import type { QueuedInbound } from "../../store/appservice-queue.js";
-import { CryptoWaitingStore, type WaitingEvent } from "../../store/crypto-waiting.js";
-import type { BridgeStore } from "../../store/store.js";
-import type { MatrixClient } from "../client.js";
-import type { ToDeviceEvent } from "../events.js";
-import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
-import { cryptoPaths, MatrixCryptoEngine } from "./engine.js";
+import type { BridgeConfig } from "../config/schema.js";
+import { isPuppetUserId, puppetUserId } from "../config/identities.js";
+import type { MatrixEvent } from "../core/bridge.js";
+import { parseUri } from "../protocol/uri.js";
+import type { QueuedInbound } from "../store/appservice-queue.js";
+import { CryptoDeviceStore } from "../store/crypto-devices.js";
+import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
+import type { BridgeStore } from "../store/store.js";
+import type { MatrixClient } from "../matrix/client.js";
+import type { ToDeviceEvent } from "../matrix/events.js";
+import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
+import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
 export const CRYPTO_QUEUE_KEY = "\u0000crypto";
@@ -65,7 +66,7 @@ export class BridgeCrypto implements SendEncryption {
     let self: BridgeCrypto | undefined;
     const engine = await MatrixCryptoEngine.start({
       client: opts.client,
-      db: opts.store.db,
+      devices: new CryptoDeviceStore(opts.store.db),
       ...paths,
       deviceDisplayName: `${opts.config.bridge.network_name} bridge`,
       log: opts.log,
