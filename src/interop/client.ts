@@ -20,7 +20,8 @@ import { messageIdToString } from "../protocol/message-id.js";
 import type { PreKeyCountResponse } from "../protocol/signal/bundle.js";
 import type { SignalDeviceStore } from "../protocol/signal/device-store.js";
 import { refillPreKeys, rotateSignedPreKey } from "../protocol/signal/prekeys.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
+import { Backoff, type BackoffOptions } from "../util/backoff.js";
+import { sleep } from "../util/sleep.js";
 import { type ConnectionOptions, type ConnectionStatus, InteropConnection } from "./connection.js";
 import { DeviceHints } from "./device-hints.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
@@ -471,8 +472,6 @@ export class InteropClient extends EventEmitter<ClientEvents> {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** An Error frame naming a Send's seq answers that Send like a refusing SendResult. */
 function asResult(seq: bigint, code: ErrorCode, detail: string): SendResult {

@@ -15,7 +15,8 @@ import type { z } from "zod";
 import { MatrixApiError, MatrixConnectionError, MatrixResponseError } from "./errors.js";
 import { MatrixIntent } from "./intent.js";
 import { assertUserId } from "./ids.js";
-import { DEFAULT_RETRY_POLICY, backoffDelayMs, retryAfterFrom, sleep, type RetryPolicy } from "./retry.js";
+import { sleep } from "../util/sleep.js";
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, retryAfterFrom, type RetryPolicy } from "./retry.js";
 import type { HttpMethod, MatrixTransport, QueryValue, RawBody, RawRequestOptions, RequestOptions } from "./transport.js";
 
 export type { HttpMethod, QueryValue, RawBody, RawRequestOptions, RequestOptions };
