@@ -3,7 +3,7 @@
 // users send into encrypted rooms. The core never sees ciphertext and never touches crypto.
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
-import { isPuppetUserId, puppetUserId } from "../config/identities.js";
+import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
 import type { MatrixEvent } from "../core/bridge.js";
 import { parseUri } from "../protocol/uri.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
@@ -234,7 +234,7 @@ export class BridgeCrypto implements SendEncryption {
   }
 
   private get botUserId(): string {
-    return `@${this.opts.config.appservice.bot_localpart}:${this.opts.config.homeserver.domain}`;
+    return botUserId(this.opts.config);
   }
 
   private isBridgeUser(userId: string): boolean {
