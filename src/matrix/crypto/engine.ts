@@ -51,9 +51,15 @@ export interface CryptoEngineOptions {
   onRoomKeys?: (roomId: string, sessionIds: string[]) => void;
 }
 
-/** The outcome of decrypting a room event. */
-export type DecryptOutcome =
-  | { kind: "decrypted"; event: Record<string, unknown> & { type: string; content: Record<string, unknown> }; senderDevice: string | undefined }
+/** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
+export interface EncryptedRoomEvent {
+  room_id: string;
+  content: Record<string, unknown>;
+}
+
+/** The outcome of decrypting a room event: the decrypted one is the caller's event with the clear type and content. */
+export type DecryptOutcome<E extends EncryptedRoomEvent = EncryptedRoomEvent> =
+  | { kind: "decrypted"; event: E & { type: string; content: Record<string, unknown> }; senderDevice: string | undefined }
   /** The room key has not arrived (yet). */
   | { kind: "missing_key"; sessionId: string }
   /** The sender's device declined to share the key with us; `reason` is its explanation. */
@@ -322,7 +328,7 @@ export class MatrixCryptoEngine {
   }
 
   /** Decrypts an `m.room.encrypted` event with the device of `asUser`, a bridge user in the room. */
-  async decrypt(asUser: string, ev: { room_id: string; content: Record<string, unknown> } & Record<string, unknown>): Promise<DecryptOutcome> {
+  async decrypt<E extends EncryptedRoomEvent>(asUser: string, ev: E): Promise<DecryptOutcome<E>> {
     const sessionId = typeof ev.content.session_id === "string" ? ev.content.session_id : "";
     if (ev.content.algorithm !== MEGOLM) return { kind: "failed", reason: `unsupported encryption algorithm ${String(ev.content.algorithm)}` };
     const row = await this.readyDevice(asUser);
