@@ -5,7 +5,7 @@
 // Run through dependency-cruiser's JS API rather than its CLI for one reason: the CLI always prints a
 // "missing-tsc-transpiler" warning, because TypeScript 7 has no JS API. The rules parse with swc instead, which
 // sees type-only imports too (test/architecture/dependency-rules.test.ts holds that), so the warning is dropped.
-// Usage: node scripts/check-deps.mjs [--write-baseline]
+// Usage: node scripts/check-deps.mjs [--write-baseline | --no-ignore-known]
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -54,7 +54,8 @@ async function main() {
     process.stdout.write(`wrote ${BASELINE_FILE} (${result.summary.violations.length} known violations)\n`);
     return;
   }
-  const { result, report } = await checkDependencies({ baseDir, knownViolations: readBaseline(baseDir) });
+  const knownViolations = process.argv.includes("--no-ignore-known") ? [] : readBaseline(baseDir);
+  const { result, report } = await checkDependencies({ baseDir, knownViolations });
   const errors = result.summary.violations.filter((v) => v.rule.severity === "error").length;
   process.stdout.write(report);
   if (errors > 0) process.exitCode = 1;
