@@ -6,8 +6,8 @@ COPY package.json package-lock.json ./
 COPY vendor ./vendor
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+# Only src/ ships: nothing in it imports test/, bench/ or demo/ (npm run check:deps holds that).
 COPY src ./src
-COPY test ./test
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

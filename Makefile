@@ -19,7 +19,7 @@ test: build
 	@$(TOOLCHAIN) && npm test
 
 demo: build
-	@$(TOOLCHAIN) && node dist/src/demo/main.js
+	@$(TOOLCHAIN) && npm run --silent demo
 
 bench: build
 	@$(TOOLCHAIN) && npm run --silent bench -- $(ARGS)

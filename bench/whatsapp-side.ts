@@ -1,6 +1,6 @@
 // The WhatsApp side of a benchmark: a real reference gatekeeper process with one simulated user per chat, watched
 // over the admin API's event stream so that every message a simulated user receives is seen as it is stored.
-import { GatekeeperProcess, type ReceivedMessage } from "../src/gatekeeper/testing.js";
+import { GatekeeperProcess, type ReceivedMessage } from "../src/gatekeeper/process.js";
 import { BenchFailure } from "./failure.js";
 
 export interface BenchContact {

@@ -130,24 +130,20 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       await this.ensureIdentity(entry.matrixUser);
       const from = this.deviceStore(matrixUri(entry.matrixUser));
       if (!from) throw new Error(`no interop identity for ${entry.matrixUser}`);
-      let envelopes = entry.envelopes ? decodeEnvelopes(entry.envelopes) : await this.encrypt(entry, from, new Set());
-      for (let round = 0; ; round++) {
+      const encrypt = (rebuild: ReadonlySet<number>) => this.encrypt(entry, from, rebuild);
+      const envelopes = entry.envelopes ? decodeEnvelopes(entry.envelopes) : await encrypt(new Set());
+      // After STALE_DEVICES the new envelopes replace the stored ones (encrypt persists them).
+      const result = await this.client.sendFollowingDevices(entry.remoteUri, envelopes, encrypt, (attempt) => {
         // While disconnected, wait only briefly: the user hears about the outage and the entry is retried on reconnect.
         const connected = this.client.status().state === "connected";
-        const result = await this.client.sendEnvelopes(envelopes, { timeoutMs: connected ? 30_000 : 5_000 });
-        if (result.ok) return { kind: "sent" };
-        if (result.code === ErrorCode.STALE_DEVICES && round < 3) {
-          // The recipient's devices changed: encrypt again for the current list (the new envelopes replace the old).
-          const rebuild = this.client.applySendResult(entry.remoteUri, result);
-          envelopes = await this.encrypt(entry, from, rebuild);
-          continue;
-        }
-        const refused = InteropSendError.fromResult(result, redactUri(entry.remoteUri));
-        if (refused.code === "RATE_LIMITED" || refused.code === "INTERNAL" || refused.code === "STALE_DEVICES") {
-          return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false };
-        }
-        return { kind: "failed", reason: toRemoteError(refused).reason, detail: refused.message };
+        return this.client.sendEnvelopes(attempt, { timeoutMs: connected ? 30_000 : 5_000 });
+      });
+      if (result.ok) return { kind: "sent" };
+      const refused = InteropSendError.fromResult(result, redactUri(entry.remoteUri));
+      if (refused.code === "RATE_LIMITED" || refused.code === "INTERNAL" || refused.code === "STALE_DEVICES") {
+        return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false };
       }
+      return { kind: "failed", reason: toRemoteError(refused).reason, detail: refused.message };
     } catch (err) {
       const remote = toRemoteError(err);
       if (remote.reason === "unreachable" || remote.reason === "rate_limited" || remote.reason === "internal") {

@@ -7,7 +7,7 @@ import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
 import type { MatrixIntent } from "../matrix/intent.js";
 import type { PuppetRow } from "../store/puppets.js";
 import type { BridgeStore } from "../store/store.js";
-import type { SendEncryption } from "../matrix/crypto/bridge-crypto.js";
+import type { SendEncryption } from "./matrix-crypto.js";
 
 export class AppserviceMatrixSide implements MatrixSide {
   readonly botUserId: string;

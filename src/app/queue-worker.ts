@@ -90,7 +90,7 @@ export class QueueWorker<T> {
         this.ops.done(item);
       } else {
         const hinted = (err as { afterMs?: unknown } | null)?.afterMs;
-        const delay = Math.max(backoffDelay(attempts), typeof hinted === "number" ? hinted : 0);
+        const delay = Math.max(backoffDelay(attempts, { initialMs: 500, maxMs: 5 * 60_000 }), typeof hinted === "number" ? hinted : 0);
         this.log.warn({ queue: this.ops.name, attempts, retryInMs: delay, error: message }, "queue entry failed; will retry");
         this.ops.retryLater(item, message, Date.now() + delay);
       }

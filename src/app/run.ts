@@ -16,7 +16,7 @@ import type { QueuedInbound } from "../store/appservice-queue.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { AppserviceMatrixSide } from "./matrix-side.js";
-import { BridgeCrypto } from "../matrix/crypto/bridge-crypto.js";
+import { BridgeCrypto } from "./matrix-crypto.js";
 import { InteropRemoteNetwork } from "./interop-side.js";
 import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";

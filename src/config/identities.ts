@@ -1,7 +1,9 @@
 // Matrix user IDs the bridge owns: the bot and one puppet per remote phone number, derived from the
 // configured template. The same derivation feeds the registration's exclusive namespace.
-import { parsePhoneNumberFromString } from "libphonenumber-js";
-import { DIGITS_PLACEHOLDER } from "./schema.js";
+import { formatPhoneInternational } from "../protocol/uri.js";
+
+/** Where the phone number's digits go in puppet_localpart_template. */
+export const DIGITS_PLACEHOLDER = "{digits}";
 
 export interface IdentityConfig {
   readonly homeserver: { readonly domain: string };
@@ -61,11 +63,6 @@ export function isPuppetUserId(config: IdentityConfig, userId: string): string |
     matchers.set(key, matcher);
   }
   return matcher.exec(userId)?.[1] ?? null;
-}
-
-/** "+49 151 12345678" for "+4915112345678"; the input itself when libphonenumber cannot parse it. */
-export function formatPhoneInternational(e164: string): string {
-  return parsePhoneNumberFromString(e164)?.formatInternational() ?? e164;
 }
 
 /** A puppet's display name from the template; a missing or blank name falls back to the formatted number. */

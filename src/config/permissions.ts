@@ -1,5 +1,5 @@
 // Who may use the bridge. The most specific rule wins: a user ID over its server name over "*".
-import { parseUserId } from "./matrix-ids.js";
+import { parseUserId } from "../matrix/ids.js";
 import type { Role } from "./schema.js";
 
 export interface PermissionConfig {

@@ -5,7 +5,8 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { isSupportedCountry, type CountryCode } from "libphonenumber-js";
 import * as z from "zod";
-import { isValidLocalpart, isValidServerName, MAX_USER_ID_LENGTH, parseUserId } from "./matrix-ids.js";
+import { isLocalpart, isServerName, MAX_USER_ID_LENGTH, parseUserId } from "../matrix/ids.js";
+import { botUserId, DIGITS_PLACEHOLDER } from "./identities.js";
 import { describeValue, expecting } from "./problems.js";
 import { providerKeyProblem } from "./provider-key.js";
 import { resolveSecret, type SecretContext } from "./secrets.js";
@@ -19,7 +20,6 @@ export type Role = (typeof ROLES)[number];
 
 /** A number used to try out templates: long enough to catch length limits, real enough to format. */
 export const SAMPLE_E164 = "+4915112345678";
-export const DIGITS_PLACEHOLDER = "{digits}";
 export const MAX_MEDIA_SIZE_MB = 4096;
 
 export interface SchemaContext extends SecretContext {
@@ -48,7 +48,7 @@ const httpUrl = () =>
   ).transform((text) => new URL(text).href.replace(/\/+$/, ""));
 
 const localpart = () =>
-  expecting(z.string().refine(isValidLocalpart), "a Matrix localpart (lowercase a-z, 0-9 and . _ = - / +)");
+  expecting(z.string().refine(isLocalpart), "a Matrix localpart (lowercase a-z, 0-9 and . _ = - / +)");
 
 const nonEmptyText = (max: number) => expecting(z.string().trim().min(1).max(max), `non-empty text of at most ${max} characters`);
 
@@ -102,7 +102,7 @@ export function puppetTemplateProblem(template: string): string | null {
   const other = /\{[^}]*\}/.exec(template.replace(DIGITS_PLACEHOLDER, ""));
   if (other) return `has the unknown placeholder ${other[0]} (only ${DIGITS_PLACEHOLDER} is allowed), got ${shown}`;
   const sample = template.replace(DIGITS_PLACEHOLDER, SAMPLE_E164.slice(1));
-  if (!isValidLocalpart(sample)) {
+  if (!isLocalpart(sample)) {
     return `must yield a Matrix localpart (lowercase a-z, 0-9 and . _ = - / +), but gives ${JSON.stringify(sample)} for ${SAMPLE_E164}`;
   }
   return null;
@@ -122,14 +122,14 @@ export function displaynameTemplateProblem(template: string): string | null {
 function permissionKeyProblem(key: string): string | null {
   if (key === "*") return null;
   if (key.startsWith("@")) return parseUserId(key) ? null : "is not a valid Matrix user ID (expected @localpart:server)";
-  return isValidServerName(key) ? null : `must be "*", a server name (example.org) or a user ID (@alice:example.org)`;
+  return isServerName(key) ? null : `must be "*", a server name (example.org) or a user ID (@alice:example.org)`;
 }
 
 export function buildConfigSchema(context: SchemaContext) {
   const homeserver = section(
     z.strictObject({
       url: httpUrl(),
-      domain: expecting(z.string().refine(isValidServerName), "a Matrix server name such as example.org"),
+      domain: expecting(z.string().refine(isServerName), "a Matrix server name such as example.org"),
     }),
   );
 
@@ -241,7 +241,7 @@ export function buildConfigSchema(context: SchemaContext) {
   return z
     .strictObject({ homeserver, appservice, bridge, gatekeeper, database, logging })
     .superRefine((config, ctx) => {
-      const botId = `@${config.appservice.bot_localpart}:${config.homeserver.domain}`;
+      const botId = botUserId(config);
       if (botId.length > MAX_USER_ID_LENGTH) {
         ctx.addIssue({ code: "custom", path: ["appservice", "bot_localpart"], message: `makes the bot's user ID longer than ${MAX_USER_ID_LENGTH} characters` });
       }

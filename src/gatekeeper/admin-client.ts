@@ -1,4 +1,4 @@
-// Typed client of the gatekeeper's admin API (used by the CLI and by tests through testing.ts). The admin API has
+// Typed client of the gatekeeper's admin API (used by the CLI and by tests through process.ts). The admin API has
 // its own loopback listener (`adminUrl` of a running gatekeeper, `<data-dir>/admin-url`), not the interop port.
 import { isLoopbackHost } from "./loopback.js";
 import type { DeviceRef } from "./keys.js";

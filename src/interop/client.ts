@@ -20,7 +20,8 @@ import { messageIdToString } from "../protocol/message-id.js";
 import type { PreKeyCountResponse } from "../protocol/signal/bundle.js";
 import type { SignalDeviceStore } from "../protocol/signal/device-store.js";
 import { refillPreKeys, rotateSignedPreKey } from "../protocol/signal/prekeys.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
+import { Backoff, type BackoffOptions } from "../util/backoff.js";
+import { sleep } from "../util/sleep.js";
 import { type ConnectionOptions, type ConnectionStatus, InteropConnection } from "./connection.js";
 import { DeviceHints } from "./device-hints.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
@@ -336,6 +337,27 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   }
 
   /**
+   * The send loop of one message, for every sender (sendContent, the bridge's outbox): sends `envelopes`; after a
+   * STALE_DEVICES answer, learns the recipient's current device list and sends what `encrypt` makes for it instead, at
+   * most maxDeviceListRetries times. Returns the last SendResult: ok, a refusal, or STALE_DEVICES when the device
+   * list kept changing. `send` is how one attempt goes out (default: sendEnvelopes with the client's timeout).
+   */
+  async sendFollowingDevices(
+    to: string,
+    envelopes: Envelope[],
+    encrypt: (rebuild: Set<number>) => Promise<Envelope[]>,
+    send: (envelopes: Envelope[]) => Promise<SendResult> = (e) => this.sendEnvelopes(e),
+  ): Promise<SendResult> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await send(envelopes);
+      if (result.ok || result.code !== ErrorCode.STALE_DEVICES || attempt >= this.maxDeviceListRetries) return result;
+      const rebuild = this.applySendResult(to, result);
+      this.log.debug({ current: result.currentDevices, stale: result.staleDevices, attempt }, "recipient's device list changed; encrypting again");
+      envelopes = await encrypt(rebuild);
+    }
+  }
+
+  /**
    * Encrypts and sends one message (padded Content bytes) to every device of `to`, following device list changes
    * (STALE_DEVICES) and resending the same envelopes across reconnects. Throws InteropSendError when the
    * gatekeeper refuses (NOT_OPTED_IN, BLOCKED, UNKNOWN_USER, RATE_LIMITED with retryAfterMs, INVALID, ...) and
@@ -351,26 +373,20 @@ export class InteropClient extends EventEmitter<ClientEvents> {
     const deadline = Date.now() + (options.timeoutMs ?? this.sendTimeoutMs);
     const timestampMs = options.timestampMs ?? BigInt(Date.now());
     const identityChanged = new Set<number>();
-    let rebuild = new Set<number>();
-    for (let attempt = 0; ; attempt++) {
+    let devices: number[] = [];
+    const encrypt = async (rebuild: Set<number>): Promise<Envelope[]> => {
       const out = await this.encryptWhenReachable({ from, to, plaintext, messageId, timestampMs, rebuild }, deadline);
       for (const d of out.identityChangedDevices) identityChanged.add(d);
-      const result = await this.sendUntilAnswered(out.envelopes, deadline);
-      if (result.ok) {
-        return {
-          messageId: messageIdToString(messageId),
-          devices: out.devices,
-          identityChangedDevices: [...identityChanged].sort((a, b) => a - b),
-        };
-      }
-      const refused = InteropSendError.fromResult(result, to);
-      if (refused.code !== "STALE_DEVICES" || attempt >= this.maxDeviceListRetries) throw refused;
-      rebuild = this.applySendResult(to, result);
-      this.log.debug(
-        { current: result.currentDevices, stale: result.staleDevices, attempt },
-        "recipient's device list changed; encrypting again",
-      );
-    }
+      devices = out.devices;
+      return out.envelopes;
+    };
+    const result = await this.sendFollowingDevices(to, await encrypt(new Set()), encrypt, (envelopes) => this.sendUntilAnswered(envelopes, deadline));
+    if (!result.ok) throw InteropSendError.fromResult(result, to);
+    return {
+      messageId: messageIdToString(messageId),
+      devices,
+      identityChangedDevices: [...identityChanged].sort((a, b) => a - b),
+    };
   }
 
   /**
@@ -456,8 +472,6 @@ export class InteropClient extends EventEmitter<ClientEvents> {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** An Error frame naming a Send's seq answers that Send like a refusing SendResult. */
 function asResult(seq: bigint, code: ErrorCode, detail: string): SendResult {

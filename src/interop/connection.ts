@@ -12,7 +12,7 @@ import {
   type ServerFrame,
 } from "../protocol/frames.js";
 import { MAX_FRAME_BYTES } from "../protocol/limits.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
+import { Backoff, type BackoffOptions } from "../util/backoff.js";
 import { InteropUnavailableError } from "./errors.js";
 import type { ProviderTokens } from "./tokens.js";
 

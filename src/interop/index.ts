@@ -1,5 +1,5 @@
 // The bridge's client of a gatekeeper (interop protocol v1).
-export { Backoff, type BackoffOptions } from "./backoff.js";
+export { Backoff, type BackoffOptions } from "../util/backoff.js";
 export {
   type EnvelopeHandler,
   InteropClient,

@@ -15,35 +15,11 @@ import type { z } from "zod";
 import { MatrixApiError, MatrixConnectionError, MatrixResponseError } from "./errors.js";
 import { MatrixIntent } from "./intent.js";
 import { assertUserId } from "./ids.js";
-import { DEFAULT_RETRY_POLICY, backoffDelayMs, retryAfterFrom, sleep, type RetryPolicy } from "./retry.js";
+import { sleep } from "../util/sleep.js";
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, retryAfterFrom, type RetryPolicy } from "./retry.js";
+import type { HttpMethod, MatrixTransport, QueryValue, RawBody, RawRequestOptions, RequestOptions } from "./transport.js";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
-export type QueryValue = string | number | boolean | readonly string[] | undefined;
-
-export interface RequestOptions {
-  query?: Record<string, QueryValue>;
-  /** JSON body. */
-  body?: unknown;
-  /** Act as this user (must be in the appservice's namespace). */
-  asUser?: string;
-  /** Act as this device of `asUser` (MSC4190 device masquerading). */
-  asDevice?: string;
-  /** Whether repeating the request after a lost answer is harmless. Defaults to true for everything but POST. */
-  idempotent?: boolean;
-  /** Per-attempt limit until the answer's headers (and, for JSON, its body) have arrived. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-/** Request bodies for media uploads. Streams cannot be replayed, so requests with them are never retried. */
-export type RawBody = Uint8Array | Readable | ReadableStream<Uint8Array>;
-
-export interface RawRequestOptions extends Omit<RequestOptions, "body"> {
-  rawBody?: RawBody;
-  contentType?: string;
-  /** Sent as Content-Length for streamed bodies (byte arrays get it automatically). */
-  contentLength?: number;
-}
+export type { HttpMethod, QueryValue, RawBody, RawRequestOptions, RequestOptions };
 
 export interface MatrixClientOptions {
   /** Base URL of the client-server API, e.g. `http://localhost:8008`. */
@@ -103,7 +79,7 @@ interface Attempt<T> {
   timeoutCoversBody: boolean;
 }
 
-export class MatrixClient {
+export class MatrixClient implements MatrixTransport {
   readonly homeserverUrl: string;
   readonly #asToken: string;
   readonly #log: Logger;

@@ -1,5 +1,5 @@
 /**
- * Grammar checks for Matrix identifiers.
+ * Grammar checks for Matrix identifiers: the one grammar of the bridge, for configured IDs and incoming ones alike.
  *
  * Homeserver responses and appservice transactions are untrusted input: an ID that does not look like an ID must be
  * caught where it enters, not deep inside the core where it would become a confusing database or URL error.
@@ -9,9 +9,15 @@
 
 /** The spec caps every identifier at 255 bytes. */
 const MAX_ID_BYTES = 255;
+/** The spec caps a full user ID at 255 bytes. */
+export const MAX_USER_ID_LENGTH = MAX_ID_BYTES;
 
-/** A hostname, IPv4 address or bracketed IPv6 literal, with an optional port. */
-const SERVER_NAME = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]{1,255})(?::\d{1,5})?$/;
+/** Characters the spec allows in localparts of newly created users. */
+const LOCALPART = /^[a-z0-9._=\-/+]+$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$/;
+const IPV6_LITERAL = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
+/** DNS labels as hostnames have them (RFC 1123): a name the spec's looser grammar admits beyond this is unreachable. */
+const DNS_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Printable ASCII without ':' (historical user ID localparts allow all of it). */
 const HISTORICAL_LOCALPART = /^[\x21-\x39\x3B-\x7E]+$/;
@@ -32,8 +38,20 @@ function splitServer(id: string): { local: string; server: string } | undefined 
   return { local: id.slice(1, colon), server: id.slice(colon + 1) };
 }
 
-export function isServerName(name: string): boolean {
-  return SERVER_NAME.test(name);
+/** server_name = hostname [ ":" port ], hostname = IPv4 / "[" IPv6 "]" / DNS name. */
+export function isServerName(serverName: string): boolean {
+  const match = /^(.*?)(?::([0-9]{1,5}))?$/.exec(serverName);
+  if (!match) return false;
+  const host = match[1] ?? "";
+  const port = match[2];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return false;
+  if (host.length === 0 || host.length > 255) return false;
+  return IPV4.test(host) || IPV6_LITERAL.test(host) || DNS_NAME.test(host);
+}
+
+/** A localpart the spec allows for a newly created user (the bot, the puppets). */
+export function isLocalpart(localpart: string): boolean {
+  return LOCALPART.test(localpart);
 }
 
 export function isUserId(id: string): boolean {
@@ -56,6 +74,18 @@ export function isRoomAlias(alias: string): boolean {
   if (!alias.startsWith("#") || !withinLength(alias)) return false;
   const parts = splitServer(alias);
   return parts !== undefined && parts.local.length > 0 && OPAQUE.test(parts.local) && isServerName(parts.server);
+}
+
+export interface ParsedUserId {
+  localpart: string;
+  serverName: string;
+}
+
+/** Splits "@local:server" at the first colon (the server name may itself contain a port colon); null if invalid. */
+export function parseUserId(userId: string): ParsedUserId | null {
+  if (!isUserId(userId)) return null;
+  const parts = splitServer(userId)!;
+  return { localpart: parts.local, serverName: parts.server };
 }
 
 /** The localpart of a user ID (everything between '@' and the first ':'). */

@@ -6,7 +6,7 @@
  * with `null` on 404; every other failure is thrown (see errors.ts).
  */
 import { z } from "zod";
-import type { MatrixClient, RawBody, RequestOptions } from "./client.js";
+import type { MatrixTransport, RawBody, RequestOptions } from "./transport.js";
 import { MatrixApiError, MatrixResponseError } from "./errors.js";
 import {
   clientEventSchema,
@@ -90,7 +90,7 @@ function requireNonEmpty(value: string, what: string): void {
 
 export class MatrixIntent {
   constructor(
-    readonly client: MatrixClient,
+    readonly client: MatrixTransport,
     readonly userId: string,
     /** Sends as this device of the user (MSC4190 device masquerading) when set. */
     readonly deviceId?: string,

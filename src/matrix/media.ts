@@ -4,7 +4,7 @@
  */
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import type { MatrixClient } from "./client.js";
+import type { MatrixTransport } from "./transport.js";
 import { MatrixMediaTooLargeError, MatrixResponseError } from "./errors.js";
 import { assertMxc } from "./ids.js";
 
@@ -41,7 +41,7 @@ class ByteLimit extends Transform {
   }
 }
 
-export async function downloadMedia(client: MatrixClient, mxc: string, options: DownloadOptions = {}): Promise<DownloadedMedia> {
+export async function downloadMedia(client: MatrixTransport, mxc: string, options: DownloadOptions = {}): Promise<DownloadedMedia> {
   const { serverName, mediaId } = assertMxc(mxc);
   const path = `/_matrix/client/v1/media/download/${encodeURIComponent(serverName)}/${encodeURIComponent(mediaId)}`;
   const response = await client.requestRaw("GET", path, {

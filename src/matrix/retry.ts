@@ -1,6 +1,7 @@
 /**
  * When and how long the client-server API client waits before trying a request again.
  */
+import { backoffDelay } from "../util/backoff.js";
 
 export interface RetryPolicy {
   /** Attempts in total, the first one included. */
@@ -28,27 +29,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
  * that failed together from hammering the homeserver in lockstep; half the delay is fixed so it never collapses to 0.
  */
 export function backoffDelayMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return backoffDelay(retry, { initialMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, random });
 }
 
 /** Reads a wait time from a 429 answer: the JSON `retry_after_ms`, else the `Retry-After` header (seconds). */

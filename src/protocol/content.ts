@@ -214,14 +214,27 @@ export function contentKind(content: Content): ContentKind {
 export function messageKind(m: Message): ContentKind {
   if (m.conversation.length > 0) return "text";
   if (m.extendedTextMessage) return "extended_text";
-  if (m.imageMessage) return "image";
-  if (m.videoMessage) return "video";
-  if (m.audioMessage) return "audio";
-  if (m.documentMessage) return "document";
+  const media = mediaPartOf(m);
+  if (media) return media.kind;
   if (m.reactionMessage) return "reaction";
   if (m.protocolMessage) {
     if (m.protocolMessage.type === ProtocolMessage_Type.REVOKE) return "revoke";
     if (m.protocolMessage.type === ProtocolMessage_Type.MESSAGE_EDIT) return "edit";
   }
   return "unknown";
+}
+
+/** The media part of a message and its kind, the one place that decides which field makes a message a media one. */
+export type MediaPart =
+  | { kind: "image"; part: ImageMessage }
+  | { kind: "video"; part: VideoMessage }
+  | { kind: "audio"; part: AudioMessage }
+  | { kind: "document"; part: DocumentMessage };
+
+export function mediaPartOf(m: Message): MediaPart | undefined {
+  if (m.imageMessage) return { kind: "image", part: m.imageMessage };
+  if (m.videoMessage) return { kind: "video", part: m.videoMessage };
+  if (m.audioMessage) return { kind: "audio", part: m.audioMessage };
+  if (m.documentMessage) return { kind: "document", part: m.documentMessage };
+  return undefined;
 }

@@ -89,7 +89,6 @@ export function normalisePhoneNumber(input: string, defaultCountry?: string): st
   return parsed.number;
 }
 
-/** "+4915112345678" -> "+49 1511 2345678"; numbers libphonenumber cannot place are returned as they are. */
 /** The E.164 form of `input` when it is a valid, dialable number; null otherwise (for checks that need no reason). */
 export function validPhoneNumber(input: string): string | null {
   try {
@@ -99,6 +98,10 @@ export function validPhoneNumber(input: string): string | null {
   }
 }
 
+/**
+ * "+4915112345678" -> "+49 1511 2345678"; numbers libphonenumber cannot place are returned as they are. Throws
+ * RangeError for anything that is not E.164 at all: callers pass numbers taken from tel: URIs, never user input.
+ */
 export function formatPhoneInternational(e164: string): string {
   checkE164(e164, "e164");
   try {

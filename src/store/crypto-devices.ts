@@ -1,16 +1,11 @@
-// The Matrix devices of bridge-owned users (the bot and the puppets) and the crypto store that holds each one's keys.
+// The Matrix devices of bridge-owned users (the bot and the puppets) and the crypto store that holds each one's keys:
+// the crypto engine's CryptoDeviceRegistry (src/matrix/crypto/device-registry.ts), kept in the bridge database.
+import type { CryptoDeviceRegistry, CryptoDeviceRow } from "../matrix/crypto/device-registry.js";
 import type { SqliteDb } from "./database.js";
 
-export interface CryptoDeviceRow {
-  userId: string;
-  deviceId: string;
-  storeName: string;
-  /** Unpadded base64 Ed25519 identity key, once the device's machine has been opened. */
-  ed25519Key: string | null;
-  crossSigned: boolean;
-}
+export type { CryptoDeviceRow };
 
-export class CryptoDeviceStore {
+export class CryptoDeviceStore implements CryptoDeviceRegistry {
   constructor(private readonly db: SqliteDb) {}
 
   get(userId: string): CryptoDeviceRow | undefined {
@@ -45,6 +40,21 @@ export class CryptoDeviceStore {
   setCrossSigned(userId: string): void {
     this.db.prepare("UPDATE crypto_devices SET cross_signed = 1 WHERE user_id = ?").run(userId);
   }
+
+  toDeviceSince(userId: string, deviceId: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM kv WHERE key = ?").get(sinceKey(userId, deviceId)) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setToDeviceSince(userId: string, deviceId: string, token: string): void {
+    this.db
+      .prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(sinceKey(userId, deviceId), token);
+  }
+}
+
+function sinceKey(userId: string, deviceId: string): string {
+  return `crypto.to_device_since.${userId}.${deviceId}`;
 }
 
 function toRow(r: Record<string, unknown>): CryptoDeviceRow {

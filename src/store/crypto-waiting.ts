@@ -7,8 +7,8 @@ export interface WaitingEvent {
   eventId: string;
   sessionId: string;
   decryptAs: string;
-  /** The event as received. */
-  payload: Record<string, unknown>;
+  /** The event as received: as the inbound queue held it (JSON). */
+  payload: unknown;
   firstSeenAt: number;
 }
 
@@ -64,7 +64,7 @@ function toEvent(r: Record<string, unknown>): WaitingEvent {
     eventId: r.event_id as string,
     sessionId: r.session_id as string,
     decryptAs: r.decrypt_as as string,
-    payload: JSON.parse(r.payload as string) as Record<string, unknown>,
+    payload: JSON.parse(r.payload as string) as unknown,
     firstSeenAt: r.first_seen_at as number,
   };
 }

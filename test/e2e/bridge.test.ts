@@ -2,7 +2,7 @@
 // real reference gatekeeper, through the real bridge process.
 import assert from "node:assert/strict";
 import Database from "better-sqlite3";
-import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import type { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import type { BridgeProcess } from "./bridge-process.js";
 import { MatrixTestUser as MatrixTestUserClass, type MatrixTestUser, type SeenEvent } from "./matrix-user.js";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import type { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { RawCryptoDevice } from "../matrix/crypto-raw-device.js";
 import type { BridgeProcess } from "./bridge-process.js";

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { providerPublicKey } from "../../src/config/provider-key.js";
 import type { BridgeConfig } from "../../src/config/schema.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { GatekeeperApi } from "../../src/interop/http-api.js";
 import { ProviderTokens } from "../../src/interop/tokens.js";
 import { getTestEnv, type TestEnv } from "../harness/fixture.js";

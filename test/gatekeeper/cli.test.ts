@@ -1,9 +1,9 @@
-// The `dma-gatekeeper` command line against a running server (itself started through the CLI by testing.ts).
+// The `dma-gatekeeper` command line against a running server (itself started through the CLI by src/gatekeeper/process.ts).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { textContent } from "../../src/protocol/content-builders.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider } from "./peer.js";
 
 const CLI = fileURLToPath(new URL("../../src/gatekeeper/cli.js", import.meta.url));

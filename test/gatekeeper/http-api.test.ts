@@ -6,7 +6,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { PreKeyBundleResponse, PreKeyCountResponse } from "../../src/protocol/signal/bundle.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider, type TestMatrixUser } from "./peer.js";
 
 const ANNA = "+4915112345678";

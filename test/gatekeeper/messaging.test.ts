@@ -6,7 +6,7 @@ import type { Content } from "../../src/protocol/content.js";
 import { EnvelopeType, ErrorCode, type Envelope } from "../../src/protocol/gen/interop_pb.js";
 import { makeEnvelope } from "../../src/protocol/envelope.js";
 import { newMessageId } from "../../src/protocol/message-id.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider, type ProviderConnection, type TestMatrixUser } from "./peer.js";
 
 const ANNA = "+4915112345678";

@@ -7,7 +7,7 @@ import { textContent } from "../../src/protocol/content-builders.js";
 import { ClientFrameSchema, EnvelopeSchema, EnvelopeType, ErrorCode, type SendResult } from "../../src/protocol/gen/interop_pb.js";
 import { makeEnvelope } from "../../src/protocol/envelope.js";
 import { messageIdToString, newMessageId } from "../../src/protocol/message-id.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider, type TestMatrixUser } from "./peer.js";
 
 const ANNA = "+4915112345678";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { AdminApiError, GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { AdminApiError, GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { describeReceived } from "../../src/gatekeeper/cli.js";
 import { decryptMedia } from "../../src/protocol/media-crypto.js";
 import { TestProvider, type ProviderConnection, type TestMatrixUser } from "./peer.js";

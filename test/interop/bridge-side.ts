@@ -1,99 +1,106 @@
-// The bridge's side of the interop tests: a real SQLite file with the Signal tables, an InteropClient, and an
-// envelope handler that decrypts, deduplicates and records what arrived.
+// The bridge's side of the interop tests: the bridge's own database (BridgeStore over a real SQLite file), an
+// InteropClient, and the production envelope handler (InteropRemoteNetwork.receive: decrypts, deduplicates, queues
+// in the inbox in the ratchet's transaction, refuses or drops what it must). The inbox is read back the way the
+// core's inbox worker consumes it, lane head by lane head, into `received`.
 import assert from "node:assert/strict";
-import type Database from "better-sqlite3";
 import { pino } from "pino";
+import { BRIDGE_DEVICE_ID, InteropRemoteNetwork } from "../../src/app/interop-side.js";
 import type { Content } from "../../src/protocol/content.js";
 import { decodeContent } from "../../src/protocol/content.js";
-import { envelopeKey } from "../../src/protocol/envelope.js";
-import type { Envelope } from "../../src/protocol/gen/interop_pb.js";
-import { ensureLocalIdentity, SignalError, type SignalDeviceStore } from "../../src/protocol/signal/index.js";
-import { decryptEnvelope, InteropClient, type InteropClientOptions, isAlreadyDecrypted } from "../../src/interop/index.js";
-import { openDb, TempDir } from "../protocol/signal/helpers.js";
+import { ensureLocalIdentity, type SignalDeviceStore } from "../../src/protocol/signal/index.js";
+import { matrixUri } from "../../src/protocol/uri.js";
+import { InteropClient, type InteropClientOptions } from "../../src/interop/index.js";
+import type { InboxEntry } from "../../src/store/inbox.js";
+import { BridgeStore } from "../../src/store/store.js";
+import { TempDir } from "../protocol/signal/helpers.js";
 import type { ProviderKey } from "./gatekeeper-process.js";
 
 export const DOMAIN = "example.org";
 export const PROVIDER_ID = "test-bridge";
 
 export interface Received {
-  envelope: Envelope;
+  entry: InboxEntry;
+  /** The sender's URI (tel:+...). */
+  sender: string;
   content: Content;
   identityChanged: boolean;
 }
 
 export class BridgeSide {
-  readonly dir = new TempDir();
-  readonly db: Database.Database = openDb(this.dir.file("bridge.db"));
+  readonly dir: TempDir;
+  readonly store: BridgeStore;
   readonly client: InteropClient;
-  readonly stores = new Map<string, SignalDeviceStore>();
+  readonly network: InteropRemoteNetwork;
   readonly received: Received[] = [];
-  readonly seen = new Set<string>();
-  /** Envelopes that can never be decrypted: recorded, then acknowledged, as the bridge does. */
-  readonly undecryptable: string[] = [];
+  /** Envelopes that can never be decrypted: the handler queues them empty so that the user is told one was lost. */
+  readonly undecryptable: InboxEntry[] = [];
   handled = 0;
-  /** Set to make the handler throw (a transient storage failure) before it decrypts. */
+  /** Set to make the handler throw (a transient storage failure) before the production handler runs. */
   failNext = 0;
 
-  constructor(url: string, key: ProviderKey, options: Partial<InteropClientOptions> = {}) {
+  /** `restartOf`: a bridge whose database this one opens again (its client stopped), as after a restart. */
+  constructor(url: string, key: ProviderKey, options: Partial<InteropClientOptions> = {}, private readonly restartOf?: BridgeSide) {
+    this.dir = restartOf?.dir ?? new TempDir();
+    this.store = BridgeStore.open(this.dir.file("bridge.db"));
+    const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
     this.client = new InteropClient({
       url,
       providerId: PROVIDER_ID,
       providerKey: key.privateKey,
-      log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-      localDevice: (uri) => this.stores.get(uri),
+      log,
+      localDevice: (uri) => this.network.deviceStore(uri),
       connection: { backoff: { initialMs: 50, maxMs: 500 }, pingIntervalMs: 1000, pongTimeoutMs: 1000 },
       handlerRetry: { initialMs: 50, maxMs: 200 },
       sendTimeoutMs: 15_000,
       ...options,
     });
-    this.client.onEnvelope((envelope) => this.handle(envelope));
-  }
-
-  /** A Matrix user of the bridge with its identity and uploaded keys. */
-  async user(localpart: string, oneTimePreKeys = 20): Promise<SignalDeviceStore> {
-    const uri = `matrix:u/${localpart}:${DOMAIN}`;
-    const store = ensureLocalIdentity(this.db, uri, { deviceId: 1 });
-    this.stores.set(uri, store);
-    const counts = await this.client.uploadKeys(store, oneTimePreKeys);
-    assert.equal(counts.devices[0]?.oneTimePreKeys, oneTimePreKeys);
-    return store;
-  }
-
-  private async handle(envelope: Envelope): Promise<void> {
-    this.handled++;
-    if (this.failNext > 0) {
-      this.failNext--;
-      throw new Error("simulated storage failure");
-    }
-    const key = `${envelopeKey(envelope)}/${envelope.sender}/${envelope.senderDevice}`;
-    if (this.seen.has(key)) return; // a redelivery: acknowledge again, do nothing else
-    const store = this.stores.get(envelope.recipient);
-    if (!store) throw new Error(`no local user ${envelope.recipient}`);
-    try {
-      await decryptEnvelope(store, envelope, (d) => {
-        // The real bridge inserts into its inbox and seen_envelopes here, in the ratchet's transaction.
-        this.seen.add(key);
-        this.received.push({ envelope, content: decodeContent(d.plaintext), identityChanged: d.identityChanged });
-      });
-    } catch (err) {
-      if (isAlreadyDecrypted(err)) return;
-      if (err instanceof SignalError) {
-        this.undecryptable.push(`${err.code}: ${err.message}`);
-        return;
+    this.network = new InteropRemoteNetwork("WhatsApp", this.client, this.store, log, () => this.drainInbox());
+    this.client.onEnvelope(async (envelope) => {
+      this.handled++;
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new Error("simulated storage failure");
       }
-      throw err;
+      await this.network.receive(envelope);
+    });
+  }
+
+  /**
+   * A Matrix user of the bridge with its interop identity and `oneTimePreKeys` uploaded prekeys, registered as the
+   * bridge registers it (the network's ensureIdentity uploads the client's prekeyTarget; tests choose the count).
+   */
+  async user(localpart: string, oneTimePreKeys = 20): Promise<SignalDeviceStore> {
+    const userId = `@${localpart}:${DOMAIN}`;
+    const uri = matrixUri(userId);
+    this.store.users.ensure(userId, uri);
+    const counts = await this.client.uploadKeys(ensureLocalIdentity(this.store.db, uri, { deviceId: BRIDGE_DEVICE_ID }), oneTimePreKeys);
+    assert.equal(counts.devices[0]?.oneTimePreKeys, oneTimePreKeys);
+    this.store.users.markKeysUploaded(userId);
+    await this.network.ensureIdentity(userId);
+    // The network's own store of the device, the one its handler decrypts with: sends and receives share it.
+    const device = this.network.deviceStore(uri);
+    assert.ok(device, "the identity is in the bridge database");
+    return device;
+  }
+
+  /** Takes what the handler queued off the inbox, in each lane's order, as the core's inbox worker does. */
+  private drainInbox(): void {
+    for (let heads = this.store.inbox.heads(); heads.length > 0; heads = this.store.inbox.heads()) {
+      for (const entry of heads) {
+        if (entry.content.length === 0) this.undecryptable.push(entry);
+        else this.received.push({ entry, sender: entry.remoteUri, content: decodeContent(entry.content), identityChanged: entry.identityChanged });
+        this.store.inbox.remove(entry.seq);
+      }
     }
   }
 
   textsFrom(sender: string): string[] {
-    return this.received
-      .filter((r) => r.envelope.sender === sender && r.content.message?.conversation)
-      .map((r) => r.content.message!.conversation);
+    return this.received.filter((r) => r.sender === sender && r.content.message?.conversation).map((r) => r.content.message!.conversation);
   }
 
   async close(): Promise<void> {
     await this.client.stop();
-    this.db.close();
-    this.dir.remove();
+    this.store.close();
+    if (!this.restartOf) this.dir.remove();
   }
 }

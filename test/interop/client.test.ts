@@ -104,14 +104,14 @@ describe("InteropClient against a dma-gatekeeper process", function () {
 
     await eventually(() => bridge.textsFrom(`tel:${phone}`), (t) => t.includes("pong"), 10_000, "reply");
     const receipt = await eventually(
-      () => bridge.received.find((r) => r.envelope.sender === `tel:${phone}` && r.content.receipt),
+      () => bridge.received.find((r) => r.sender === `tel:${phone}` && r.content.receipt),
       (r) => r !== undefined,
       10_000,
       "delivery receipt",
     );
     assert.deepEqual(receipt!.content.receipt!.messageIds, [messageIdToString(id)]);
     const reply = bridge.received.find((r) => r.content.message?.conversation === "pong")!;
-    assert.equal(messageIdToString(reply.envelope.id), replyId);
+    assert.equal(reply.entry.messageId, replyId);
     assert.equal(reply.identityChanged, false);
     // Acknowledged: nothing stays queued for the provider.
     await eventually(async () => (await gk.admin.providers())[0]!.queued, (n) => n === 0, 10_000, "empty queue");
@@ -277,8 +277,8 @@ describe("InteropClient connection handling", function () {
     return { gk, key };
   }
 
-  function bridgeFor(gk: { url: string }, key: ProviderKey, options = {}): BridgeSide {
-    const b = new BridgeSide(gk.url, key, options);
+  function bridgeFor(gk: { url: string }, key: ProviderKey, options = {}, restartOf?: BridgeSide): BridgeSide {
+    const b = new BridgeSide(gk.url, key, options, restartOf);
     cleanups.push(() => b.close());
     return b;
   }
@@ -323,8 +323,7 @@ describe("InteropClient connection handling", function () {
     assert.equal((await gk.admin.providers())[0]!.queued, 1);
 
     // A restarted bridge with the same database.
-    const second = bridgeFor(gk, key);
-    second.stores.set(alice.local.uri, alice);
+    const second = bridgeFor(gk, key, {}, first);
     second.client.start();
     await eventually(() => second.textsFrom(`tel:${phone}`), (t) => t.includes("keep me"), 10_000, "redelivery");
     await eventually(async () => (await gk.admin.providers())[0]!.queued, (n) => n === 0, 10_000, "ack");

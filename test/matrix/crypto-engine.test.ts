@@ -10,6 +10,7 @@ import type { ClientEvent } from "../../src/matrix/events.js";
 import { MatrixCryptoEngine, type DecryptOutcome } from "../../src/matrix/crypto/engine.js";
 import { StoreLock, StoreLockedError } from "../../src/matrix/crypto/store-lock.js";
 import { openDatabase, type SqliteDb } from "../../src/store/database.js";
+import { CryptoDeviceStore } from "../../src/store/crypto-devices.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { CryptoTestUser } from "./crypto-client.js";
 
@@ -31,7 +32,7 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
   let feed = Promise.resolve();
 
   const startEngine = () =>
-    MatrixCryptoEngine.start({ client, db, storeDir: join(dir, "matrix-crypto"), keyPath: join(dir, "matrix-crypto.key"), deviceDisplayName: "test bridge", log });
+    MatrixCryptoEngine.start({ client, devices: new CryptoDeviceStore(db), storeDir: join(dir, "matrix-crypto"), keyPath: join(dir, "matrix-crypto.key"), deviceDisplayName: "test bridge", log });
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { MatrixEphemeralEvent, MatrixEvent } from "../../src/core/bridge.js";
 import { InvalidTransactionError, parseTransaction } from "../../src/matrix/transaction.js";
 
 const message = {
@@ -22,6 +23,14 @@ describe("appservice transaction parsing", () => {
     assert.deepEqual(txn.deviceLists, { changed: [], left: [] });
     assert.deepEqual(txn.oneTimeKeyCounts, {});
     assert.deepEqual(txn.unusedFallbackKeyTypes, {});
+  });
+
+  it("produces events the core takes as they are (this compiles only while no cast is needed)", () => {
+    const txn = parseTransaction({ events: [message], ephemeral: [{ type: "m.typing", room_id: message.room_id, content: { user_ids: [] } }] });
+    const forCore: MatrixEvent[] = txn.events;
+    const ephemeralForCore: MatrixEphemeralEvent[] = txn.ephemeral;
+    assert.equal(forCore[0]?.event_id, message.event_id);
+    assert.equal(ephemeralForCore[0]?.type, "m.typing");
   });
 
   it("reads the unstable keys Synapse sends", () => {

@@ -3,7 +3,7 @@
 // the admin API works with its token on its own port, and the public port has no admin routes at all.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { GatekeeperProcess } from "../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider } from "../gatekeeper/peer.js";
 import { rawRequest, rawUpgrade } from "./gatekeeper-raw.js";
 

@@ -3,6 +3,7 @@
 import type { MessageInit } from "../../networks/whatsapp/index.js";
 import { MediaError } from "../../core/ports.js";
 import type { Message } from "../../protocol/gen/content_pb.js";
+import { mediaPartOf } from "../../protocol/content.js";
 import type { MediaDigest, MediaKind, MediaVerification } from "../../protocol/media-crypto.js";
 import { MATRIX_WAVEFORM_MAX, defaultFileName, sanitiseFileName, type IncomingMatrixMedia, type MatrixMedia, type MatrixMediaType } from "./matrix-content.js";
 
@@ -61,23 +62,26 @@ export function remoteMediaOf(m: Message): RemoteMedia {
     fileLength: Number(x.fileLength),
     mimetype: x.mimetype,
   });
-  if (m.imageMessage) {
-    const x = m.imageMessage;
-    return defined({ ...common("image", x), caption: nonEmpty(x.caption), width: nonZero(x.width), height: nonZero(x.height), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
+  const media = mediaPartOf(m);
+  if (!media) throw new MediaError("it carries no file");
+  switch (media.kind) {
+    case "image": {
+      const x = media.part;
+      return defined({ ...common("image", x), caption: nonEmpty(x.caption), width: nonZero(x.width), height: nonZero(x.height), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
+    }
+    case "video": {
+      const x = media.part;
+      return defined({ ...common("video", x), caption: nonEmpty(x.caption), width: nonZero(x.width), height: nonZero(x.height), seconds: nonZero(x.seconds), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
+    }
+    case "audio": {
+      const x = media.part;
+      return defined({ ...common("audio", x), seconds: nonZero(x.seconds), ptt: x.ptt, waveform: nonEmptyBytes(x.waveform) });
+    }
+    case "document": {
+      const x = media.part;
+      return defined({ ...common("document", x), caption: nonEmpty(x.caption), fileName: nonEmpty(sanitiseFileName(x.fileName || x.title)), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
+    }
   }
-  if (m.videoMessage) {
-    const x = m.videoMessage;
-    return defined({ ...common("video", x), caption: nonEmpty(x.caption), width: nonZero(x.width), height: nonZero(x.height), seconds: nonZero(x.seconds), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
-  }
-  if (m.audioMessage) {
-    const x = m.audioMessage;
-    return defined({ ...common("audio", x), seconds: nonZero(x.seconds), ptt: x.ptt, waveform: nonEmptyBytes(x.waveform) });
-  }
-  if (m.documentMessage) {
-    const x = m.documentMessage;
-    return defined({ ...common("document", x), caption: nonEmpty(x.caption), fileName: nonEmpty(sanitiseFileName(x.fileName || x.title)), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
-  }
-  throw new MediaError("it carries no file");
 }
 
 const MSGTYPES: Record<MediaKind, MatrixMediaType> = { image: "m.image", video: "m.video", audio: "m.audio", document: "m.file" };

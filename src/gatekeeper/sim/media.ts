@@ -4,7 +4,7 @@
 import { create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { validateContent, type Content } from "../../protocol/content.js";
+import { mediaPartOf, validateContent, type Content } from "../../protocol/content.js";
 import { ContentSchema, type Message } from "../../protocol/gen/content_pb.js";
 import { decryptMediaChunks, encryptMedia, MediaIntegrityError, type MediaKind, type MediaVerification } from "../../protocol/media-crypto.js";
 import { HttpError, invalid } from "../http-error.js";
@@ -148,11 +148,9 @@ function mediaRefOf(m: Message | undefined): MediaRef | undefined {
     mimetype: x.mimetype,
     ...(fileName ? { fileName } : {}),
   });
-  if (m.imageMessage) return pick("image", m.imageMessage);
-  if (m.videoMessage) return pick("video", m.videoMessage);
-  if (m.audioMessage) return pick("audio", m.audioMessage);
-  if (m.documentMessage) return pick("document", m.documentMessage, m.documentMessage.fileName || m.documentMessage.title);
-  return undefined;
+  const media = mediaPartOf(m);
+  if (!media) return undefined;
+  return pick(media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
 }
 
 /** Whether a content is a media message (so the receiver has a file to fetch). */

@@ -23,9 +23,8 @@ import {
   type RoomKeyWithheldInfo,
 } from "@matrix-org/matrix-sdk-crypto-wasm";
 import type { Logger } from "pino";
-import type { SqliteDb } from "../../store/database.js";
-import { CryptoDeviceStore, type CryptoDeviceRow } from "../../store/crypto-devices.js";
 import type { MatrixClient } from "../client.js";
+import type { CryptoDeviceRegistry, CryptoDeviceRow } from "./device-registry.js";
 import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
 import { installCryptoStorage } from "./indexeddb.js";
@@ -37,8 +36,8 @@ import { StoreLock } from "./store-lock.js";
 
 export interface CryptoEngineOptions {
   client: MatrixClient;
-  /** The bridge database (device table). */
-  db: SqliteDb;
+  /** Which device each user has, and how far its to-device inbox was read (kept by the caller). */
+  devices: CryptoDeviceRegistry;
   /** Folder of the crypto stores (one SQLite file pair per device); created with mode 0700. */
   storeDir: string;
   /** The store encryption key; kept outside storeDir. */
@@ -52,9 +51,15 @@ export interface CryptoEngineOptions {
   onRoomKeys?: (roomId: string, sessionIds: string[]) => void;
 }
 
-/** The outcome of decrypting a room event. */
-export type DecryptOutcome =
-  | { kind: "decrypted"; event: Record<string, unknown> & { type: string; content: Record<string, unknown> }; senderDevice: string | undefined }
+/** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
+export interface EncryptedRoomEvent {
+  room_id: string;
+  content: Record<string, unknown>;
+}
+
+/** The outcome of decrypting a room event: the decrypted one is the caller's event with the clear type and content. */
+export type DecryptOutcome<E extends EncryptedRoomEvent = EncryptedRoomEvent> =
+  | { kind: "decrypted"; event: E & { type: string; content: Record<string, unknown> }; senderDevice: string | undefined }
   /** The room key has not arrived (yet). */
   | { kind: "missing_key"; sessionId: string }
   /** The sender's device declined to share the key with us; `reason` is its explanation. */
@@ -70,7 +75,7 @@ const TO_DEVICE_ONLY_FILTER = JSON.stringify({
 });
 
 export class MatrixCryptoEngine {
-  readonly devices: CryptoDeviceStore;
+  readonly devices: CryptoDeviceRegistry;
   readonly rooms: RoomStateCache;
   private readonly pool: MachinePool;
   /** Users whose device is set up (keys uploaded, cross-signed) in this process. */
@@ -83,7 +88,7 @@ export class MatrixCryptoEngine {
     private readonly lock: StoreLock,
     storeKey: Uint8Array,
   ) {
-    this.devices = new CryptoDeviceStore(opts.db);
+    this.devices = opts.devices;
     this.rooms = new RoomStateCache(opts.client);
     this.pool = new MachinePool({
       storeKey,
@@ -242,11 +247,10 @@ export class MatrixCryptoEngine {
    */
   async catchUpToDevice(userId: string): Promise<number> {
     const row = await this.readyDevice(userId);
-    const tokenKey = `crypto.to_device_since.${row.userId}.${row.deviceId}`;
     let fed = 0;
     return this.pool.use(ownerOf(row), async (machine) => {
       for (let round = 0; round < 50; round++) {
-        const since = (this.opts.db.prepare("SELECT value FROM kv WHERE key = ?").get(tokenKey) as { value: string } | undefined)?.value;
+        const since = this.devices.toDeviceSince(row.userId, row.deviceId);
         const res = (await this.opts.client.request("GET", "/_matrix/client/v3/sync", {
           asUser: row.userId,
           asDevice: row.deviceId,
@@ -259,7 +263,7 @@ export class MatrixCryptoEngine {
           fed += events.length;
         }
         if (typeof res.next_batch === "string") {
-          this.opts.db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(tokenKey, res.next_batch);
+          this.devices.setToDeviceSince(row.userId, row.deviceId, res.next_batch);
         }
         if (events.length === 0) break;
       }
@@ -324,7 +328,7 @@ export class MatrixCryptoEngine {
   }
 
   /** Decrypts an `m.room.encrypted` event with the device of `asUser`, a bridge user in the room. */
-  async decrypt(asUser: string, ev: { room_id: string; content: Record<string, unknown> } & Record<string, unknown>): Promise<DecryptOutcome> {
+  async decrypt<E extends EncryptedRoomEvent>(asUser: string, ev: E): Promise<DecryptOutcome<E>> {
     const sessionId = typeof ev.content.session_id === "string" ? ev.content.session_id : "";
     if (ev.content.algorithm !== MEGOLM) return { kind: "failed", reason: `unsupported encryption algorithm ${String(ev.content.algorithm)}` };
     const row = await this.readyDevice(asUser);

@@ -21,7 +21,7 @@ import { MatrixClient } from "../../../src/matrix/client.js";
 import { decodeContent, encodeContent } from "../../../src/protocol/content.js";
 import { MessageSchema, type Message } from "../../../src/protocol/gen/content_pb.js";
 import { decryptMedia, encryptMedia, type MediaKind } from "../../../src/protocol/media-crypto.js";
-import { GatekeeperProcess } from "../../../src/gatekeeper/testing.js";
+import { GatekeeperProcess } from "../../../src/gatekeeper/process.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../../harness/fixture.js";
 
 const MAX = 2 * 1024 * 1024;

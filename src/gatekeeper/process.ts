@@ -1,5 +1,6 @@
-// Runs a real `dma-gatekeeper serve` as a child process for tests, the demo and benchmarks, and drives it through
-// the admin API. The bridge's end-to-end tests use this; nothing here reaches into the server's memory.
+// Runs a real `dma-gatekeeper serve` as a child process and drives it through the admin API: the reference
+// gatekeeper as a component for whoever needs one running (the demo, the benchmarks, the tests). Nothing here reaches
+// into the server's memory.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,17 +2,18 @@
 // events before the core sees them (parking those whose room key has not arrived), and encrypts what the bridge's
 // users send into encrypted rooms. The core never sees ciphertext and never touches crypto.
 import type { Logger } from "pino";
-import type { BridgeConfig } from "../../config/schema.js";
-import { isPuppetUserId, puppetUserId } from "../../config/identities.js";
-import type { MatrixEvent } from "../../core/bridge.js";
-import { parseUri } from "../../protocol/uri.js";
-import type { QueuedInbound } from "../../store/appservice-queue.js";
-import { CryptoWaitingStore, type WaitingEvent } from "../../store/crypto-waiting.js";
-import type { BridgeStore } from "../../store/store.js";
-import type { MatrixClient } from "../client.js";
-import type { ToDeviceEvent } from "../events.js";
-import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
-import { cryptoPaths, MatrixCryptoEngine } from "./engine.js";
+import type { BridgeConfig } from "../config/schema.js";
+import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
+import type { MatrixEvent } from "../core/bridge.js";
+import { parseUri } from "../protocol/uri.js";
+import type { QueuedInbound } from "../store/appservice-queue.js";
+import { CryptoDeviceStore } from "../store/crypto-devices.js";
+import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
+import type { BridgeStore } from "../store/store.js";
+import type { MatrixClient } from "../matrix/client.js";
+import type { ToDeviceEvent } from "../matrix/events.js";
+import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
+import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
 export const CRYPTO_QUEUE_KEY = "\u0000crypto";
@@ -65,7 +66,7 @@ export class BridgeCrypto implements SendEncryption {
     let self: BridgeCrypto | undefined;
     const engine = await MatrixCryptoEngine.start({
       client: opts.client,
-      db: opts.store.db,
+      devices: new CryptoDeviceStore(opts.store.db),
       ...paths,
       deviceDisplayName: `${opts.config.bridge.network_name} bridge`,
       log: opts.log,
@@ -110,22 +111,22 @@ export class BridgeCrypto implements SendEncryption {
     if (ev.type !== "m.room.encrypted") return ev;
     if (this.isBridgeUser(ev.sender)) return undefined; // our own echo
     const decryptAs = this.decryptorFor(ev.room_id);
-    let outcome = await this.engine.decrypt(decryptAs, ev as unknown as Parameters<MatrixCryptoEngine["decrypt"]>[1]);
+    let outcome = await this.engine.decrypt(decryptAs, ev);
     // The key usually travels in the same transaction, queued right behind the event: let those items go first.
-    if (outcome.kind === "missing_key" && (await this.caughtUp(item.seq))) outcome = await this.engine.decrypt(decryptAs, ev as never);
+    if (outcome.kind === "missing_key" && (await this.caughtUp(item.seq))) outcome = await this.engine.decrypt(decryptAs, ev);
     // Still missing: the key may sit in the device's inbox on the homeserver (sent while the bridge was down).
-    if (outcome.kind === "missing_key" && (await this.fetchedInbox(decryptAs))) outcome = await this.engine.decrypt(decryptAs, ev as never);
+    if (outcome.kind === "missing_key" && (await this.fetchedInbox(decryptAs))) outcome = await this.engine.decrypt(decryptAs, ev);
     switch (outcome.kind) {
       case "decrypted":
         this.waiting.remove(ev.room_id, ev.event_id);
-        return outcome.event as unknown as MatrixEvent;
+        return outcome.event;
       case "missing_key": {
         const firstSeen = this.waiting.firstSeen(ev.room_id, ev.event_id);
         if (firstSeen !== undefined && Date.now() - firstSeen > this.maxKeyWaitMs) {
-          await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev as never, firstSeenAt: firstSeen }, "its key never reached the bridge");
+          await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev, firstSeenAt: firstSeen }, "its key never reached the bridge");
           return undefined;
         }
-        this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev as unknown as Record<string, unknown> });
+        this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev });
         this.opts.log.info({ room: ev.room_id, event: ev.event_id }, "encrypted event waits for its room key");
         return undefined;
       }
@@ -196,7 +197,8 @@ export class BridgeCrypto implements SendEncryption {
         await this.giveUp(w, "its key never reached the bridge");
         continue;
       }
-      const outcome = await this.engine.decrypt(w.decryptAs, w.payload as never);
+      // Parked by readEvent: a room event as the inbound queue held it.
+      const outcome = await this.engine.decrypt(w.decryptAs, w.payload as MatrixEvent);
       if (outcome.kind !== "missing_key") {
         this.requeue(w);
         requeued++;
@@ -233,7 +235,7 @@ export class BridgeCrypto implements SendEncryption {
   }
 
   private get botUserId(): string {
-    return `@${this.opts.config.appservice.bot_localpart}:${this.opts.config.homeserver.domain}`;
+    return botUserId(this.opts.config);
   }
 
   private isBridgeUser(userId: string): boolean {

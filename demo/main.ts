@@ -3,15 +3,15 @@
 // try (DEMO_ONESHOT=1 exits after the script, non-zero on failure).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { providerPublicKey } from "../config/provider-key.js";
-import { GatekeeperProcess } from "../gatekeeper/testing.js";
-import { createLogger } from "../log.js";
-import { startBridge } from "../app/run.js";
-import { getTestEnv, stopTestEnv } from "../../test/harness/fixture.js";
-import { makeTestConfig } from "../../test/harness/config.js";
-import { canRunLocalSynapse, ensureSynapseRoot } from "../../test/harness/synapse-root.js";
-import { MatrixTestUser } from "../../test/e2e/matrix-user.js";
-import { PIXEL_PNG } from "../../test/e2e/world.js";
+import { providerPublicKey } from "../src/config/provider-key.js";
+import { GatekeeperProcess } from "../src/gatekeeper/process.js";
+import { createLogger } from "../src/log.js";
+import { startBridge } from "../src/app/run.js";
+import { getTestEnv, stopTestEnv } from "../test/harness/fixture.js";
+import { makeTestConfig } from "../test/harness/config.js";
+import { canRunLocalSynapse, ensureSynapseRoot } from "../test/harness/synapse-root.js";
+import { MatrixTestUser } from "../test/e2e/matrix-user.js";
+import { PIXEL_PNG } from "../test/e2e/world.js";
 
 const ANNA = { phone: "+4915112345678", name: "Anna Schmidt" };
 const BEN = { phone: "+447911123456", name: "Ben Carter" };
