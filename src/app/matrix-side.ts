@@ -1,7 +1,7 @@
 // MatrixSide over the client-server API: puppets and the bot act through appservice intents.
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
-import { puppetDisplayName, puppetUserId } from "../config/identities.js";
+import { botUserId, puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
 import type { MatrixIntent } from "../matrix/intent.js";
@@ -22,7 +22,7 @@ export class AppserviceMatrixSide implements MatrixSide {
     private readonly log: Logger,
   ) {
     this.domain = config.homeserver.domain;
-    this.botUserId = `@${config.appservice.bot_localpart}:${this.domain}`;
+    this.botUserId = botUserId(config);
   }
 
   /** From now on the bot and puppets have devices, and events into encrypted rooms are encrypted. */
