@@ -223,10 +223,18 @@ export interface CoreWorld {
   core: BridgeCore;
   /** A context over the same ports and store, for calling handlers (e.g. runCommand with test commands) directly. */
   ctx: CoreContext;
+  /** What the core logged, parsed. */
+  logs: LogLine[];
   store: BridgeStore;
   matrix: RecordingMatrixSide;
   remote: ScriptedRemoteNetwork;
   close(): void;
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
 }
 
 export interface CoreWorldOptions {
@@ -250,11 +258,14 @@ export function coreWorld(options: CoreWorldOptions = {}): CoreWorld {
   const store = BridgeStore.open(join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
-  const deps = { config, store, matrix, remote, log: pino({ level: "silent" }), media: options.media };
+  const logs: LogLine[] = [];
+  const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+  const deps = { config, store, matrix, remote, log, media: options.media };
   const core = new BridgeCore(deps);
   return {
     core,
     ctx: new CoreContext(deps),
+    logs,
     store,
     matrix,
     remote,
