@@ -433,6 +433,20 @@ describe("core: incoming events", () => {
     assert.equal(msg?.content.body, "new phone");
   });
 
+  for (const event of [
+    { kind: "typing", typing: true, audio: false },
+    { kind: "receipt", receipt: "read", messageIds: ["00"] },
+    { kind: "reaction", targetId: "00", emoji: "👍" },
+  ] satisfies RemoteEvent[]) {
+    it(`the security-code notice also comes with a ${event.kind} in an existing portal`, async () => {
+      open();
+      const { room } = await chatWithMessage();
+      const entry = await deliver(event, { identityChanged: true });
+      assert.deepEqual(w.matrix.notices(), [{ asUser: ANNA_PUPPET, roomId: room, body: `🔐 The security code of ${ANNA_LABEL} changed (new phone or reinstalled FakeNet). Messages stay end-to-end encrypted.` }]);
+      assert.equal(w.matrix.events().at(-1)?.txnId, `idc-${entry.messageId}`);
+    });
+  }
+
   it("an entry without an identity change gets no security-code notice", async () => {
     open();
     await deliver({ kind: "message", text: "hi" });

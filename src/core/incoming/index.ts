@@ -58,8 +58,9 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     const known = ctx.store.portals.get(entry.matrixUser, contact)?.roomId;
     const profile = known ? undefined : await ctx.remote.lookup(entry.matrixUser, contact).catch(() => undefined);
     roomId = await ensurePortal(ctx, entry.matrixUser, contact, profile);
-    if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   }
+  // Whatever the entry carries, the first one after a change of the contact's keys is where the user hears of it.
+  if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   const call: IncomingCall = { ctx, entry, contact, puppet, roomId, txn: `in-${entry.messageId}` };
   await (HANDLERS[ev.kind] as (call: IncomingCall, ev: RemoteEvent) => Promise<void>)(call, ev);
 }
