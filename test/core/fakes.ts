@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
 import type { MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
-import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
+import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
@@ -155,9 +155,11 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
   readonly networkName = "FakeNet";
   readonly ids = fakeIds;
   readonly codec = fakeCodec;
+  /** What the core handed the dialect to convert, so tests see that formatting reaches the network's side. */
+  readonly fromMatrixInputs: MatrixText[] = [];
   readonly text: TextDialect = {
     toMatrix: (text) => ({ body: text }),
-    fromMatrix: (content) => content.body,
+    fromMatrix: (content) => (this.fromMatrixInputs.push(content), content.body),
     withQuote: (quoted, text) => `«${quoted}» ${text}`,
   };
   readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };

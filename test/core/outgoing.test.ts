@@ -72,6 +72,12 @@ describe("core: outgoing events", () => {
       assert.deepEqual(sentEvents(w.store), [{ kind: "message", text: "automated", emote: false }]);
     });
 
+    it("hands the dialect the formatted body, and leaves unformatted text plain", async () => {
+      await send(text("*hi*", { format: "org.matrix.custom.html", formatted_body: "<b>hi</b>" }));
+      await send(text("plain", { format: "org.matrix.custom.html" }));
+      assert.deepEqual(w.remote.fromMatrixInputs, [{ body: "*hi*", format: "org.matrix.custom.html", formatted_body: "<b>hi</b>" }, { body: "plain" }]);
+    });
+
     it("refuses an empty body with a notice", async () => {
       await send(text("  \n "));
       assert.equal(onlyNotice(), "⚠ Not delivered: the message is empty.");
@@ -180,6 +186,13 @@ describe("core: outgoing events", () => {
       await send(ev);
       assert.deepEqual(sentEvents(w.store)[1], { kind: "edit", target: { messageId: messageIdForEvent(ROOM, original.event_id), sender: ME, fromMe: true }, text: "hello" });
       assert.equal(w.store.messages.byEventId(ROOM, ev.event_id), undefined);
+    });
+
+    it("without m.new_content take the new text from the event itself", async () => {
+      const original = text("helo");
+      await send(original);
+      await send(event("m.room.message", { msgtype: "m.text", body: "hello", "m.relates_to": { rel_type: "m.replace", event_id: original.event_id } }));
+      assert.equal((sentEvents(w.store)[1] as { text: string }).text, "hello");
     });
 
     it("of the contact's message are refused", async () => {
