@@ -4,10 +4,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import type { OutgoingEvent, RemoteEvent } from "../../src/core/events.js";
-import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
+import { CoreContext } from "../../src/core/context.js";
+import type { MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
+import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
+import type { InboxEntry } from "../../src/store/inbox.js";
 import { BridgeStore } from "../../src/store/store.js";
 import { minimalConfig } from "../config/fixtures.js";
 
@@ -16,11 +18,21 @@ export interface MatrixCall {
   args: unknown[];
 }
 
+export interface SentEvent {
+  asUser: string;
+  roomId: string;
+  type: string;
+  content: MatrixContent;
+  txnId: string;
+}
+
 /** Records every call; rooms and event IDs are made up in sequence. */
 export class RecordingMatrixSide implements MatrixSide {
   readonly botUserId = "@whatsappbot:example.org";
   readonly domain = "example.org";
   readonly calls: MatrixCall[] = [];
+  /** Who is joined where, as the calls left it (createPortalRoom joins the puppet; the invitee is only invited). */
+  readonly members = new Map<string, Set<string>>();
   private next = 0;
 
   private record(method: keyof MatrixSide, ...args: unknown[]): void {
@@ -44,13 +56,17 @@ export class RecordingMatrixSide implements MatrixSide {
   }
   async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
     this.record("createPortalRoom", opts);
-    return `!room${++this.next}:example.org`;
+    const roomId = `!room${++this.next}:example.org`;
+    this.members.set(roomId, new Set([opts.puppetUserId]));
+    return roomId;
   }
   async joinRoom(asUser: string, roomId: string): Promise<void> {
     this.record("joinRoom", asUser, roomId);
+    this.membersOf(roomId).add(asUser);
   }
   async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {
     this.record("leaveRoom", asUser, roomId, reason);
+    this.membersOf(roomId).delete(asUser);
   }
   async invite(asUser: string, roomId: string, userId: string): Promise<void> {
     this.record("invite", asUser, roomId, userId);
@@ -70,7 +86,25 @@ export class RecordingMatrixSide implements MatrixSide {
   }
   async joinedMembers(roomId: string): Promise<string[]> {
     this.record("joinedMembers", roomId);
-    return [];
+    return [...this.membersOf(roomId)];
+  }
+
+  private membersOf(roomId: string): Set<string> {
+    let set = this.members.get(roomId);
+    if (!set) this.members.set(roomId, (set = new Set()));
+    return set;
+  }
+
+  /** Every sendEvent, spelled out; `type` keeps only events of that type. */
+  events(type?: string): SentEvent[] {
+    return this.called("sendEvent")
+      .map((c) => ({ asUser: c.args[0] as string, roomId: c.args[1] as string, type: c.args[2] as string, content: c.args[3] as MatrixContent, txnId: c.args[4] as string }))
+      .filter((e) => type === undefined || e.type === type);
+  }
+
+  /** The m.room.message events that are not notices: what a contact's messages became. */
+  messages(): SentEvent[] {
+    return this.events("m.room.message").filter((e) => e.content.msgtype !== "m.notice");
   }
 }
 
@@ -121,9 +155,11 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
   readonly networkName = "FakeNet";
   readonly ids = fakeIds;
   readonly codec = fakeCodec;
+  /** What the core handed the dialect to convert, so tests see that formatting reaches the network's side. */
+  readonly fromMatrixInputs: MatrixText[] = [];
   readonly text: TextDialect = {
     toMatrix: (text) => ({ body: text }),
-    fromMatrix: (content) => content.body,
+    fromMatrix: (content) => (this.fromMatrixInputs.push(content), content.body),
     withQuote: (quoted, text) => `«${quoted}» ${text}`,
   };
   readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };
@@ -131,6 +167,8 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
   readonly identities: string[] = [];
   /** Contacts whose lookup fails with this error. */
   readonly failing = new Map<string, Error>();
+  /** When set, ensureIdentity fails with it. */
+  identityFailure: Error | undefined;
   connected = true;
   wakes = 0;
 
@@ -144,6 +182,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
   }
   async ensureIdentity(matrixUser: string): Promise<void> {
     this.identities.push(matrixUser);
+    if (this.identityFailure) throw this.identityFailure;
   }
   wake(): void {
     this.wakes++;
@@ -153,26 +192,82 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
   }
 }
 
+/** Media as the fake network carries it: the Matrix content it came from, or what a contact sent. */
+export function fakeMedia(value: unknown): RemoteMedia {
+  return { network: "fake", value };
+}
+
+/**
+ * A media port that moves nothing: it records each call, turns Matrix content into fake media and fake media into an
+ * m.image, and throws `failure` (a MediaError, say) when it is set.
+ */
+export class FakeMediaPort implements MediaPort {
+  readonly toRemoteCalls: { matrixUser: string; content: MatrixContent; quote: MessageRef | undefined }[] = [];
+  readonly toMatrixCalls: { puppetUserId: string; media: RemoteMedia; encrypted: boolean }[] = [];
+  failure: Error | undefined;
+
+  async toRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<RemoteMedia> {
+    this.toRemoteCalls.push({ matrixUser, content, quote });
+    if (this.failure) throw this.failure;
+    return fakeMedia({ from: content.url, quote: quote?.messageId });
+  }
+  async toMatrix(puppetUserId: string, media: RemoteMedia, encrypted: boolean): Promise<MatrixContent> {
+    this.toMatrixCalls.push({ puppetUserId, media, encrypted });
+    if (this.failure) throw this.failure;
+    return { msgtype: "m.image", body: "photo.jpg", url: "mxc://example.org/fake" };
+  }
+  handles(msgtype: string): boolean {
+    return ["m.image", "m.video", "m.audio", "m.file"].includes(msgtype);
+  }
+}
+
 export interface CoreWorld {
   core: BridgeCore;
+  /** A context over the same ports and store, for calling handlers (e.g. runCommand with test commands) directly. */
+  ctx: CoreContext;
+  /** What the core logged, parsed. */
+  logs: LogLine[];
   store: BridgeStore;
   matrix: RecordingMatrixSide;
   remote: ScriptedRemoteNetwork;
   close(): void;
 }
 
-/** A BridgeCore over the fakes; `permissions` is the YAML body of bridge.permissions' rules. */
-export function coreWorld(options: { permissions?: Record<string, string>; directory?: Record<string, string>; media?: MediaPort } = {}): CoreWorld {
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface CoreWorldOptions {
+  /** bridge.permissions' rules. */
+  permissions?: Record<string, string>;
+  /** Other settings of the bridge section, e.g. { message_status_events: true } (values as JSON, which YAML reads). */
+  bridge?: Record<string, unknown>;
+  directory?: Record<string, string>;
+  media?: MediaPort;
+}
+
+/** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
+export function coreWorld(options: CoreWorldOptions = {}): CoreWorld {
   const dir = mkdtempSync(join(tmpdir(), "mdb-core-"));
   const rules = options.permissions ?? { "example.org": "user" };
-  const text = minimalConfig(dir).replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""));
+  const settings = Object.entries(options.bridge ?? {}).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`).join("");
+  const text = minimalConfig(dir)
+    .replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""))
+    .replace("bridge:\n", `bridge:\n${settings}`);
   const config = parseConfig(text, join(dir, "config.yaml"), { baseDir: dir });
   const store = BridgeStore.open(join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
-  const core = new BridgeCore({ config, store, matrix, remote, log: pino({ level: "silent" }), media: options.media });
+  const logs: LogLine[] = [];
+  const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+  const deps = { config, store, matrix, remote, log, media: options.media };
+  const core = new BridgeCore(deps);
   return {
     core,
+    ctx: new CoreContext(deps),
+    logs,
     store,
     matrix,
     remote,
@@ -180,5 +275,35 @@ export function coreWorld(options: { permissions?: Record<string, string>; direc
       store.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** People and rooms the tests share: Alice uses the bridge, Anna is her contact on the fake network. */
+export const ALICE = "@alice:example.org";
+export const ANNA = "fake:4915112345678";
+export const ANNA_PUPPET = "@wa_4915112345678:example.org";
+export const BOT = "@whatsappbot:example.org";
+
+let entrySeq = 0;
+
+/** A message ID as the network would mint one (32 hex digits), unique per call. */
+export function newRemoteId(): string {
+  return (++entrySeq).toString(16).toUpperCase().padStart(32, "0");
+}
+
+/** An inbox entry for Alice from Anna carrying `event`; later entries have later timestamps. */
+export function inboxEntry(event: RemoteEvent, overrides: Partial<InboxEntry> = {}): InboxEntry {
+  return {
+    seq: ++entrySeq,
+    matrixUser: ALICE,
+    remoteUri: ANNA,
+    senderDevice: 1,
+    messageId: newRemoteId(),
+    timestamp: 1_700_000_000_000 + entrySeq * 1000,
+    content: fakeContent(event),
+    identityChanged: false,
+    attempts: 0,
+    notBefore: 0,
+    ...overrides,
   };
 }

@@ -1,5 +1,5 @@
-// Network -> Matrix: one handler per kind of event a contact sends. Receipts and typing only touch an existing
-// portal; everything else opens one if the chat has none yet.
+// Network -> Matrix: one handler per kind of event a contact sends. Receipts, typing, deletes and reactions only
+// touch an existing portal; everything else opens one if the chat has none yet.
 import type { InboxEntry } from "../../store/inbox.js";
 import type { CoreContext } from "../context.js";
 import type { RemoteEvent, RemoteEventKind } from "../events.js";
@@ -27,8 +27,11 @@ const HANDLERS: Handlers = {
   unsupported: (call, ev) => cannotShow(call, ev.what),
 };
 
-/** Kinds that never open a portal: there is nothing to mark in a chat that has no room. */
-const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing"]);
+/**
+ * Kinds that never open a portal: there is nothing to mark, redact or react to in a chat that has no room (messages
+ * of an earlier room are not this portal's), and a new room would be an empty invite.
+ */
+const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction"]);
 
 /** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
 export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Promise<void> {
@@ -55,8 +58,9 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     const known = ctx.store.portals.get(entry.matrixUser, contact)?.roomId;
     const profile = known ? undefined : await ctx.remote.lookup(entry.matrixUser, contact).catch(() => undefined);
     roomId = await ensurePortal(ctx, entry.matrixUser, contact, profile);
-    if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   }
+  // Whatever the entry carries, the first one after a change of the contact's keys is where the user hears of it.
+  if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   const call: IncomingCall = { ctx, entry, contact, puppet, roomId, txn: `in-${entry.messageId}` };
   await (HANDLERS[ev.kind] as (call: IncomingCall, ev: RemoteEvent) => Promise<void>)(call, ev);
 }
