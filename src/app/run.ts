@@ -20,7 +20,7 @@ import { BridgeCrypto } from "./matrix-crypto.js";
 import { InteropRemoteNetwork } from "./interop-side.js";
 import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";
-import { storeTransactionSink } from "./transaction-sink.js";
+import { AppserviceGapGuard } from "./appservice-gaps.js";
 
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -89,6 +89,14 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     },
     log.child({ part: "queue" }),
   );
+
+  // The appservice intake: transactions are queued in the homeserver's order, waiting out a skipped one (Synapse).
+  const intake = new AppserviceGapGuard({
+    store,
+    onQueued: () => inboundWorker.kick(),
+    ping: () => matrixClient.pingHomeserver(registration.id),
+    log: log.child({ part: "appservice" }),
+  });
 
   const outboxWorker = new QueueWorker<OutboxEntry>(
     {
@@ -166,11 +174,12 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       }
     });
     interop.start();
+    intake.start();
     server = await startAppserviceServer({
       bindAddress: config.appservice.bind_address,
       port: config.appservice.port,
       hsToken: registration.hs_token,
-      sink: storeTransactionSink(store, () => inboundWorker.kick()),
+      sink: intake,
       queryUser: async (userId) => {
         // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
         // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).
@@ -190,6 +199,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
   } catch (err) {
     clearInterval(maintenance);
+    intake.stop();
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -205,6 +215,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     appservicePort: listening.port,
     async stop() {
       await listening.close();
+      intake.stop();
       await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
       await interop.stop();
       await crypto?.stop();

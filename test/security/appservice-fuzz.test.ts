@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { storeTransactionSink } from "../../src/app/transaction-sink.js";
+import { AppserviceGapGuard } from "../../src/app/appservice-gaps.js";
 import { startAppserviceServer, type AppserviceServer } from "../../src/matrix/appservice-server.js";
 import { BridgeStore } from "../../src/store/store.js";
 import { rawRequest, type RawRequest } from "./appservice-raw-http.js";
@@ -101,7 +101,7 @@ describe("appservice endpoint fuzz (real store sink)", function () {
       bindAddress: "127.0.0.1",
       port: 0,
       hsToken: HS_TOKEN,
-      sink: storeTransactionSink(store, () => {}),
+      sink: new AppserviceGapGuard({ store, onQueued: () => {}, ping: async () => undefined, log: pino({ level: "silent" }) }),
       queryUser: async () => false,
       logger: pino({ level: "silent" }),
       bodyLimitBytes: BODY_LIMIT,
