@@ -9,8 +9,6 @@ import { readOwnFile } from "./read-file.js";
 import { botUserId, escapeRegex, puppetUserIdRegex, type IdentityConfig } from "./identities.js";
 import { configErrorMap, expecting, issuesToProblems } from "./problems.js";
 
-export { generateProviderKey, providerPublicKey } from "./provider-key.js";
-
 export interface NamespaceEntry {
   exclusive: boolean;
   regex: string;

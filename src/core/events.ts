@@ -68,5 +68,3 @@ export type OutgoingEvent =
   | { kind: "reaction"; target: MessageRef; emoji: string }
   | { kind: "receipt"; receipt: "read"; messageIds: string[] }
   | { kind: "typing"; typing: boolean };
-
-export type OutgoingEventKind = OutgoingEvent["kind"];

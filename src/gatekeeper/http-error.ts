@@ -29,4 +29,3 @@ export class HttpError extends Error {
 
 export const unauthorized = (message: string) => new HttpError(401, "UNAUTHORIZED", message);
 export const invalid = (message: string) => new HttpError(400, "INVALID", message);
-export const notFound = (message: string) => new HttpError(404, "NOT_FOUND", message);

@@ -56,4 +56,3 @@ export const strippedStateEventSchema = z.looseObject({
   sender: userIdSchema,
   content: contentSchema,
 });
-export type StrippedStateEvent = z.infer<typeof strippedStateEventSchema>;

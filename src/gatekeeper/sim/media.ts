@@ -153,11 +153,6 @@ function mediaRefOf(m: Message | undefined): MediaRef | undefined {
   return pick(media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
 }
 
-/** Whether a content is a media message (so the receiver has a file to fetch). */
-export function hasMedia(content: Content): boolean {
-  return mediaRefOf(content.message) !== undefined;
-}
-
 /** Fetches, verifies and decrypts the file of a received media message, streaming; yields only verified bytes. */
 async function* decryptStored(store: MediaStore, ref: MediaRef): AsyncGenerator<Buffer> {
   if (ref.mediaId === undefined) throw new HttpError(404, "NOT_FOUND", "the message does not name a file on this media service");

@@ -75,11 +75,6 @@ export class UrlFinder {
   }
 }
 
-/** A URL starting at index i of a line; see UrlFinder.at (use a UrlFinder to look at many places of one line). */
-export function findUrlAt(line: string, i: number): FoundUrl | undefined {
-  return new UrlFinder(line).at(i);
-}
-
 /** Drops trailing punctuation and unbalanced closing brackets, counting brackets once: linear in the URL. */
 function trimUrlEnd(line: string, start: number, end: number): number {
   const opened: Record<string, number> = { "(": 0, "[": 0, "{": 0 };
