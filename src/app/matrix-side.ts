@@ -4,10 +4,14 @@ import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
+import type { MatrixEvent } from "../core/events.js";
 import type { MatrixIntent } from "../matrix/intent.js";
 import type { PuppetRow } from "../store/puppets.js";
 import type { BridgeStore } from "../store/store.js";
 import type { SendEncryption } from "./matrix-crypto.js";
+
+/** How far back a new portal looks for what was said before its puppet joined: 4 pages of 50 events. */
+const EARLY_PAGES = 4;
 
 export class AppserviceMatrixSide implements MatrixSide {
   readonly botUserId: string;
@@ -119,6 +123,22 @@ export class AppserviceMatrixSide implements MatrixSide {
   async invite(asUser: string, roomId: string, userId: string): Promise<void> {
     await this.client.as(asUser).invite(roomId, userId);
     this.crypto?.roomChanged(roomId);
+  }
+
+  async eventsBeforeJoin(asUser: string, roomId: string): Promise<MatrixEvent[]> {
+    const intent = this.client.as(asUser);
+    const out: MatrixEvent[] = [];
+    let from: string | undefined;
+    for (let page = 0; page < EARLY_PAGES; page++) {
+      const { chunk, end } = await intent.getRoomMessages(roomId, { dir: "f", limit: 50, ...(from ? { from } : {}) });
+      for (const ev of chunk) {
+        if (ev.type === "m.room.member" && ev.state_key === asUser && ev.content.membership === "join") return out;
+        out.push(ev as MatrixEvent);
+      }
+      if (!end || chunk.length === 0) return out;
+      from = end;
+    }
+    return out;
   }
 
   async sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {

@@ -10,6 +10,8 @@ export const notices = {
   notDelivered: (reason: string) => `⚠ Not delivered: ${reason}`,
   notDeliveredBecause: (reason: string) => `⚠ Not delivered: ${reason}.`,
   givenUpOutgoing: (why: string) => `⚠ Not delivered. ${why}`,
+  earlyUnreadable: (count: number, who: string) =>
+    `⚠ ${count === 1 ? "A message" : `${count} messages`} you sent before ${who} joined this chat could not be read: ${count === 1 ? "it was" : "they were"} encrypted before the bridge could receive the key. Please send ${count === 1 ? "it" : "them"} again.`,
   outage: (network: string) =>
     `⏳ ${network} cannot be reached right now. Your messages are kept and will be sent automatically when the connection is back.`,
 

@@ -4,6 +4,7 @@ import type { PortalRow } from "../store/portals.js";
 import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
 import { notices } from "./notices.js";
+import { isBridgedType, sendToRemote } from "./outgoing/index.js";
 import type { RemoteProfile } from "./ports.js";
 
 /** Opens (or reuses) the portal with a contact after checking the directory. Returns the room ID. */
@@ -40,6 +41,7 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
   const puppet = ctx.puppetOf(contact);
   await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), {});
   await ctx.matrix.joinRoom(puppet, ev.room_id);
+  let adopted = false;
   await ctx.chatLock.run(ctx.chatKey(ev.sender, contact), async () => {
     try {
       await ctx.remote.ensureIdentity(ev.sender);
@@ -58,7 +60,29 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
     // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
     ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
     ctx.log.info({ room: ev.room_id }, "portal adopted from an invite");
+    adopted = true;
   });
+  if (adopted) await bridgeEarlyMessages(ctx, ev.room_id, puppet);
+}
+
+/**
+ * What the user wrote before the puppet joined: the homeserver pushes a room's events to the bridge only once one of
+ * its users has joined, so these are read from the room and sent now, in order, before anything newer (the invite
+ * holds the room's queue). Encrypted ones were encrypted before the puppet had a device: the user is told.
+ */
+async function bridgeEarlyMessages(ctx: CoreContext, roomId: string, puppet: string): Promise<void> {
+  const portal = ctx.store.portals.byRoom(roomId);
+  if (!portal) return;
+  const early = await ctx.matrix.eventsBeforeJoin(puppet, roomId).catch((err) => {
+    ctx.log.warn({ err, room: roomId }, "could not read what was written before the puppet joined");
+    return [] as MatrixEvent[];
+  });
+  const mine = early.filter((e) => e.sender === portal.matrixUser);
+  for (const e of mine) if (isBridgedType(e.type)) await sendToRemote(ctx, portal, e);
+  const unreadable = mine.filter((e) => e.type === "m.room.encrypted");
+  if (unreadable.length > 0) {
+    await ctx.notice(puppet, roomId, notices.earlyUnreadable(unreadable.length, ctx.label(portal.remoteUri)), `early-${unreadable[0]!.event_id}`);
+  }
 }
 
 /** The user left their portal: it is forgotten (the next message makes a new one) and the puppet leaves too. */

@@ -1,4 +1,4 @@
-import type { MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, RemoteText } from "./events.js";
+import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, RemoteText } from "./events.js";
 
 // The shapes the core talks to. The core knows neither HTTP nor crypto nor any network's wire format: the appservice
 // implements MatrixSide; a network (src/networks/<name>/ plus its transport) implements RemoteNetwork, with its own
@@ -26,6 +26,11 @@ export interface MatrixSide {
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
   setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
   joinedMembers(roomId: string): Promise<string[]>;
+  /**
+   * The room's events from its start up to `asUser`'s own join, oldest first (at most a few hundred): what was
+   * said before the bridge's user was in the room, which the homeserver never pushes to the appservice.
+   */
+  eventsBeforeJoin(asUser: string, roomId: string): Promise<MatrixEvent[]>;
 }
 
 /** A media transfer failed in a way the user must hear about (too large, tampered, unreachable, unsupported). */

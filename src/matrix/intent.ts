@@ -70,6 +70,7 @@ const joinedMembersResponse = z.object({
   ),
 });
 const membersResponse = z.object({ chunk: z.array(clientEventSchema) });
+const messagesResponse = z.object({ chunk: z.array(clientEventSchema), end: z.string().nullish() });
 const stateResponse = z.array(clientEventSchema);
 
 function enc(segment: string): string {
@@ -335,6 +336,15 @@ export class MatrixIntent {
       query: { membership: filter.membership, not_membership: filter.notMembership },
     });
     return data.chunk;
+  }
+
+  /** A page of the room's timeline (`dir` "f" from its start when `from` is absent), as this user may see it. */
+  async getRoomMessages(roomId: string, options: { dir: "f" | "b"; from?: string; limit?: number }): Promise<{ chunk: ClientEvent[]; end?: string | undefined }> {
+    assertRoomId(roomId);
+    const data = await this.#validated(messagesResponse, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, {
+      query: { dir: options.dir, from: options.from, limit: options.limit === undefined ? undefined : String(options.limit) },
+    });
+    return { chunk: data.chunk, end: data.end ?? undefined };
   }
 
   // --- account data --------------------------------------------------------------------------------------------

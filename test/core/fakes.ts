@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
-import type { MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
+import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
 import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -87,6 +87,14 @@ export class RecordingMatrixSide implements MatrixSide {
   async joinedMembers(roomId: string): Promise<string[]> {
     this.record("joinedMembers", roomId);
     return [...this.membersOf(roomId)];
+  }
+
+  /** What each room held before a bridge user joined it, for eventsBeforeJoin. */
+  readonly history = new Map<string, MatrixEvent[]>();
+
+  async eventsBeforeJoin(asUser: string, roomId: string): Promise<MatrixEvent[]> {
+    this.record("eventsBeforeJoin", asUser, roomId);
+    return this.history.get(roomId) ?? [];
   }
 
   private membersOf(roomId: string): Set<string> {

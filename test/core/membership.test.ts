@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { MatrixEvent } from "../../src/core/bridge.js";
 import { RemoteError } from "../../src/core/ports.js";
-import { ALICE, ANNA, ANNA_PUPPET, BOT, coreWorld, inboxEntry, type CoreWorld } from "./fakes.js";
+import { ALICE, ANNA, ANNA_PUPPET, BOT, coreWorld, inboxEntry, sentEvents, type CoreWorld } from "./fakes.js";
 
 let seq = 0;
 function member(sender: string, target: string, membership: string, roomId: string, unsigned?: Record<string, unknown>): MatrixEvent {
@@ -104,6 +104,27 @@ describe("core: membership and portals", () => {
       assert.deepEqual(w.matrix.called("ensurePuppet").at(-1)?.args, ["+4915112345678", { name: "Anna", avatar: undefined }]);
       assert.deepEqual(w.store.portals.byRoom("!dm:example.org"), { matrixUser: ALICE, remoteUri: ANNA, roomId: "!dm:example.org", encrypted: false });
       assert.deepEqual(w.matrix.called("leaveRoom"), []);
+    });
+
+    it("sends what the user wrote before the puppet joined, in order, once, and names what it could not read", async () => {
+      const room = "!early:example.org";
+      const msg = (id: string, body: string, sender = ALICE): MatrixEvent => ({ type: "m.room.message", room_id: room, sender, event_id: id, content: { msgtype: "m.text", body } });
+      w.matrix.history.set(room, [
+        { type: "m.room.create", room_id: room, sender: ALICE, event_id: "$create", state_key: "", content: {} },
+        msg("$e1", "first"),
+        msg("$other", "not the portal's user", "@bob:example.org"),
+        { type: "m.room.encrypted", room_id: room, sender: ALICE, event_id: "$enc", content: { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "x" } },
+        msg("$e2", "second"),
+      ]);
+      await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", room));
+      assert.deepEqual(w.matrix.called("eventsBeforeJoin").map((c) => c.args), [[ANNA_PUPPET, room]]);
+      assert.deepEqual(sentEvents(w.store).map((e) => (e.kind === "message" ? e.text : e.kind)), ["first", "second"]);
+      const [notice] = w.matrix.notices();
+      assert.equal(notice?.asUser, ANNA_PUPPET);
+      assert.match(notice!.body, /A message you sent before ~4915112345678 joined this chat could not be read/);
+      // The homeserver may still push the same events later: they are not sent twice.
+      await w.core.handleMatrixEvent(msg("$e1", "first"));
+      assert.equal(sentEvents(w.store).length, 2);
     });
 
     it("reads the encrypted flag from invite_room_state", async () => {
