@@ -5,7 +5,8 @@
 // numbers. Transactions after a gap are held (durably: they were answered 200), the homeserver is pinged (a
 // successful ping makes Synapse start its recoverer, which sends the oldest unsent transaction), and everything is
 // queued in number order once the gap is filled, so events keep their order per room; if the gap stays open past
-// the hold time, what is held is queued anyway and the missing numbers are logged.
+// the hold time, what is held is queued anyway and the missing numbers are logged (the skipped transaction, when it
+// comes later, is still queued: late, never lost).
 //
 // Transaction IDs are opaque in the spec: IDs that are not plain numbers pass straight through, and a number lower
 // than expected (a resend, a late transaction, or a homeserver that started counting again) is queued at once.
@@ -22,9 +23,10 @@ export interface GapGuardOptions {
   /** Asks the homeserver to check on the appservice (POST …/appservice/{id}/ping). */
   ping: () => Promise<unknown>;
   log: Logger;
-  /** How long transactions wait behind a gap before they are queued anyway (default 30 s). */
+  /** How long transactions wait behind a gap before they are queued anyway (default 5 s); a skipped one that comes
+   * later is still queued (out of order, but not lost). */
   holdMs?: number;
-  /** How often the homeserver is pinged while a gap is open (default 5 s). */
+  /** How often the homeserver is pinged while a gap is open (default 1 s). */
   pingEveryMs?: number;
 }
 
@@ -37,8 +39,8 @@ export class AppserviceGapGuard implements TransactionSink {
   private stopped = false;
 
   constructor(private readonly options: GapGuardOptions) {
-    this.holdMs = options.holdMs ?? 30_000;
-    this.pingEveryMs = options.pingEveryMs ?? 5_000;
+    this.holdMs = options.holdMs ?? 5_000;
+    this.pingEveryMs = options.pingEveryMs ?? 1_000;
   }
 
   /** After a restart: what was held before is still waiting for its gap. */
@@ -69,7 +71,9 @@ export class AppserviceGapGuard implements TransactionSink {
       const expected = store.appservice.expectedTxn();
       if (n === undefined || (expected !== undefined && n < expected)) {
         queued += store.appservice.accept(txnId, items);
-      } else if (expected === undefined || n === expected) {
+      } else if (expected === undefined || n === expected || n > expected + MAX_SKIP) {
+        // A jump far past what a skip leaves behind is no gap to wait for: the homeserver's numbering moved on (an
+        // old transaction came first to a new database, or the homeserver's store was reset).
         queued += store.appservice.accept(txnId, items);
         store.appservice.setExpectedTxn(n + 1);
         queued += this.releaseContiguous();
@@ -148,6 +152,9 @@ export class AppserviceGapGuard implements TransactionSink {
     this.watchGap();
   }
 }
+
+/** Synapse's race leaves one transaction (rarely a few) behind; a wider jump is not waited for. */
+const MAX_SKIP = 20;
 
 /** The transaction's number when its ID is a plain decimal number (as Synapse's are). */
 function txnNumber(txnId: string): number | undefined {

@@ -93,6 +93,15 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     assert.deepEqual(queuedOrder(), ["$a", "$b", "$c"]);
   });
 
+  it("follows a jump too wide for a skip instead of waiting (an old transaction came first to a new database)", async () => {
+    const g = guard();
+    await g.accept("168", txn("$old"));
+    await g.accept("479", txn("$now"));
+    await g.accept("480", txn("$next"));
+    assert.deepEqual(queuedOrder(), ["$old", "$now", "$next"]);
+    assert.equal(store.appservice.held().length, 0);
+  });
+
   it("queues resends, lower numbers (a homeserver counting again) and non-numeric IDs at once", async () => {
     const g = guard();
     await g.accept("50", txn("$a"));
