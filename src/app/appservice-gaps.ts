@@ -37,6 +37,8 @@ export class AppserviceGapGuard implements TransactionSink {
   private pingTimer: NodeJS.Timeout | undefined;
   private giveUpTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Whether anything may be held; false spares the in-order path reading the held table. */
+  private holding = true;
 
   constructor(private readonly options: GapGuardOptions) {
     this.holdMs = options.holdMs ?? 5_000;
@@ -57,8 +59,12 @@ export class AppserviceGapGuard implements TransactionSink {
   }
 
   accept(txnId: string, txn: AppserviceTransaction): Promise<void> {
-    // One transaction at a time: the order they are taken in is the order they are queued in.
-    const run = this.chain.then(() => this.acceptNow(txnId, inboundItems(txn)));
+    return this.serialised(() => this.acceptNow(txnId, inboundItems(txn)));
+  }
+
+  /** One transaction (or release) at a time: the order they are taken in is the order they are queued in. */
+  private serialised(fn: () => void): Promise<void> {
+    const run = this.chain.then(fn);
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -76,14 +82,15 @@ export class AppserviceGapGuard implements TransactionSink {
         // old transaction came first to a new database, or the homeserver's store was reset).
         queued += store.appservice.accept(txnId, items);
         store.appservice.setExpectedTxn(n + 1);
-        queued += this.releaseContiguous();
+        if (this.holding) queued += this.releaseContiguous();
       } else {
         store.appservice.hold(n, txnId, items);
+        this.holding = true;
         this.options.log.warn({ expected, received: n }, "the homeserver skipped an appservice transaction; holding the later ones and asking it to resend");
       }
     });
     if (queued > 0) this.options.onQueued();
-    this.watchGap();
+    if (this.holding) this.watchGap();
   }
 
   /** Queues held transactions that now follow on; returns how many items were new. */
@@ -103,6 +110,7 @@ export class AppserviceGapGuard implements TransactionSink {
     if (this.stopped) return;
     const held = this.options.store.appservice.held();
     if (held.length === 0) {
+      this.holding = false;
       clearTimeout(this.pingTimer);
       clearTimeout(this.giveUpTimer);
       this.pingTimer = this.giveUpTimer = undefined;
@@ -111,7 +119,9 @@ export class AppserviceGapGuard implements TransactionSink {
     if (!this.pingTimer) this.schedulePing(0);
     if (!this.giveUpTimer) {
       const wait = Math.max(0, held[0]!.heldAt + this.holdMs - Date.now());
-      this.giveUpTimer = setTimeout(() => void this.serialised(() => this.giveUp()), wait);
+      this.giveUpTimer = setTimeout(() => {
+        this.serialised(() => this.giveUp()).catch((err) => this.options.log.error({ err }, "releasing held appservice transactions failed"));
+      }, wait);
       this.giveUpTimer.unref();
     }
   }
@@ -122,12 +132,6 @@ export class AppserviceGapGuard implements TransactionSink {
       this.schedulePing(this.pingEveryMs);
     }, delayMs);
     this.pingTimer.unref();
-  }
-
-  private serialised(fn: () => void): Promise<void> {
-    const run = this.chain.then(fn);
-    this.chain = run.catch(() => undefined);
-    return run.catch((err) => this.options.log.error({ err }, "releasing held appservice transactions failed"));
   }
 
   /** The gap did not close in time: queue what is held, in order, and move on past it. */

@@ -56,10 +56,9 @@ export class AppserviceMatrixSide implements MatrixSide {
   }
 
   async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
-    const userId = puppetUserId(this.config, e164);
     const known = this.store.puppets.get(e164);
+    const userId = await this.registerPuppet(e164);
     const intent = this.client.as(userId);
-    if (!known?.registered) await intent.ensureRegistered();
     // Before the puppet joins any room, so clients find its device when they share room keys.
     await this.crypto?.ensureDevice(userId);
     // Only a name from the directory replaces one we have; until we learn one, the number is the name.

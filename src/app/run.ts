@@ -10,7 +10,6 @@ import { startAppserviceServer, type AppserviceServer } from "../matrix/appservi
 import { InteropClient } from "../interop/client.js";
 import { BridgeCore, type MatrixEphemeralEvent, type MatrixEvent } from "../core/bridge.js";
 import { BridgeStore } from "../store/store.js";
-import { validPhoneNumber } from "../protocol/uri.js";
 import { StoreMaintenance } from "../store/maintenance.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import type { InboxEntry } from "../store/inbox.js";
@@ -183,10 +182,10 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       queryUser: async (userId) => {
         // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
         // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).
-        const digits = isPuppetUserId(config, userId);
-        const e164 = digits === null ? null : validPhoneNumber(`+${digits}`);
-        if (e164 === null) return false;
-        await matrix.registerPuppet(e164);
+        const key = isPuppetUserId(config, userId);
+        const contact = key === null ? null : network.ids.fromPuppetKey(key);
+        if (contact === null) return false;
+        await matrix.registerPuppet(network.ids.puppetKey(contact));
         return true;
       },
       logger: log.child({ part: "appservice" }),
