@@ -90,12 +90,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   );
 
   // The appservice intake: transactions are queued in the homeserver's order, waiting out a skipped one (Synapse).
-  const intake = new AppserviceGapGuard({
-    store,
-    onQueued: () => inboundWorker.kick(),
-    ping: () => matrixClient.pingHomeserver(registration.id),
-    log: log.child({ part: "appservice" }),
-  });
+  const intake = new AppserviceGapGuard({ store, onQueued: () => inboundWorker.kick(), log: log.child({ part: "appservice" }) });
 
   const outboxWorker = new QueueWorker<OutboxEntry>(
     {
@@ -173,7 +168,6 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       }
     });
     interop.start();
-    intake.start();
     server = await startAppserviceServer({
       bindAddress: config.appservice.bind_address,
       port: config.appservice.port,
@@ -198,7 +192,6 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
   } catch (err) {
     clearInterval(maintenance);
-    intake.stop();
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -214,7 +207,6 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     appservicePort: listening.port,
     async stop() {
       await listening.close();
-      intake.stop();
       await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
       await interop.stop();
       await crypto?.stop();

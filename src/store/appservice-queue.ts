@@ -58,25 +58,6 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
     this.db.prepare("INSERT INTO kv (key, value) VALUES ('appservice.next_txn', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
   }
 
-  /** Keeps a transaction that came after a gap, to be queued once the gap is filled (or given up on). */
-  hold(txnNumber: number, txnId: string, items: readonly InboundItem[], now = Date.now()): void {
-    this.db.prepare("INSERT OR IGNORE INTO appservice_held (txn_number, txn_id, items, held_at) VALUES (?, ?, ?, ?)").run(txnNumber, txnId, JSON.stringify(items), now);
-  }
-
-  /** Held transactions, lowest number first. */
-  held(): { txnNumber: number; txnId: string; items: InboundItem[]; heldAt: number }[] {
-    const rows = this.db.prepare("SELECT * FROM appservice_held ORDER BY txn_number").all() as { txn_number: number; txn_id: string; items: string; held_at: number }[];
-    return rows.map((r) => ({ txnNumber: r.txn_number, txnId: r.txn_id, items: JSON.parse(r.items) as InboundItem[], heldAt: r.held_at }));
-  }
-
-  /** Queues a held transaction (its items not seen before) and forgets the hold; returns how many items were new. */
-  release(txnNumber: number): number {
-    return this.db.transaction(() => {
-      const row = this.db.prepare("DELETE FROM appservice_held WHERE txn_number = ? RETURNING txn_id, items").get(txnNumber) as { txn_id: string; items: string } | undefined;
-      return row ? this.accept(row.txn_id, JSON.parse(row.items) as InboundItem[]) : 0;
-    })();
-  }
-
   /** Puts an item back in the queue on purpose (an event whose room key arrived), past the duplicate check. */
   requeue(item: InboundItem): void {
     this.db.prepare("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)").run(item.kind, item.roomId ?? null, JSON.stringify(item.payload));

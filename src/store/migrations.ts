@@ -198,19 +198,4 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE appservice_txns;
     `,
   },
-  {
-    version: 7,
-    name: "appservice transactions held back behind a gap in the homeserver's transaction numbers",
-    sql: `
-      -- Synapse numbers transactions 1, 2, 3, ... and can skip one after it recovers an appservice (the skipped one
-      -- is sent only at its next recovery). Transactions after a gap wait here, in order, until it is filled or
-      -- given up on, so that events keep their order per room.
-      CREATE TABLE appservice_held (
-        txn_number INTEGER PRIMARY KEY,
-        txn_id TEXT NOT NULL,
-        items TEXT NOT NULL,            -- JSON of the transaction's InboundItems
-        held_at INTEGER NOT NULL
-      );
-    `,
-  },
 ];
