@@ -1,7 +1,7 @@
 // Durable intake of appservice transactions: each item is queued once, in one SQLite transaction per transaction.
 import { createHash } from "node:crypto";
 import { QueueTable } from "./queue-table.js";
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export type InboundKind = "event" | "ephemeral" | "to_device" | "device_lists" | "key_counts";
 

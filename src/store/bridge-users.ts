@@ -1,5 +1,5 @@
 // Matrix users of the bridge and their identity on the interop network.
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface BridgeUserRow {
   userId: string;

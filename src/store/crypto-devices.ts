@@ -1,7 +1,7 @@
 // The Matrix devices of bridge-owned users (the bot and the puppets) and the crypto store that holds each one's keys:
 // the crypto engine's CryptoDeviceRegistry (src/matrix/crypto/device-registry.ts), kept in the bridge database.
 import type { CryptoDeviceRegistry, CryptoDeviceRow } from "../matrix/crypto/device-registry.js";
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export type { CryptoDeviceRow };
 

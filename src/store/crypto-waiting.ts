@@ -1,6 +1,6 @@
 // Encrypted Matrix events that arrived before their room key. They wait here (still encrypted) and go back into the
 // inbound queue when the key arrives, or are reported to the sender once waiting longer makes no sense.
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface WaitingEvent {
   roomId: string;

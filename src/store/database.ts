@@ -8,9 +8,9 @@ import Database from "better-sqlite3";
 import { dirname } from "node:path";
 import { assertPrivateFile, createPrivateFile, ensurePrivateDir, tightenIfPresent } from "../util/private-files.js";
 import { MIGRATIONS, type Migration, postgresSql } from "./migrations.js";
-import { PostgresEngine, type PostgresOptions } from "./engines/postgres.js";
-import { SqliteEngine } from "./engines/sqlite.js";
-import { type SqlDatabase, StoreError } from "./sql.js";
+import { PostgresEngine, type PostgresOptions } from "../sql/engines/postgres.js";
+import { SqliteEngine } from "../sql/engines/sqlite.js";
+import { type SqlDatabase, StoreError } from "../sql/sql.js";
 
 export type SqliteDb = Database.Database;
 

@@ -1,6 +1,6 @@
 // Interop -> Matrix inbox: decrypted content waits here until it is posted, then it is deleted.
 import { QueueTable } from "./queue-table.js";
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface InboxEntry {
   seq: number;

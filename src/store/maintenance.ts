@@ -5,7 +5,7 @@
 // it is checkpointed and truncated. So after anything was written, the next tick truncates the WAL. When nothing was
 // written since the last tick a tick costs one SELECT.
 import { truncateWal } from "./database.js";
-import { SqliteEngine } from "./engines/sqlite.js";
+import { SqliteEngine } from "../sql/engines/sqlite.js";
 import { SEEN_ENVELOPE_RETENTION_MS } from "./inbox.js";
 import type { BridgeStore } from "./store.js";
 

@@ -3,7 +3,7 @@
 // Message IDs are chosen by the sender, so a remote can send a message under the ID of one the user sent (or of an
 // earlier one of its own). The first mapping of an ID stays: replacing it would let the remote re-point the user's
 // replies, reactions and edits at an event of its choosing.
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 /** Where a refused mapping is reported (the store has no logger of its own). */
 export interface MappingLog {

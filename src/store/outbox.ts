@@ -1,6 +1,6 @@
 // Matrix -> interop outbox: entries stay until the gatekeeper accepts them (or they fail for good).
 import { QueueTable } from "./queue-table.js";
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface OutboxEntry {
   seq: number;

@@ -1,5 +1,5 @@
 // Portals: one Matrix room per (Matrix user, remote user).
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface PortalRow {
   matrixUser: string;

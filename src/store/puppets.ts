@@ -1,5 +1,5 @@
 // Puppets: the Matrix users that stand for remote phone-number users.
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface PuppetRow {
   e164: string;

@@ -1,5 +1,5 @@
 // What the durable queue tables (outbox, inbox, Matrix inbound) share: per-chat heads, removal, retry bookkeeping.
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 /** More heads than any scan needs; both engines take it where SQLite alone would take -1 for "no limit". */
 const ALL = 1_000_000_000;

@@ -1,5 +1,5 @@
 // Reactions: one per reactor per message (WhatsApp's rule), with the Matrix event that shows it.
-import type { SqlDatabase, SqlRow } from "./sql.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface ReactionRow {
   matrixUser: string;

@@ -8,7 +8,7 @@ import { MessageMapStore, type MappingLog } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
-import type { SqlDatabase } from "./sql.js";
+import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
   /** Where the store reports what it refused (a message ID reused by a remote). */

@@ -3,7 +3,7 @@
 // modules only (no bridge code), so the tests exercise the gatekeeper over its real socket.
 import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import Database from "better-sqlite3";
-import { SqliteEngine } from "../../src/store/engines/sqlite.js";
+import { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { SignJWT } from "jose";
 import WebSocket from "ws";
 import { decodeContent, encodeContent, type Content } from "../../src/protocol/content.js";

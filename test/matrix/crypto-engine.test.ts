@@ -10,7 +10,7 @@ import type { ClientEvent } from "../../src/matrix/events.js";
 import { MatrixCryptoEngine, type DecryptOutcome } from "../../src/matrix/crypto/engine.js";
 import { StoreLock, StoreLockedError } from "../../src/matrix/crypto/store-lock.js";
 import { openSqlite } from "../../src/store/database.js";
-import type { SqliteEngine } from "../../src/store/engines/sqlite.js";
+import type { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { CryptoDeviceStore } from "../../src/store/crypto-devices.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { CryptoTestUser } from "./crypto-client.js";

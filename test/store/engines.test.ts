@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BridgeStore } from "../../src/store/store.js";
-import { numberPlaceholders } from "../../src/store/engines/postgres.js";
+import { numberPlaceholders } from "../../src/sql/engines/postgres.js";
 import { ensureLocalIdentity } from "../../src/protocol/signal/identity.js";
 import { createDeviceKeysUpload } from "../../src/protocol/signal/prekeys.js";
 import { postgresBinDir, startPostgres, type PostgresServer } from "../support/postgres-server.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { openDatabase } from "../../src/store/database.js";
-import type { SqliteEngine } from "../../src/store/engines/sqlite.js";
+import type { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { StoreMaintenance } from "../../src/store/maintenance.js";
 import { BridgeStore } from "../../src/store/store.js";
 

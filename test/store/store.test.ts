@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { BridgeStore } from "../../src/store/store.js";
 import { migrate, type SqliteDb } from "../../src/store/database.js";
-import { SqliteEngine } from "../../src/store/engines/sqlite.js";
+import { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import type { QueuedInbound } from "../../src/store/appservice-queue.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 

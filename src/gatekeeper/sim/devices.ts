@@ -6,7 +6,7 @@ import { ensureLocalIdentity } from "../../protocol/signal/identity.js";
 import { createDeviceKeysUpload, refillPreKeys } from "../../protocol/signal/prekeys.js";
 import { SignalDeviceStore } from "../../protocol/signal/device-store.js";
 import { withIdentityLock } from "../../protocol/signal/identity-lock.js";
-import { SqliteEngine } from "../../store/engines/sqlite.js";
+import { SqliteEngine } from "../../sql/engines/sqlite.js";
 import type { Db } from "../db.js";
 import type { DeviceRef, KeyStore } from "../keys.js";
 import { telUriOf } from "../uris.js";

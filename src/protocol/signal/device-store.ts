@@ -26,7 +26,7 @@ import { checkDeviceAddress, type DeviceAddress, formatDevice } from "./address.
 import { SignalError, type SignalErrorCode } from "./errors.js";
 import { withIdentityLock } from "./identity-lock.js";
 import { WriteBuffer } from "./write-buffer.js";
-import type { SqlDatabase } from "../../store/sql.js";
+import type { SqlDatabase } from "../../sql/sql.js";
 
 type Db = SqlDatabase;
 

@@ -1,7 +1,7 @@
 // Local identities (created once per device) and what we know about remote identities.
 import { Fingerprint, IdentityKeyPair, PublicKey } from "@signalapp/libsignal-client";
 import { randomInt } from "node:crypto";
-import type { SqlDatabase } from "../../store/sql.js";
+import type { SqlDatabase } from "../../sql/sql.js";
 import { checkDeviceAddress, type DeviceAddress } from "./address.js";
 import { insertLocalDevice, SignalDeviceStore, type SignalDeviceStoreOptions, type SignalUnitOfWork } from "./device-store.js";
 import { SignalError } from "./errors.js";

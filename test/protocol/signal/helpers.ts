@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SqliteEngine } from "../../../src/store/engines/sqlite.js";
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import type { DeviceKeysUpload, DevicePreKeyBundle } from "../../../src/protocol/signal/bundle.js";
 import {
   createDeviceKeysUpload,

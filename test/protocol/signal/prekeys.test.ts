@@ -1,4 +1,4 @@
-import { SqliteEngine } from "../../../src/store/engines/sqlite.js";
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import {

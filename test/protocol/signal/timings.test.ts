@@ -1,6 +1,6 @@
 // Measures the Signal layer with its SQLite stores (WAL, real files) and prints medians; the assertions only
 // guard against pathological regressions (10x the floors measured with in-memory stores).
-import { SqliteEngine } from "../../../src/store/engines/sqlite.js";
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import {
