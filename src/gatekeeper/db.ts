@@ -152,7 +152,24 @@ CREATE TABLE delivery_refusals (
 CREATE INDEX delivery_refusals_by_sender ON delivery_refusals (sender, seq);
 `;
 
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL, DELIVERY_REFUSALS_SQL];
+// 6: envelopes the simulated devices threw away (undecryptable, a reused counter, a redelivery), so tests can fail
+// on a message no user will see (sim/discarded.ts).
+const SIM_DISCARDED_SQL = `
+CREATE TABLE sim_discarded (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  e164 TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  message_id TEXT NOT NULL,          -- hex of the envelope id, '' when it did not decode
+  sender TEXT NOT NULL,
+  sender_device INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  discarded_at INTEGER NOT NULL
+);
+CREATE INDEX sim_discarded_by_user ON sim_discarded (e164, seq);
+`;
+
+const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL, DELIVERY_REFUSALS_SQL, SIM_DISCARDED_SQL];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

@@ -16,6 +16,7 @@ import { UsedTokenIds } from "./token-ids.js";
 import { SimDevices } from "./sim/devices.js";
 import { SimInbox } from "./sim/inbox.js";
 import { SimNetwork } from "./sim/network.js";
+import { DiscardedStore } from "./sim/discarded.js";
 import { ReceivedStore } from "./sim/received.js";
 import { DeliveryRefusals } from "./refusals.js";
 import { matrixUserDomain, telUriE164, telUriOf } from "./uris.js";
@@ -60,6 +61,7 @@ export class Gatekeeper {
   readonly hub: ProviderHub;
   readonly inbox: SimInbox;
   readonly received: ReceivedStore;
+  readonly discarded: DiscardedStore;
   readonly refusals: DeliveryRefusals;
   readonly media: MediaStore;
   readonly simDevices: SimDevices;
@@ -82,6 +84,7 @@ export class Gatekeeper {
     this.hub = new ProviderHub(this.queue, this.log);
     this.inbox = new SimInbox(this.db);
     this.received = new ReceivedStore(this.db);
+    this.discarded = new DiscardedStore(this.db);
     this.refusals = new DeliveryRefusals(this.db);
     this.media = new MediaStore(this.db, options.dataDir, options.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES);
     this.simDevices = new SimDevices(this.db, this.keys);
@@ -97,6 +100,7 @@ export class Gatekeeper {
       devices: this.simDevices,
       inbox: this.inbox,
       received: this.received,
+      discarded: this.discarded,
       queue: this.queue,
       hub: this.hub,
       media: this.media,

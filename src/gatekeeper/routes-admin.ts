@@ -164,6 +164,14 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     return gk.received.list(e164, afterParam(request.query.after));
   });
 
+  // Envelopes the simulated devices threw away without showing them (sim/discarded.ts): all users', or one user's.
+  app.get<{ Querystring: { after?: string } }>("/admin/discarded", async (request) => gk.discarded.list(undefined, afterParam(request.query.after)));
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/discarded", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.discarded.list(e164, afterParam(request.query.after));
+  });
+
   // Messages of this user that a provider refused to deliver (the user's phone would say "not delivered").
   app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/refusals", async (request) => {
     const e164 = normalisePhone(request.params.phone);
