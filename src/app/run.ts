@@ -21,6 +21,7 @@ import { InteropRemoteNetwork } from "./interop-side.js";
 import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";
 import { AppserviceGapGuard } from "./appservice-gaps.js";
+import { onStaleRatchet } from "../protocol/signal/index.js";
 
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -201,6 +202,14 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     throw err;
   }
   log.info({ port: server.port }, "bridge started");
+  // Should never fire (each device's state carries a version that refuses stale writes); if it does, the message
+  // just encrypted will be thrown away by the recipient as a duplicate, so it must be loud.
+  const stopRatchetWatch = onStaleRatchet((s) =>
+    log.warn(
+      { local: redactUri(s.local.uri), remote: redactUri(s.remote.uri), remoteDevice: s.remote.deviceId, chain: s.chain, counter: s.counter, highestUsed: s.highest },
+      "a Signal ratchet state older than one already used was written: the recipient will drop the message as a duplicate",
+    ),
+  );
 
   const listening = server;
   return {
@@ -214,6 +223,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       await crypto?.stop();
       clearInterval(maintenance);
       await store.close();
+      stopRatchetWatch();
       log.info("bridge stopped");
     },
   };

@@ -25,6 +25,7 @@ import {
 import { checkDeviceAddress, type DeviceAddress, formatDevice } from "./address.js";
 import { SignalError, type SignalErrorCode } from "./errors.js";
 import { withIdentityLock } from "./identity-lock.js";
+import { ratchetsCommitted, type RatchetPosition } from "./ratchet-watch.js";
 import { WriteBuffer } from "./write-buffer.js";
 import type { SqlDatabase } from "../../sql/sql.js";
 
@@ -212,12 +213,14 @@ export class SignalDeviceStore {
    */
   async transact<T>(fn: (uow: SignalUnitOfWork) => Promise<T>, alsoInTransaction?: (result: T) => Promise<void> | void): Promise<T> {
     return withIdentityLock(this.local, async () => {
+      const outermost = !this.db.inTransaction;
       const uow = await this.begin();
       const result = await fn(uow);
       await this.db.transaction(async () => {
         await uow.commit();
         await alsoInTransaction?.(result);
       });
+      if (outermost) uow.reportDurable();
       return result;
     });
   }
@@ -256,6 +259,8 @@ export class SignalUnitOfWork
   private readonly signedPreKeys: WriteBuffer<SignedPreKeyRow>;
   private readonly kyberPreKeys: WriteBuffer<KyberPreKeyRow>;
   private readonly kyberUses: KyberUseRow[] = [];
+  /** Where each message this unit of work encrypted sits on its chain, for the stale-ratchet watch. */
+  private readonly sent: { remote: DeviceAddress; position: RatchetPosition }[] = [];
 
   /** Use SignalDeviceStore.begin(), which reads the device's row first. */
   constructor(
@@ -341,9 +346,13 @@ export class SignalUnitOfWork
       this.state = "committed";
       return;
     }
+    // Outside any transaction the writes are durable when writeAll returns; inside one, only when it commits
+    // (transact() reports them then).
+    const standalone = !this.db.inTransaction;
     try {
       await this.writeAll();
       this.state = "committed";
+      if (standalone) this.reportDurable();
     } catch (err) {
       this.state = "discarded";
       throw err;
@@ -389,6 +398,16 @@ export class SignalUnitOfWork
         await db.run(SQL.kyberUseInsert, [id, use.keyId, use.signedPreKeyId, use.baseKey, use.usedAt]);
       }
     });
+  }
+
+  /** Its writes are on disk: what it encrypted is now "used" for the stale-ratchet watch (once). */
+  reportDurable(): void {
+    ratchetsCommitted(this.db, this.local, this.sent.splice(0));
+  }
+
+  /** Records where a message encrypted in this unit of work sits on its sending chain (see ratchet-watch.ts). */
+  noteSent(remote: DeviceAddress, position: RatchetPosition | undefined): void {
+    if (position) this.sent.push({ remote, position });
   }
 
   /** Drops the buffered writes; the unit of work cannot be used afterwards. */
