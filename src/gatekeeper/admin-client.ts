@@ -22,6 +22,8 @@ export interface DownloadedMedia {
 export interface ProviderStatus extends Provider {
   connected: boolean;
   queued: number;
+  /** PrekeysLow and DevicesChanged notices the provider has not read yet. */
+  notices: number;
 }
 
 export interface AddUserRequest {

@@ -169,7 +169,30 @@ CREATE TABLE sim_discarded (
 CREATE INDEX sim_discarded_by_user ON sim_discarded (e164, seq);
 `;
 
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL, DELIVERY_REFUSALS_SQL, SIM_DISCARDED_SQL];
+// 7: PrekeysLow and DevicesChanged notices, kept until the provider has read them (provider-notices.ts): one per
+// provider, kind and user, the latest replacing the one before.
+const PROVIDER_NOTICES_SQL = `
+CREATE TABLE provider_notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider_id TEXT NOT NULL,
+  kind TEXT NOT NULL,                -- prekeys_low | devices_changed
+  user TEXT NOT NULL,                -- URI the notice is about
+  frame BLOB NOT NULL,               -- encoded ServerFrame
+  created_at INTEGER NOT NULL,
+  UNIQUE (provider_id, kind, user)
+);
+CREATE INDEX provider_notices_by_provider ON provider_notices (provider_id, id);
+`;
+
+const MIGRATIONS: readonly string[] = [
+  GATEKEEPER_SCHEMA_SQL,
+  SIGNAL_SCHEMA_SQL,
+  SIM_RECEIVED_MEDIA_SQL,
+  USED_TOKEN_IDS_SQL,
+  DELIVERY_REFUSALS_SQL,
+  SIM_DISCARDED_SQL,
+  PROVIDER_NOTICES_SQL,
+];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

@@ -70,7 +70,7 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   });
 
   app.get("/admin/providers", async () =>
-    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id) })),
+    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id), notices: gk.notices.count(p.id) })),
   );
 
   app.post("/admin/providers", async (request, reply) => {
