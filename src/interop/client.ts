@@ -213,6 +213,9 @@ export class InteropClient extends EventEmitter<ClientEvents> {
 
   private onConnectionState(status: ConnectionStatus): void {
     if (status.state === "connected") {
+      // A reconnect: what changed while we were away reaches us as queued notices from a gatekeeper that keeps
+      // them, but not from one that does not; the next send to each user reads its device list again.
+      if (this.generation > 0) this.hints.clear();
       this.generation++;
     } else {
       const lost = new InteropUnavailableError(
