@@ -57,6 +57,15 @@ export class BridgeProcess {
     return this.signal("SIGTERM");
   }
 
+  /** SIGSTOP: the process stays, but answers nothing (a swapped-out or livelocked host) until thaw(). */
+  freeze(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  thaw(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   /** No goodbye: what a power cut or the OOM killer does. */
   kill(): Promise<void> {
     return this.signal("SIGKILL");
