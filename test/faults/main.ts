@@ -1,5 +1,5 @@
 // `npm run faults -- [--minutes N] [--seed S] [--bridge-kills N] [--gatekeeper-kills N] [--stops N]
-// [--synapse-restarts N] [--stop-seconds S] [--json]`: the long fault-injection run (see run.ts). Needs root for the
+// [--synapse-restarts N] [--disk-full N] [--stop-seconds S] [--json]`: the long fault-injection run (see run.ts). Needs root for the
 // harness Synapse (or MDB_TEST_SYNAPSE_* for one of your own, which cannot be restarted: then pass
 // --synapse-restarts 0). Prints the counts per fault; exit code 1 on any loss, duplicate, reordering or
 // undecryptable message.
@@ -22,7 +22,7 @@ function parse(argv: readonly string[]): FaultOptions & { json: boolean } {
     else if (flag === "--seed") o.seed = num();
     else if (flag === "--stop-seconds") o.stopSeconds = num();
     else if (flag === "--json") o.json = true;
-    else if (["--bridge-kills", "--gatekeeper-kills", "--stops", "--synapse-restarts"].includes(flag)) counts[flag] = num();
+    else if (["--bridge-kills", "--gatekeeper-kills", "--stops", "--synapse-restarts", "--disk-full"].includes(flag)) counts[flag] = num();
     else throw new Error(`unknown option ${flag}`);
   }
   // Per 10 minutes: 10 bridge SIGKILLs, 10 gatekeeper kills, 2 SIGSTOPs, 2 Synapse restarts.
@@ -35,6 +35,8 @@ function parse(argv: readonly string[]): FaultOptions & { json: boolean } {
       "gatekeeper-kill": counts["--gatekeeper-kills"] ?? scaled(10),
       "bridge-sigstop": counts["--stops"] ?? scaled(2),
       "synapse-restart": counts["--synapse-restarts"] ?? scaled(2),
+      // Needs root (a tmpfs); off unless asked for.
+      "disk-full": counts["--disk-full"] ?? 0,
     },
   };
 }

@@ -5,12 +5,13 @@
 // which fault it was sent. Used by `npm run faults` (long) and test/faults/faults.test.ts (the short CI run).
 import type { DiscardedEnvelope } from "../../src/gatekeeper/sim/discarded.js";
 import { isLoss } from "../../src/gatekeeper/sim/discarded.js";
+import { SmallDisk } from "./small-disk.js";
 import { prng } from "../support/prng.js";
 import type { MatrixTestUser } from "../e2e/matrix-user.js";
 import { startWorld, type World } from "../e2e/world.js";
 import { Ledger, type LedgerSummary, type SentMessage } from "./ledger.js";
 
-export type FaultKind = "bridge-sigkill" | "gatekeeper-kill" | "bridge-sigstop" | "synapse-restart";
+export type FaultKind = "bridge-sigkill" | "gatekeeper-kill" | "bridge-sigstop" | "synapse-restart" | "disk-full";
 
 export interface FaultOptions {
   /** How long traffic runs while faults are injected. */
@@ -19,6 +20,8 @@ export interface FaultOptions {
   faults: Partial<Record<FaultKind, number>>;
   /** How long a SIGSTOP lasts; past Synapse's 60 s transaction timeout by default. */
   stopSeconds?: number;
+  /** How long the bridge's database disk stays full (the disk-full fault needs root: a tmpfs is mounted for it). */
+  diskFullSeconds?: number;
   /** Pause between two messages of one sender (one sender per chat and direction). */
   intervalMs?: number;
   /** How long to wait, after the traffic, for what is still on its way. */
@@ -41,6 +44,8 @@ export interface FaultReport {
   undecryptable: number;
   /** Envelopes the simulated phones threw away (undecryptable, reused counters) and redeliveries. */
   discarded: DiscardedEnvelope[];
+  /** Disk-full faults: the bridge's log lines that said so, and whether it stayed up. */
+  diskFull: { logLines: number; bridgeExited: number } | null;
   seconds: number;
 }
 
@@ -109,15 +114,27 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
   const ledger = new Ledger(`f${o.seed}`);
   const started = Date.now();
 
+  const disk = (o.faults["disk-full"] ?? 0) > 0 ? SmallDisk.mount(64) : undefined;
   say("starting Synapse (shared harness), the gatekeeper and the bridge");
-  const w: World = await startWorld(
-    "faults",
-    CHATS.map((c) => ({ phone: c.phone, name: c.name, devices: c.devices })),
-    // Encrypted portals wait for late room keys (a SIGSTOP holds them back) well past the run's faults.
-    { bridge: { encryption: { default: false, allow: true, max_key_wait_seconds: 600 } } },
-    undefined,
-    true,
-  );
+  let w: World;
+  try {
+    w = await startWorld(
+      "faults",
+      CHATS.map((c) => ({ phone: c.phone, name: c.name, devices: c.devices })),
+      {
+        // Encrypted portals wait for late room keys (a SIGSTOP holds them back) well past the run's faults.
+        bridge: { encryption: { default: false, allow: true, max_key_wait_seconds: 600 } },
+        ...(disk ? { database: { type: "sqlite", path: disk.file("bridge.db") } } : {}),
+      },
+      undefined,
+      true,
+    );
+  } catch (err) {
+    disk?.unmount();
+    throw err;
+  }
+  const diskFull = disk ? { logLines: 0, bridgeExited: 0 } : null;
+  const diskFullLines = w.bridge.watchLines(/disk is full|SQLITE_FULL|disk-full/i);
   const alice: MatrixTestUser = w.user;
   const faults: FaultRecord[] = [];
   try {
@@ -221,6 +238,18 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           await sleep(stopMs);
           w.bridge.thaw();
           return;
+        case "disk-full": {
+          disk!.fill();
+          await sleep((o.diskFullSeconds ?? 20) * 1000);
+          disk!.free();
+          // It must have said so, and stayed up (no crash loop); if it died, start it so the run can count.
+          if (w.bridge.pid === undefined) {
+            diskFull!.bridgeExited++;
+            say("the bridge exited while its disk was full; starting it again");
+            await w.bridge.start(120_000);
+          }
+          return;
+        }
         case "synapse-restart":
           // The Matrix user's client cannot send while its homeserver is down; the bridge keeps working.
           await matrixGate.pause();
@@ -282,12 +311,14 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       }
     }
     const discarded = await w.gk.discarded();
-    return { summary: ledger.summary(receivers), faults, notices, undecryptable, discarded, seconds: (Date.now() - started) / 1000 };
+    if (diskFull) diskFull.logLines = diskFullLines.count;
+    return { summary: ledger.summary(receivers), faults, notices, undecryptable, discarded, diskFull, seconds: (Date.now() - started) / 1000 };
   } catch (err) {
     say(`the run failed: ${(err as Error).message}\n--- bridge log tail ---\n${w.bridge.logs.slice(-6000)}`);
     throw err;
   } finally {
     await w.stop().catch((err: unknown) => say(`stopping the world: ${(err as Error).message}`));
+    disk?.unmount();
   }
 }
 
@@ -299,6 +330,8 @@ export function problemsOf(r: FaultReport): string[] {
   if (s.duplicated > 0) problems.push(`${s.duplicated} duplicated: ${s.chats.flatMap((c) => c.duplicated.map((t) => `${t} @${c.at}`)).slice(0, 10).join(", ")}`);
   if (s.outOfOrder > 0) problems.push(`${s.outOfOrder} out of order: ${s.chats.flatMap((c) => c.outOfOrder.map((t) => `${t} @${c.at}`)).slice(0, 10).join(", ")}`);
   if (r.undecryptable > 0) problems.push(`${r.undecryptable} messages the Matrix client could not decrypt`);
+  if (r.diskFull && r.diskFull.bridgeExited > 0) problems.push(`the bridge exited ${r.diskFull.bridgeExited} time(s) while its disk was full`);
+  if (r.diskFull && r.faults.some((f) => f.kind === "disk-full") && r.diskFull.logLines === 0) problems.push("the bridge never logged that its disk was full");
   const lostOnPhones = r.discarded.filter(isLoss);
   if (lostOnPhones.length > 0) problems.push(`${lostOnPhones.length} envelopes thrown away by the simulated phones: ${lostOnPhones.slice(0, 5).map((d) => `${d.reason} (${d.detail})`).join("; ")}`);
   return problems;
@@ -323,6 +356,7 @@ export function formatReport(r: FaultReport): string {
   for (const c of s.chats) {
     lines.push(`    ${c.chat.padEnd(8)} ${c.direction.padEnd(12)} ${c.at.padEnd(26)} sent ${c.sent}, delivered ${c.delivered}, lost ${c.lost.length}, duplicated ${c.duplicated.length}, out of order ${c.outOfOrder.length}${c.uncertain.sent > 0 ? `, uncertain ${c.uncertain.delivered}/${c.uncertain.sent} arrived` : ""}`);
   }
+  if (r.diskFull) lines.push(`  disk full: ${r.diskFull.logLines} log lines said so, the bridge exited ${r.diskFull.bridgeExited} time(s)`);
   const notices = Object.entries(r.notices);
   lines.push(`  notices in the portals: ${notices.length === 0 ? "none" : ""}`);
   for (const [text, n] of notices) lines.push(`    ${n} x ${JSON.stringify(text)}`);
