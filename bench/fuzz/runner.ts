@@ -94,7 +94,9 @@ export async function runFuzz(o: RunnerOptions): Promise<TargetReport[]> {
   const reports: TargetReport[] = [];
   for (const target of o.targets) {
     const { targets: _t, hangMs, say, ...engine } = o;
-    reports.push(await runInWorker({ ...engine, target }, hangMs, say));
+    const report = await runInWorker({ ...engine, target }, hangMs, say);
+    say?.(`${target}: done, ${report.iterations} inputs in ${report.seconds.toFixed(0)} s, ${report.findings.length} findings${report.findings.map((f) => `; ${f.kind}: ${f.message.split("\n")[0]}`).join("")}`);
+    reports.push(report);
   }
   return reports;
 }
