@@ -353,6 +353,24 @@ describe("InteropClient connection handling", function () {
     assert.equal((await bridge.client.sendEnvelopes(after.envelopes)).ok, true);
   });
 
+  it("keeps a chat's order when an envelope's handler fails: that chat waits, the others go on", async () => {
+    const { gk, key } = await gatekeeper();
+    const bridge = await bridgeFor(gk, key, { handlerRetry: { initialMs: 3000, maxMs: 3000 } });
+    const [anna, ben] = [nextPhone(), nextPhone()];
+    await gk.admin.addUser({ phone: anna, name: "Anna", sendReceipts: false });
+    await gk.admin.addUser({ phone: ben, name: "Ben", sendReceipts: false });
+    bridge.client.start();
+    await bridge.client.connection.waitConnected(10_000);
+    const alice = await bridge.user("order");
+    bridge.failNext = 1; // the first envelope's handler fails once (a full disk, say)
+    for (const t of ["a1", "a2", "a3"]) await gk.admin.send(anna, { to: alice.local.uri, text: t });
+    await gk.admin.send(ben, { to: alice.local.uri, text: "b1" });
+    await eventually(() => bridge.textsFrom(`tel:${anna}`), (t) => t.length === 3, 20_000, "Anna's three messages");
+    assert.deepEqual(bridge.textsFrom(`tel:${anna}`), ["a1", "a2", "a3"]);
+    const order = bridge.received.map((r) => `${r.sender === `tel:${ben}` ? "b" : "a"}:${r.content.message?.conversation}`);
+    assert.ok(order.indexOf("b:b1") < order.indexOf("a:a1"), `Ben's chat did not wait for Anna's: ${order.join(", ")}`);
+  });
+
   it("redelivers unacknowledged envelopes to the next connection", async () => {
     const { gk, key } = await gatekeeper();
     const first = await bridgeFor(gk, key);
