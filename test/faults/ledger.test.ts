@@ -20,7 +20,7 @@ describe("fault suite ledger", () => {
     ledger.arrived("phone#1", during.text);
     ledger.arrived("phone#1", during.text); // duplicate on device 1
     for (const m of [out[0]!, out[2]!, out[1]!, out[3]!]) ledger.arrived("phone#2", m.text); // reordered, and `during` lost
-    ledger.setArrivals("matrix", [inbound[0]!.text, inbound[1]!.text]);
+    ledger.setArrivals("matrix", [{ text: inbound[0]!.text }, { text: inbound[1]!.text }]);
 
     assert.deepEqual(ledger.missing(receivers).map((m) => m.text), [during.text]);
     const s = ledger.summary(receivers);

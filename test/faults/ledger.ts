@@ -20,6 +20,8 @@ export interface Copy {
   /** Where it arrived: "matrix" or "<phone>#<device>". */
   at: string;
   text: string;
+  /** The receiver's ID of this copy (interop message ID, or Matrix event ID), to tell a resend from a second message. */
+  id?: string;
 }
 
 export interface ChatReport {
@@ -77,14 +79,19 @@ export class Ledger {
   }
 
   /** Replaces what arrived at a receiver (a Matrix room is read whole each time: events are decrypted in place). */
-  setArrivals(at: string, texts: readonly string[]): void {
-    this.copies.set(at, texts.map((text) => ({ at, text })));
+  setArrivals(at: string, copies: readonly { text: string; id?: string }[]): void {
+    this.copies.set(at, copies.map((c) => ({ at, ...c })));
   }
 
-  arrived(at: string, text: string): void {
+  arrived(at: string, text: string, id?: string): void {
     let list = this.copies.get(at);
     if (!list) this.copies.set(at, (list = []));
-    list.push({ at, text });
+    list.push(id === undefined ? { at, text } : { at, text, id });
+  }
+
+  /** The copies of a text at a receiver (for a duplicate's report). */
+  copiesOf(at: string, text: string): Copy[] {
+    return (this.copies.get(at) ?? []).filter((c) => c.text === text);
   }
 
   /** Confirmed messages not yet seen at every receiver they go to. */

@@ -161,14 +161,14 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           after.set(c.phone, m.seq);
           const content = m.content as ReceivedJson;
           const text = content.message?.conversation ?? content.message?.extendedTextMessage?.text;
-          if (text !== undefined && ledger.owns(text)) ledger.arrived(`${c.phone}#${m.deviceId}`, text);
+          if (text !== undefined && ledger.owns(text)) ledger.arrived(`${c.phone}#${m.deviceId}`, text, m.messageId);
         }
       }
     };
     const matrixArrivals = () => {
       for (const c of chats) {
-        const texts = alice.messagesIn(c.room, w.puppet(c.phone)).map((e) => String(e.content.body ?? "")).filter((t) => ledger.owns(t));
-        ledger.setArrivals(`matrix ${c.name}`, texts);
+        const copies = alice.messagesIn(c.room, w.puppet(c.phone)).map((e) => ({ text: String(e.content.body ?? ""), id: e.eventId })).filter((x) => ledger.owns(x.text));
+        ledger.setArrivals(`matrix ${c.name}`, copies);
       }
     };
     let observing = true;
@@ -311,8 +311,10 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       }
     }
     const discarded = await w.gk.discarded();
+    const summary = ledger.summary(receivers);
+    for (const c of summary.chats) for (const t of c.duplicated) say(`duplicate at ${c.at}: ${t} as ${ledger.copiesOf(c.at, t).map((x) => x.id).join(", ")}`);
     if (diskFull) diskFull.logLines = diskFullLines.count;
-    return { summary: ledger.summary(receivers), faults, notices, undecryptable, discarded, diskFull, seconds: (Date.now() - started) / 1000 };
+    return { summary, faults, notices, undecryptable, discarded, diskFull, seconds: (Date.now() - started) / 1000 };
   } catch (err) {
     say(`the run failed: ${(err as Error).message}\n--- bridge log tail ---\n${w.bridge.logs.slice(-6000)}`);
     throw err;
