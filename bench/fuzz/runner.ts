@@ -49,6 +49,7 @@ export function runInWorker(o: EngineOptions, hangMs: number, say?: (line: strin
   return new Promise((resolve) => {
     let last = -1;
     let lastMoved = Date.now();
+    let cpuAtMove = process.cpuUsage();
     let settled = false;
     const finish = (report: TargetReport) => {
       if (settled) return;
@@ -61,11 +62,16 @@ export function runInWorker(o: EngineOptions, hangMs: number, say?: (line: strin
       if (now !== last) {
         last = now;
         lastMoved = Date.now();
+        cpuAtMove = process.cpuUsage();
         return;
       }
       // Loading the modules and building the seeds (a key pair for the config target) comes before input 1.
       const limit = now === 0 ? Math.max(hangMs, 30_000) : hangMs;
       if (Date.now() - lastMoved < limit) return;
+      // Stuck means busy: a worker the machine starves of CPU (it is shared) is waited for. The process's CPU time
+      // is the worker's, give or take this watchdog.
+      const cpu = process.cpuUsage(cpuAtMove);
+      if ((cpu.user + cpu.system) / 1000 < limit / 2) return;
       const stuck = stuckInput(shared);
       void worker.terminate();
       const message = stuck.mutating
