@@ -14,6 +14,8 @@ export interface SentMessage {
   during: string;
   /** The send call failed or timed out: the message may exist or not (never twice). */
   uncertain: boolean;
+  /** The sender's ID for it (the Matrix event ID, or the simulated user's message ID), once the send returned. */
+  id?: string;
 }
 
 export interface Copy {
@@ -92,6 +94,11 @@ export class Ledger {
   /** The copies of a text at a receiver (for a duplicate's report). */
   copiesOf(at: string, text: string): Copy[] {
     return (this.copies.get(at) ?? []).filter((c) => c.text === text);
+  }
+
+  /** Confirmed messages lost at some receiver (after summary: for diagnosis). */
+  lostMessages(receivers: (m: SentMessage) => string[]): SentMessage[] {
+    return this.missing(receivers);
   }
 
   /** Confirmed messages not yet seen at every receiver they go to. */

@@ -4,6 +4,7 @@
 // must arrive exactly once, in order per chat, at every receiving device; the ledger says what did not, and under
 // which fault it was sent. Used by `npm run faults` (long) and test/faults/faults.test.ts (the short CI run).
 import type { DiscardedEnvelope } from "../../src/gatekeeper/sim/discarded.js";
+import Database from "better-sqlite3";
 import { isLoss } from "../../src/gatekeeper/sim/discarded.js";
 import { SmallDisk } from "./small-disk.js";
 import { prng } from "../support/prng.js";
@@ -42,6 +43,8 @@ export interface FaultReport {
   notices: Record<string, number>;
   /** Messages in encrypted portals the Matrix client could not decrypt. */
   undecryptable: number;
+  /** Puppet messages the homeserver has but the client's /sync never showed (counted as delivered). */
+  unsynced: number;
   /** Envelopes the simulated phones threw away (undecryptable, reused counters) and redeliveries. */
   discarded: DiscardedEnvelope[];
   /** Disk-full faults: the bridge's log lines that said so, and whether it stayed up. */
@@ -193,8 +196,8 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           if (!sending) break;
           const m = ledger.next(chat.name, direction);
           try {
-            if (direction === "to-whatsapp") await withTimeout(alice.sendText(chat.room, m.text), 30_000, "a Matrix send");
-            else await withTimeout(w.gk.sendAs(chat.phone, { to: w.userUri, text: m.text }), 30_000, "a simulated user's send");
+            if (direction === "to-whatsapp") m.id = await withTimeout(alice.sendText(chat.room, m.text), 30_000, "a Matrix send");
+            else m.id = await withTimeout(w.gk.sendAs(chat.phone, { to: w.userUri, text: m.text }), 30_000, "a simulated user's send");
           } catch (err) {
             ledger.markUncertain(m);
             say(`send of "${m.text}" failed (${(err as Error).message}); counted as uncertain`);
@@ -284,20 +287,37 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
     await Promise.all(senders);
     say(`traffic stopped; waiting up to ${o.settleSeconds ?? 240} s for what is on its way`);
     const deadline = Date.now() + (o.settleSeconds ?? 240) * 1000;
+    // What the bridge posted is what the homeserver has: the client's /sync has been seen to skip events that
+    // arrived around a Synapse restart (they are in the room, and in its /messages). So once the client's view stops
+    // filling up, the rooms are read from the homeserver (and decrypted by the client) instead.
+    let fromServer = false;
+    const serverArrivals = async () => {
+      for (const c of chats) ledger.setArrivals(`matrix ${c.name}`, (await serverMessages(alice, c.room, w.puppet(c.phone))).filter((x) => ledger.owns(x.text)));
+    };
     let missing: SentMessage[] = [];
-    for (;;) {
+    for (let round = 0; ; round++) {
       await pollWhatsApp();
-      matrixArrivals();
+      if (fromServer) await serverArrivals();
+      else matrixArrivals();
       missing = ledger.missing(receivers);
       if (missing.length === 0 || Date.now() > deadline) break;
-      await sleep(1000);
+      if (round === 20 && missing.some((m) => m.direction === "to-matrix")) fromServer = true;
+      await sleep(fromServer ? 5000 : 1000);
     }
     // A duplicate would come right behind.
     await sleep(3000);
+    // The final count always comes from the homeserver; what the client's /sync never showed is reported apart.
+    let unsynced = 0;
+    for (const c of chats) {
+      const seen = new Set(alice.messagesIn(c.room, w.puppet(c.phone)).map((e) => e.eventId));
+      const onServer = await serverMessages(alice, c.room, w.puppet(c.phone));
+      unsynced += onServer.filter((x) => !seen.has(x.id)).length;
+      ledger.setArrivals(`matrix ${c.name}`, onServer.filter((x) => ledger.owns(x.text)));
+    }
+    if (unsynced > 0) say(`${unsynced} puppet messages are on the homeserver but never came down the client's /sync`);
     observing = false;
     await observer;
     await pollWhatsApp();
-    matrixArrivals();
 
     const notices: Record<string, number> = {};
     let undecryptable = 0;
@@ -310,11 +330,12 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
         }
       }
     }
+    for (const m of ledger.lostMessages(receivers)) say(`lost: ${describeLoss(w, m, started)}`);
     const discarded = await w.gk.discarded();
     const summary = ledger.summary(receivers);
     for (const c of summary.chats) for (const t of c.duplicated) say(`duplicate at ${c.at}: ${t} as ${ledger.copiesOf(c.at, t).map((x) => x.id).join(", ")}`);
     if (diskFull) diskFull.logLines = diskFullLines.count;
-    return { summary, faults, notices, undecryptable, discarded, diskFull, seconds: (Date.now() - started) / 1000 };
+    return { summary, faults, notices, undecryptable, unsynced, discarded, diskFull, seconds: (Date.now() - started) / 1000 };
   } catch (err) {
     say(`the run failed: ${(err as Error).message}\n--- bridge log tail ---\n${w.bridge.logs.slice(-6000)}`);
     throw err;
@@ -322,6 +343,42 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
     await w.stop().catch((err: unknown) => say(`stopping the world: ${(err as Error).message}`));
     disk?.unmount();
   }
+}
+
+/** Where a lost message got to: for Matrix → WhatsApp, what the bridge's database knows of its event. */
+function describeLoss(w: World, m: SentMessage, started: number): string {
+  const at = `"${m.text}" (${m.id ?? "no id"}), sent at +${((m.sentAt - started) / 1000).toFixed(1)} s during ${m.during}`;
+  if (m.direction !== "to-whatsapp" || !m.id) return at;
+  try {
+    const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
+    try {
+      const one = (sql: string, ...args: unknown[]) => JSON.stringify(db.prepare(sql).get(...args) ?? null);
+      return `${at}: taken in by the intake ${one("SELECT received_at FROM appservice_seen WHERE item_key = ?", `event:${m.id}`)}, mapped ${one("SELECT message_id, timestamp FROM message_map WHERE event_id = ?", m.id)}, in the outbox ${one("SELECT seq, attempts, last_error FROM outbox WHERE event_id = ?", m.id)}`;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return `${at} (the bridge's database could not be read: ${(err as Error).message})`;
+  }
+}
+
+/** The message events `sender` has in the room according to the homeserver, oldest first, decrypted by the client. */
+async function serverMessages(user: MatrixTestUser, roomId: string, sender: string): Promise<{ text: string; id: string }[]> {
+  const mapper = user.client.getEventMapper();
+  const out: { text: string; id: string }[] = [];
+  let from: string | null = null;
+  for (let page = 0; page < 200; page++) {
+    const res = await user.client.createMessagesRequest(roomId, from, 500, "b" as never);
+    for (const raw of res.chunk) {
+      if (raw.sender !== sender || (raw.type !== "m.room.message" && raw.type !== "m.room.encrypted")) continue;
+      const ev = mapper(raw);
+      await user.client.decryptEventIfNeeded(ev);
+      out.push({ text: String(ev.getContent().body ?? ""), id: ev.getId()! });
+    }
+    if (!res.end || res.chunk.length === 0) break;
+    from = res.end;
+  }
+  return out.reverse();
 }
 
 /** Whether the run kept every promise: nothing lost, duplicated, out of order, undecryptable or thrown away. */
@@ -343,7 +400,7 @@ export function formatReport(r: FaultReport): string {
   const s = r.summary;
   const lines: string[] = [];
   lines.push(`fault run: ${r.seconds.toFixed(0)} s, ${s.sent} messages sent (${s.uncertain} with a failed send call), ${s.delivered} deliveries checked`);
-  lines.push(`  lost ${s.lost}, duplicated ${s.duplicated}, out of order ${s.outOfOrder}, undecryptable ${r.undecryptable}, thrown away on phones ${r.discarded.filter(isLoss).length}, redelivered on phones ${r.discarded.length - r.discarded.filter(isLoss).length}`);
+  lines.push(`  lost ${s.lost}, duplicated ${s.duplicated}, out of order ${s.outOfOrder}, undecryptable ${r.undecryptable}, on the homeserver but not in the client's /sync ${r.unsynced}, thrown away on phones ${r.discarded.filter(isLoss).length}, redelivered on phones ${r.discarded.length - r.discarded.filter(isLoss).length}`);
   lines.push(`  per fault (messages sent during it and the ${AFTERMATH_MS / 1000} s after):`);
   lines.push("                         injected   total s          sent   lost   duplicated");
   const kinds = new Set<string>([...r.faults.map((f) => f.kind), ...Object.keys(s.byFault)]);
