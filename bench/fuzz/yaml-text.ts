@@ -2,7 +2,7 @@
 // the JSON mutator (keys and values the schema knows) and written back; otherwise the text is edited line-wise or
 // gets YAML's own hazards (anchors and aliases, merge keys, tags, block scalars, tabs, a second document).
 import { parse, parseDocument, stringify, visit } from "yaml";
-import { MAX_TEXT, mutateJson, type JsonDictionary } from "./json.js";
+import { mutateJson, type JsonDictionary } from "./json.js";
 import type { Random } from "./random.js";
 
 const HAZARDS = [
@@ -39,6 +39,9 @@ const HAZARDS = [
   "\u0000",
   "\ufeff",
 ];
+
+/** Config files are a few kilobytes; edits compound over generations, and a megabyte of YAML only slows the run. */
+const MAX_YAML = 64 * 1024;
 
 /** The classic alias bomb: each level doubles the previous one; the loader must refuse it, not expand it. */
 function aliasBomb(levels: number): string {
@@ -94,12 +97,12 @@ export function mutateYamlText(r: Random, text: string, d: JsonDictionary, donor
       const donor = donors.length > 0 ? r.pick(donors) : undefined;
       const donorTree = donor !== undefined && aliasFree(donor) ? [parse(donor, { logLevel: "silent" }) as Parameters<typeof mutateJson>[1]] : [];
       const out = stringify(mutateJson(r, tree ?? {}, d, donorTree), { logLevel: "silent" });
-      if (out.length <= MAX_TEXT) return out;
+      if (out.length <= MAX_YAML) return out;
     } catch {
       // not parseable any more (an earlier edit): fall through to a text edit
     }
   }
   let out = text;
   for (let n = 1 + r.int(3); n > 0; n--) out = lineEdit(r, out);
-  return out.length <= MAX_TEXT ? out : text;
+  return out.length <= MAX_YAML ? out : text;
 }
