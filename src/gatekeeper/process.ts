@@ -37,6 +37,8 @@ export interface GatekeeperProcessOptions {
   rateLimit?: { burst: number; perSecond: number };
   prekeyLow?: number;
   logLevel?: "trace" | "debug" | "info" | "warn" | "error";
+  /** The base URL providers reach it at, when that is not where it listens (a proxy in front): the token audience. */
+  publicUrl?: string;
   /** Milliseconds to wait for the listening line (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -230,6 +232,7 @@ export class GatekeeperProcess {
     if (o.mediaMaxBytes !== undefined) args.push("--media-max-bytes", String(o.mediaMaxBytes));
     if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
     if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
+    if (o.publicUrl !== undefined) args.push("--public-url", o.publicUrl);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.stderr = "";
