@@ -17,8 +17,6 @@ interface Server {
   url(database: string): string;
   /** A superuser (or CREATEDB) session for creating and dropping test databases. */
   admin: pg.Client;
-  /** Server version as a number (150004); CREATE DATABASE's STRATEGY exists from 15 on. */
-  versionNum: number;
   cluster: PostgresCluster | undefined;
   stop(): Promise<void>;
 }
@@ -50,7 +48,6 @@ async function open(): Promise<Server> {
   const srv: Server = {
     url: cluster.url,
     admin,
-    versionNum: await versionNum(admin),
     cluster,
     async stop() {
       await admin.end().catch(() => {});
@@ -85,7 +82,6 @@ async function openExternal(raw: string): Promise<Server> {
   const srv: Server = {
     url,
     admin,
-    versionNum: await versionNum(admin),
     cluster: undefined,
     async stop() {
       // Our own cluster goes away whole; on someone else's server we remove what we made.
@@ -106,11 +102,6 @@ async function connectAdmin(client: pg.Client): Promise<pg.Client> {
   client.on("error", (err) => harnessLog.debug({ err }, "the harness's PostgreSQL admin session ended"));
   await client.connect();
   return client;
-}
-
-async function versionNum(admin: pg.Client): Promise<number> {
-  const res = await admin.query<{ server_version_num: string }>("SHOW server_version_num");
-  return Number(res.rows[0]?.server_version_num);
 }
 
 function quoteIdent(name: string): string {
@@ -144,10 +135,7 @@ export interface CreateTestDatabaseOptions {
 export async function createTestDatabase(opts: CreateTestDatabaseOptions = {}): Promise<string> {
   const srv = await shared();
   const name = `mdb_test_${process.pid}_${++counter}_${randomBytes(3).toString("hex")}`;
-  // FILE_COPY copies the (tiny) template's files and checkpoints; the default WAL_LOG writes every page to the
-  // WAL instead, which is slower for small databases.
-  const strategy = srv.versionNum >= 150000 ? " STRATEGY = FILE_COPY" : "";
-  await srv.admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(opts.template ?? "template1")}${strategy}`);
+  await srv.admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(opts.template ?? "template1")}`);
   created.add(name);
   return srv.url(name);
 }
