@@ -2,7 +2,7 @@
 // one fresh database per test, and gone after the run (even when the test process is killed).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -149,23 +149,25 @@ describe("PostgreSQL test harness", function () {
       ["--input-type=module", "-e",
         `const { startPostgresCluster } = await import(${JSON.stringify(clusterModule)});
          const c = await startPostgresCluster();
-         console.log(JSON.stringify({ pid: c.serverPid }));
+         console.log(JSON.stringify({ pid: c.serverPid, dataDir: c.dataDir }));
          setInterval(() => {}, 1000);`],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
-    const serverPid = await new Promise<number>((resolve, reject) => {
+    const { pid: serverPid, dataDir } = await new Promise<{ pid: number; dataDir: string }>((resolve, reject) => {
       let out = "";
       child.stdout.setEncoding("utf8");
       child.stdout.on("data", (chunk: string) => {
         out += chunk;
         const line = out.split("\n").find((l) => l.startsWith("{"));
-        if (line) resolve((JSON.parse(line) as { pid: number }).pid);
+        if (line) resolve(JSON.parse(line) as { pid: number; dataDir: string });
       });
       child.once("exit", (code) => reject(new Error(`the child exited (${code}) before starting PostgreSQL`)));
     });
     assert.ok(isAlive(serverPid));
     child.kill("SIGKILL");
     await waitUntil(() => !isAlive(serverPid), "the orphaned postmaster exits", 20_000);
+    // The next start would sweep it; in /dev/shm it is memory, so it goes now.
+    rmSync(path.dirname(dataDir), { recursive: true, force: true });
   });
 });
 
