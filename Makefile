@@ -20,8 +20,9 @@ build: install
 
 # PostgreSQL's server binaries from Debian's packages (installed once, as root), for the store tests and the
 # harness's own; nothing to do with a server of your own in MDB_TEST_POSTGRES_URL.
+# A machine that cannot have it (no root) still runs the rest; the PostgreSQL tests then say why they are skipped.
 provision-postgres:
-	@[ -n "$$MDB_TEST_POSTGRES_URL" ] || scripts/postgres.sh >/dev/null
+	@[ -n "$$MDB_TEST_POSTGRES_URL" ] || scripts/postgres.sh >/dev/null || echo "[postgres] continuing without PostgreSQL" >&2
 
 test: build provision-postgres
 	@$(TOOLCHAIN) && npm test
