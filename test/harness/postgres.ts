@@ -1,11 +1,14 @@
 // The PostgreSQL that store tests run against: one throwaway cluster per test process, started on first use
 // (runs without PostgreSQL tests never pay for it) and stopped by the mocha root hook after the last test; a
 // fresh database per test (or suite) from createTestDatabase().
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import pg from "pg";
 import { registerCleanup } from "./cleanup.js";
 import { harnessLog } from "./log.js";
 import { startPostgresCluster, type PostgresCluster } from "./postgres-cluster.js";
+import { repoRoot } from "./repo-root.js";
 
 /** For a before() hook that may be the first to need the server: covers installing the package once (~30 s). */
 export const POSTGRES_START_TIMEOUT_MS = 5 * 60_000;
@@ -111,6 +114,19 @@ function quoteIdent(name: string): string {
 async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
   // WITH (FORCE) ends sessions a test left open (PostgreSQL 13 and later).
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+}
+
+/**
+ * Why this machine cannot have a test PostgreSQL, or undefined when it can: a server of your own is configured,
+ * the binaries are installed, or we are root (the harness then installs them). For a suite that would rather
+ * skip, loudly, than fail where no server can exist.
+ */
+export function postgresUnavailableReason(): string | undefined {
+  if (process.env[ENV_URL]) return undefined;
+  if (typeof process.getuid === "function" && process.getuid() === 0) return undefined;
+  const check = spawnSync("bash", [path.join(repoRoot(), "scripts", "postgres.sh"), "--check"], { stdio: "ignore" });
+  if (check.status === 0) return undefined;
+  return `PostgreSQL is not installed and we are not root to install it: apt-get install postgresql, or set ${ENV_URL} (see test/harness/README.md)`;
 }
 
 /** The URL of a database on the shared test server (default: the `postgres` maintenance database). */

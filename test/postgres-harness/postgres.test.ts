@@ -9,7 +9,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startPostgresCluster, type PostgresCluster } from "../harness/postgres-cluster.js";
-import { createTestDatabase, dropTestDatabase, POSTGRES_START_TIMEOUT_MS, postgresCluster, postgresUrl } from "../harness/postgres.js";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  POSTGRES_START_TIMEOUT_MS,
+  postgresCluster,
+  postgresUnavailableReason,
+  postgresUrl,
+} from "../harness/postgres.js";
 import { testDatabaseEngine, testDatabaseUrl } from "../support/test-database.js";
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
@@ -70,12 +77,20 @@ function refused(host: string, port: number): Promise<boolean> {
   });
 }
 
+function skipLoudlyWithoutPostgres(ctx: Mocha.Context): void {
+  const unavailable = postgresUnavailableReason();
+  if (unavailable === undefined) return;
+  console.warn(`    ${unavailable}; skipping`);
+  ctx.skip();
+}
+
 describe("PostgreSQL test harness", function () {
   let cluster: PostgresCluster;
 
   before(async function () {
     this.timeout(POSTGRES_START_TIMEOUT_MS);
     if (process.env["MDB_TEST_POSTGRES_URL"]) this.skip(); // a server of your own is not ours to inspect
+    skipLoudlyWithoutPostgres(this);
     const c = await postgresCluster();
     assert.ok(c, "the harness started no cluster");
     cluster = c;
@@ -190,6 +205,7 @@ describe("test database selector (MDB_TEST_DATABASE)", () => {
 
   it("gives a fresh PostgreSQL database with MDB_TEST_DATABASE=postgres", async function () {
     this.timeout(POSTGRES_START_TIMEOUT_MS);
+    skipLoudlyWithoutPostgres(this);
     process.env["MDB_TEST_DATABASE"] = "postgres";
     const url = await testDatabaseUrl();
     assert.match(url, /^postgres:\/\//);
