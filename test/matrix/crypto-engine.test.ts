@@ -11,6 +11,7 @@ import { MatrixCryptoEngine, type DecryptOutcome } from "../../src/matrix/crypto
 import { StoreLock, StoreLockedError } from "../../src/matrix/crypto/store-lock.js";
 import { openDatabase, type SqliteDb } from "../../src/store/database.js";
 import { CryptoDeviceStore } from "../../src/store/crypto-devices.js";
+import { CryptoRecordTable } from "../../src/store/crypto-records.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { CryptoTestUser } from "./crypto-client.js";
 
@@ -32,7 +33,7 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
   let feed = Promise.resolve();
 
   const startEngine = () =>
-    MatrixCryptoEngine.start({ client, devices: new CryptoDeviceStore(db), storeDir: join(dir, "matrix-crypto"), keyPath: join(dir, "matrix-crypto.key"), deviceDisplayName: "test bridge", log });
+    MatrixCryptoEngine.start({ client, devices: new CryptoDeviceStore(db), records: new CryptoRecordTable(db), storeDir: join(dir, "matrix-crypto"), keyPath: join(dir, "matrix-crypto.key"), deviceDisplayName: "test bridge", log });
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);

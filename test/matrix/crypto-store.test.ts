@@ -1,24 +1,25 @@
-// The crypto engine's local pieces without a homeserver: machines persist in their stores, idle ones are closed and
-// their files released, the store key is checked, encrypted attachments round-trip.
+// The crypto engine's local pieces without a homeserver: machines persist in their stores (in the bridge database),
+// idle ones are closed and their records leave memory, the store key is checked, encrypted attachments round-trip.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { pino } from "pino";
 import { decryptAttachment, encryptAttachment, AttachmentError } from "../../src/matrix/crypto/attachments.js";
-import { installCryptoStorage, openStoreFiles } from "../../src/matrix/crypto/indexeddb.js";
+import { detachCryptoStorage, installCryptoStorage, isStoreLoaded } from "../../src/matrix/crypto/indexeddb.js";
 import { MachinePool } from "../../src/matrix/crypto/machine-pool.js";
 import { loadOrCreateStoreKey, readStoreKey, StoreKeyError } from "../../src/matrix/crypto/store-key.js";
 import { newDeviceId, storeNameFor } from "../../src/matrix/crypto/engine.js";
+import { openDatabase, type SqliteDb } from "../../src/store/database.js";
+import { CryptoRecordTable } from "../../src/store/crypto-records.js";
 
 const log = pino({ level: "silent" });
-const fds = () => readdirSync("/proc/self/fd").length;
 
 describe("Matrix crypto stores (no homeserver)", function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), "mdb-crypto-store-"));
-  const storeDir = join(dir, "stores");
+  let db: SqliteDb;
+  let records: CryptoRecordTable;
   const key = loadOrCreateStoreKey(join(dir, "store.key"));
   const owner = (i: number) => {
     const userId = `@wa_4930${i}:example.org`;
@@ -26,11 +27,14 @@ describe("Matrix crypto stores (no homeserver)", function () {
   };
 
   before(async () => {
-    // The engine test may have installed the shim already in this process, with its own folder.
-    await installCryptoStorage(storeDir).catch(async (err: Error) => {
-      if (!/already/.test(err.message)) throw err;
-      await initAsync();
-    });
+    db = openDatabase(join(dir, "bridge.db"));
+    records = new CryptoRecordTable(db);
+    await installCryptoStorage(records);
+  });
+
+  after(() => {
+    detachCryptoStorage(records);
+    db.close();
   });
 
   it("keeps a machine's identity across close and reopen, and closes idle machines beyond the limit", async function () {
@@ -40,14 +44,16 @@ describe("Matrix crypto stores (no homeserver)", function () {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(pool.openCount, 2, "only the two most recently used stay open");
     assert.equal(pool.isOpen(owner(0).userId), false);
-    assert.equal(openStoreFiles(owner(0).storeName), 0, "a closed machine's SQLite files are released");
-    const fdsBefore = fds();
+    assert.equal(isStoreLoaded(owner(0).storeName), false, "a closed machine's records leave memory");
+    assert.equal(isStoreLoaded(owner(3).storeName), true);
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 4; i++) assert.equal(await pool.use(owner(i), async (m) => m.identityKeys.ed25519.toBase64()), keys[i], "same keys after reopening");
     }
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(fds() <= fdsBefore + 2, `file descriptors do not grow with reopening (${fdsBefore} -> ${fds()})`);
+    const names = await records.names();
+    for (let i = 0; i < 4; i++) assert.ok(names.includes(`${owner(i).storeName}::matrix-sdk-crypto`), "every device's store is in the bridge database");
     await pool.close();
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 4; i++) assert.equal(isStoreLoaded(owner(i).storeName), false, "nothing stays in memory after the pool closed");
   });
 
   it("serialises operations on one machine", async () => {

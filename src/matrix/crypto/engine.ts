@@ -27,10 +27,11 @@ import type { MatrixClient } from "../client.js";
 import type { CryptoDeviceRegistry, CryptoDeviceRow } from "./device-registry.js";
 import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
-import { installCryptoStorage } from "./indexeddb.js";
+import { detachCryptoStorage, installCryptoStorage } from "./indexeddb.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
+import type { CryptoRecordStore } from "./record-store.js";
 import { loadOrCreateStoreKey } from "./store-key.js";
 import { StoreLock } from "./store-lock.js";
 
@@ -38,7 +39,9 @@ export interface CryptoEngineOptions {
   client: MatrixClient;
   /** Which device each user has, and how far its to-device inbox was read (kept by the caller). */
   devices: CryptoDeviceRegistry;
-  /** Folder of the crypto stores (one SQLite file pair per device); created with mode 0700. */
+  /** Where every device's crypto store lives (the bridge database). */
+  records: CryptoRecordStore;
+  /** Folder of the lock that keeps a second bridge process off the same crypto state; created with mode 0700. */
   storeDir: string;
   /** The store encryption key; kept outside storeDir. */
   keyPath: string;
@@ -100,14 +103,20 @@ export class MatrixCryptoEngine {
 
   /** Loads the wasm engine and takes the store folder's lock (one process per store). */
   static async start(opts: CryptoEngineOptions): Promise<MatrixCryptoEngine> {
-    await installCryptoStorage(opts.storeDir);
-    const storeKey = loadOrCreateStoreKey(opts.keyPath);
     const lock = StoreLock.acquire(opts.storeDir);
+    try {
+      await installCryptoStorage(opts.records, (database, err) => opts.log.error({ err, database }, "saving the Matrix crypto store failed; the operation was undone"));
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const storeKey = loadOrCreateStoreKey(opts.keyPath);
     return new MatrixCryptoEngine(opts, lock, storeKey);
   }
 
   async stop(): Promise<void> {
     await this.pool.close();
+    detachCryptoStorage(this.opts.records);
     this.lock.release();
   }
 

@@ -4,7 +4,6 @@
 import { DeviceId, OlmMachine, StoreHandle, UserId } from "@matrix-org/matrix-sdk-crypto-wasm";
 import type { Logger } from "pino";
 import { KeyedLock } from "../../util/keyed-lock.js";
-import { releaseStoreFiles } from "./indexeddb.js";
 
 export interface MachineOwner {
   userId: string;
@@ -109,9 +108,8 @@ export class MachinePool {
     const entry = this.open.get(userId);
     if (!entry) return;
     this.open.delete(userId);
+    // Frees the wasm machine and closes its IndexedDB connections; the store's records then leave memory too.
     entry.machine.close();
-    // The shim closes its IndexedDB connections asynchronously; release the files once that has happened.
-    setImmediate(() => releaseStoreFiles(entry.owner.storeName));
   }
 
   private evictIdle(): void {
