@@ -6,6 +6,7 @@ import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { IDBFactory } from "./idb/factory.js";
 import { installIndexedDbGlobals } from "./idb/globals.js";
 import type { CryptoRecordStore } from "./record-store.js";
+import { watchWasmMemory } from "./wasm-memory.js";
 
 const factory = new IDBFactory();
 let wasmReady: Promise<void> | undefined;
@@ -17,6 +18,7 @@ let wasmReady: Promise<void> | undefined;
 export async function installCryptoStorage(records: CryptoRecordStore, onCommitFailure?: (database: string, err: unknown) => void): Promise<void> {
   installIndexedDbGlobals(factory);
   factory.attach(records, { commitFailed: onCommitFailure ?? (() => undefined) });
+  watchWasmMemory();
   wasmReady ??= initAsync();
   await wasmReady;
 }

@@ -1,6 +1,6 @@
-// IDBTransaction: requests run one per event-loop turn, in the order they were placed; when none is left after a
-// turn (the caller placed no new one while handling the last result), the transaction commits: its net changes go to
-// the record store as one database transaction, and only once that is durable does `complete` fire. So whatever the
+// IDBTransaction: requests run in the order they were placed; when none is left after a full event-loop turn (the
+// caller placed no new one while handling the last result), the transaction commits: its net changes go to the
+// record store as one database transaction, and only once that is durable does `complete` fire. So whatever the
 // crypto engine saw committed survives a crash. An error nobody handles, or abort(), undoes every change in memory.
 import { ChangeLog } from "./database-state.js";
 import { idbError } from "./errors.js";
@@ -102,7 +102,21 @@ export class IDBTransaction extends IdbEventTarget {
   start(): void {
     if (this.state !== "queued") return;
     this.state = "running";
-    setImmediate(() => this.step());
+    this.scheduleStep();
+  }
+
+  /**
+   * Requests run as soon as they are there (a microtask after the previous result was delivered: the caller's
+   * continuation, queued during delivery, runs first and places its next request). Only an empty queue waits for the
+   * next event-loop turn, and the transaction commits when the queue is still empty then: so it never commits while
+   * the caller is still reacting to a result, however many promise hops that takes.
+   */
+  private scheduleStep(): void {
+    queueMicrotask(() => {
+      if (this.state !== "running") return;
+      if (this.pending.length > 0) this.step();
+      else setImmediate(() => this.step());
+    });
   }
 
   private step(): void {
@@ -121,13 +135,12 @@ export class IDBTransaction extends IdbEventTarget {
       next.req.fail(error);
       const handled = next.req.dispatch("error", { bubbles: true, cancelable: true }, onHandlerError);
       if (!handled) this.abortWith(error);
-      else if (this.state === "running") setImmediate(() => this.step());
+      else if (this.state === "running") this.scheduleStep();
       return;
     }
     next.req.succeed(result);
     next.req.dispatch("success", {}, onHandlerError);
-    // The next turn: by then the caller's promise continuations (microtasks) have placed any follow-up requests.
-    if (this.state === "running") setImmediate(() => this.step());
+    if (this.state === "running") this.scheduleStep();
   }
 
   private async commitNow(): Promise<void> {
