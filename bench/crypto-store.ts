@@ -44,6 +44,10 @@ const maxOpen = Number(values["max-open"]);
 const storeKey = new Uint8Array(32).fill(9);
 const dir = mkdtempSync(join(tmpdir(), "mdb-bench-crypto-"));
 const mib = (b: number | undefined) => (b === undefined ? "?" : (b / 1048576).toFixed(1));
+const memory = () => {
+  const m = process.memoryUsage();
+  return `RSS ${mib(m.rss)} MiB (JS heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)}, wasm heap ${mib(wasmHeapBytes())})`;
+};
 
 async function setUp(): Promise<void> {
   watchWasmMemory();
@@ -132,8 +136,7 @@ async function devices(): Promise<void> {
   const keys = directory();
   const log = pino({ level: "silent" });
   const pool = new MachinePool({ storeKey, maxOpen, log });
-  const rss0 = process.memoryUsage().rss;
-  process.stdout.write(`devices (max ${maxOpen} open): before RSS ${mib(rss0)} MiB, wasm heap ${mib(wasmHeapBytes())} MiB\n`);
+  process.stdout.write(`devices (max ${maxOpen} open): before: ${memory()}\n`);
   const started = performance.now();
   for (let i = 0; i < deviceCount; i++) {
     const userId = `@wa_${4900000 + i}:example.org`;
@@ -145,14 +148,14 @@ async function devices(): Promise<void> {
     });
     if ((i + 1) % 250 === 0 || i + 1 === deviceCount) {
       process.stdout.write(
-        `  ${i + 1} devices, ${((performance.now() - started) / (i + 1)).toFixed(1)} ms each: RSS ${mib(process.memoryUsage().rss)} MiB, heap ${mib(process.memoryUsage().heapUsed)} MiB, wasm heap ${mib(wasmHeapBytes())} MiB, open ${pool.openCount}\n`,
+        `  ${i + 1} devices, ${((performance.now() - started) / (i + 1)).toFixed(1)} ms each, ${pool.openCount} open: ${memory()}\n`,
       );
     }
   }
   await pool.close();
   await new Promise((r) => setTimeout(r, 100));
   (globalThis as { gc?: () => void }).gc?.();
-  process.stdout.write(`  all closed: RSS ${mib(process.memoryUsage().rss)} MiB, heap ${mib(process.memoryUsage().heapUsed)} MiB, wasm heap ${mib(wasmHeapBytes())} MiB\n`);
+  process.stdout.write(`  all closed: ${memory()}\n`);
 }
 
 try {

@@ -71,6 +71,7 @@ export class BridgeCrypto implements SendEncryption {
       records: new CryptoRecordTable(opts.store.db),
       ...paths,
       deviceDisplayName: `${opts.config.bridge.network_name} bridge`,
+      maxOpenMachines: opts.config.bridge.encryption.max_open_devices,
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
     });

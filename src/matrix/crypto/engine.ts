@@ -47,7 +47,7 @@ export interface CryptoEngineOptions {
   keyPath: string;
   /** Shown in users' device lists, e.g. "WhatsApp bridge". */
   deviceDisplayName: string;
-  /** Machines kept open at most (default 64). */
+  /** Machines (devices with their crypto state in memory) kept open at most (default 128). */
   maxOpenMachines?: number;
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
@@ -95,7 +95,7 @@ export class MatrixCryptoEngine {
     this.rooms = new RoomStateCache(opts.client);
     this.pool = new MachinePool({
       storeKey,
-      maxOpen: opts.maxOpenMachines ?? 64,
+      maxOpen: opts.maxOpenMachines ?? 128,
       log: opts.log,
       onOpen: (machine, owner) => this.onMachineOpen(machine, owner),
     });
