@@ -14,7 +14,7 @@ import { pino } from "pino";
 import { installCryptoStorage } from "../src/matrix/crypto/indexeddb.js";
 import { MachinePool } from "../src/matrix/crypto/machine-pool.js";
 import { watchWasmMemory, wasmHeapBytes } from "../src/matrix/crypto/wasm-memory.js";
-import { openDatabase } from "../src/store/database.js";
+import { openSqlite } from "../src/store/database.js";
 import { CryptoRecordTable } from "../src/store/crypto-records.js";
 import { FakeKeyDirectory } from "./fake-key-directory.js";
 import { LocalOlmDevice } from "./olm-device.js";
@@ -51,7 +51,7 @@ const memory = () => {
 
 async function setUp(): Promise<void> {
   watchWasmMemory();
-  if (kind === "bridge") await installCryptoStorage(new CryptoRecordTable(openDatabase(join(dir, "bridge.db"))));
+  if (kind === "bridge") await installCryptoStorage(new CryptoRecordTable(openSqlite(join(dir, "bridge.db"))));
   else if (kind === "fake") {
     await import("fake-indexeddb/auto" as string);
     await installWasmOnly();

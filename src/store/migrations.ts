@@ -233,5 +233,18 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (db, store, key)
       ) WITHOUT ROWID;
     `,
+    postgres: `
+      CREATE TABLE crypto_idb_databases (
+        name TEXT PRIMARY KEY,
+        schema TEXT NOT NULL
+      );
+      CREATE TABLE crypto_idb_records (
+        db TEXT NOT NULL,
+        store TEXT NOT NULL,
+        key BYTEA NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (db, store, key)
+      );
+    `,
   },
 ];

@@ -5,7 +5,7 @@
 // argv: <database path> <user ID> <device ID> <peer user ID> <room ID> <first message number>
 import { DeviceId, OlmMachine, RoomId, StoreHandle, UserId, EncryptionSettings, EncryptionAlgorithm, CollectStrategy } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { installCryptoStorage } from "../../src/matrix/crypto/indexeddb.js";
-import { openDatabase } from "../../src/store/database.js";
+import { openSqlite } from "../../src/store/database.js";
 import { CryptoRecordTable } from "../../src/store/crypto-records.js";
 
 const [dbPath, userId, deviceId, peer, roomId, firstArg] = process.argv.slice(2) as [string, string, string, string, string, string];
@@ -22,7 +22,7 @@ function homeserver(type: number, body: string, extra: Record<string, unknown> =
   });
 }
 
-await installCryptoStorage(new CryptoRecordTable(openDatabase(dbPath)));
+await installCryptoStorage(new CryptoRecordTable(openSqlite(dbPath)));
 const handle = await StoreHandle.openWithKey("crash-device", new Uint8Array(32).fill(3));
 const machine = await OlmMachine.initFromStore(new UserId(userId), new DeviceId(deviceId), handle);
 handle.free();

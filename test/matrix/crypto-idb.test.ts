@@ -10,7 +10,7 @@ import { IDBFactory as FakeFactory, IDBKeyRange as FakeKeyRange } from "fake-ind
 import { IDBFactory, IDBKeyRange } from "../../src/matrix/crypto/idb/globals.js";
 import { decodeKey, encodeKey } from "../../src/matrix/crypto/idb/key-codec.js";
 import type { CryptoRecordStore, RecordChange } from "../../src/matrix/crypto/record-store.js";
-import { openDatabase } from "../../src/store/database.js";
+import { openSqlite } from "../../src/store/database.js";
 import { CryptoRecordTable } from "../../src/store/crypto-records.js";
 import { MemoryCryptoRecords } from "../support/memory-crypto-records.js";
 
@@ -462,7 +462,7 @@ describe("crypto IndexedDB (the bridge's own)", function () {
 
   describe("over the bridge database", () => {
     it("stores and reloads through SQLite, and a commit that fails half-way leaves nothing", async () => {
-      const sqlite = openDatabase(join(mkdtempSync(join(tmpdir(), "mdb-idb-")), "bridge.db"));
+      const sqlite = openSqlite(join(mkdtempSync(join(tmpdir(), "mdb-idb-")), "bridge.db"));
       const table: CryptoRecordStore = new CryptoRecordTable(sqlite);
       const f = new IDBFactory();
       f.attach(table);
@@ -486,7 +486,7 @@ describe("crypto IndexedDB (the bridge's own)", function () {
       assert.deepEqual(await req(again.transaction("things").objectStore("things").getAllKeys()), ["y", ["x", 1]]);
       again.close();
       assert.deepEqual(await table.names(), ["s1"]);
-      sqlite.close();
+      await sqlite.close();
     });
   });
 });

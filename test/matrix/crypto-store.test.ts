@@ -10,15 +10,17 @@ import { detachCryptoStorage, installCryptoStorage, isStoreLoaded } from "../../
 import { MachinePool } from "../../src/matrix/crypto/machine-pool.js";
 import { loadOrCreateStoreKey, readStoreKey, StoreKeyError } from "../../src/matrix/crypto/store-key.js";
 import { newDeviceId, storeNameFor } from "../../src/matrix/crypto/engine.js";
-import { openDatabase, type SqliteDb } from "../../src/store/database.js";
+import { openPostgres, openSqlite } from "../../src/store/database.js";
+import type { SqlDatabase } from "../../src/sql/sql.js";
 import { CryptoRecordTable } from "../../src/store/crypto-records.js";
+import { postgresBinDir, startPostgres, type PostgresServer } from "../support/postgres-server.js";
 
 const log = pino({ level: "silent" });
 
 describe("Matrix crypto stores (no homeserver)", function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), "mdb-crypto-store-"));
-  let db: SqliteDb;
+  let db: SqlDatabase;
   let records: CryptoRecordTable;
   const key = loadOrCreateStoreKey(join(dir, "store.key"));
   const owner = (i: number) => {
@@ -27,33 +29,59 @@ describe("Matrix crypto stores (no homeserver)", function () {
   };
 
   before(async () => {
-    db = openDatabase(join(dir, "bridge.db"));
+    db = openSqlite(join(dir, "bridge.db"));
     records = new CryptoRecordTable(db);
     await installCryptoStorage(records);
   });
 
-  after(() => {
+  after(async () => {
     detachCryptoStorage(records);
-    db.close();
+    await db.close();
   });
 
-  it("keeps a machine's identity across close and reopen, and closes idle machines beyond the limit", async function () {
+  /** The pool over a record store: identities persist, idle machines leave memory. */
+  async function poolRoundTrip(records: CryptoRecordTable, prefix: string): Promise<void> {
+    const who = (i: number) => ({ ...owner(i), storeName: `${prefix}${owner(i).storeName}` });
     const pool = new MachinePool({ storeKey: key, maxOpen: 2, log });
     const keys: string[] = [];
-    for (let i = 0; i < 4; i++) keys.push(await pool.use(owner(i), async (m) => m.identityKeys.ed25519.toBase64()));
+    for (let i = 0; i < 4; i++) keys.push(await pool.use(who(i), async (m) => m.identityKeys.ed25519.toBase64()));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(pool.openCount, 2, "only the two most recently used stay open");
-    assert.equal(pool.isOpen(owner(0).userId), false);
-    assert.equal(isStoreLoaded(owner(0).storeName), false, "a closed machine's records leave memory");
-    assert.equal(isStoreLoaded(owner(3).storeName), true);
+    assert.equal(pool.isOpen(who(0).userId), false);
+    assert.equal(isStoreLoaded(who(0).storeName), false, "a closed machine's records leave memory");
+    assert.equal(isStoreLoaded(who(3).storeName), true);
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 4; i++) assert.equal(await pool.use(owner(i), async (m) => m.identityKeys.ed25519.toBase64()), keys[i], "same keys after reopening");
+      for (let i = 0; i < 4; i++) assert.equal(await pool.use(who(i), async (m) => m.identityKeys.ed25519.toBase64()), keys[i], "same keys after reopening");
     }
     const names = await records.names();
-    for (let i = 0; i < 4; i++) assert.ok(names.includes(`${owner(i).storeName}::matrix-sdk-crypto`), "every device's store is in the bridge database");
+    for (let i = 0; i < 4; i++) assert.ok(names.includes(`${who(i).storeName}::matrix-sdk-crypto`), "every device's store is in the bridge database");
     await pool.close();
     await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 4; i++) assert.equal(isStoreLoaded(owner(i).storeName), false, "nothing stays in memory after the pool closed");
+    for (let i = 0; i < 4; i++) assert.equal(isStoreLoaded(who(i).storeName), false, "nothing stays in memory after the pool closed");
+  }
+
+  it("keeps a machine's identity across close and reopen, and closes idle machines beyond the limit", async function () {
+    await poolRoundTrip(records, "");
+  });
+
+  it("does the same with the crypto stores on PostgreSQL", async function () {
+    if (!postgresBinDir()) this.skip();
+    this.timeout(120_000);
+    let server: PostgresServer | undefined;
+    const pgDb = await (async () => {
+      server = await startPostgres();
+      return openPostgres(await server.createDatabase("mdb_crypto_store"));
+    })();
+    const pgRecords = new CryptoRecordTable(pgDb);
+    try {
+      await installCryptoStorage(pgRecords);
+      await poolRoundTrip(pgRecords, "pg-");
+    } finally {
+      detachCryptoStorage(pgRecords);
+      await installCryptoStorage(records);
+      await pgDb.close();
+      await server?.stop();
+    }
   });
 
   it("serialises operations on one machine", async () => {
