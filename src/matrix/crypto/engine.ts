@@ -28,6 +28,7 @@ import type { CryptoDeviceRegistry, CryptoDeviceRow } from "./device-registry.js
 import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
 import { detachCryptoStorage, installCryptoStorage } from "./indexeddb.js";
+import { importLegacyStores, legacyStoreFiles } from "./legacy-import.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
@@ -101,11 +102,18 @@ export class MatrixCryptoEngine {
     });
   }
 
-  /** Loads the wasm engine and takes the store folder's lock (one process per store). */
+  /**
+   * Loads the wasm engine and takes the store folder's lock (one process per store). Crypto stores an older bridge
+   * kept in files there are imported into the record store first.
+   */
   static async start(opts: CryptoEngineOptions): Promise<MatrixCryptoEngine> {
     const lock = StoreLock.acquire(opts.storeDir);
     try {
       await installCryptoStorage(opts.records, (database, err) => opts.log.error({ err, database }, "saving the Matrix crypto store failed; the operation was undone"));
+      if (legacyStoreFiles(opts.storeDir).length > 0) {
+        const storeNames = (await opts.devices.all()).map((d) => d.storeName);
+        await importLegacyStores({ storeDir: opts.storeDir, storeNames, records: opts.records, log: opts.log });
+      }
     } catch (err) {
       lock.release();
       throw err;
