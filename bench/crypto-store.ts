@@ -3,9 +3,10 @@
 //    the peer's; prints the median and p95 time of its encrypt and decrypt calls (the store's share of a message);
 //  - devices: opens D devices one after another through the machine pool (LRU of --max-open), each uploading its
 //    keys, as a bridge does for D puppets; prints RSS and the wasm heap as it goes and after all are closed.
-// --store picks the IndexedDB under the engine: bridge (the bridge's own, over SQLite), fake (fake-indexeddb, in
-// memory only: the floor for an in-memory IndexedDB), memory (no store at all: the engine's in-memory machine).
-import { mkdtempSync, rmSync } from "node:fs";
+// --store picks the IndexedDB under the engine: bridge (the bridge's own, over SQLite), shim (indexeddbshim, one
+// SQLite file pair per device: what bridges used before), fake (fake-indexeddb, in memory only: the floor for an
+// in-memory IndexedDB), memory (no store at all: the engine's in-memory machine).
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +21,7 @@ import { FakeKeyDirectory } from "./fake-key-directory.js";
 import { LocalOlmDevice } from "./olm-device.js";
 import { percentile } from "./stats.js";
 
-const STORES = ["bridge", "fake", "memory"] as const;
+const STORES = ["bridge", "shim", "fake", "memory"] as const;
 type StoreKind = (typeof STORES)[number];
 
 const { values } = parseArgs({
@@ -52,7 +53,13 @@ const memory = () => {
 async function setUp(): Promise<void> {
   watchWasmMemory();
   if (kind === "bridge") await installCryptoStorage(new CryptoRecordTable(openSqlite(join(dir, "bridge.db"))));
-  else if (kind === "fake") {
+  else if (kind === "shim") {
+    const folder = join(dir, "matrix-crypto");
+    mkdirSync(folder, { mode: 0o700 });
+    const { default: setGlobalVars } = (await import("indexeddbshim")) as unknown as { default: (target: null, config: object) => void };
+    setGlobalVars(null, { checkOrigin: false, databaseBasePath: folder, sysDatabaseBasePath: folder, cacheDatabaseInstances: false });
+    await installWasmOnly();
+  } else if (kind === "fake") {
     await import("fake-indexeddb/auto" as string);
     await installWasmOnly();
   } else await installWasmOnly();

@@ -4,6 +4,7 @@
 import { DeviceId, OlmMachine, StoreHandle, UserId } from "@matrix-org/matrix-sdk-crypto-wasm";
 import type { Logger } from "pino";
 import { KeyedLock } from "../../util/keyed-lock.js";
+import { wasmHeapBytes } from "./wasm-memory.js";
 
 export interface MachineOwner {
   userId: string;
@@ -110,6 +111,7 @@ export class MachinePool {
     this.open.delete(userId);
     // Frees the wasm machine and closes its IndexedDB connections; the store's records then leave memory too.
     entry.machine.close();
+    this.opts.log.debug({ user: userId, open: this.open.size, wasmHeapMiB: mib(wasmHeapBytes()) }, "crypto machine closed");
   }
 
   private evictIdle(): void {
@@ -140,4 +142,8 @@ function wasmLogger(log: Logger): { debug(d: unknown): void; info(d: unknown): v
     warn: (d) => log.debug({ engine: String(d) }, "crypto engine"),
     error: (d) => log.warn({ engine: String(d) }, "crypto engine"),
   };
+}
+
+function mib(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : Math.round(bytes / 104857.6) / 10;
 }
