@@ -5,7 +5,7 @@ import { idbError } from "./errors.js";
 import { encodeKey } from "./key-codec.js";
 import { IDBRequest } from "./request.js";
 import type { IdbKey } from "./key-codec.js";
-import type { IDBTransaction } from "./transaction.js";
+import type { TransactionLike } from "./contracts.js";
 
 export interface CursorSource {
   /** The IDBObjectStore or IDBIndex the cursor was opened on. */
@@ -23,7 +23,7 @@ export class IDBCursor {
 
   /** @internal */
   constructor(
-    private readonly tx: IDBTransaction,
+    private readonly tx: TransactionLike,
     private readonly src: CursorSource,
   ) {
     this.request = new IDBRequest();
@@ -31,7 +31,7 @@ export class IDBCursor {
   }
 
   /** @internal */
-  static open(tx: IDBTransaction, src: CursorSource): IDBRequest {
+  static open(tx: TransactionLike, src: CursorSource): IDBRequest {
     const cursor = new this(tx, src);
     return tx.place(src.owner, () => cursor.move(undefined), cursor.request);
   }

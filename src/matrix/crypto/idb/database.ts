@@ -5,10 +5,11 @@ import type { CryptoRecordStore, RecordChange } from "../record-store.js";
 import type { DatabaseState } from "./database-state.js";
 import { idbError } from "./errors.js";
 import { IdbEventTarget, stringList } from "./events.js";
-import { IDBObjectStore } from "./object-store.js";
-import { IDBTransaction, type TransactionMode } from "./transaction.js";
+import type { IDBObjectStore } from "./object-store.js";
+import type { ConnectionLike, DatabaseHandleLike, TransactionMode } from "./contracts.js";
+import { IDBTransaction } from "./transaction.js";
 
-export class DatabaseHandle {
+export class DatabaseHandle implements DatabaseHandleLike {
   readonly connections = new Set<IDBDatabase>();
   private readonly queue: IDBTransaction[] = [];
   private running: IDBTransaction | undefined;
@@ -84,7 +85,7 @@ export class DatabaseHandle {
   }
 }
 
-export class IDBDatabase extends IdbEventTarget {
+export class IDBDatabase extends IdbEventTarget implements ConnectionLike {
   onabort: ((ev: unknown) => unknown) | null = null;
   onclose: ((ev: unknown) => unknown) | null = null;
   onerror: ((ev: unknown) => unknown) | null = null;

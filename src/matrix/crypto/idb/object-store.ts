@@ -10,7 +10,7 @@ import { decodeKey, encodeKey, type IdbKey } from "./key-codec.js";
 import { toRange, type IDBKeyRange } from "./key-range.js";
 import { IDBCursor, IDBCursorWithValue, type CursorSource } from "./cursor.js";
 import type { IDBRequest } from "./request.js";
-import type { IDBTransaction } from "./transaction.js";
+import type { TransactionLike } from "./contracts.js";
 
 /** A key handed to the caller: primitives as they are, objects (arrays, dates, binaries) as a fresh copy. */
 export function keyOut(key: IdbKey, k: Buffer): IdbKey {
@@ -41,7 +41,7 @@ export class IDBObjectStore {
   private readonly indexCache = new Map<string, IDBIndex>();
 
   constructor(
-    readonly transaction: IDBTransaction,
+    readonly transaction: TransactionLike,
     private readonly storeName: string,
   ) {}
 
@@ -234,7 +234,7 @@ export class IDBIndex {
     return false;
   }
 
-  private get tx(): IDBTransaction {
+  private get tx(): TransactionLike {
     return this.objectStore.transaction;
   }
 

@@ -1,14 +1,14 @@
 // IDBRequest and IDBOpenDBRequest: a result delivered later by a success or error event.
 import { idbError } from "./errors.js";
 import { IdbEventTarget } from "./events.js";
-import type { IDBTransaction } from "./transaction.js";
 
 export class IDBRequest extends IdbEventTarget {
   onsuccess: ((ev: unknown) => unknown) | null = null;
   onerror: ((ev: unknown) => unknown) | null = null;
   readyState: "pending" | "done" = "pending";
   source: unknown = null;
-  transaction: IDBTransaction | null = null;
+  /** The IDBTransaction it belongs to (open requests: the upgrade transaction while it runs). */
+  transaction: IdbEventTarget | null = null;
   private _result: unknown = undefined;
   private _error: DOMException | null = null;
 

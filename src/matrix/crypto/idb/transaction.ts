@@ -7,22 +7,22 @@ import { idbError } from "./errors.js";
 import { IdbEventTarget, stringList } from "./events.js";
 import { IDBObjectStore } from "./object-store.js";
 import { IDBRequest } from "./request.js";
-import type { IDBDatabase } from "./database.js";
+import type { ConnectionLike, TransactionLike, TransactionMode, TransactionState } from "./contracts.js";
 
-export type TransactionMode = "readonly" | "readwrite" | "versionchange";
+export type { TransactionMode };
 
 interface Pending {
   req: IDBRequest;
   op: () => unknown;
 }
 
-export class IDBTransaction extends IdbEventTarget {
+export class IDBTransaction extends IdbEventTarget implements TransactionLike {
   oncomplete: ((ev: unknown) => unknown) | null = null;
   onabort: ((ev: unknown) => unknown) | null = null;
   onerror: ((ev: unknown) => unknown) | null = null;
   error: DOMException | null = null;
   readonly durability = "strict";
-  /** @internal */ state: "queued" | "running" | "committing" | "finished" = "queued";
+  /** @internal */ state: TransactionState = "queued";
   /** @internal */ readonly log = new ChangeLog();
   /** @internal: the upgrade flow waits for this (true: committed). */
   onFinish: ((committed: boolean) => void) | undefined;
@@ -31,7 +31,7 @@ export class IDBTransaction extends IdbEventTarget {
   private readonly stores = new Map<string, IDBObjectStore>();
 
   constructor(
-    readonly db: IDBDatabase,
+    readonly db: ConnectionLike,
     private readonly scope: ReadonlySet<string> | undefined,
     readonly mode: TransactionMode,
   ) {
