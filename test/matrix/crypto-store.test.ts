@@ -84,6 +84,21 @@ describe("Matrix crypto stores (no homeserver)", function () {
     }
   });
 
+  it("reloads a machine whose store failed to save, after the operations queued for it", async () => {
+    const pool = new MachinePool({ storeKey: key, maxOpen: 4, log });
+    const o = owner(7);
+    const identity = await pool.use(o, async (m) => m.identityKeys.ed25519.toBase64());
+    const queued = pool.use(o, async () => {
+      pool.discardStore(o.storeName);
+      return pool.isOpen(o.userId);
+    });
+    assert.equal(await queued, true, "not closed under the running operation");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.isOpen(o.userId), false);
+    assert.equal(await pool.use(o, async (m) => m.identityKeys.ed25519.toBase64()), identity, "reloaded from the stored state");
+    await pool.close();
+  });
+
   it("serialises operations on one machine", async () => {
     const pool = new MachinePool({ storeKey: key, maxOpen: 4, log });
     const order: string[] = [];

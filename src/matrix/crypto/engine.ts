@@ -27,7 +27,7 @@ import type { MatrixClient } from "../client.js";
 import type { CryptoDeviceRegistry, CryptoDeviceRow } from "./device-registry.js";
 import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
-import { detachCryptoStorage, installCryptoStorage } from "./indexeddb.js";
+import { detachCryptoStorage, installCryptoStorage, storeNameOfDatabase } from "./indexeddb.js";
 import { importLegacyStores, legacyStoreFiles } from "./legacy-import.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
@@ -108,8 +108,12 @@ export class MatrixCryptoEngine {
    */
   static async start(opts: CryptoEngineOptions): Promise<MatrixCryptoEngine> {
     const lock = StoreLock.acquire(opts.storeDir);
+    let engine: MatrixCryptoEngine | undefined;
     try {
-      await installCryptoStorage(opts.records, (database, err) => opts.log.error({ err, database }, "saving the Matrix crypto store failed; the operation was undone"));
+      await installCryptoStorage(opts.records, (database, err) => {
+        opts.log.error({ err, database }, "saving the Matrix crypto store failed; the operation was undone and the device's machine is reloaded");
+        engine?.pool.discardStore(storeNameOfDatabase(database));
+      });
       if (legacyStoreFiles(opts.storeDir).length > 0) {
         const storeNames = (await opts.devices.all()).map((d) => d.storeName);
         await importLegacyStores({ storeDir: opts.storeDir, storeNames, records: opts.records, log: opts.log });
@@ -119,7 +123,8 @@ export class MatrixCryptoEngine {
       throw err;
     }
     const storeKey = loadOrCreateStoreKey(opts.keyPath);
-    return new MatrixCryptoEngine(opts, lock, storeKey);
+    engine = new MatrixCryptoEngine(opts, lock, storeKey);
+    return engine;
   }
 
   async stop(): Promise<void> {

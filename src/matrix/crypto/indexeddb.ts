@@ -33,6 +33,11 @@ export function loadedCryptoDatabases(): number {
   return factory.loadedCount;
 }
 
+/** The device store an IndexedDB database of the crypto engine belongs to. */
+export function storeNameOfDatabase(database: string): string {
+  return database.replace(/::matrix-sdk-crypto(-meta)?$/, "");
+}
+
 /** Whether a device store (by its store name) has a database in memory. */
 export function isStoreLoaded(storeName: string): boolean {
   return factory.isLoaded(`${storeName}::matrix-sdk-crypto`) || factory.isLoaded(`${storeName}::matrix-sdk-crypto-meta`);

@@ -114,6 +114,19 @@ export class MachinePool {
     this.opts.log.debug({ user: userId, open: this.open.size, wasmHeapMiB: mib(wasmHeapBytes()) }, "crypto machine closed");
   }
 
+  /**
+   * Closes the machine of this store once the operations queued for it are done: a save of its store failed, so what
+   * the machine holds in memory may be ahead of what is stored; it is reloaded from the stored state when next used.
+   */
+  discardStore(storeName: string): void {
+    for (const [userId, entry] of this.open) {
+      if (entry.owner.storeName !== storeName) continue;
+      void this.lock.run(userId, async () => {
+        if (this.open.get(userId) === entry) this.closeEntry(userId);
+      });
+    }
+  }
+
   private evictIdle(): void {
     let excess = this.open.size - this.opts.maxOpen - this.closing.size;
     for (const userId of this.open.keys()) {
