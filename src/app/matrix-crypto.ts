@@ -8,6 +8,7 @@ import type { MatrixEvent } from "../core/bridge.js";
 import { parseUri } from "../protocol/uri.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import { CryptoDeviceStore } from "../store/crypto-devices.js";
+import { CryptoRecordTable } from "../store/crypto-records.js";
 import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
 import type { BridgeStore } from "../store/store.js";
 import type { MatrixClient } from "../matrix/client.js";
@@ -67,8 +68,10 @@ export class BridgeCrypto implements SendEncryption {
     const engine = await MatrixCryptoEngine.start({
       client: opts.client,
       devices: new CryptoDeviceStore(opts.store.db),
+      records: new CryptoRecordTable(opts.store.db),
       ...paths,
       deviceDisplayName: `${opts.config.bridge.network_name} bridge`,
+      maxOpenMachines: opts.config.bridge.encryption.max_open_devices,
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
     });

@@ -180,6 +180,7 @@ export function buildConfigSchema(context: SchemaContext) {
       default: expecting(z.boolean(), "true or false").default(true),
       allow: expecting(z.boolean(), "true or false").default(true),
       max_key_wait_seconds: expecting(z.number().positive().max(7 * 24 * 3600), "a number of seconds above 0 and at most a week").default(600),
+      max_open_devices: expecting(z.number().int().min(1).max(100_000), "a whole number from 1 to 100000").default(128),
     })
     .prefault({})
     .superRefine((values, ctx) => {

@@ -214,4 +214,37 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE appservice_txns;
     `,
   },
+  {
+    version: 7,
+    name: "the Matrix crypto stores in the bridge database",
+    sql: `
+      -- The IndexedDB databases of the crypto engine (two per bridge device): schema version and object stores.
+      CREATE TABLE crypto_idb_databases (
+        name TEXT PRIMARY KEY,          -- "<device store name>::matrix-sdk-crypto" and "...-meta"
+        schema TEXT NOT NULL            -- JSON: version, object stores and their indexes
+      );
+      -- Their records: the key in an order-preserving encoding, the value a structured clone (already encrypted by
+      -- the engine with the store key). Indexes are rebuilt in memory when a device's store is opened.
+      CREATE TABLE crypto_idb_records (
+        db TEXT NOT NULL,
+        store TEXT NOT NULL,
+        key BLOB NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (db, store, key)
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      CREATE TABLE crypto_idb_databases (
+        name TEXT PRIMARY KEY,
+        schema TEXT NOT NULL
+      );
+      CREATE TABLE crypto_idb_records (
+        db TEXT NOT NULL,
+        store TEXT NOT NULL,
+        key BYTEA NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (db, store, key)
+      );
+    `,
+  },
 ];

@@ -34,7 +34,7 @@ describe("config loading", () => {
     assert.equal(config.bridge.puppet_localpart_template, "wa_{digits}");
     assert.equal(config.bridge.puppet_displayname_template, "{name} (WhatsApp)");
     assert.equal(config.bridge.default_country, null);
-    assert.deepEqual(config.bridge.encryption, { default: true, allow: true, max_key_wait_seconds: 600 });
+    assert.deepEqual(config.bridge.encryption, { default: true, allow: true, max_key_wait_seconds: 600, max_open_devices: 128 });
     assert.equal(config.bridge.max_media_size_mb, 100);
     assert.equal(config.database.type, "sqlite");
     assert.equal(config.database.path, join(dir, "data", "bridge.db"));
@@ -158,7 +158,7 @@ logging:
       "bridge.encryption.default: cannot be true while allow is false (line 5)",
     ]);
     const encryptionOff = minimalConfig(dir).replace("bridge:\n", "bridge:\n  encryption: { default: false, allow: false }\n");
-    assert.deepEqual(parseConfig(encryptionOff, "c.yaml", { baseDir: dir }).bridge.encryption, { default: false, allow: false, max_key_wait_seconds: 600 });
+    assert.deepEqual(parseConfig(encryptionOff, "c.yaml", { baseDir: dir }).bridge.encryption, { default: false, allow: false, max_key_wait_seconds: 600, max_open_devices: 128 });
   });
 
   it("validates the puppet templates", () => {

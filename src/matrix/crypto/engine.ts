@@ -27,10 +27,12 @@ import type { MatrixClient } from "../client.js";
 import type { CryptoDeviceRegistry, CryptoDeviceRow } from "./device-registry.js";
 import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
-import { installCryptoStorage } from "./indexeddb.js";
+import { detachCryptoStorage, installCryptoStorage, storeNameOfDatabase } from "./indexeddb.js";
+import { importLegacyStores, legacyStoreFiles } from "./legacy-import.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
+import type { CryptoRecordStore } from "./record-store.js";
 import { loadOrCreateStoreKey } from "./store-key.js";
 import { StoreLock } from "./store-lock.js";
 
@@ -38,13 +40,15 @@ export interface CryptoEngineOptions {
   client: MatrixClient;
   /** Which device each user has, and how far its to-device inbox was read (kept by the caller). */
   devices: CryptoDeviceRegistry;
-  /** Folder of the crypto stores (one SQLite file pair per device); created with mode 0700. */
+  /** Where every device's crypto store lives (the bridge database). */
+  records: CryptoRecordStore;
+  /** Folder of the lock that keeps a second bridge process off the same crypto state; created with mode 0700. */
   storeDir: string;
   /** The store encryption key; kept outside storeDir. */
   keyPath: string;
   /** Shown in users' device lists, e.g. "WhatsApp bridge". */
   deviceDisplayName: string;
-  /** Machines kept open at most (default 64). */
+  /** Machines (devices with their crypto state in memory) kept open at most (default 128). */
   maxOpenMachines?: number;
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
@@ -92,22 +96,40 @@ export class MatrixCryptoEngine {
     this.rooms = new RoomStateCache(opts.client);
     this.pool = new MachinePool({
       storeKey,
-      maxOpen: opts.maxOpenMachines ?? 64,
+      maxOpen: opts.maxOpenMachines ?? 128,
       log: opts.log,
       onOpen: (machine, owner) => this.onMachineOpen(machine, owner),
     });
   }
 
-  /** Loads the wasm engine and takes the store folder's lock (one process per store). */
+  /**
+   * Loads the wasm engine and takes the store folder's lock (one process per store). Crypto stores an older bridge
+   * kept in files there are imported into the record store first.
+   */
   static async start(opts: CryptoEngineOptions): Promise<MatrixCryptoEngine> {
-    await installCryptoStorage(opts.storeDir);
-    const storeKey = loadOrCreateStoreKey(opts.keyPath);
     const lock = StoreLock.acquire(opts.storeDir);
-    return new MatrixCryptoEngine(opts, lock, storeKey);
+    let engine: MatrixCryptoEngine | undefined;
+    try {
+      await installCryptoStorage(opts.records, (database, err) => {
+        opts.log.error({ err, database }, "saving the Matrix crypto store failed; the operation was undone and the device's machine is reloaded");
+        engine?.pool.discardStore(storeNameOfDatabase(database));
+      });
+      if (legacyStoreFiles(opts.storeDir).length > 0) {
+        const storeNames = (await opts.devices.all()).map((d) => d.storeName);
+        await importLegacyStores({ storeDir: opts.storeDir, storeNames, records: opts.records, log: opts.log });
+      }
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const storeKey = loadOrCreateStoreKey(opts.keyPath);
+    engine = new MatrixCryptoEngine(opts, lock, storeKey);
+    return engine;
   }
 
   async stop(): Promise<void> {
     await this.pool.close();
+    detachCryptoStorage(this.opts.records);
     this.lock.release();
   }
 
