@@ -26,7 +26,7 @@ import { type ConnectionOptions, type ConnectionStatus, InteropConnection } from
 import { DeviceHints } from "./device-hints.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
 import { encryptForDevices, type FanoutRequest, type FanoutResult } from "./fanout.js";
-import { type DirectoryEntry, GatekeeperApi } from "./http-api.js";
+import { type DirectoryEntry, GatekeeperApi, type ReportInput } from "./http-api.js";
 import { ProviderTokens } from "./tokens.js";
 
 export interface InteropClientOptions {
@@ -157,6 +157,27 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   /** A remote user's devices and profile (UNKNOWN_USER / NOT_OPTED_IN come as GatekeeperHttpError). */
   lookup(uri: string): Promise<DirectoryEntry> {
     return this.api.directory(uri);
+  }
+
+  // ---- safety (interop-protocol §7.5): the gatekeeper keeps and enforces a user's blocks ------------------------------
+
+  /** Whom `userUri` has blocked (tel: URIs, sorted). */
+  blocks(userUri: string): Promise<string[]> {
+    return this.api.blocks(userUri);
+  }
+
+  /** From now on the gatekeeper refuses `remote`'s messages to the user (the sender is told BLOCKED). */
+  block(userUri: string, remote: string): Promise<string[]> {
+    return this.api.block(userUri, remote);
+  }
+
+  unblock(userUri: string, remote: string): Promise<string[]> {
+    return this.api.unblock(userUri, remote);
+  }
+
+  /** Reports a contact with the IDs of the messages that show why; answers the gatekeeper's reference. */
+  report(input: ReportInput): Promise<string> {
+    return this.api.report(input);
   }
 
   // ---- receiving ---------------------------------------------------------------------------------------------------

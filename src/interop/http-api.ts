@@ -9,6 +9,8 @@ import {
   preKeyCountResponseSchema,
 } from "../protocol/signal/bundle.js";
 import { GatekeeperHttpError } from "./errors.js";
+import { isProtocolError } from "../protocol/errors.js";
+import { blockListFromJson, reportReceiptFromJson, reportToJson, type BlockList, type ReportReason } from "../protocol/safety.js";
 import type { ProviderTokens } from "./tokens.js";
 
 const deviceRefSchema = z.object({
@@ -26,6 +28,19 @@ const directoryEntrySchema = z.object({
 });
 
 export type DirectoryEntry = z.infer<typeof directoryEntrySchema>;
+
+export interface ReportInput {
+  /** matrix: URI of the reporting user (its user token signs the request). */
+  reporter: string;
+  /** tel: URI of the reported contact. */
+  reported: string;
+  messageIds: Uint8Array[];
+  reason: ReportReason;
+  comment?: string;
+}
+
+/** The protocol's own codec validates these bodies (src/protocol/safety.ts); zod only checks they are JSON. */
+const anyJson = z.unknown();
 export type DeviceRef = z.infer<typeof deviceRefSchema>;
 
 const mediaUploadSchema = z.object({ id: z.string().min(1).max(256) });
@@ -81,6 +96,43 @@ export class GatekeeperApi {
 
   async keyCounts(uri: string): Promise<PreKeyCountResponse> {
     return this.json("GET", `/v1/keys/${encodeURIComponent(uri)}/count`, preKeyCountResponseSchema);
+  }
+
+  /** Whom the user has blocked at the gatekeeper (sorted tel: URIs). */
+  async blocks(userUri: string): Promise<string[]> {
+    return this.blockList("GET", `/v1/blocks/${encodeURIComponent(userUri)}`, userUri);
+  }
+
+  /** Blocks `remote` for the user (idempotent); answers the block list afterwards. */
+  async block(userUri: string, remote: string): Promise<string[]> {
+    return this.blockList("PUT", `/v1/blocks/${encodeURIComponent(userUri)}/${encodeURIComponent(remote)}`, userUri);
+  }
+
+  async unblock(userUri: string, remote: string): Promise<string[]> {
+    return this.blockList("DELETE", `/v1/blocks/${encodeURIComponent(userUri)}/${encodeURIComponent(remote)}`, userUri);
+  }
+
+  /** Reports a contact to the gatekeeper; answers the gatekeeper's reference for the report. */
+  async report(input: ReportInput): Promise<string> {
+    const body = reportToJson({ ...input, comment: input.comment ?? "" });
+    const answer = await this.json("POST", "/v1/reports", anyJson, body, input.reporter);
+    return this.validated("POST /v1/reports", () => reportReceiptFromJson(answer).id);
+  }
+
+  private async blockList(method: string, path: string, userUri: string): Promise<string[]> {
+    const answer = await this.json(method, path, anyJson, undefined, userUri);
+    const list: BlockList = this.validated(`${method} /v1/blocks`, () => blockListFromJson(answer));
+    if (list.user !== userUri) throw new GatekeeperHttpError(502, "INVALID", `${method} /v1/blocks: gatekeeper answered the list of another user`);
+    return list.blocked;
+  }
+
+  private validated<T>(what: string, read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (isProtocolError(err)) throw new GatekeeperHttpError(502, "INVALID", `${what}: unexpected answer from the gatekeeper (${err.message})`);
+      throw err;
+    }
   }
 
   /** Stores encrypted media bytes; returns the gatekeeper's media id. */
