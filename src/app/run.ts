@@ -24,6 +24,8 @@ import { AppserviceGapGuard } from "./appservice-gaps.js";
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** How often a message held for verification is looked at again (verifying makes it due at once). */
+const HELD_RETRY_MS = 60_000;
 /** How often the store is tidied: how long a delivered message's content may linger in the WAL. */
 const MAINTENANCE_EVERY_MS = 5_000;
 
@@ -54,7 +56,9 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     inboxWorker.kick();
   };
   // Envelopes arrive only after start-up below, when `core` exists.
-  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user));
+  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user), {
+    identityChange: config.bridge.identity_change,
+  });
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });
   const network = remote;
@@ -103,6 +107,11 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
         if (outcome.kind === "sent") {
           await core.onSent(e);
           return;
+        }
+        if (outcome.kind === "held") {
+          // Until the user verifies: the verify command makes the outbox due again at once.
+          await core.onSendHeld(e).catch((err) => log.warn({ err }, "could not post the held notice"));
+          throw new RetryAfter(outcome.detail, HELD_RETRY_MS);
         }
         if (outcome.kind === "failed") {
           log.warn({ messageId: e.messageId, to: redactUri(e.remoteUri), reason: outcome.reason }, "message refused by the gatekeeper");

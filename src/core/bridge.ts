@@ -3,7 +3,8 @@
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
-import { runCommand } from "./commands/index.js";
+import { isPortalCommand, runCommand, runPortalCommand } from "./commands/index.js";
+import { refuse } from "./outgoing/queue.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
 import { handleRemoteEntry } from "./incoming/index.js";
@@ -53,7 +54,15 @@ export class BridgeCore {
       ctx.log.warn({ user: ev.sender, room: ev.room_id }, "not bridging an event: the sender is no longer allowed to use the bridge");
       return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDelivered(notices.notAllowed(ctx.network)), `deny-${ev.event_id}`);
     }
-    if (isBridgedType(ev.type)) return sendToRemote(ctx, portal, ev);
+    // "!wa …" in a portal is a command for the bridge, never a message to the contact.
+    const body = ev.type === "m.room.message" && typeof ev.content.body === "string" ? ev.content.body : undefined;
+    if (body !== undefined && portal.roomId && isPortalCommand(ctx, body)) return runPortalCommand(ctx, portal, body, ev.event_id, ev.content);
+    if (isBridgedType(ev.type)) {
+      if (ev.type !== "m.room.redaction" && (await ctx.remote.safety?.isBlocked(portal.matrixUser, portal.remoteUri))) {
+        return refuse(ctx, portal, ev, notices.youBlockedThem(ctx.label(portal.remoteUri), ctx.remote.phrases.commandPrefix));
+      }
+      return sendToRemote(ctx, portal, ev);
+    }
     // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).
     if (ev.type === "m.room.encrypted") await ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.encryptionNotAllowed(), `enc-${ev.event_id}`);
   }
@@ -96,6 +105,10 @@ export class BridgeCore {
 
   onSendDelayed(entry: OutboxEntry, detail: string): Promise<void> {
     return outcomes.onSendDelayed(this.ctx, entry, detail);
+  }
+
+  onSendHeld(entry: OutboxEntry): Promise<void> {
+    return outcomes.onSendHeld(this.ctx, entry);
   }
 
   onSent(entry: OutboxEntry): Promise<void> {

@@ -198,4 +198,24 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE appservice_txns;
     `,
   },
+  {
+    version: 7,
+    name: "trust and safety: the contacts' identities each user was told about, and verified",
+    sql: `
+      -- Per Matrix user, contact and device: the identity key (its SHA-256) the user was last told about. A different
+      -- current key is a change to announce (once: the row is updated after the notice); a device without a row is a
+      -- new device. verified_at: the user verified this key (the verify command); reverify_needed: a verified identity changed
+      -- (or a device joined a verified contact), which block_until_verified holds messages for.
+      CREATE TABLE identity_trust (
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        identity_hash TEXT NOT NULL,
+        announced_at INTEGER NOT NULL,
+        verified_at INTEGER,
+        reverify_needed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (matrix_user, contact, device)
+      );
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import { MessageMapStore, type MappingLog } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
+import { IdentityTrustStore } from "./identity-trust.js";
 
 export interface BridgeStoreOptions {
   /** Where the store reports what it refused (a message ID reused by a remote). */
@@ -24,6 +25,7 @@ export class BridgeStore {
   readonly inbox: InboxStore;
   readonly reactions: ReactionStore;
   readonly readMarkers: ReadMarkerStore;
+  readonly identityTrust: IdentityTrustStore;
 
   constructor(
     readonly db: SqliteDb,
@@ -38,6 +40,7 @@ export class BridgeStore {
     this.inbox = new InboxStore(db);
     this.reactions = new ReactionStore(db);
     this.readMarkers = new ReadMarkerStore(db);
+    this.identityTrust = new IdentityTrustStore(db);
   }
 
   static open(path: string, options: BridgeStoreOptions = {}): BridgeStore {
