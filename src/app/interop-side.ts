@@ -35,7 +35,7 @@ export type OutboxOutcome =
   /** bridge.identity_change: block_until_verified, and a verified contact's security code changed. */
   | { kind: "held"; detail: string }
   | { kind: "failed"; reason: RemoteFailureReason; detail: string }
-  | { kind: "retry"; afterMs?: number; detail: string; unreachable: boolean };
+  | { kind: "retry"; afterMs?: number; detail: string; unreachable: boolean; rateLimited?: boolean };
 
 export class InteropRemoteNetwork implements RemoteNetwork {
   // Interop protocol v1 carries WhatsApp's content: its identities, markup and codec are the network's.
@@ -162,7 +162,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       if (result.ok) return { kind: "sent" };
       const refused = InteropSendError.fromResult(result, redactUri(entry.remoteUri));
       if (refused.code === "RATE_LIMITED" || refused.code === "INTERNAL" || refused.code === "STALE_DEVICES") {
-        return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false };
+        return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false, rateLimited: refused.code === "RATE_LIMITED" };
       }
       return { kind: "failed", reason: toRemoteError(refused).reason, detail: refused.message };
     } catch (err) {

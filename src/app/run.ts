@@ -123,6 +123,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
           return;
         }
         if (outcome.unreachable) await core.onSendDelayed(e, outcome.detail).catch((err) => log.warn({ err }, "could not post the delay notice"));
+        if (outcome.rateLimited) await core.onSendRateLimited(e, outcome.afterMs).catch((err) => log.warn({ err }, "could not post the rate-limit notice"));
         throw new RetryAfter(outcome.detail, outcome.afterMs);
       },
       done: (e) => store.outbox.remove(e.seq),

@@ -107,6 +107,10 @@ export class BridgeCore {
     return outcomes.onSendDelayed(this.ctx, entry, detail);
   }
 
+  onSendRateLimited(entry: OutboxEntry, afterMs: number | undefined): Promise<void> {
+    return outcomes.onSendRateLimited(this.ctx, entry, afterMs);
+  }
+
   onSendHeld(entry: OutboxEntry): Promise<void> {
     return outcomes.onSendHeld(this.ctx, entry);
   }

@@ -26,6 +26,8 @@ export const notices = {
     `⚠️🔐 THE SECURITY CODE WITH ${who} CHANGED, and you had verified it (device ${device}). This is normal after a new phone or a reinstall, but it can also mean someone is intercepting the chat. Compare the new code with ${who} in person or on a call ("${compare}"), then send "${verify}".${held ? " Until then, your messages here are held, not sent." : ""}`,
   verifiedNewDevice: (who: string, device: number, compare: string, verify: string, held: boolean) =>
     `⚠️🔐 ${who}, whom you had verified, added a new device (device ${device}) that you have not verified. Compare its security code with ${who} ("${compare}"), then send "${verify}".${held ? " Until then, your messages here are held, not sent." : ""}`,
+  heldRateLimited: (network: string, afterMs: number | undefined) =>
+    `⏳ Not sent yet: ${network} is limiting how fast messages can be sent. It is kept and goes out by itself${afterMs ? ` in about ${Math.max(1, Math.ceil(afterMs / 60_000))} minute${afterMs > 60_000 ? "s" : ""}` : " shortly"}.`,
   heldForVerification: (who: string, compare: string, verify: string) =>
     `⏸ Not sent yet: the security code with ${who} changed since you verified it. Compare it ("${compare}"), then send "${verify}"; held messages then go out.`,
   safetyNumbers: (who: string, lines: string[]) => `🔐 Security code with ${who} (the same on ${who}'s phone if nobody is in between):\n${lines.join("\n")}`,

@@ -40,6 +40,13 @@ export async function onSendDelayed(ctx: CoreContext, entry: OutboxEntry, detail
   await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.outage(ctx.network), `delay-${entry.messageId}`);
 }
 
+/** The network limits how fast the user may send: the message waits and goes out by itself; they hear it once. */
+export async function onSendRateLimited(ctx: CoreContext, entry: OutboxEntry, afterMs: number | undefined): Promise<void> {
+  if (!entry.roomId || ctx.heldNoticeSent.has(entry.messageId)) return;
+  ctx.heldNoticeSent.add(entry.messageId);
+  await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.heldRateLimited(ctx.network, afterMs), `ratelimited-${entry.messageId}`);
+}
+
 /**
  * A message waits until the user verifies the contact's new security code (bridge.identity_change:
  * block_until_verified): the change is announced, and the user hears once per message that it is held.
