@@ -28,7 +28,7 @@ export interface InteropSafetyDeps {
   client: InteropClient;
   trust: IdentityTrustStore;
   /** The Signal store of the user's interop device; undefined before the user has one. */
-  device: (matrixUser: string) => SignalDeviceStore | undefined;
+  device: (matrixUser: string) => Promise<SignalDeviceStore | undefined>;
   policy: IdentityChangePolicy;
   log: Logger;
   /** Turns a gatekeeper failure into the core's RemoteError. */
@@ -55,7 +55,7 @@ export class InteropSafety implements RemoteSafety {
   constructor(private readonly deps: InteropSafetyDeps) {}
 
   async safetyNumbers(matrixUser: string, contact: string): Promise<SafetyNumber[]> {
-    const current = this.current(matrixUser, contact);
+    const current = await this.current(matrixUser, contact);
     if (!current) return [];
     return current.identities.map((id) => {
       const n = safetyNumberOf(current.localUri, current.localKey, contact, id.identityKey);
@@ -64,7 +64,7 @@ export class InteropSafety implements RemoteSafety {
   }
 
   async verify(matrixUser: string, contact: string, code?: string): Promise<VerifyResult> {
-    const current = this.current(matrixUser, contact);
+    const current = await this.current(matrixUser, contact);
     if (!current || current.identities.length === 0) return { ok: false, reason: "no_session" };
     let chosen = current.identities;
     if (code !== undefined) {
@@ -149,15 +149,15 @@ export class InteropSafety implements RemoteSafety {
   }
 
   /** The contact's current identities as the Signal store has them (committed state). */
-  private current(matrixUser: string, contact: string): Current | undefined {
-    const store = this.deps.device(matrixUser);
+  private async current(matrixUser: string, contact: string): Promise<Current | undefined> {
+    const store = await this.deps.device(matrixUser);
     if (!store) return undefined;
-    const uow = store.begin();
+    const uow = await store.begin();
     try {
       return {
         localUri: store.local.uri,
         localKey: localIdentityKey(uow),
-        identities: currentRemoteIdentities(uow, contact).map((id) => ({ ...id, hash: hashOf(id.identityKey) })),
+        identities: (await currentRemoteIdentities(uow, contact)).map((id) => ({ ...id, hash: hashOf(id.identityKey) })),
       };
     } finally {
       uow.discard();
@@ -170,7 +170,7 @@ export class InteropSafety implements RemoteSafety {
    * seen, silently: there is nothing to compare with.
    */
   private async pending(matrixUser: string, contact: string): Promise<Pending[]> {
-    const current = this.current(matrixUser, contact);
+    const current = await this.current(matrixUser, contact);
     if (!current || current.identities.length === 0) return [];
     const rows = await this.deps.trust.forContact(matrixUser, contact);
     if (rows.length === 0) {

@@ -218,7 +218,7 @@ export interface RemoteNetwork {
   ensureIdentity(matrixUser: string): Promise<void>;
   /** Something was written to the store's outbox: deliver it. */
   wake(): void;
-  status(): RemoteStatus;
+  status(): Promise<RemoteStatus>;
   /** Absent when the network offers none of it: the safety commands then say so. */
   readonly safety?: RemoteSafety;
 }

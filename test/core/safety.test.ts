@@ -20,14 +20,17 @@ function text(body: string, room = ROOM, extra: Record<string, unknown> = {}): M
 describe("core: trust and safety", () => {
   let w: CoreWorld;
   let safety: ScriptedSafety;
-  function open(options: CoreWorldOptions = {}): void {
-    w = coreWorld({ safety: true, directory: { [ANNA]: "Anna" }, ...options });
+  async function open(options: CoreWorldOptions = {}): Promise<void> {
+    w = await coreWorld({ safety: true, directory: { [ANNA]: "Anna" }, ...options });
     safety = w.remote.safety!;
-    w.store.users.ensure(ALICE, `local:${ALICE}`);
-    w.store.users.setManagementRoom(ALICE, MGMT);
-    w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
+    await w.store.users.ensure(ALICE, `local:${ALICE}`);
+    await w.store.users.setManagementRoom(ALICE, MGMT);
+    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
   }
-  afterEach(() => w?.close());
+  afterEach(async () => {
+    await w?.close();
+    w = undefined as unknown as CoreWorld;
+  });
 
   /** What the contact's puppet said in the portal since `from`. */
   function portalNotices(from = 0): string[] {
@@ -46,7 +49,7 @@ describe("core: trust and safety", () => {
       assert.deepEqual(portalNotices(), [
         `🔐 Security code with ${ANNA_LABEL} (the same on ${ANNA_LABEL}'s phone if nobody is in between):\n12345 12345 12345 12345\n12345 12345 12345 12345\n12345 12345 12345 12345\nQR code content: UVI=`,
       ]);
-      assert.equal(w.store.outbox.pending(), 0);
+      assert.equal((await w.store.outbox.pending()), 0);
       assert.equal(w.matrix.events().at(-1)?.txnId, `cmd-$s${seq}`);
     });
 
@@ -85,7 +88,7 @@ describe("core: trust and safety", () => {
       assert.equal(said[1], `"start-chat" works in your management room with the bridge, not in a chat.`);
       assert.match(said[2]!, /^Commands in this chat[^]*• !fake safety-number[^]*• !fake report/);
       assert.doesNotMatch(said[2]!, /start-chat/);
-      assert.equal(w.store.outbox.pending(), 0);
+      assert.equal((await w.store.outbox.pending()), 0);
     });
 
     it("a portal-only command in the management room says where it works", async () => {
@@ -95,7 +98,7 @@ describe("core: trust and safety", () => {
 
     it("a message that merely mentions the prefix later is still a message", async () => {
       await w.core.handleMatrixEvent(text("see !fake docs"));
-      assert.equal(w.store.outbox.pending(), 1);
+      assert.equal((await w.store.outbox.pending()), 1);
     });
   });
 
@@ -134,7 +137,7 @@ describe("core: trust and safety", () => {
     it("refuses to send to a blocked contact, saying how to unblock", async () => {
       safety.blocks.add(ANNA);
       await w.core.handleMatrixEvent(text("hello?"));
-      assert.equal(w.store.outbox.pending(), 0);
+      assert.equal((await w.store.outbox.pending()), 0);
       assert.deepEqual(portalNotices(), ['⚠ Not delivered: you blocked ~4915112345678; send "!fake unblock" to write to them again.']);
     });
   });
@@ -142,25 +145,25 @@ describe("core: trust and safety", () => {
   describe("report", () => {
     beforeEach(() => open());
 
-    function incoming(n: number): string[] {
+    async function incoming(n: number): Promise<string[]> {
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {
         const messageId = newRemoteId();
         ids.push(messageId);
-        w.store.messages.put({ matrixUser: ALICE, remoteUri: ANNA, messageId, roomId: ROOM, eventId: `$in-${messageId}`, direction: "in", sender: ANNA, timestamp: 1_000 + i });
+        await w.store.messages.put({ matrixUser: ALICE, remoteUri: ANNA, messageId, roomId: ROOM, eventId: `$in-${messageId}`, direction: "in", sender: ANNA, timestamp: 1_000 + i });
       }
       return ids;
     }
 
     it("reports the contact's last messages, newest first, with the reason given", async () => {
-      const ids = incoming(4);
+      const ids = await incoming(4);
       await w.core.handleMatrixEvent(text("!fake report 2 scam"));
       assert.deepEqual(safety.reports, [{ contact: ANNA, messageIds: [ids[3], ids[2]], reason: "scam" }]);
       assert.match(portalNotices()[0]!, /^🚩 You reported ~4915112345678 to FakeNet, with 2 messages as evidence \(reference r-1\)/);
     });
 
     it("by default names five messages and the reason spam; as a reply, the message replied to as well", async () => {
-      const ids = incoming(8);
+      const ids = await incoming(8);
       await w.core.handleMatrixEvent(text("!fake report", ROOM, { "m.relates_to": { "m.in_reply_to": { event_id: `$in-${ids[0]}` } } }));
       assert.deepEqual(safety.reports[0], { contact: ANNA, messageIds: [ids[0], ids[7], ids[6], ids[5], ids[4], ids[3]], reason: "spam" });
     });
@@ -176,7 +179,7 @@ describe("core: trust and safety", () => {
 
   describe("identity news", () => {
     it("is announced once, before the message that came with it, naming the device", async () => {
-      open();
+      await open();
       safety.news.set(ANNA, [{ device: 2, kind: "changed", wasVerified: false, ref: "ref1" }]);
       await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "new phone" }));
       await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "still me" }));
@@ -190,7 +193,7 @@ describe("core: trust and safety", () => {
     });
 
     it("a new device, and a change seen by a send, are announced after the send", async () => {
-      open();
+      await open();
       safety.news.set(ANNA, [{ device: 4, kind: "new_device", wasVerified: false, ref: "dev4" }]);
       await w.core.onSent(outboxEntry());
       assert.equal(portalNotices().length, 1);
@@ -200,7 +203,7 @@ describe("core: trust and safety", () => {
     });
 
     it("a verified contact's change is prominent, and with block_until_verified says messages are held", async () => {
-      open({ bridge: { identity_change: "block_until_verified" } });
+      await open({ bridge: { identity_change: "block_until_verified" } });
       safety.news.set(ANNA, [{ device: 1, kind: "changed", wasVerified: true, ref: "v1" }]);
       const held = outboxEntry();
       await w.core.onSendHeld(held);
@@ -212,7 +215,7 @@ describe("core: trust and safety", () => {
     });
 
     it("a network without RemoteSafety still gets the entry's flag as a notice", async () => {
-      open({ safety: false });
+      await open({ safety: false });
       await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "hi" }, { identityChanged: true }));
       assert.match(w.matrix.notices().find((n) => n.asUser === ANNA_PUPPET)?.body ?? "", /^🔐 The security code of ~4915112345678 changed/);
     });

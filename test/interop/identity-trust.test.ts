@@ -28,7 +28,7 @@ describe("security codes and identity news over real sessions", function () {
     gk = await startGatekeeperProcess();
     const key = newProviderKey();
     await gk.admin.addProvider({ id: PROVIDER_ID, publicKey: key.publicKey, domains: [DOMAIN] });
-    bridge = new BridgeSide(gk.url, key);
+    bridge = await BridgeSide.open(gk.url, key);
     bridge.client.start();
     await bridge.client.connection.waitConnected(10_000);
   });
@@ -77,7 +77,7 @@ describe("security codes and identity news over real sessions", function () {
 
     // Independently: the two identity keys (Bob's from the key service, as any peer would read it) into libsignal.
     const bobKey = PublicKey.deserialize(Buffer.from((await bridge.client.api.fetchBundles(bob, 1)).devices[0]!.identityKey, "base64"));
-    const uow = alice.begin();
+    const uow = await alice.begin();
     const aliceKey = PublicKey.deserialize(localIdentityKey(uow));
     uow.discard();
     const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -95,7 +95,7 @@ describe("security codes and identity news over real sessions", function () {
     assert.deepEqual(await s.verify(userId, bob, "1".repeat(60)), { ok: false, reason: "mismatch" });
     assert.deepEqual(await s.verify(userId, bob, number!.digits.replace(/(\d{5})/g, "$1 ")), { ok: true, devices: [1] });
     const bobKey = PublicKey.deserialize(Buffer.from((await bridge.client.api.fetchBundles(bob, 1)).devices[0]!.identityKey, "base64"));
-    const uow = alice.begin();
+    const uow = await alice.begin();
     const theirs = Fingerprint.new(5200, 2, new TextEncoder().encode(bob), bobKey, new TextEncoder().encode(alice.local.uri), PublicKey.deserialize(localIdentityKey(uow)));
     uow.discard();
     assert.deepEqual(await s.verify(userId, bob, Buffer.from(theirs.scannableFingerprint().toBuffer()).toString("base64")), { ok: true, devices: [1] });

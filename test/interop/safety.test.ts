@@ -39,7 +39,7 @@ async function withGatekeeper(args: string[]): Promise<{ gk: GatekeeperProcess; 
   const gk = await startGatekeeperProcess({ args });
   const key = newProviderKey();
   await gk.admin.addProvider({ id: PROVIDER_ID, publicKey: key.publicKey, domains: [DOMAIN] });
-  const bridge = new BridgeSide(gk.url, key);
+  const bridge = await BridgeSide.open(gk.url, key);
   bridge.client.start();
   await bridge.client.connection.waitConnected(10_000);
   return { gk, key, bridge };
@@ -97,7 +97,7 @@ describe("blocks and reports at the gatekeeper", function () {
     // The bridge is offline while Bob writes: his message waits in the provider's queue.
     await bridge.client.stop();
     const { id } = await gk.admin.send(phone, { to: alice.local.uri, text: "queued" });
-    const offline = new BridgeSide(gk.url, key, {}, bridge);
+    const offline = await BridgeSide.open(gk.url, key, {}, bridge);
     try {
       await offline.client.block(alice.local.uri, bob);
       const refusals = await gk.admin.refusals(phone);
@@ -112,7 +112,7 @@ describe("blocks and reports at the gatekeeper", function () {
       assert.deepEqual(offline.textsFrom(bob), [], "nothing of the blocked sender is delivered");
     } finally {
       await offline.client.stop();
-      bridge = new BridgeSide(gk.url, key, {}, offline);
+      bridge = await BridgeSide.open(gk.url, key, {}, offline);
       bridge.client.start();
       await bridge.client.connection.waitConnected(10_000);
     }
@@ -268,11 +268,11 @@ describe("flood limits per sender at the gatekeeper", function () {
     await bridge.client.stop();
     await gk.stop();
     gk = await startGatekeeperProcess({ dataDir: gk.dataDir, port: gk.port, adminPort: gk.adminPort, args: ["--sender-messages-per-minute", "4", "--sender-new-chats-per-hour", "2"] });
-    const again = new BridgeSide(gk.url, key, {}, bridge);
+    const again = await BridgeSide.open(gk.url, key, {}, bridge);
     bridge = again;
     again.client.start();
     await again.client.connection.waitConnected(10_000);
-    const device = again.network.deviceStore(alice.local.uri)!;
+    const device = (await again.network.deviceStore(alice.local.uri))!;
     let refused: unknown;
     try {
       await again.client.sendContent(device, `tel:${phones[2]}`, text("third"), newMessageId());

@@ -39,7 +39,7 @@ async function changeBlock(call: CommandCall, blocking: boolean): Promise<void> 
   ctx.log.info({ blocked: blocking }, blocking ? "the user blocked a contact" : "the user unblocked a contact");
   const text = blocking ? notices.youBlocked(who, ctx.network, ctx.remote.phrases.commandPrefix) : notices.youUnblocked(who);
   // The portal says so too, wherever the command was sent.
-  const portalRoom = ctx.store.portals.get(userId, contact)?.roomId;
+  const portalRoom = (await ctx.store.portals.get(userId, contact))?.roomId;
   if (portalRoom && portalRoom !== call.roomId) await ctx.noticeAsPuppet(contact, portalRoom, text, `${name}-${call.eventId}`);
   return reply(text);
 }
@@ -97,12 +97,12 @@ export function parseReportArgs(args: string): { count: number; reason: ReportRe
 }
 
 /** The contact's last `count` messages in the portal, and the one the command replies to, newest first. */
-function reportedMessages(ctx: CoreContext, call: CommandCall, count: number): string[] {
+async function reportedMessages(ctx: CoreContext, call: CommandCall, count: number): Promise<string[]> {
   const portal = call.portal!;
-  const ids = count > 0 ? ctx.store.messages.upTo(portal.roomId!, "in", Date.now(), count).map((m) => m.messageId) : [];
+  const ids = count > 0 ? (await ctx.store.messages.upTo(portal.roomId!, "in", Date.now(), count)).map((m) => m.messageId) : [];
   const relates = (call.content?.["m.relates_to"] ?? {}) as { "m.in_reply_to"?: { event_id?: unknown } };
   const replyTo = relates["m.in_reply_to"]?.event_id;
-  const target = typeof replyTo === "string" ? ctx.store.messages.byEventId(portal.roomId!, replyTo) : undefined;
+  const target = typeof replyTo === "string" ? await ctx.store.messages.byEventId(portal.roomId!, replyTo) : undefined;
   if (target && target.direction === "in" && !ids.includes(target.messageId)) ids.unshift(target.messageId);
   return ids;
 }
@@ -125,7 +125,7 @@ export const reportCommand: CommandDef = {
       if (err instanceof InputError) return reply(err.message);
       throw err;
     }
-    const ids = reportedMessages(ctx, call, parsed.count);
+    const ids = await reportedMessages(ctx, call, parsed.count);
     const who = ctx.label(portal.remoteUri);
     let ref: string;
     try {

@@ -40,7 +40,7 @@ export const verifyCommand: CommandDef = {
     const result = await safety.verify(portal.matrixUser, portal.remoteUri, args || undefined);
     if (!result.ok) return reply(result.reason === "mismatch" ? notices.verifyMismatch(who) : notices.noSafetyNumber(who));
     // Messages held for this verification go out now rather than at their next retry.
-    ctx.store.outbox.retryAllNow();
+    await ctx.store.outbox.retryAllNow();
     ctx.remote.wake();
     return reply(notices.verified(who, result.devices));
   },
