@@ -9,6 +9,7 @@ import {
   preKeyCountResponseSchema,
 } from "../protocol/signal/bundle.js";
 import { GatekeeperHttpError } from "./errors.js";
+import { redactDigits } from "../log.js";
 import { isProtocolError } from "../protocol/errors.js";
 import { blockListFromJson, reportReceiptFromJson, reportToJson, type BlockList, type ReportReason } from "../protocol/safety.js";
 import type { ProviderTokens } from "./tokens.js";
@@ -174,7 +175,8 @@ export class GatekeeperApi {
       opts.asUser === undefined
         ? await this.options.tokens.providerToken()
         : await this.options.tokens.userToken(opts.asUser);
-    const what = `${method} ${path.split("?")[0]}`;
+    // Error messages end up in logs: the path names users, so their numbers are masked there.
+    const what = `${method} ${redactDigits(decodePath(path.split("?")[0]!))}`;
     let response: Response;
     try {
       response = await this.fetch(`${this.baseUrl}${path}`, {
@@ -208,6 +210,14 @@ export class GatekeeperApi {
       throw new GatekeeperHttpError(502, "INVALID", `${what}: unexpected answer from the gatekeeper (${where}${issue?.message})`);
     }
     return parsed.data;
+  }
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
   }
 }
 
