@@ -156,6 +156,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
 
   let server: AppserviceServer | undefined;
   let maintenance: NodeJS.Timeout | undefined;
+  let requestExpiry: NodeJS.Timeout | undefined;
   try {
     if (config.bridge.encryption.allow) {
       crypto = await BridgeCrypto.start({
@@ -200,10 +201,12 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     outboxWorker.start();
     inboxWorker.start();
     maintenance = startMaintenance(store, log.child({ part: "store" }));
+    requestExpiry = startRequestExpiry(core, log.child({ part: "requests" }));
     // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
     await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
   } catch (err) {
     clearInterval(maintenance);
+    clearInterval(requestExpiry);
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -223,6 +226,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       await interop.stop();
       await crypto?.stop();
       clearInterval(maintenance);
+      clearInterval(requestExpiry);
       await store.close();
       log.info("bridge stopped");
     },
@@ -279,4 +283,25 @@ class RetryAfter extends Error {
   ) {
     super(message);
   }
+}
+
+/** How often message requests past their expiry are closed. */
+const REQUEST_EXPIRY_EVERY_MS = 30_000;
+
+/** Closes expired message requests at start and then every half minute. */
+function startRequestExpiry(core: BridgeCore, log: Logger): NodeJS.Timeout {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await core.expireRequests();
+    } catch (err) {
+      log.warn({ err }, "closing expired message requests failed; trying again later");
+    } finally {
+      running = false;
+    }
+  };
+  void tick();
+  return setInterval(() => void tick(), REQUEST_EXPIRY_EVERY_MS).unref();
 }

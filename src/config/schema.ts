@@ -235,6 +235,10 @@ export function buildConfigSchema(context: SchemaContext) {
       // When a contact's security code changes: always warn in the portal; with block_until_verified, also hold the
       // user's messages to a contact they had verified until they verify the new code.
       identity_change: expecting(z.enum(IDENTITY_CHANGE_POLICIES), `"warn" or "block_until_verified"`).default("warn"),
+      // First messages from a number the user never chatted with wait as a request in the management room.
+      message_requests: expecting(z.enum(["on", "off"]), `"on" or "off"`).default("on"),
+      message_request_expiry_hours: expecting(z.number().positive().max(365 * 24), "a number of hours above 0 and at most a year").default(7 * 24),
+      message_request_max_held: expecting(z.int().min(1).max(1000), "a whole number from 1 to 1000").default(20),
       permissions,
     }),
   );

@@ -5,6 +5,8 @@ import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
 import { isPortalCommand, runCommand, runPortalCommand } from "./commands/index.js";
 import { refuse } from "./outgoing/queue.js";
+import { answerAndTell } from "./commands/requests.js";
+import { expireRequests, REQUEST_REACTIONS } from "./requests.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
 import { handleRemoteEntry } from "./incoming/index.js";
@@ -33,6 +35,7 @@ export class BridgeCore {
     const portal = await ctx.store.portals.byRoom(ev.room_id);
     if (portal) return this.portalEvent(portal, ev);
     const user = await ctx.store.users.byManagementRoom(ev.room_id);
+    if (user && ev.sender === user.userId && ev.type === "m.reaction" && ctx.allowed(ev.sender)) return this.requestReaction(user.userId, ev);
     if (user && ev.sender === user.userId && ev.type === "m.room.message") {
       const body = typeof ev.content.body === "string" ? ev.content.body : "";
       if (!ctx.allowed(ev.sender)) {
@@ -41,6 +44,23 @@ export class BridgeCore {
       }
       return runCommand(ctx, user.userId, ev.room_id, body, ev.event_id);
     }
+  }
+
+  /** A reaction on a message request's notice answers it (✅ accept, 🚫 block, 🗑️ ignore). */
+  private async requestReaction(userId: string, ev: MatrixEvent): Promise<void> {
+    const { ctx } = this;
+    const relates = (ev.content["m.relates_to"] ?? {}) as { rel_type?: unknown; event_id?: unknown; key?: unknown };
+    if (relates.rel_type !== "m.annotation" || typeof relates.event_id !== "string" || typeof relates.key !== "string") return;
+    const answer = REQUEST_REACTIONS[relates.key] ?? REQUEST_REACTIONS[relates.key.replace(/\uFE0F/g, "")];
+    if (!answer) return;
+    const request = await ctx.store.requests.byNotice(relates.event_id);
+    if (!request || request.matrixUser !== userId) return;
+    await answerAndTell(ctx, userId, request.contact, answer, (text) => ctx.notice(ctx.matrix.botUserId, ev.room_id, text, `cmd-${ev.event_id}`));
+  }
+
+  /** Closes message requests past their expiry (the runtime calls this now and then). */
+  expireRequests(now = Date.now()): Promise<number> {
+    return expireRequests(this.ctx, now);
   }
 
   private async portalEvent(portal: PortalRow, ev: MatrixEvent): Promise<void> {

@@ -46,6 +46,21 @@ export const notices = {
   blockedList: (whos: string[]) => `You blocked:\n${whos.map((w) => `• ${w}`).join("\n")}`,
   reported: (who: string, network: string, messages: number, ref: string, prefix: string) =>
     `🚩 You reported ${who} to ${network}${messages > 0 ? `, with ${messages === 1 ? "1 message" : `${messages} messages`} as evidence` : ""} (reference ${ref}). ${network} sees which messages, not what they say. To stop their messages too: "${prefix} block".`,
+  messageRequest: (number: string, name: string | undefined, network: string, preview: string, prefix: string, expires: string) =>
+    `📨 Message request from ${number}${name ? ` ("${name}" in the ${network} directory)` : ""}, who was not in your chats before:\n> ${preview.replace(/\n/g, "\n> ")}\n` +
+    `Reply "accept ${number.replace(/\s/g, "")}" to open the chat (their messages follow in order), "block ${number.replace(/\s/g, "")}" to refuse this number, or "ignore ${number.replace(/\s/g, "")}" to drop the request. ` +
+    `Or react here: ✅ accept, 🚫 block, 🗑️ ignore. Until then nothing of yours is sent to them and they do not see that you read it. The request expires on ${expires}.`,
+  requestExpired: (who: string, held: number) => `⌛ The message request from ${who} expired; ${held === 1 ? "its message was" : `its ${held} messages were`} dropped.`,
+  requestAccepted: (who: string, held: number, notKept: number, roomId: string) =>
+    `✅ You accepted ${who}: https://matrix.to/#/${roomId}${held > 0 ? ` (${held === 1 ? "1 message" : `${held} messages`} delivered there)` : ""}${notKept > 0 ? `. ${notKept} more ${notKept === 1 ? "was" : "were"} not kept: a request holds only so many.` : ""}`,
+  requestBlocked: (who: string, network: string) => `🚫 You blocked ${who}; ${network} refuses their messages to you from now on. The request and its messages are gone.`,
+  requestIgnored: (who: string) => `🗑️ The request from ${who} is dropped. If they write again, you get a new request.`,
+  noRequest: (who: string) => `There is no message request from ${who}.`,
+  requestList: (lines: string[]) => `Message requests:\n${lines.join("\n")}`,
+  requestLine: (who: string, held: number, expires: string) => `• ${who} — ${held === 1 ? "1 message" : `${held} messages`}, expires ${expires}`,
+  noRequests: (enabled: boolean) => (enabled ? "You have no message requests." : "You have no message requests, and they are off: first messages from new numbers open a chat directly."),
+  requestsSwitched: (on: boolean) =>
+    on ? "Message requests are on: first messages from numbers you never chatted with wait here for your answer." : "Message requests are off: first messages from new numbers open a chat directly.",
   noSafety: (network: string) => `${network} does not support this through the bridge.`,
   portalOnly: (prefix: string, name: string) => `Send "${prefix} ${name}" in the chat with the contact, not here.`,
   cannotShow: (who: string, what: string, network: string) =>

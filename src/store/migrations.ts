@@ -234,4 +234,40 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "message requests: first messages from unknown numbers, held until the user answers",
+    sql: `
+      -- One open request per Matrix user and number that never chatted with them; the notice in the management room
+      -- is answered by command or by reacting to it. Requests expire; the held messages go with them.
+      CREATE TABLE message_requests (
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        notice_event_id TEXT,
+        first_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        over_cap INTEGER NOT NULL DEFAULT 0,   -- messages beyond the per-sender cap, not kept
+        PRIMARY KEY (matrix_user, contact)
+      );
+      CREATE INDEX message_requests_expiry ON message_requests(expires_at);
+      CREATE INDEX message_requests_notice ON message_requests(notice_event_id);
+      -- The held messages, as the inbox had them (decrypted; deleted when the request is answered or expires).
+      CREATE TABLE message_request_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        identity_changed INTEGER NOT NULL,
+        UNIQUE (matrix_user, contact, message_id)
+      );
+      -- A user's own choice, over bridge.message_requests.
+      CREATE TABLE message_request_prefs (
+        matrix_user TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
 import { IdentityTrustStore } from "./identity-trust.js";
+import { MessageRequestStore } from "./message-requests.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -27,6 +28,7 @@ export class BridgeStore {
   readonly reactions: ReactionStore;
   readonly readMarkers: ReadMarkerStore;
   readonly identityTrust: IdentityTrustStore;
+  readonly requests: MessageRequestStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -42,6 +44,7 @@ export class BridgeStore {
     this.reactions = new ReactionStore(db);
     this.readMarkers = new ReadMarkerStore(db);
     this.identityTrust = new IdentityTrustStore(db);
+    this.requests = new MessageRequestStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

@@ -8,6 +8,7 @@ import { notices } from "../notices.js";
 import { listCommand, startChatCommand } from "./chats.js";
 import type { CommandDef, CommandPlace } from "./command.js";
 import { blockCommand, blockedCommand, reportCommand, unblockCommand } from "./moderation.js";
+import { acceptCommand, ignoreCommand, requestsCommand } from "./requests.js";
 import { safetyNumberCommand, verifyCommand } from "./safety.js";
 import { pingCommand } from "./status.js";
 
@@ -24,6 +25,9 @@ const helpCommand: CommandDef = {
 export const COMMANDS: readonly CommandDef[] = [
   startChatCommand,
   listCommand,
+  requestsCommand,
+  acceptCommand,
+  ignoreCommand,
   blockCommand,
   unblockCommand,
   blockedCommand,

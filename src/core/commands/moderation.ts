@@ -35,6 +35,8 @@ async function changeBlock(call: CommandCall, blocking: boolean): Promise<void> 
   } catch (err) {
     return reply(notices.warning(ctx.explain(err, contact)));
   }
+  // Blocking answers an open message request too: its messages are dropped.
+  if (blocking) await ctx.store.requests.remove(userId, contact);
   const who = ctx.label(contact);
   ctx.log.info({ blocked: blocking }, blocking ? "the user blocked a contact" : "the user unblocked a contact");
   const text = blocking ? notices.youBlocked(who, ctx.network, ctx.remote.phrases.commandPrefix) : notices.youUnblocked(who);

@@ -6,6 +6,7 @@ import type { RemoteEvent, RemoteEventKind } from "../events.js";
 import { notices } from "../notices.js";
 import { ensurePortal } from "../portals.js";
 import { announceIdentityNews } from "../safety.js";
+import { holdAsRequest, shouldHold } from "../requests.js";
 import { cannotShow, type IncomingCall } from "./call.js";
 import { deleteToMatrix } from "./delete.js";
 import { editToMatrix } from "./edit.js";
@@ -55,6 +56,8 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     if (!existing) return;
     roomId = existing;
   } else {
+    // A number the user never chatted with waits as a message request (requests.ts) instead of opening a portal.
+    if (await shouldHold(ctx, entry)) return holdAsRequest(ctx, entry, ev);
     // A first message from a contact: look them up so the new puppet gets the contact's name and picture.
     const known = (await ctx.store.portals.get(entry.matrixUser, contact))?.roomId;
     const profile = known ? undefined : await ctx.remote.lookup(entry.matrixUser, contact).catch(() => undefined);
