@@ -437,8 +437,9 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       try {
         return await this.sendEnvelopes(envelopes, { timeoutMs: left });
       } catch (err) {
-        if (!(err instanceof InteropUnavailableError) || !err.outcomeUnknown || deadline - Date.now() <= 0) throw err;
-        this.log.info("connection lost while sending; sending the same envelopes again after reconnecting");
+        // Also when the connection closed between waiting for it and sending (a token renewal): nothing went out then.
+        if (!(err instanceof InteropUnavailableError) || deadline - Date.now() <= 0) throw err;
+        this.log.info({ outcomeUnknown: err.outcomeUnknown }, "connection lost while sending; sending the same envelopes again after reconnecting");
       }
     }
   }
