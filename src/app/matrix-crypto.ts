@@ -1,6 +1,7 @@
 // Matrix E2EE in the bridge runtime: feeds the crypto items of appservice transactions to the engine, decrypts room
 // events before the core sees them (parking those whose room key has not arrived), and encrypts what the bridge's
 // users send into encrypted rooms. The core never sees ciphertext and never touches crypto.
+import { redactDigits } from "../log.js";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
@@ -163,7 +164,7 @@ export class BridgeCrypto implements SendEncryption {
     try {
       return (await this.engine.catchUpToDevice(userId)) > 0;
     } catch (err) {
-      this.opts.log.warn({ err, user: userId }, "could not read the device's to-device inbox");
+      this.opts.log.warn({ err, user: redactDigits(userId) }, "could not read the device's to-device inbox");
       return false;
     }
   }

@@ -1,4 +1,5 @@
 // MatrixSide over the client-server API: puppets and the bot act through appservice intents.
+import { redactDigits } from "../log.js";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, puppetDisplayName, puppetUserId } from "../config/identities.js";
@@ -91,7 +92,7 @@ export class AppserviceMatrixSide implements MatrixSide {
       this.log.debug({ puppet: userId }, "puppet avatar set");
       return { avatarMxc: mxc, avatarRemoteId: avatar.id };
     } catch (err) {
-      this.log.warn({ err, puppet: userId }, "could not copy the contact's picture; keeping the old one");
+      this.log.warn({ err, puppet: redactDigits(userId) }, "could not copy the contact's picture; keeping the old one");
       return current;
     }
   }

@@ -25,6 +25,8 @@ import { AppserviceGapGuard } from "./appservice-gaps.js";
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** How often a message held for verification is looked at again (verifying makes it due at once). */
+const HELD_RETRY_MS = 60_000;
 /** How often the store is tidied: how long a delivered message's content may linger in the WAL. */
 const MAINTENANCE_EVERY_MS = 5_000;
 
@@ -55,7 +57,9 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     inboxWorker.kick();
   };
   // Envelopes arrive only after start-up below, when `core` exists.
-  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user));
+  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user), {
+    identityChange: config.bridge.identity_change,
+  });
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });
   const network = remote;
@@ -105,6 +109,11 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
           await core.onSent(e);
           return;
         }
+        if (outcome.kind === "held") {
+          // Until the user verifies: the verify command makes the outbox due again at once.
+          await core.onSendHeld(e).catch((err) => log.warn({ err }, "could not post the held notice"));
+          throw new RetryAfter(outcome.detail, HELD_RETRY_MS);
+        }
         if (outcome.kind === "failed") {
           log.warn({ messageId: e.messageId, to: redactUri(e.remoteUri), reason: outcome.reason }, "message refused by the gatekeeper");
           await core.onSendFailed(e, outcome.reason, outcome.detail);
@@ -115,6 +124,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
           return;
         }
         if (outcome.unreachable) await core.onSendDelayed(e, outcome.detail).catch((err) => log.warn({ err }, "could not post the delay notice"));
+        if (outcome.rateLimited) await core.onSendRateLimited(e, outcome.afterMs).catch((err) => log.warn({ err }, "could not post the rate-limit notice"));
         throw new RetryAfter(outcome.detail, outcome.afterMs);
       },
       done: (e) => store.outbox.remove(e.seq),
@@ -146,6 +156,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
 
   let server: AppserviceServer | undefined;
   let maintenance: NodeJS.Timeout | undefined;
+  let requestExpiry: NodeJS.Timeout | undefined;
   try {
     if (config.bridge.encryption.allow) {
       crypto = await BridgeCrypto.start({
@@ -190,10 +201,12 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     outboxWorker.start();
     inboxWorker.start();
     maintenance = startMaintenance(store, log.child({ part: "store" }));
+    requestExpiry = startRequestExpiry(core, log.child({ part: "requests" }));
     // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
     await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
   } catch (err) {
     clearInterval(maintenance);
+    clearInterval(requestExpiry);
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -213,6 +226,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       await interop.stop();
       await crypto?.stop();
       clearInterval(maintenance);
+      clearInterval(requestExpiry);
       await store.close();
       log.info("bridge stopped");
     },
@@ -269,4 +283,25 @@ class RetryAfter extends Error {
   ) {
     super(message);
   }
+}
+
+/** How often message requests past their expiry are closed. */
+const REQUEST_EXPIRY_EVERY_MS = 30_000;
+
+/** Closes expired message requests at start and then every half minute. */
+function startRequestExpiry(core: BridgeCore, log: Logger): NodeJS.Timeout {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await core.expireRequests();
+    } catch (err) {
+      log.warn({ err }, "closing expired message requests failed; trying again later");
+    } finally {
+      running = false;
+    }
+  };
+  void tick();
+  return setInterval(() => void tick(), REQUEST_EXPIRY_EVERY_MS).unref();
 }

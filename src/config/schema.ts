@@ -13,6 +13,9 @@ import { resolveSecret, type SecretContext } from "./secrets.js";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 export const LOG_FORMATS = ["json", "pretty"] as const;
+export const IDENTITY_CHANGE_POLICIES = ["warn", "block_until_verified"] as const;
+export type IdentityChangePolicy = (typeof IDENTITY_CHANGE_POLICIES)[number];
+
 export const ROLES = ["user", "admin"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -230,6 +233,13 @@ export function buildConfigSchema(context: SchemaContext) {
       send_read_receipts: expecting(z.boolean(), "true or false").default(true),
       message_status_events: expecting(z.boolean(), "true or false").default(false),
       max_media_size_mb: expecting(z.number().positive().max(MAX_MEDIA_SIZE_MB), `a number of megabytes above 0 and at most ${MAX_MEDIA_SIZE_MB}`).default(100),
+      // When a contact's security code changes: always warn in the portal; with block_until_verified, also hold the
+      // user's messages to a contact they had verified until they verify the new code.
+      identity_change: expecting(z.enum(IDENTITY_CHANGE_POLICIES), `"warn" or "block_until_verified"`).default("warn"),
+      // First messages from a number the user never chatted with wait as a request in the management room.
+      message_requests: expecting(z.enum(["on", "off"]), `"on" or "off"`).default("on"),
+      message_request_expiry_hours: expecting(z.number().positive().max(365 * 24), "a number of hours above 0 and at most a year").default(7 * 24),
+      message_request_max_held: expecting(z.int().min(1).max(1000), "a whole number from 1 to 1000").default(20),
       permissions,
     }),
   );

@@ -3,7 +3,10 @@
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
-import { runCommand } from "./commands/index.js";
+import { isPortalCommand, runCommand, runPortalCommand } from "./commands/index.js";
+import { refuse } from "./outgoing/queue.js";
+import { answerAndTell } from "./commands/requests.js";
+import { expireRequests, REQUEST_REACTIONS } from "./requests.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
 import { handleRemoteEntry } from "./incoming/index.js";
@@ -32,6 +35,7 @@ export class BridgeCore {
     const portal = await ctx.store.portals.byRoom(ev.room_id);
     if (portal) return this.portalEvent(portal, ev);
     const user = await ctx.store.users.byManagementRoom(ev.room_id);
+    if (user && ev.sender === user.userId && ev.type === "m.reaction" && ctx.allowed(ev.sender)) return this.requestReaction(user.userId, ev);
     if (user && ev.sender === user.userId && ev.type === "m.room.message") {
       const body = typeof ev.content.body === "string" ? ev.content.body : "";
       if (!ctx.allowed(ev.sender)) {
@@ -40,6 +44,23 @@ export class BridgeCore {
       }
       return runCommand(ctx, user.userId, ev.room_id, body, ev.event_id);
     }
+  }
+
+  /** A reaction on a message request's notice answers it (✅ accept, 🚫 block, 🗑️ ignore). */
+  private async requestReaction(userId: string, ev: MatrixEvent): Promise<void> {
+    const { ctx } = this;
+    const relates = (ev.content["m.relates_to"] ?? {}) as { rel_type?: unknown; event_id?: unknown; key?: unknown };
+    if (relates.rel_type !== "m.annotation" || typeof relates.event_id !== "string" || typeof relates.key !== "string") return;
+    const answer = REQUEST_REACTIONS[relates.key] ?? REQUEST_REACTIONS[relates.key.replace(/\uFE0F/g, "")];
+    if (!answer) return;
+    const request = await ctx.store.requests.byNotice(relates.event_id);
+    if (!request || request.matrixUser !== userId) return;
+    await answerAndTell(ctx, userId, request.contact, answer, (text) => ctx.notice(ctx.matrix.botUserId, ev.room_id, text, `cmd-${ev.event_id}`));
+  }
+
+  /** Closes message requests past their expiry (the runtime calls this now and then). */
+  expireRequests(now = Date.now()): Promise<number> {
+    return expireRequests(this.ctx, now);
   }
 
   private async portalEvent(portal: PortalRow, ev: MatrixEvent): Promise<void> {
@@ -53,7 +74,15 @@ export class BridgeCore {
       ctx.log.warn({ user: ev.sender, room: ev.room_id }, "not bridging an event: the sender is no longer allowed to use the bridge");
       return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDelivered(notices.notAllowed(ctx.network)), `deny-${ev.event_id}`);
     }
-    if (isBridgedType(ev.type)) return sendToRemote(ctx, portal, ev);
+    // "!wa …" in a portal is a command for the bridge, never a message to the contact.
+    const body = ev.type === "m.room.message" && typeof ev.content.body === "string" ? ev.content.body : undefined;
+    if (body !== undefined && portal.roomId && isPortalCommand(ctx, body)) return runPortalCommand(ctx, portal, body, ev.event_id, ev.content);
+    if (isBridgedType(ev.type)) {
+      if (ev.type !== "m.room.redaction" && (await ctx.remote.safety?.isBlocked(portal.matrixUser, portal.remoteUri))) {
+        return refuse(ctx, portal, ev, notices.youBlockedThem(ctx.label(portal.remoteUri), ctx.remote.phrases.commandPrefix));
+      }
+      return sendToRemote(ctx, portal, ev);
+    }
     // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).
     if (ev.type === "m.room.encrypted") await ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.encryptionNotAllowed(), `enc-${ev.event_id}`);
   }
@@ -96,6 +125,14 @@ export class BridgeCore {
 
   onSendDelayed(entry: OutboxEntry, detail: string): Promise<void> {
     return outcomes.onSendDelayed(this.ctx, entry, detail);
+  }
+
+  onSendRateLimited(entry: OutboxEntry, afterMs: number | undefined): Promise<void> {
+    return outcomes.onSendRateLimited(this.ctx, entry, afterMs);
+  }
+
+  onSendHeld(entry: OutboxEntry): Promise<void> {
+    return outcomes.onSendHeld(this.ctx, entry);
   }
 
   onSent(entry: OutboxEntry): Promise<void> {

@@ -32,6 +32,8 @@ export class CoreContext {
   readonly chatLock = new KeyedLock();
   /** Rooms told about the current outage, so each hears it once. */
   readonly outageNoticeSent = new Set<string>();
+  /** Held messages (awaiting verification) whose sender was told; the txnId makes it once across restarts too. */
+  readonly heldNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
 

@@ -159,6 +159,53 @@ export interface NetworkPhrases {
   contactSpellings: string;
 }
 
+/** A contact device's safety number ("security code") with the Matrix user. */
+export interface SafetyNumber {
+  device: number;
+  /** 60 digits; the same on both sides unless someone is in the middle. */
+  digits: string;
+  /** The scannable form as text, for a QR code the other side can scan (and for `verify <code>`). */
+  qr: string;
+}
+
+/** A change to a contact's identity that the Matrix user has not been told about yet. */
+export interface IdentityNews {
+  device: number;
+  kind: "changed" | "new_device";
+  /** The user had verified the contact: say so prominently. */
+  wasVerified: boolean;
+  /** Names this change: notices about it use it, so a retry after a crash posts nothing twice. */
+  ref: string;
+}
+
+export type VerifyResult = { ok: true; devices: number[] } | { ok: false; reason: "no_session" | "mismatch" };
+
+export const REPORT_REASONS = ["spam", "abuse", "scam", "other"] as const;
+export type ReportReasonName = (typeof REPORT_REASONS)[number];
+
+/** Trust and safety as the network offers it: security codes, blocking and reporting contacts. */
+export interface RemoteSafety {
+  /** One per contact device with a session; empty before the first message either way. */
+  safetyNumbers(matrixUser: string, contact: string): Promise<SafetyNumber[]>;
+  /** Marks the contact's current identities verified; with a `code` (the digits, or a scanned QR text) only when it matches. */
+  verify(matrixUser: string, contact: string, code?: string): Promise<VerifyResult>;
+  /** Identity changes and new devices to announce. What is seen first is trusted silently (there is nothing to compare). */
+  identityNews(matrixUser: string, contact: string): Promise<IdentityNews[]>;
+  /** The notice for these went out. */
+  identityNewsTold(matrixUser: string, contact: string, news: readonly IdentityNews[]): Promise<void>;
+  /** Whether messages to the contact wait until the user verifies again (bridge.identity_change: block_until_verified). */
+  mustReverify(matrixUser: string, contact: string): Promise<boolean>;
+  /** The network refuses the contact's messages to the user from now on. Throws RemoteError. */
+  block(matrixUser: string, contact: string): Promise<void>;
+  unblock(matrixUser: string, contact: string): Promise<void>;
+  /** The contacts the user blocked. */
+  blocked(matrixUser: string): Promise<string[]>;
+  /** Whether the user blocked the contact (answered from what the bridge knows; false when it cannot tell). */
+  isBlocked(matrixUser: string, contact: string): Promise<boolean>;
+  /** Reports the contact, naming messages by their network IDs; answers the network's reference for the report. */
+  report(matrixUser: string, contact: string, messageIds: readonly string[], reason: ReportReasonName): Promise<string>;
+}
+
 export interface RemoteNetwork {
   readonly networkName: string;
   readonly ids: ContactIds;
@@ -172,6 +219,8 @@ export interface RemoteNetwork {
   /** Something was written to the store's outbox: deliver it. */
   wake(): void;
   status(): Promise<RemoteStatus>;
+  /** Absent when the network offers none of it: the safety commands then say so. */
+  readonly safety?: RemoteSafety;
 }
 
 /** User input that cannot be used; the message says why, for the user. */

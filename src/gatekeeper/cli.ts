@@ -21,6 +21,8 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
         [--admin-port ${DEFAULT_ADMIN_PORT}] [--admin-host ${DEFAULT_HOST}] [--public-url URL]
         [--max-connections N] [--headers-timeout-ms N] [--request-timeout-ms N] [--keep-alive-timeout-ms N]
         [--media-max-bytes N] [--rate-burst N] [--rate-per-second N] [--prekey-low N]
+        [--sender-messages-per-minute 300] [--sender-new-chats-per-hour 50] (flood limits per sender; 0: off)
+        [--suspend-after-reports K]        (suspend a user K distinct provider users reported; default: never)
         [--log-level info] [--log-format pretty|json]
   provider add --id ID --public-key B64URL --domain DOMAIN [--domain DOMAIN ...]
   provider list
@@ -39,6 +41,10 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
   user receipts PHONE on|off
   user add-device PHONE | user remove-device PHONE DEVICE
   user reset-identity PHONE [--device N]     (default: every device of the user)
+  user suspend PHONE [REASON] | user unsuspend PHONE
+  user reports PHONE                         (reports by provider users about PHONE)
+  reports                                    (every report, oldest first)
+  blocks URI                                 (whom the provider user URI has blocked)
 
 serve listens on two ports: the interop endpoint (--port) and the admin API (--admin-port, loopback only).
 --public-url is the base URL providers use, which their tokens must name as audience (default: http://HOST:PORT).
@@ -185,6 +191,9 @@ async function serve(args: string[]): Promise<void> {
     "rate-burst": { type: "string" },
     "rate-per-second": { type: "string" },
     "prekey-low": { type: "string" },
+    "sender-messages-per-minute": { type: "string" },
+    "sender-new-chats-per-hour": { type: "string" },
+    "suspend-after-reports": { type: "string" },
     "log-level": { type: "string" },
     "log-format": { type: "string" },
   });
@@ -196,6 +205,7 @@ async function serve(args: string[]): Promise<void> {
   // Loaded here so the admin commands start fast (they need neither libsignal nor the server).
   const { startGatekeeper } = await import("./server.js");
   const { DEFAULT_MEDIA_MAX_BYTES } = await import("./gatekeeper.js");
+  const { DEFAULT_SENDER_LIMITS } = await import("./sender-limits.js");
   const log = createLogger({ level: level as "info", format, name: "dma-gatekeeper" }, process.stderr);
   const port = int(values.port, "port", DEFAULT_PORT);
   if (port > 65535) throw new UsageError("--port must be 0..65535");
@@ -233,6 +243,11 @@ async function serve(args: string[]): Promise<void> {
     mediaMaxBytes: int(values["media-max-bytes"], "media-max-bytes", DEFAULT_MEDIA_MAX_BYTES),
     prekeyLowThreshold: int(values["prekey-low"], "prekey-low", 10),
     rateLimit: { burst: Math.max(1, int(values["rate-burst"], "rate-burst", 200)), perSecond: Math.max(1, int(values["rate-per-second"], "rate-per-second", 100)) },
+    senderLimits: {
+      messagesPerMinute: int(values["sender-messages-per-minute"], "sender-messages-per-minute", DEFAULT_SENDER_LIMITS.messagesPerMinute),
+      newChatsPerHour: int(values["sender-new-chats-per-hour"], "sender-new-chats-per-hour", DEFAULT_SENDER_LIMITS.newChatsPerHour),
+    },
+    suspendAfterReports: int(values["suspend-after-reports"], "suspend-after-reports", 0),
   });
   process.stdout.write(`dma-gatekeeper listening on ${running.url} (admin API on ${running.adminUrl})\n`);
   let stopping = false;
@@ -314,7 +329,7 @@ async function user(args: string[]): Promise<void> {
       if (values.json) return print(await api.users());
       for (const u of await api.users()) {
         const state = u.optedIn ? (u.allowedProviders.length ? `opted in (${u.allowedProviders.join(", ")})` : "opted in") : "not opted in";
-        process.stdout.write(`${u.e164}  ${u.name}  devices ${u.devices.map((d) => d.deviceId).join(",")}  ${state}${u.blocked.length ? `  blocks ${u.blocked.join(",")}` : ""}\n`);
+        process.stdout.write(`${u.e164}  ${u.name}  devices ${u.devices.map((d) => d.deviceId).join(",")}  ${state}${u.suspended ? "  SUSPENDED" : ""}${u.blocked.length ? `  blocks ${u.blocked.join(",")}` : ""}\n`);
       }
       return;
     case "show":
@@ -378,6 +393,12 @@ async function user(args: string[]): Promise<void> {
     case "remove-device":
       await api.removeDevice(phone(), int(need(positionals[1], "DEVICE"), "device", 0));
       return;
+    case "suspend":
+      return print(await api.suspend(phone(), positionals.slice(1).join(" ") || undefined));
+    case "unsuspend":
+      return print(await api.unsuspend(phone()));
+    case "reports":
+      return print(await api.reports({ phone: phone() }));
     case "reset-identity": {
       const target = values.device === undefined ? (await api.user(phone())).devices.map((d) => d.deviceId) : [int(values.device, "device", 1)];
       for (const d of target) print(await api.resetIdentity(phone(), d));
@@ -394,6 +415,11 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "serve") await serve(rest);
     else if (command === "provider") await provider(rest);
     else if (command === "user") await user(rest);
+    else if (command === "reports") print(await client(parse(rest, {}).values).reports());
+    else if (command === "blocks") {
+      const { values, positionals } = parse(rest, {});
+      print(await client(values).providerUserBlocks(need(positionals[0], "URI")));
+    }
     else if (command === "help" || command === "--help" || command === "-h" || command === undefined) {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

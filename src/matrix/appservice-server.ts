@@ -5,6 +5,7 @@
  * transaction is processed (a crash then loses it) and drops to-device and device-list data, which E2EE needs.
  * Here a transaction is acknowledged only after the sink reports it durably queued.
  */
+import { redactDigits } from "../log.js";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -193,7 +194,7 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
     try {
       exists = await options.queryUser(userId);
     } catch (error) {
-      log.error({ err: error, userId }, "user query failed");
+      log.error({ err: error, userId: redactDigits(userId) }, "user query failed");
       return sendError(reply, 500, "M_UNKNOWN", "User query failed");
     }
     return exists ? {} : sendError(reply, 404, "M_NOT_FOUND", "No such user");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
 import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
-import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
+import { InputError, type IdentityNews, type RemoteSafety, type ReportReasonName, type SafetyNumber, type VerifyResult, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
@@ -159,7 +159,57 @@ export async function sentEvents(store: BridgeStore): Promise<OutgoingEvent[]> {
 }
 
 /** A remote network whose directory is a map; records lookups and identity set-ups. */
+/** RemoteSafety with scripted answers; records what the core asked of it. */
+export class ScriptedSafety implements RemoteSafety {
+  numbers: SafetyNumber[] = [{ device: 1, digits: "123451234512345123451234512345123451234512345123451234512345", qr: "UVI=" }];
+  /** Identity news not told yet, per contact; told news are removed (as the real network records them). */
+  readonly news = new Map<string, IdentityNews[]>();
+  readonly told: IdentityNews[] = [];
+  readonly verified: { contact: string; code?: string }[] = [];
+  verifyResult: VerifyResult = { ok: true, devices: [1] };
+  reverify = false;
+  readonly blocks = new Set<string>();
+  readonly reports: { contact: string; messageIds: readonly string[]; reason: ReportReasonName }[] = [];
+
+  async safetyNumbers(): Promise<SafetyNumber[]> {
+    return this.numbers;
+  }
+  async verify(_user: string, contact: string, code?: string): Promise<VerifyResult> {
+    this.verified.push(code === undefined ? { contact } : { contact, code });
+    if (this.verifyResult.ok) this.reverify = false;
+    return this.verifyResult;
+  }
+  async identityNews(_user: string, contact: string): Promise<IdentityNews[]> {
+    return this.news.get(contact) ?? [];
+  }
+  async identityNewsTold(_user: string, contact: string, news: readonly IdentityNews[]): Promise<void> {
+    this.told.push(...news);
+    this.news.set(contact, (this.news.get(contact) ?? []).filter((n) => !news.some((t) => t.ref === n.ref)));
+  }
+  async mustReverify(): Promise<boolean> {
+    return this.reverify;
+  }
+  async block(_user: string, contact: string): Promise<void> {
+    this.blocks.add(contact);
+  }
+  async unblock(_user: string, contact: string): Promise<void> {
+    this.blocks.delete(contact);
+  }
+  async blocked(): Promise<string[]> {
+    return [...this.blocks].sort();
+  }
+  async isBlocked(_user: string, contact: string): Promise<boolean> {
+    return this.blocks.has(contact);
+  }
+  async report(_user: string, contact: string, messageIds: readonly string[], reason: ReportReasonName): Promise<string> {
+    this.reports.push({ contact, messageIds, reason });
+    return `r-${this.reports.length}`;
+  }
+}
+
 export class ScriptedRemoteNetwork implements RemoteNetwork {
+  /** Set by coreWorld({ safety: true }); absent, the network offers no safety features. */
+  safety?: ScriptedSafety;
   readonly networkName = "FakeNet";
   readonly ids = fakeIds;
   readonly codec = fakeCodec;
@@ -254,6 +304,8 @@ export interface CoreWorldOptions {
   bridge?: Record<string, unknown>;
   directory?: Record<string, string>;
   media?: MediaPort;
+  /** Give the fake network RemoteSafety (security codes, blocks, reports). */
+  safety?: boolean;
 }
 
 /** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
@@ -268,6 +320,7 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
   const store = await BridgeStore.open(join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
+  if (options.safety) remote.safety = new ScriptedSafety();
   const logs: LogLine[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const deps = { config, store, matrix, remote, log, media: options.media };

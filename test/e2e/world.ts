@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { providerPublicKey } from "../../src/config/provider-key.js";
 import type { BridgeConfig } from "../../src/config/schema.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
+import { GatekeeperProcess, type GatekeeperProcessOptions } from "../../src/gatekeeper/process.js";
 import { GatekeeperApi } from "../../src/interop/http-api.js";
 import { ProviderTokens } from "../../src/interop/tokens.js";
 import { getTestEnv, type TestEnv } from "../harness/fixture.js";
@@ -32,10 +32,12 @@ export async function startWorld(
   userLocalpart = `${name}${Date.now() % 1_000_000}`,
   /** Give the Matrix user a real E2EE device (for encrypted portals). */
   crypto = false,
+  /** Gatekeeper options; by default its rate and flood limits are out of reach (suites that test them set them). */
+  gatekeeper: GatekeeperProcessOptions = {},
 ): Promise<World> {
   const env = await getTestEnv();
   const dir = mkdtempSync(join(env.tmpDir, `${name}-`));
-  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 } });
+  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 }, senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 }, ...gatekeeper });
   const config = makeTestConfig({
     homeserverUrl: env.synapse.url,
     domain: env.synapse.serverName,

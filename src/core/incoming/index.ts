@@ -5,6 +5,8 @@ import type { CoreContext } from "../context.js";
 import type { RemoteEvent, RemoteEventKind } from "../events.js";
 import { notices } from "../notices.js";
 import { ensurePortal } from "../portals.js";
+import { announceIdentityNews } from "../safety.js";
+import { holdAsRequest, shouldHold } from "../requests.js";
 import { cannotShow, type IncomingCall } from "./call.js";
 import { deleteToMatrix } from "./delete.js";
 import { editToMatrix } from "./edit.js";
@@ -54,13 +56,17 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     if (!existing) return;
     roomId = existing;
   } else {
+    // A number the user never chatted with waits as a message request (requests.ts) instead of opening a portal.
+    if (await shouldHold(ctx, entry)) return holdAsRequest(ctx, entry, ev);
     // A first message from a contact: look them up so the new puppet gets the contact's name and picture.
     const known = (await ctx.store.portals.get(entry.matrixUser, contact))?.roomId;
     const profile = known ? undefined : await ctx.remote.lookup(entry.matrixUser, contact).catch(() => undefined);
     roomId = await ensurePortal(ctx, entry.matrixUser, contact, profile);
   }
-  // Whatever the entry carries, the first one after a change of the contact's keys is where the user hears of it.
-  if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
+  // Whatever the entry carries, the first one after a change of the contact's keys is where the user hears of it
+  // (once, even if a send saw the change first). A network without RemoteSafety only flags the entry.
+  if (ctx.remote.safety) await announceIdentityNews(ctx, entry.matrixUser, contact, roomId);
+  else if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   const call: IncomingCall = { ctx, entry, contact, puppet, roomId, txn: `in-${entry.messageId}` };
   await (HANDLERS[ev.kind] as (call: IncomingCall, ev: RemoteEvent) => Promise<void>)(call, ev);
 }

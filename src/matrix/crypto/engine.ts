@@ -3,6 +3,7 @@
 // clients show each puppet message as sent by a device its sender owns and verified.
 //
 // The engine knows devices, keys and rooms; it does not know portals. Callers pick which user decrypts an event.
+import { redactDigits } from "../../log.js";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import {
@@ -185,10 +186,10 @@ export class MatrixCryptoEngine {
     if (outcome === "store-lost") {
       // The keys of this device are gone (the crypto store was deleted or restored from another backup than the
       // database). Reusing the device ID with new keys would look like an attack to other users' clients: retire it.
-      this.opts.log.error({ user: userId, device: current.deviceId }, "the crypto store of this device was lost; replacing the device with a new one");
+      this.opts.log.error({ user: redactDigits(userId), device: current.deviceId }, "the crypto store of this device was lost; replacing the device with a new one");
       await this.opts.client
         .request("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(current.deviceId)}`, { asUser: userId, body: {} })
-        .catch((err) => this.opts.log.warn({ err, user: userId }, "could not delete the device whose keys were lost"));
+        .catch((err) => this.opts.log.warn({ err, user: redactDigits(userId) }, "could not delete the device whose keys were lost"));
       if (replacing) throw new Error(`the crypto store for ${userId} keeps losing its keys`);
       return this.setUpDevice(userId, current);
     }
@@ -255,7 +256,7 @@ export class MatrixCryptoEngine {
       // The MSC4186 variant: a missing one-time-key count means "unchanged", which is what a lone to-device item says.
       const processed = await machine.receiveSyncChangesMsc4186(JSON.stringify([event]), new DeviceLists(), new Map(), undefined, untrusted());
       for (const p of processed) {
-        if ("utdInfo" in p) this.opts.log.warn({ user: row.userId, sender: ev.sender, type: ev.type }, "a to-device message for the bridge could not be decrypted");
+        if ("utdInfo" in p) this.opts.log.warn({ user: redactDigits(row.userId), sender: redactDigits(ev.sender), type: ev.type }, "a to-device message for the bridge could not be decrypted");
       }
       await flushOutgoingRequests(machine, this.http(row), this.opts.log);
     });
@@ -291,7 +292,7 @@ export class MatrixCryptoEngine {
       }
       if (fed > 0) {
         await flushOutgoingRequests(machine, this.http(row), this.opts.log);
-        this.opts.log.info({ user: row.userId, messages: fed }, "fetched to-device messages the homeserver had not pushed");
+        this.opts.log.info({ user: redactDigits(row.userId), messages: fed }, "fetched to-device messages the homeserver had not pushed");
       }
       return fed;
     });

@@ -21,7 +21,9 @@ import { messageIdToString } from "../../../src/protocol/message-id.js";
 import { pad } from "../../../src/protocol/padding.js";
 import { PROTOCOL_VERSION } from "../../../src/protocol/limits.js";
 import { formatPhoneInternational, matrixUri, normalisePhoneNumber, telUri } from "../../../src/protocol/uri.js";
-import { toBinary } from "@bufbuild/protobuf";
+import { toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { BlockListSchema, ReportReason, ReportReceiptSchema, ReportSchema } from "../../../src/protocol/gen/interop_pb.js";
+import { encodeBlockList, encodeReport, encodeReportReceipt } from "../../../src/protocol/safety.js";
 import {
   hex,
   jsonOptions,
@@ -145,6 +147,21 @@ serverFrameVector("server-prekeys-low", "The gatekeeper holds only 5 one-time pr
 serverFrameVector("server-devices-changed", "Bob's devices are now 2 and 4.", {
   kind: { case: "devicesChanged", value: { user: BOB, devices: [2, 4] } },
 });
+
+// Safety bodies (§7.5): what travels as JSON over HTTPS, with its binary form.
+const CAROL = "tel:+12025550123";
+function safetyVector<D extends DescMessage>(name: string, description: string, schema: D, init: MessageInitShape<D>, encode: (init: MessageInitShape<D>) => Uint8Array): void {
+  protobuf.push({ name, description, type: schema.typeName, json: toJson(schema, create(schema, init), jsonOptions), hex: hex(encode(init)) });
+}
+safetyVector("block-list", "Alice has blocked Carol and Bob (sorted).", BlockListSchema, { user: ALICE, blocked: [CAROL, BOB] }, encodeBlockList);
+safetyVector(
+  "report",
+  "Alice reports Bob for spam, naming two of his messages.",
+  ReportSchema,
+  { reporter: ALICE, reported: BOB, messageIds: [bytes(16, 0x10), bytes(16, 0x20)], reason: ReportReason.SPAM, comment: "unsolicited offers" },
+  encodeReport,
+);
+safetyVector("report-receipt", "The gatekeeper's reference for Alice's report.", ReportReceiptSchema, { id: "r-42" }, encodeReportReceipt);
 
 const content: ContentVector[] = [];
 function contentVector(name: string, description: string, init: MessageInitShape<typeof ContentSchema>, padding: number): void {
@@ -283,6 +300,27 @@ rejects.push(
     description: "Content with both a message and a chat state.",
     decoder: "content",
     hex: hex(pad(toBinary(ContentSchema, create(ContentSchema, { message: { conversation: "Hi" }, chatState: {} })), 1)),
+    code: "invalid_field",
+  },
+  {
+    name: "report-id-15-bytes",
+    description: "A report naming a message ID of 15 bytes.",
+    decoder: "report",
+    hex: hex(toBinary(ReportSchema, create(ReportSchema, { reporter: ALICE, reported: BOB, messageIds: [bytes(15)], reason: ReportReason.SPAM }))),
+    code: "invalid_field",
+  },
+  {
+    name: "report-reporter-tel",
+    description: "A report whose reporter is a phone number (only provider users report through this API).",
+    decoder: "report",
+    hex: hex(toBinary(ReportSchema, create(ReportSchema, { reporter: BOB, reported: BOB, reason: ReportReason.SPAM }))),
+    code: "invalid_field",
+  },
+  {
+    name: "block-list-unsorted",
+    description: "A block list with a duplicate entry.",
+    decoder: "block_list",
+    hex: hex(toBinary(BlockListSchema, create(BlockListSchema, { user: ALICE, blocked: [BOB, BOB] }))),
     code: "invalid_field",
   },
 );
