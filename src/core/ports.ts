@@ -142,8 +142,11 @@ export type Encoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: str
 
 /** Between the core's events and the network's wire content (what the outbox and inbox hold). */
 export interface ContentCodec {
-  /** Never throws: what cannot be read becomes "unsupported", naming what it was. */
-  decode(bytes: Uint8Array): RemoteEvent;
+  /**
+   * Never throws: what cannot be read becomes "unsupported", naming what it was. `dropped` lists, for the log, the
+   * context fields that could not be used and were left out (the event stands without them).
+   */
+  decode(bytes: Uint8Array): RemoteEvent & { dropped?: readonly string[] };
   encode(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded;
 }
 

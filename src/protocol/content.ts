@@ -22,8 +22,9 @@ import {
 import { checkByteLength } from "./checks.js";
 import { ProtocolError, invalidField } from "./errors.js";
 import { MAX_CONTENT_BYTES, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
-import { checkMessageIdString } from "./message-id.js";
+import { checkMessageRefString } from "./message-id.js";
 import { pad, unpad } from "./padding.js";
+import { tolerate } from "./content-tolerance.js";
 import { decodeProto, encodeProto } from "./proto-codec.js";
 import { checkUri } from "./uri.js";
 
@@ -58,12 +59,18 @@ export function encodeContent(init: ContentInit, opts: { padding?: number } = {}
   return padded;
 }
 
-/** Unpads, parses and validates the plaintext of a decrypted envelope. */
-export function decodeContent(bytes: Uint8Array): Content {
+/**
+ * Unpads, parses and validates the plaintext of a decrypted envelope. A field that is only context (a quote, a
+ * participant, one receipt ID) and cannot be used is dropped rather than failing the message (content-tolerance.ts);
+ * what was dropped is appended to `dropped`, one sentence each, for the log.
+ */
+export function decodeContent(bytes: Uint8Array, dropped: string[] = []): Content {
   if (bytes instanceof Uint8Array && bytes.length > MAX_CONTENT_BYTES) {
     throw new ProtocolError("oversized", `content: ${bytes.length} bytes exceed the limit of ${MAX_CONTENT_BYTES}`);
   }
-  return validateContent(decodeProto(ContentSchema, unpad(bytes), MAX_CONTENT_BYTES, "content"));
+  const content = decodeProto(ContentSchema, unpad(bytes), MAX_CONTENT_BYTES, "content");
+  dropped.push(...tolerate(content));
+  return validateContent(content);
 }
 
 /** Exactly one of message, receipt and chat_state is set; each follows the rules of the spec. */
@@ -108,7 +115,7 @@ function setKinds(message: Message): string[] {
  * A Message with no known kind set is valid and has kind "unknown" (a later revision's new message type): the
  * receiver shows a notice instead of dropping it. Two kinds at once is invalid.
  */
-function validateMessage(message: Message, path: string, depth: number): void {
+export function validateMessage(message: Message, path: string, depth: number): void {
   if (depth > MAX_MESSAGE_NESTING) {
     throw invalidField(path, `messages nest at most ${MAX_MESSAGE_NESTING} levels deep (quotes, edits)`);
   }
@@ -173,7 +180,7 @@ function validateMedia(media: MediaMessage, path: string, depth: number): void {
 
 function validateContextInfo(info: ContextInfo | undefined, path: string, depth: number): void {
   if (!info) return;
-  if (info.stanzaId.length > 0) checkMessageIdString(info.stanzaId, `${path}.stanza_id`);
+  if (info.stanzaId.length > 0) checkMessageRefString(info.stanzaId, `${path}.stanza_id`);
   if (info.participant.length > 0) checkUri(info.participant, `${path}.participant`);
   if (info.remoteJid.length > 0) checkUri(info.remoteJid, `${path}.remote_jid`);
   if (info.quotedMessage) {
@@ -184,7 +191,7 @@ function validateContextInfo(info: ContextInfo | undefined, path: string, depth:
 
 function validateKey(key: MessageKey | undefined, path: string): void {
   if (!key) throw invalidField(path, "is required");
-  checkMessageIdString(key.id, `${path}.id`);
+  checkMessageRefString(key.id, `${path}.id`);
   if (key.remoteJid.length > 0) checkUri(key.remoteJid, `${path}.remote_jid`);
   if (key.participant.length > 0) checkUri(key.participant, `${path}.participant`);
 }
@@ -195,7 +202,7 @@ function validateReceipt(receipt: Receipt, path: string): void {
   if (receipt.messageIds.length > MAX_RECEIPT_IDS) {
     throw invalidField(`${path}.message_ids`, `lists ${receipt.messageIds.length} IDs, at most ${MAX_RECEIPT_IDS} allowed`);
   }
-  receipt.messageIds.forEach((id, i) => checkMessageIdString(id, `${path}.message_ids[${i}]`));
+  receipt.messageIds.forEach((id, i) => checkMessageRefString(id, `${path}.message_ids[${i}]`));
 }
 
 function validateChatState(state: ChatState, path: string): void {

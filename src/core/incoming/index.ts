@@ -47,6 +47,7 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
   }
   const ev = ctx.remote.codec.decode(entry.content);
   if (ev.kind === "unsupported" && ev.detail) ctx.log.warn({ messageId: entry.messageId, reason: ev.detail }, "could not decode a remote message");
+  if (ev.dropped) ctx.log.warn({ messageId: entry.messageId, dropped: ev.dropped }, "parts of a remote message could not be used and were left out");
   const puppet = ctx.puppetOf(contact);
   let roomId: string;
   if (NEEDS_EXISTING_PORTAL.has(ev.kind)) {

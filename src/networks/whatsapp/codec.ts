@@ -17,12 +17,14 @@ export const whatsAppCodec: ContentCodec = {
   decode(bytes) {
     if (bytes.length === 0) return { kind: "unsupported", what: "a message that could not be decrypted" };
     let content: Content;
+    const dropped: string[] = [];
     try {
-      content = decodeContent(bytes);
+      content = decodeContent(bytes, dropped);
     } catch (err) {
       return { kind: "unsupported", what: "an unreadable message", detail: (err as Error).message };
     }
-    return contentToEvent(content);
+    const event = contentToEvent(content);
+    return dropped.length > 0 ? { ...event, dropped } : event;
   },
   encode(event, chat) {
     try {

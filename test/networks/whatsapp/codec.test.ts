@@ -1,6 +1,6 @@
 // WhatsApp's content protobuf <-> the core's events: every kind both ways, and what cannot be read or sent.
 import assert from "node:assert/strict";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { OutgoingEvent } from "../../../src/core/events.js";
 import { TEXT_MAX_BYTES, whatsAppCodec as codec } from "../../../src/networks/whatsapp/codec.js";
 import { stripReplyFallback } from "../../../src/networks/whatsapp/formatting/reply-fallback.js";
@@ -8,6 +8,7 @@ import { whatsAppDialect, whatsAppIds, whatsAppMedia } from "../../../src/networ
 import { decodeContent, encodeContent } from "../../../src/protocol/content.js";
 import { editContent, reactionContent, revokeContent, textContent } from "../../../src/protocol/content-builders.js";
 import { ContentSchema } from "../../../src/protocol/gen/content_pb.js";
+import { pad } from "../../../src/protocol/padding.js";
 
 const ANNA = "tel:+4915112345678";
 const ID = "A".repeat(32);
@@ -68,6 +69,16 @@ describe("WhatsApp codec", () => {
     assert.deepEqual(decode(revokeContent(key, 1n)), { kind: "delete", targetId: ID });
     assert.equal(decode(create(ContentSchema, { message: { imageMessage: image } })).kind, "media");
     assert.equal(decode(create(ContentSchema, { message: {} })).kind, "unsupported");
+  });
+
+  it("passes what it had to leave out of a message on for the log, and the message on as it stands", () => {
+    const bytes = pad(toBinary(ContentSchema, create(ContentSchema, { message: { extendedTextMessage: { text: "re", contextInfo: { stanzaId: "bad id", quotedMessage: { conversation: "q" } } } } })), 1);
+    const ev = codec.decode(bytes);
+    assert.equal(ev.kind, "message");
+    assert.ok(ev.kind === "message" && ev.text === "re" && ev.replyTo === undefined);
+    assert.equal(ev.dropped?.length, 1);
+    assert.match(ev.dropped[0]!, /stanza_id/);
+    assert.equal(codec.decode(encodeContent(textContent("hi"))).dropped, undefined);
   });
 
   it("turns what cannot be read into 'unsupported', naming it, never throwing", () => {
