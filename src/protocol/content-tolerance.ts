@@ -35,7 +35,8 @@ function tolerateMessage(message: Message, path: string, depth: number, notes: s
     if (isPart(value.contextInfo)) tolerateContextInfo(value.contextInfo as ContextInfo, `${at}.context_info`, depth, notes);
     if (isPart(value.key)) tolerateKey(value.key as MessageKey, `${at}.key`, notes);
     if (isPart(value.editedMessage)) tolerateMessage(value.editedMessage as Message, `${at}.edited_message`, depth + 1, notes);
-    if (isPart(value.message)) tolerateMessage(value.message as Message, `${at}.message`, depth + 1, notes);
+    // A wrapper (content-wrappers.ts) adds no level of quoting.
+    if (isPart(value.message)) tolerateMessage(value.message as Message, `${at}.message`, depth, notes);
   }
 }
 

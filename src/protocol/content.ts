@@ -22,6 +22,7 @@ import {
 import { checkByteLength } from "./checks.js";
 import { ProtocolError, invalidField } from "./errors.js";
 import { MAX_CONTENT_BYTES, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
+import { MAX_WRAPPERS, unwrapMessage, WRAPPERS, wrapperOf } from "./content-wrappers.js";
 import { checkMessageRefString } from "./message-id.js";
 import { pad, unpad } from "./padding.js";
 import { tolerate } from "./content-tolerance.js";
@@ -41,6 +42,7 @@ export type ContentKind =
   | "reaction"
   | "revoke"
   | "edit"
+  | "ephemeral_setting"
   | "receipt"
   | "chat_state"
   | "unknown";
@@ -102,6 +104,7 @@ const MESSAGE_KINDS: readonly [MessageField, string][] = [
   ["videoMessage", "video_message"],
   ["protocolMessage", "protocol_message"],
   ["reactionMessage", "reaction_message"],
+  ...WRAPPERS.map(([field, name]) => [field, name] as [MessageField, string]),
 ];
 
 function setKinds(message: Message): string[] {
@@ -115,13 +118,22 @@ function setKinds(message: Message): string[] {
  * A Message with no known kind set is valid and has kind "unknown" (a later revision's new message type): the
  * receiver shows a notice instead of dropping it. Two kinds at once is invalid.
  */
-export function validateMessage(message: Message, path: string, depth: number): void {
+export function validateMessage(message: Message, path: string, depth: number, wrapped = 0): void {
   if (depth > MAX_MESSAGE_NESTING) {
     throw invalidField(path, `messages nest at most ${MAX_MESSAGE_NESTING} levels deep (quotes, edits)`);
   }
   const kinds = setKinds(message);
   if (kinds.length > 1) throw invalidField(path, `holds more than one kind of message: ${kinds.join(", ")}`);
   const m = message;
+  const wrapper = wrapperOf(m);
+  if (wrapper) {
+    // A wrapper only adds flags, so it does not count as a level of quoting; its own depth has a limit of its own.
+    const at = `${path}.${wrapper.name}`;
+    if (wrapped + 1 > MAX_WRAPPERS) throw invalidField(at, `wrappers nest at most ${MAX_WRAPPERS} levels deep`);
+    if (!wrapper.inner.message) throw invalidField(`${at}.message`, "is required in a wrapper");
+    validateMessage(wrapper.inner.message, `${at}.message`, depth, wrapped + 1);
+    return;
+  }
   if (m.extendedTextMessage) {
     const at = `${path}.extended_text_message`;
     if (m.extendedTextMessage.text.length === 0) throw invalidField(`${at}.text`, "must not be empty");
@@ -142,7 +154,8 @@ export function validateMessage(message: Message, path: string, depth: number): 
 }
 
 function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: number): void {
-  validateKey(pm.key, `${path}.key`);
+  // A timer change is about the chat, not a message: WhatsApp's clients send it without a key.
+  if (pm.type !== ProtocolMessage_Type.EPHEMERAL_SETTING || pm.key) validateKey(pm.key, `${path}.key`);
   switch (pm.type) {
     case ProtocolMessage_Type.REVOKE:
       if (pm.editedMessage) throw invalidField(`${path}.edited_message`, "must be absent in a REVOKE");
@@ -218,7 +231,8 @@ export function contentKind(content: Content): ContentKind {
   return messageKind(m);
 }
 
-export function messageKind(m: Message): ContentKind {
+export function messageKind(wrapped: Message): ContentKind {
+  const m = unwrapMessage(wrapped).message;
   if (m.conversation.length > 0) return "text";
   if (m.extendedTextMessage) return "extended_text";
   const media = mediaPartOf(m);
@@ -227,6 +241,7 @@ export function messageKind(m: Message): ContentKind {
   if (m.protocolMessage) {
     if (m.protocolMessage.type === ProtocolMessage_Type.REVOKE) return "revoke";
     if (m.protocolMessage.type === ProtocolMessage_Type.MESSAGE_EDIT) return "edit";
+    if (m.protocolMessage.type === ProtocolMessage_Type.EPHEMERAL_SETTING) return "ephemeral_setting";
   }
   return "unknown";
 }

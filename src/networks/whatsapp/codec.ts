@@ -8,6 +8,8 @@ import { isProtocolError } from "../../protocol/errors.js";
 import { chatStateContent, ChatStateKind, editContent, reactionContent, receiptContent, ReceiptType, revokeContent, textContent } from "../../protocol/content-builders.js";
 import { ContentSchema, ProtocolMessage_Type, type Content, type Message } from "../../protocol/gen/content_pb.js";
 import { MAX_CONTENT_BYTES } from "../../protocol/limits.js";
+import { unwrapMessage } from "../../protocol/content-wrappers.js";
+import { viewOnceEvent } from "./kinds/view-once.js";
 import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";
 
 /** A Content is at most MAX_CONTENT_BYTES once padded; this leaves room for the quote, the edit wrapper and padding. */
@@ -77,8 +79,9 @@ function tooLong(text: string, what: string): Encoded | undefined {
   return { ok: false, reason: `${what} is too long to send (${chars} characters; at most about ${fit} fit in one message)` };
 }
 
-export function plainTextOf(m: Message | undefined): string | undefined {
-  if (!m) return undefined;
+export function plainTextOf(wrapped: Message | undefined): string | undefined {
+  if (!wrapped) return undefined;
+  const m = unwrapMessage(wrapped).message;
   return m.conversation || m.extendedTextMessage?.text || m.imageMessage?.caption || m.videoMessage?.caption || m.documentMessage?.caption || undefined;
 }
 
@@ -92,7 +95,10 @@ function contentToEvent(c: Content): RemoteEvent {
   return { kind: "unsupported", what: "an empty message" };
 }
 
-function messageToEvent(m: Message): RemoteEvent {
+function messageToEvent(wrapped: Message): RemoteEvent {
+  // Wrappers (disappearing chats, captioned documents, newer edits) only add flags to the message inside.
+  const { message: m, viewOnce } = unwrapMessage(wrapped);
+  if (viewOnce) return viewOnceEvent(m);
   if (m.conversation) return { kind: "message", text: m.conversation };
   const ext = m.extendedTextMessage;
   if (ext?.text) {

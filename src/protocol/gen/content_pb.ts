@@ -18,7 +18,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file content.proto.
  */
 export const file_content: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jb250ZW50LnByb3RvEg5kbWEuaW50ZXJvcC52MSKMAQoHQ29udGVudBIoCgdtZXNzYWdlGAEgASgLMhcuZG1hLmludGVyb3AudjEuTWVzc2FnZRIoCgdyZWNlaXB0GAIgASgLMhcuZG1hLmludGVyb3AudjEuUmVjZWlwdBItCgpjaGF0X3N0YXRlGAMgASgLMhkuZG1hLmludGVyb3AudjEuQ2hhdFN0YXRlIrMDCgdNZXNzYWdlEhQKDGNvbnZlcnNhdGlvbhgBIAEoCRIzCg1pbWFnZV9tZXNzYWdlGAMgASgLMhwuZG1hLmludGVyb3AudjEuSW1hZ2VNZXNzYWdlEkIKFWV4dGVuZGVkX3RleHRfbWVzc2FnZRgGIAEoCzIjLmRtYS5pbnRlcm9wLnYxLkV4dGVuZGVkVGV4dE1lc3NhZ2USOQoQZG9jdW1lbnRfbWVzc2FnZRgHIAEoCzIfLmRtYS5pbnRlcm9wLnYxLkRvY3VtZW50TWVzc2FnZRIzCg1hdWRpb19tZXNzYWdlGAggASgLMhwuZG1hLmludGVyb3AudjEuQXVkaW9NZXNzYWdlEjMKDXZpZGVvX21lc3NhZ2UYCSABKAsyHC5kbWEuaW50ZXJvcC52MS5WaWRlb01lc3NhZ2USOQoQcHJvdG9jb2xfbWVzc2FnZRgMIAEoCzIfLmRtYS5pbnRlcm9wLnYxLlByb3RvY29sTWVzc2FnZRI5ChByZWFjdGlvbl9tZXNzYWdlGC4gASgLMh8uZG1hLmludGVyb3AudjEuUmVhY3Rpb25NZXNzYWdlIlIKCk1lc3NhZ2VLZXkSEgoKcmVtb3RlX2ppZBgBIAEoCRIPCgdmcm9tX21lGAIgASgIEgoKAmlkGAMgASgJEhMKC3BhcnRpY2lwYW50GAQgASgJInoKC0NvbnRleHRJbmZvEhEKCXN0YW56YV9pZBgBIAEoCRITCgtwYXJ0aWNpcGFudBgCIAEoCRIvCg5xdW90ZWRfbWVzc2FnZRgDIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2USEgoKcmVtb3RlX2ppZBgEIAEoCSJWChNFeHRlbmRlZFRleHRNZXNzYWdlEgwKBHRleHQYASABKAkSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8ikwIKDEltYWdlTWVzc2FnZRILCgN1cmwYASABKAkSEAoIbWltZXR5cGUYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRITCgtmaWxlX3NoYTI1NhgEIAEoDBITCgtmaWxlX2xlbmd0aBgFIAEoBBIOCgZoZWlnaHQYBiABKA0SDQoFd2lkdGgYByABKA0SEQoJbWVkaWFfa2V5GAggASgMEhcKD2ZpbGVfZW5jX3NoYTI1NhgJIAEoDBITCgtkaXJlY3RfcGF0aBgLIAEoCRIWCg5qcGVnX3RodW1ibmFpbBgQIAEoDBIxCgxjb250ZXh0X2luZm8YESABKAsyGy5kbWEuaW50ZXJvcC52MS5Db250ZXh0SW5mbyKkAgoMVmlkZW9NZXNzYWdlEgsKA3VybBgBIAEoCRIQCghtaW1ldHlwZRgCIAEoCRITCgtmaWxlX3NoYTI1NhgDIAEoDBITCgtmaWxlX2xlbmd0aBgEIAEoBBIPCgdzZWNvbmRzGAUgASgNEhEKCW1lZGlhX2tleRgGIAEoDBIPCgdjYXB0aW9uGAcgASgJEg4KBmhlaWdodBgJIAEoDRINCgV3aWR0aBgKIAEoDRIXCg9maWxlX2VuY19zaGEyNTYYCyABKAwSEwoLZGlyZWN0X3BhdGgYDSABKAkSFgoOanBlZ190aHVtYm5haWwYECABKAwSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8i+wEKDEF1ZGlvTWVzc2FnZRILCgN1cmwYASABKAkSEAoIbWltZXR5cGUYAiABKAkSEwoLZmlsZV9zaGEyNTYYAyABKAwSEwoLZmlsZV9sZW5ndGgYBCABKAQSDwoHc2Vjb25kcxgFIAEoDRILCgNwdHQYBiABKAgSEQoJbWVkaWFfa2V5GAcgASgMEhcKD2ZpbGVfZW5jX3NoYTI1NhgIIAEoDBITCgtkaXJlY3RfcGF0aBgJIAEoCRIxCgxjb250ZXh0X2luZm8YESABKAsyGy5kbWEuaW50ZXJvcC52MS5Db250ZXh0SW5mbxIQCgh3YXZlZm9ybRgTIAEoDCKtAgoPRG9jdW1lbnRNZXNzYWdlEgsKA3VybBgBIAEoCRIQCghtaW1ldHlwZRgCIAEoCRINCgV0aXRsZRgDIAEoCRITCgtmaWxlX3NoYTI1NhgEIAEoDBITCgtmaWxlX2xlbmd0aBgFIAEoBBISCgpwYWdlX2NvdW50GAYgASgNEhEKCW1lZGlhX2tleRgHIAEoDBIRCglmaWxlX25hbWUYCCABKAkSFwoPZmlsZV9lbmNfc2hhMjU2GAkgASgMEhMKC2RpcmVjdF9wYXRoGAogASgJEhYKDmpwZWdfdGh1bWJuYWlsGBAgASgMEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEg8KB2NhcHRpb24YFCABKAki2wEKD1Byb3RvY29sTWVzc2FnZRInCgNrZXkYASABKAsyGi5kbWEuaW50ZXJvcC52MS5NZXNzYWdlS2V5EjIKBHR5cGUYAiABKA4yJC5kbWEuaW50ZXJvcC52MS5Qcm90b2NvbE1lc3NhZ2UuVHlwZRIvCg5lZGl0ZWRfbWVzc2FnZRgOIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2USFAoMdGltZXN0YW1wX21zGA8gASgEIiQKBFR5cGUSCgoGUkVWT0tFEAASEAoMTUVTU0FHRV9FRElUEA4iZQoPUmVhY3Rpb25NZXNzYWdlEicKA2tleRgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2VLZXkSDAoEdGV4dBgCIAEoCRIbChNzZW5kZXJfdGltZXN0YW1wX21zGAQgASgEIo0BCgdSZWNlaXB0EioKBHR5cGUYASABKA4yHC5kbWEuaW50ZXJvcC52MS5SZWNlaXB0LlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAkSFAoMdGltZXN0YW1wX21zGAMgASgEIisKBFR5cGUSDQoJREVMSVZFUkVEEAASCAoEUkVBRBABEgoKBlBMQVlFRBACIm4KCUNoYXRTdGF0ZRIuCgVzdGF0ZRgBIAEoDjIfLmRtYS5pbnRlcm9wLnYxLkNoYXRTdGF0ZS5TdGF0ZRINCgVhdWRpbxgCIAEoCCIiCgVTdGF0ZRINCglDT01QT1NJTkcQABIKCgZQQVVTRUQQAUIHkgMECAIgA2IIZWRpdGlvbnNw6Ac");
+  fileDesc("Cg1jb250ZW50LnByb3RvEg5kbWEuaW50ZXJvcC52MSKMAQoHQ29udGVudBIoCgdtZXNzYWdlGAEgASgLMhcuZG1hLmludGVyb3AudjEuTWVzc2FnZRIoCgdyZWNlaXB0GAIgASgLMhcuZG1hLmludGVyb3AudjEuUmVjZWlwdBItCgpjaGF0X3N0YXRlGAMgASgLMhkuZG1hLmludGVyb3AudjEuQ2hhdFN0YXRlIsYGCgdNZXNzYWdlEhQKDGNvbnZlcnNhdGlvbhgBIAEoCRIzCg1pbWFnZV9tZXNzYWdlGAMgASgLMhwuZG1hLmludGVyb3AudjEuSW1hZ2VNZXNzYWdlEkIKFWV4dGVuZGVkX3RleHRfbWVzc2FnZRgGIAEoCzIjLmRtYS5pbnRlcm9wLnYxLkV4dGVuZGVkVGV4dE1lc3NhZ2USOQoQZG9jdW1lbnRfbWVzc2FnZRgHIAEoCzIfLmRtYS5pbnRlcm9wLnYxLkRvY3VtZW50TWVzc2FnZRIzCg1hdWRpb19tZXNzYWdlGAggASgLMhwuZG1hLmludGVyb3AudjEuQXVkaW9NZXNzYWdlEjMKDXZpZGVvX21lc3NhZ2UYCSABKAsyHC5kbWEuaW50ZXJvcC52MS5WaWRlb01lc3NhZ2USOQoQcHJvdG9jb2xfbWVzc2FnZRgMIAEoCzIfLmRtYS5pbnRlcm9wLnYxLlByb3RvY29sTWVzc2FnZRI5ChByZWFjdGlvbl9tZXNzYWdlGC4gASgLMh8uZG1hLmludGVyb3AudjEuUmVhY3Rpb25NZXNzYWdlEj0KEXZpZXdfb25jZV9tZXNzYWdlGCUgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEj0KEWVwaGVtZXJhbF9tZXNzYWdlGCggASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkkKHWRvY3VtZW50X3dpdGhfY2FwdGlvbl9tZXNzYWdlGDUgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkAKFHZpZXdfb25jZV9tZXNzYWdlX3YyGDcgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEjoKDmVkaXRlZF9tZXNzYWdlGDogASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkoKHnZpZXdfb25jZV9tZXNzYWdlX3YyX2V4dGVuc2lvbhg7IAEoCzIiLmRtYS5pbnRlcm9wLnYxLkZ1dHVyZVByb29mTWVzc2FnZSI+ChJGdXR1cmVQcm9vZk1lc3NhZ2USKAoHbWVzc2FnZRgBIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2UiUgoKTWVzc2FnZUtleRISCgpyZW1vdGVfamlkGAEgASgJEg8KB2Zyb21fbWUYAiABKAgSCgoCaWQYAyABKAkSEwoLcGFydGljaXBhbnQYBCABKAkiswEKC0NvbnRleHRJbmZvEhEKCXN0YW56YV9pZBgBIAEoCRITCgtwYXJ0aWNpcGFudBgCIAEoCRIvCg5xdW90ZWRfbWVzc2FnZRgDIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2USEgoKcmVtb3RlX2ppZBgEIAEoCRISCgpleHBpcmF0aW9uGBkgASgNEiMKG2VwaGVtZXJhbF9zZXR0aW5nX3RpbWVzdGFtcBgaIAEoAyJWChNFeHRlbmRlZFRleHRNZXNzYWdlEgwKBHRleHQYASABKAkSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8ipgIKDEltYWdlTWVzc2FnZRILCgN1cmwYASABKAkSEAoIbWltZXR5cGUYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRITCgtmaWxlX3NoYTI1NhgEIAEoDBITCgtmaWxlX2xlbmd0aBgFIAEoBBIOCgZoZWlnaHQYBiABKA0SDQoFd2lkdGgYByABKA0SEQoJbWVkaWFfa2V5GAggASgMEhcKD2ZpbGVfZW5jX3NoYTI1NhgJIAEoDBITCgtkaXJlY3RfcGF0aBgLIAEoCRIWCg5qcGVnX3RodW1ibmFpbBgQIAEoDBIxCgxjb250ZXh0X2luZm8YESABKAsyGy5kbWEuaW50ZXJvcC52MS5Db250ZXh0SW5mbxIRCgl2aWV3X29uY2UYGSABKAgitwIKDFZpZGVvTWVzc2FnZRILCgN1cmwYASABKAkSEAoIbWltZXR5cGUYAiABKAkSEwoLZmlsZV9zaGEyNTYYAyABKAwSEwoLZmlsZV9sZW5ndGgYBCABKAQSDwoHc2Vjb25kcxgFIAEoDRIRCgltZWRpYV9rZXkYBiABKAwSDwoHY2FwdGlvbhgHIAEoCRIOCgZoZWlnaHQYCSABKA0SDQoFd2lkdGgYCiABKA0SFwoPZmlsZV9lbmNfc2hhMjU2GAsgASgMEhMKC2RpcmVjdF9wYXRoGA0gASgJEhYKDmpwZWdfdGh1bWJuYWlsGBAgASgMEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEhEKCXZpZXdfb25jZRgUIAEoCCKOAgoMQXVkaW9NZXNzYWdlEgsKA3VybBgBIAEoCRIQCghtaW1ldHlwZRgCIAEoCRITCgtmaWxlX3NoYTI1NhgDIAEoDBITCgtmaWxlX2xlbmd0aBgEIAEoBBIPCgdzZWNvbmRzGAUgASgNEgsKA3B0dBgGIAEoCBIRCgltZWRpYV9rZXkYByABKAwSFwoPZmlsZV9lbmNfc2hhMjU2GAggASgMEhMKC2RpcmVjdF9wYXRoGAkgASgJEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEhAKCHdhdmVmb3JtGBMgASgMEhEKCXZpZXdfb25jZRgVIAEoCCKtAgoPRG9jdW1lbnRNZXNzYWdlEgsKA3VybBgBIAEoCRIQCghtaW1ldHlwZRgCIAEoCRINCgV0aXRsZRgDIAEoCRITCgtmaWxlX3NoYTI1NhgEIAEoDBITCgtmaWxlX2xlbmd0aBgFIAEoBBISCgpwYWdlX2NvdW50GAYgASgNEhEKCW1lZGlhX2tleRgHIAEoDBIRCglmaWxlX25hbWUYCCABKAkSFwoPZmlsZV9lbmNfc2hhMjU2GAkgASgMEhMKC2RpcmVjdF9wYXRoGAogASgJEhYKDmpwZWdfdGh1bWJuYWlsGBAgASgMEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEg8KB2NhcHRpb24YFCABKAkitQIKD1Byb3RvY29sTWVzc2FnZRInCgNrZXkYASABKAsyGi5kbWEuaW50ZXJvcC52MS5NZXNzYWdlS2V5EjIKBHR5cGUYAiABKA4yJC5kbWEuaW50ZXJvcC52MS5Qcm90b2NvbE1lc3NhZ2UuVHlwZRIcChRlcGhlbWVyYWxfZXhwaXJhdGlvbhgEIAEoDRIjChtlcGhlbWVyYWxfc2V0dGluZ190aW1lc3RhbXAYBSABKAMSLwoOZWRpdGVkX21lc3NhZ2UYDiABKAsyFy5kbWEuaW50ZXJvcC52MS5NZXNzYWdlEhQKDHRpbWVzdGFtcF9tcxgPIAEoBCI7CgRUeXBlEgoKBlJFVk9LRRAAEhUKEUVQSEVNRVJBTF9TRVRUSU5HEAMSEAoMTUVTU0FHRV9FRElUEA4iZQoPUmVhY3Rpb25NZXNzYWdlEicKA2tleRgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2VLZXkSDAoEdGV4dBgCIAEoCRIbChNzZW5kZXJfdGltZXN0YW1wX21zGAQgASgEIo0BCgdSZWNlaXB0EioKBHR5cGUYASABKA4yHC5kbWEuaW50ZXJvcC52MS5SZWNlaXB0LlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAkSFAoMdGltZXN0YW1wX21zGAMgASgEIisKBFR5cGUSDQoJREVMSVZFUkVEEAASCAoEUkVBRBABEgoKBlBMQVlFRBACIm4KCUNoYXRTdGF0ZRIuCgVzdGF0ZRgBIAEoDjIfLmRtYS5pbnRlcm9wLnYxLkNoYXRTdGF0ZS5TdGF0ZRINCgVhdWRpbxgCIAEoCCIiCgVTdGF0ZRINCglDT01QT1NJTkcQABIKCgZQQVVTRUQQAUIHkgMECAIgA2IIZWRpdGlvbnNw6Ac");
 
 /**
  * @generated from message dma.interop.v1.Content
@@ -90,6 +90,42 @@ export type Message = Message$1<"dma.interop.v1.Message"> & {
    * @generated from field: dma.interop.v1.ReactionMessage reaction_message = 46;
    */
   reactionMessage?: ReactionMessage | undefined;
+
+  /**
+   * Wrappers WhatsApp's clients put around a message (content-wrappers.ts): the message inside is the one shown.
+   *
+   * @generated from field: dma.interop.v1.FutureProofMessage view_once_message = 37;
+   */
+  viewOnceMessage?: FutureProofMessage | undefined;
+
+  /**
+   * every message of a chat with disappearing messages on
+   *
+   * @generated from field: dma.interop.v1.FutureProofMessage ephemeral_message = 40;
+   */
+  ephemeralMessage?: FutureProofMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.FutureProofMessage document_with_caption_message = 53;
+   */
+  documentWithCaptionMessage?: FutureProofMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.FutureProofMessage view_once_message_v2 = 55;
+   */
+  viewOnceMessageV2?: FutureProofMessage | undefined;
+
+  /**
+   * holds a protocol_message of type MESSAGE_EDIT
+   *
+   * @generated from field: dma.interop.v1.FutureProofMessage edited_message = 58;
+   */
+  editedMessage?: FutureProofMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.FutureProofMessage view_once_message_v2_extension = 59;
+   */
+  viewOnceMessageV2Extension?: FutureProofMessage | undefined;
 };
 
 /**
@@ -98,6 +134,23 @@ export type Message = Message$1<"dma.interop.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_content, 1);
+
+/**
+ * @generated from message dma.interop.v1.FutureProofMessage
+ */
+export type FutureProofMessage = Message$1<"dma.interop.v1.FutureProofMessage"> & {
+  /**
+   * @generated from field: dma.interop.v1.Message message = 1;
+   */
+  message?: Message | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.FutureProofMessage.
+ * Use `create(FutureProofMessageSchema)` to create a new message.
+ */
+export const FutureProofMessageSchema: GenMessage<FutureProofMessage> = /*@__PURE__*/
+  messageDesc(file_content, 2);
 
 /**
  * @generated from message dma.interop.v1.MessageKey
@@ -129,7 +182,7 @@ export type MessageKey = Message$1<"dma.interop.v1.MessageKey"> & {
  * Use `create(MessageKeySchema)` to create a new message.
  */
 export const MessageKeySchema: GenMessage<MessageKey> = /*@__PURE__*/
-  messageDesc(file_content, 2);
+  messageDesc(file_content, 3);
 
 /**
  * @generated from message dma.interop.v1.ContextInfo
@@ -158,6 +211,20 @@ export type ContextInfo = Message$1<"dma.interop.v1.ContextInfo"> & {
    * @generated from field: string remote_jid = 4;
    */
   remoteJid: string;
+
+  /**
+   * the chat's disappearing timer in seconds when this was sent; 0: off
+   *
+   * @generated from field: uint32 expiration = 25;
+   */
+  expiration: number;
+
+  /**
+   * when that timer was set (seconds)
+   *
+   * @generated from field: int64 ephemeral_setting_timestamp = 26;
+   */
+  ephemeralSettingTimestamp: bigint;
 };
 
 /**
@@ -165,7 +232,7 @@ export type ContextInfo = Message$1<"dma.interop.v1.ContextInfo"> & {
  * Use `create(ContextInfoSchema)` to create a new message.
  */
 export const ContextInfoSchema: GenMessage<ContextInfo> = /*@__PURE__*/
-  messageDesc(file_content, 3);
+  messageDesc(file_content, 4);
 
 /**
  * @generated from message dma.interop.v1.ExtendedTextMessage
@@ -187,7 +254,7 @@ export type ExtendedTextMessage = Message$1<"dma.interop.v1.ExtendedTextMessage"
  * Use `create(ExtendedTextMessageSchema)` to create a new message.
  */
 export const ExtendedTextMessageSchema: GenMessage<ExtendedTextMessage> = /*@__PURE__*/
-  messageDesc(file_content, 4);
+  messageDesc(file_content, 5);
 
 /**
  * @generated from message dma.interop.v1.ImageMessage
@@ -252,6 +319,11 @@ export type ImageMessage = Message$1<"dma.interop.v1.ImageMessage"> & {
    * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
    */
   contextInfo?: ContextInfo | undefined;
+
+  /**
+   * @generated from field: bool view_once = 25;
+   */
+  viewOnce: boolean;
 };
 
 /**
@@ -259,7 +331,7 @@ export type ImageMessage = Message$1<"dma.interop.v1.ImageMessage"> & {
  * Use `create(ImageMessageSchema)` to create a new message.
  */
 export const ImageMessageSchema: GenMessage<ImageMessage> = /*@__PURE__*/
-  messageDesc(file_content, 5);
+  messageDesc(file_content, 6);
 
 /**
  * @generated from message dma.interop.v1.VideoMessage
@@ -329,6 +401,11 @@ export type VideoMessage = Message$1<"dma.interop.v1.VideoMessage"> & {
    * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
    */
   contextInfo?: ContextInfo | undefined;
+
+  /**
+   * @generated from field: bool view_once = 20;
+   */
+  viewOnce: boolean;
 };
 
 /**
@@ -336,7 +413,7 @@ export type VideoMessage = Message$1<"dma.interop.v1.VideoMessage"> & {
  * Use `create(VideoMessageSchema)` to create a new message.
  */
 export const VideoMessageSchema: GenMessage<VideoMessage> = /*@__PURE__*/
-  messageDesc(file_content, 6);
+  messageDesc(file_content, 7);
 
 /**
  * @generated from message dma.interop.v1.AudioMessage
@@ -396,6 +473,11 @@ export type AudioMessage = Message$1<"dma.interop.v1.AudioMessage"> & {
    * @generated from field: bytes waveform = 19;
    */
   waveform: Uint8Array;
+
+  /**
+   * @generated from field: bool view_once = 21;
+   */
+  viewOnce: boolean;
 };
 
 /**
@@ -403,7 +485,7 @@ export type AudioMessage = Message$1<"dma.interop.v1.AudioMessage"> & {
  * Use `create(AudioMessageSchema)` to create a new message.
  */
 export const AudioMessageSchema: GenMessage<AudioMessage> = /*@__PURE__*/
-  messageDesc(file_content, 7);
+  messageDesc(file_content, 8);
 
 /**
  * @generated from message dma.interop.v1.DocumentMessage
@@ -480,7 +562,7 @@ export type DocumentMessage = Message$1<"dma.interop.v1.DocumentMessage"> & {
  * Use `create(DocumentMessageSchema)` to create a new message.
  */
 export const DocumentMessageSchema: GenMessage<DocumentMessage> = /*@__PURE__*/
-  messageDesc(file_content, 8);
+  messageDesc(file_content, 9);
 
 /**
  * @generated from message dma.interop.v1.ProtocolMessage
@@ -495,6 +577,20 @@ export type ProtocolMessage = Message$1<"dma.interop.v1.ProtocolMessage"> & {
    * @generated from field: dma.interop.v1.ProtocolMessage.Type type = 2;
    */
   type: ProtocolMessage_Type;
+
+  /**
+   * EPHEMERAL_SETTING: the new timer in seconds; 0 turns it off
+   *
+   * @generated from field: uint32 ephemeral_expiration = 4;
+   */
+  ephemeralExpiration: number;
+
+  /**
+   * EPHEMERAL_SETTING: when it was set (seconds)
+   *
+   * @generated from field: int64 ephemeral_setting_timestamp = 5;
+   */
+  ephemeralSettingTimestamp: bigint;
 
   /**
    * @generated from field: dma.interop.v1.Message edited_message = 14;
@@ -512,7 +608,7 @@ export type ProtocolMessage = Message$1<"dma.interop.v1.ProtocolMessage"> & {
  * Use `create(ProtocolMessageSchema)` to create a new message.
  */
 export const ProtocolMessageSchema: GenMessage<ProtocolMessage> = /*@__PURE__*/
-  messageDesc(file_content, 9);
+  messageDesc(file_content, 10);
 
 /**
  * @generated from enum dma.interop.v1.ProtocolMessage.Type
@@ -524,6 +620,11 @@ export enum ProtocolMessage_Type {
   REVOKE = 0,
 
   /**
+   * @generated from enum value: EPHEMERAL_SETTING = 3;
+   */
+  EPHEMERAL_SETTING = 3,
+
+  /**
    * @generated from enum value: MESSAGE_EDIT = 14;
    */
   MESSAGE_EDIT = 14,
@@ -533,7 +634,7 @@ export enum ProtocolMessage_Type {
  * Describes the enum dma.interop.v1.ProtocolMessage.Type.
  */
 export const ProtocolMessage_TypeSchema: GenEnum<ProtocolMessage_Type> = /*@__PURE__*/
-  enumDesc(file_content, 9, 0);
+  enumDesc(file_content, 10, 0);
 
 /**
  * @generated from message dma.interop.v1.ReactionMessage
@@ -562,7 +663,7 @@ export type ReactionMessage = Message$1<"dma.interop.v1.ReactionMessage"> & {
  * Use `create(ReactionMessageSchema)` to create a new message.
  */
 export const ReactionMessageSchema: GenMessage<ReactionMessage> = /*@__PURE__*/
-  messageDesc(file_content, 10);
+  messageDesc(file_content, 11);
 
 /**
  * @generated from message dma.interop.v1.Receipt
@@ -589,7 +690,7 @@ export type Receipt = Message$1<"dma.interop.v1.Receipt"> & {
  * Use `create(ReceiptSchema)` to create a new message.
  */
 export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/
-  messageDesc(file_content, 11);
+  messageDesc(file_content, 12);
 
 /**
  * @generated from enum dma.interop.v1.Receipt.Type
@@ -615,7 +716,7 @@ export enum Receipt_Type {
  * Describes the enum dma.interop.v1.Receipt.Type.
  */
 export const Receipt_TypeSchema: GenEnum<Receipt_Type> = /*@__PURE__*/
-  enumDesc(file_content, 11, 0);
+  enumDesc(file_content, 12, 0);
 
 /**
  * @generated from message dma.interop.v1.ChatState
@@ -639,7 +740,7 @@ export type ChatState = Message$1<"dma.interop.v1.ChatState"> & {
  * Use `create(ChatStateSchema)` to create a new message.
  */
 export const ChatStateSchema: GenMessage<ChatState> = /*@__PURE__*/
-  messageDesc(file_content, 12);
+  messageDesc(file_content, 13);
 
 /**
  * @generated from enum dma.interop.v1.ChatState.State
@@ -660,5 +761,5 @@ export enum ChatState_State {
  * Describes the enum dma.interop.v1.ChatState.State.
  */
 export const ChatState_StateSchema: GenEnum<ChatState_State> = /*@__PURE__*/
-  enumDesc(file_content, 12, 0);
+  enumDesc(file_content, 13, 0);
 
