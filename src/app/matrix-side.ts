@@ -148,6 +148,10 @@ export class AppserviceMatrixSide implements MatrixSide {
     return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
   }
 
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    return this.client.as(asUser).sendStateEvent(roomId, type, stateKey, content);
+  }
+
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
     await this.client.as(asUser).redact(roomId, eventId, txnId, reason);
   }

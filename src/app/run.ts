@@ -189,11 +189,13 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     inboundWorker.start();
     outboxWorker.start();
     inboxWorker.start();
+    core.startTimers();
     maintenance = startMaintenance(store, log.child({ part: "store" }));
     // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
     await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
   } catch (err) {
     clearInterval(maintenance);
+    await core.stopTimers();
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -209,7 +211,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     appservicePort: listening.port,
     async stop() {
       await listening.close();
-      await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
+      await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop(), core.stopTimers()]);
       await interop.stop();
       await crypto?.stop();
       clearInterval(maintenance);

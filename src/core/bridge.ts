@@ -4,8 +4,12 @@ import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
 import { runCommand } from "./commands/index.js";
+import { runPortalCommand } from "./commands/portal.js";
+import { DISAPPEARING_TIMER_STATE } from "./disappearing.js";
+import { timerStateToRemote } from "./outgoing/disappearing.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
+import { ExpirySweeper } from "./expiry-sweeper.js";
 import { handleRemoteEntry } from "./incoming/index.js";
 import { handleMembership } from "./membership.js";
 import { notices } from "./notices.js";
@@ -20,9 +24,21 @@ export { messageIdForEvent } from "./outgoing/index.js";
 
 export class BridgeCore {
   private readonly ctx: CoreContext;
+  private readonly expiry: ExpirySweeper;
 
   constructor(deps: CoreDeps) {
     this.ctx = new CoreContext(deps);
+    this.expiry = new ExpirySweeper(this.ctx);
+    this.ctx.expiryScheduled = (at) => this.expiry.wake(at);
+  }
+
+  /** Starts redacting expired disappearing messages (what fell due while the bridge was down, first). */
+  startTimers(): void {
+    this.expiry.start();
+  }
+
+  async stopTimers(): Promise<void> {
+    await this.expiry.stop();
   }
 
   async handleMatrixEvent(ev: MatrixEvent): Promise<void> {
@@ -53,6 +69,8 @@ export class BridgeCore {
       ctx.log.warn({ user: ev.sender, room: ev.room_id }, "not bridging an event: the sender is no longer allowed to use the bridge");
       return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDelivered(notices.notAllowed(ctx.network)), `deny-${ev.event_id}`);
     }
+    if (ev.type === DISAPPEARING_TIMER_STATE && ev.state_key === "") return timerStateToRemote(ctx, portal, ev);
+    if (await runPortalCommand(ctx, portal, ev)) return;
     if (isBridgedType(ev.type)) return sendToRemote(ctx, portal, ev);
     // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).
     if (ev.type === "m.room.encrypted") await ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.encryptionNotAllowed(), `enc-${ev.event_id}`);

@@ -44,6 +44,8 @@ export type RemoteEvent =
   | { kind: "reaction"; targetId: string; emoji: string }
   | { kind: "receipt"; receipt: ReceiptKind; messageIds: string[] }
   | { kind: "typing"; typing: boolean; audio: boolean }
+  /** The contact changed the chat's disappearing-messages timer; 0 turns it off. */
+  | { kind: "disappearing_timer"; seconds: number }
   /** Something the bridge cannot show; `what` names it for the notice ("a poll"), `detail` is for the log. */
   | { kind: "unsupported"; what: string; detail?: string };
 
@@ -67,4 +69,6 @@ export type OutgoingEvent =
   /** An empty emoji takes the user's reaction back. */
   | { kind: "reaction"; target: MessageRef; emoji: string }
   | { kind: "receipt"; receipt: "read"; messageIds: string[] }
-  | { kind: "typing"; typing: boolean };
+  | { kind: "typing"; typing: boolean }
+  /** The Matrix user changed the chat's disappearing-messages timer; 0 turns it off. */
+  | { kind: "disappearing_timer"; seconds: number };

@@ -22,6 +22,8 @@ export interface MatrixSide {
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
   sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
+  /** Sets a state event as a bridge-owned user (never encrypted); returns the event ID. */
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string>;
   redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void>;
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
   setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
@@ -140,14 +142,20 @@ export interface MatrixText {
 /** A refusal the user is shown, e.g. "the message is too long to send (…)". */
 export type Encoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
 
+/** What a decoded event may say besides itself. */
+export interface DecodeExtras {
+  /** For the log: context fields that could not be used and were left out (the event stands without them). */
+  dropped?: readonly string[];
+  /** The message was sent in a chat with disappearing messages: it disappears this many seconds after it was sent. */
+  expiresInSeconds?: number;
+}
+
 /** Between the core's events and the network's wire content (what the outbox and inbox hold). */
 export interface ContentCodec {
-  /**
-   * Never throws: what cannot be read becomes "unsupported", naming what it was. `dropped` lists, for the log, the
-   * context fields that could not be used and were left out (the event stands without them).
-   */
-  decode(bytes: Uint8Array): RemoteEvent & { dropped?: readonly string[] };
-  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded;
+  /** Never throws: what cannot be read becomes "unsupported", naming what it was. */
+  decode(bytes: Uint8Array): RemoteEvent & DecodeExtras;
+  /** `disappearingSeconds`: the chat's disappearing-messages timer, which messages sent in it carry. */
+  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded;
 }
 
 /** Sentences that name the network's own features. */

@@ -5,16 +5,19 @@
 // log. What a message cannot do without (its text, a media key, the key a reaction points at) is left alone, so the
 // strict checks still reject it.
 import type { Content, ContextInfo, Message, MessageKey } from "./gen/content_pb.js";
-import { validateMessage } from "./content.js";
 import { isProtocolError } from "./errors.js";
-import { MAX_MESSAGE_NESTING } from "./limits.js";
+import { MAX_DISAPPEARING_SECONDS, MAX_MESSAGE_NESTING } from "./limits.js";
 import { isMessageRefString } from "./message-id.js";
 import { isE164, isValidUri, telUri } from "./uri.js";
 
+/** content.ts's strict check of one message (passed in, so that module and this one do not import each other). */
+export type MessageCheck = (message: Message, path: string, depth: number) => void;
+
 /** Repairs or removes unusable context fields in place; returns one sentence per field touched. */
-export function tolerate(content: Content): string[] {
+export function tolerate(content: Content, validateMessage: MessageCheck): string[] {
   const notes: string[] = [];
-  if (content.message) tolerateMessage(content.message, "message", 0, notes);
+  const walk: Walk = { notes, validateMessage };
+  if (content.message) tolerateMessage(content.message, "message", 0, walk);
   if (content.receipt) {
     const ids = content.receipt.messageIds;
     const usable = ids.filter(isMessageRefString);
@@ -28,21 +31,32 @@ export function tolerate(content: Content): string[] {
 }
 
 /** Every part of a message that can carry a ContextInfo or a nested message, whatever its kind. */
-function tolerateMessage(message: Message, path: string, depth: number, notes: string[]): void {
+interface Walk {
+  notes: string[];
+  validateMessage: MessageCheck;
+}
+
+function tolerateMessage(message: Message, path: string, depth: number, walk: Walk): void {
+  const { notes } = walk;
   for (const [field, value] of Object.entries(message) as [string, unknown][]) {
     if (!isPart(value)) continue;
     const at = `${path}.${snake(field)}`;
-    if (isPart(value.contextInfo)) tolerateContextInfo(value.contextInfo as ContextInfo, `${at}.context_info`, depth, notes);
+    if (isPart(value.contextInfo)) tolerateContextInfo(value.contextInfo as ContextInfo, `${at}.context_info`, depth, walk);
     if (isPart(value.key)) tolerateKey(value.key as MessageKey, `${at}.key`, notes);
-    if (isPart(value.editedMessage)) tolerateMessage(value.editedMessage as Message, `${at}.edited_message`, depth + 1, notes);
+    if (isPart(value.editedMessage)) tolerateMessage(value.editedMessage as Message, `${at}.edited_message`, depth + 1, walk);
     // A wrapper (content-wrappers.ts) adds no level of quoting.
-    if (isPart(value.message)) tolerateMessage(value.message as Message, `${at}.message`, depth, notes);
+    if (isPart(value.message)) tolerateMessage(value.message as Message, `${at}.message`, depth, walk);
   }
 }
 
-function tolerateContextInfo(info: ContextInfo, path: string, depth: number, notes: string[]): void {
+function tolerateContextInfo(info: ContextInfo, path: string, depth: number, walk: Walk): void {
+  const { notes } = walk;
   info.participant = usableUri(info.participant, `${path}.participant`, notes);
   info.remoteJid = usableUri(info.remoteJid, `${path}.remote_jid`, notes);
+  if (info.expiration > MAX_DISAPPEARING_SECONDS) {
+    notes.push(`${path}.expiration: dropped, ${info.expiration} seconds is longer than any disappearing timer`);
+    info.expiration = 0;
+  }
   if (info.stanzaId.length > 0 && !isMessageRefString(info.stanzaId)) {
     notes.push(`${path}: the quote was dropped, its stanza_id is no usable message reference`);
     info.stanzaId = "";
@@ -63,10 +77,10 @@ function tolerateContextInfo(info: ContextInfo, path: string, depth: number, not
     info.quotedMessage = undefined;
     return;
   }
-  tolerateMessage(quoted, at, depth + 1, notes);
+  tolerateMessage(quoted, at, depth + 1, walk);
   // The copy is only there to be shown with the reply: if it breaks a rule, the reply still stands without it.
   try {
-    validateMessage(quoted, at, depth + 1);
+    walk.validateMessage(quoted, at, depth + 1);
   } catch (err) {
     if (!isProtocolError(err)) throw err;
     notes.push(`${at}: dropped (${err.message})`);

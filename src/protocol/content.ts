@@ -21,7 +21,7 @@ import {
 } from "./gen/content_pb.js";
 import { checkByteLength } from "./checks.js";
 import { ProtocolError, invalidField } from "./errors.js";
-import { MAX_CONTENT_BYTES, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
+import { MAX_CONTENT_BYTES, MAX_DISAPPEARING_SECONDS, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
 import { MAX_WRAPPERS, unwrapMessage, WRAPPERS, wrapperOf } from "./content-wrappers.js";
 import { checkMessageRefString } from "./message-id.js";
 import { pad, unpad } from "./padding.js";
@@ -71,7 +71,7 @@ export function decodeContent(bytes: Uint8Array, dropped: string[] = []): Conten
     throw new ProtocolError("oversized", `content: ${bytes.length} bytes exceed the limit of ${MAX_CONTENT_BYTES}`);
   }
   const content = decodeProto(ContentSchema, unpad(bytes), MAX_CONTENT_BYTES, "content");
-  dropped.push(...tolerate(content));
+  dropped.push(...tolerate(content, validateMessage));
   return validateContent(content);
 }
 
@@ -170,6 +170,11 @@ function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: numbe
       validateMessage(edited, `${path}.edited_message`, depth + 1);
       break;
     }
+    case ProtocolMessage_Type.EPHEMERAL_SETTING:
+      if (pm.ephemeralExpiration > MAX_DISAPPEARING_SECONDS) {
+        throw invalidField(`${path}.ephemeral_expiration`, `a disappearing timer is at most ${MAX_DISAPPEARING_SECONDS} seconds`);
+      }
+      break;
     default:
       // Unknown protocol message types are left to contentKind() ("unknown"), like unknown message kinds.
       break;

@@ -38,3 +38,6 @@ export const MAX_MESSAGE_NESTING = 3;
 
 /** A reaction is one emoji; ZWJ sequences and tag flags make some of them long. */
 export const MAX_REACTION_LENGTH = 64;
+
+/** The longest disappearing-messages timer: WhatsApp offers 24 hours, 7 days and 90 days; a year bounds a peer. */
+export const MAX_DISAPPEARING_SECONDS = 365 * 24 * 3600;

@@ -75,6 +75,10 @@ export class RecordingMatrixSide implements MatrixSide {
     this.record("sendEvent", asUser, roomId, type, content, txnId);
     return `$event${++this.next}`;
   }
+  async sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    this.record("sendState", asUser, roomId, type, stateKey, content);
+    return `$state${++this.next}`;
+  }
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
     this.record("redact", asUser, roomId, eventId, txnId, reason);
   }
@@ -141,9 +145,11 @@ export const fakeCodec: ContentCodec = {
       return { kind: "unsupported", what: "fake garbage" };
     }
   },
-  encode(event) {
+  encode(event, chat) {
     if (event.kind === "message" && event.text.length > 1000) return { ok: false, reason: "too long for the fake network" };
-    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(event)) };
+    // The chat's disappearing timer travels with the event, so tests see what the codec was given.
+    const sent = chat.disappearingSeconds ? { ...event, disappearingSeconds: chat.disappearingSeconds } : event;
+    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(sent)) };
   },
 };
 

@@ -7,6 +7,7 @@ import { notices } from "../notices.js";
 import { ensurePortal } from "../portals.js";
 import { cannotShow, type IncomingCall } from "./call.js";
 import { deleteToMatrix } from "./delete.js";
+import { afterDisappearingMessage, disappearingTimerToMatrix } from "./disappearing.js";
 import { editToMatrix } from "./edit.js";
 import { mediaToMatrix } from "./media.js";
 import { messageToMatrix } from "./message.js";
@@ -24,6 +25,7 @@ const HANDLERS: Handlers = {
   reaction: reactionToMatrix,
   receipt: receiptToMatrix,
   typing: typingToMatrix,
+  disappearing_timer: disappearingTimerToMatrix,
   unsupported: (call, ev) => cannotShow(call, ev.what),
 };
 
@@ -31,7 +33,7 @@ const HANDLERS: Handlers = {
  * Kinds that never open a portal: there is nothing to mark, redact or react to in a chat that has no room (messages
  * of an earlier room are not this portal's), and a new room would be an empty invite.
  */
-const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction"]);
+const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction", "disappearing_timer"]);
 
 /** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
 export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Promise<void> {
@@ -64,4 +66,5 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
   if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   const call: IncomingCall = { ctx, entry, contact, puppet, roomId, txn: `in-${entry.messageId}` };
   await (HANDLERS[ev.kind] as (call: IncomingCall, ev: RemoteEvent) => Promise<void>)(call, ev);
+  if (ev.expiresInSeconds) await afterDisappearingMessage(call, ev.expiresInSeconds);
 }

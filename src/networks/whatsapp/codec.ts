@@ -8,6 +8,7 @@ import { isProtocolError } from "../../protocol/errors.js";
 import { chatStateContent, ChatStateKind, editContent, reactionContent, receiptContent, ReceiptType, revokeContent, textContent } from "../../protocol/content-builders.js";
 import { ContentSchema, ProtocolMessage_Type, type Content, type Message } from "../../protocol/gen/content_pb.js";
 import { MAX_CONTENT_BYTES } from "../../protocol/limits.js";
+import { disappearingTimerContent, expirationOf, withExpiration } from "../../protocol/content-ephemeral.js";
 import { unwrapMessage } from "../../protocol/content-wrappers.js";
 import { viewOnceEvent } from "./kinds/view-once.js";
 import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";
@@ -26,7 +27,9 @@ export const whatsAppCodec: ContentCodec = {
       return { kind: "unsupported", what: "an unreadable message", detail: (err as Error).message };
     }
     const event = contentToEvent(content);
-    return dropped.length > 0 ? { ...event, dropped } : event;
+    // A message of a disappearing chat says how long it lives; the core schedules its redaction.
+    const expiresInSeconds = content.message && (event.kind === "message" || event.kind === "media") ? expirationOf(content.message) : 0;
+    return { ...event, ...(dropped.length > 0 ? { dropped } : {}), ...(expiresInSeconds > 0 ? { expiresInSeconds } : {}) };
   },
   encode(event, chat) {
     try {
@@ -39,19 +42,21 @@ export const whatsAppCodec: ContentCodec = {
   },
 };
 
-function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded {
+function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded {
   const now = BigInt(chat.nowMs);
   const key = (ref: MessageRef) => ({ id: ref.messageId, remoteJid: chat.contact, fromMe: ref.fromMe });
+  // In a chat with disappearing messages, WhatsApp's clients expect new messages wrapped and carrying the timer.
+  const timed = (content: Content) => (chat.disappearingSeconds ? withExpiration(content, chat.disappearingSeconds) : content);
   switch (event.kind) {
     case "message": {
       const text = event.emote ? `/me ${event.text}` : event.text;
-      return tooLong(text, "the message") ?? ok(textContent(text, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined));
+      return tooLong(text, "the message") ?? ok(timed(textContent(text, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined)));
     }
     case "edit":
       return tooLong(event.text, "the edited text") ?? ok(editContent(key(event.target), event.text, now));
     case "media":
       if (!isWhatsAppMedia(event.media)) return { ok: false, reason: "the file was prepared for another network" };
-      return ok(create(ContentSchema, { message: event.media.value as MessageInit }));
+      return ok(timed(create(ContentSchema, { message: event.media.value as MessageInit })));
     case "delete":
       return ok(revokeContent(key(event.target), now));
     case "reaction":
@@ -60,6 +65,8 @@ function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: numbe
       return ok(receiptContent(ReceiptType.READ, event.messageIds, now));
     case "typing":
       return ok(chatStateContent(event.typing ? ChatStateKind.COMPOSING : ChatStateKind.PAUSED));
+    case "disappearing_timer":
+      return ok(disappearingTimerContent(event.seconds, chat.nowMs));
   }
 }
 
@@ -112,6 +119,7 @@ function messageToEvent(wrapped: Message): RemoteEvent {
   const r = m.reactionMessage;
   if (r?.key?.id) return { kind: "reaction", targetId: r.key.id, emoji: r.text };
   const p = m.protocolMessage;
+  if (p?.type === ProtocolMessage_Type.EPHEMERAL_SETTING) return { kind: "disappearing_timer", seconds: p.ephemeralExpiration };
   if (p?.key?.id) {
     if (p.type === ProtocolMessage_Type.REVOKE) return { kind: "delete", targetId: p.key.id };
     if (p.type === ProtocolMessage_Type.MESSAGE_EDIT) {

@@ -50,6 +50,24 @@ describe("WhatsApp codec", () => {
     assert.ok(!broken.ok && /cannot be sent in a form WhatsApp accepts/.test(broken.reason), "refused, not thrown");
   });
 
+  it("wraps messages of a disappearing chat as WhatsApp does and encodes timer changes", () => {
+    const timed = (ev: OutgoingEvent) => {
+      const out = codec.encode(ev, { ...chat, disappearingSeconds: 86400 });
+      assert.ok(out.ok, out.ok ? "" : out.reason);
+      return decodeContent(out.bytes).message;
+    };
+    const text = timed({ kind: "message", text: "hi", emote: false })?.ephemeralMessage?.message?.extendedTextMessage;
+    assert.deepEqual([text?.text, text?.contextInfo?.expiration], ["hi", 86400]);
+    const img = timed({ kind: "media", media: whatsAppMedia({ imageMessage: image }) })?.ephemeralMessage?.message?.imageMessage;
+    assert.deepEqual([img?.caption, img?.contextInfo?.expiration], ["c", 86400]);
+    assert.equal(timed({ kind: "reaction", target: { messageId: ID, sender: ANNA, fromMe: false }, emoji: "x" })?.reactionMessage?.text, "x", "reactions are not wrapped");
+    const setting = sent({ kind: "disappearing_timer", seconds: 604800 }).message?.protocolMessage;
+    assert.deepEqual([setting?.type, setting?.ephemeralExpiration, setting?.ephemeralSettingTimestamp], [3, 604800, 0n]);
+    const roundTrip = codec.encode({ kind: "message", text: "x", emote: false }, { ...chat, disappearingSeconds: 60 });
+    assert.ok(roundTrip.ok);
+    assert.deepEqual(codec.decode(roundTrip.bytes), { kind: "message", text: "x", expiresInSeconds: 60 });
+  });
+
   it("refuses a text too long for one message, with both numbers", () => {
     assert.ok(codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES), emote: false }, chat).ok);
     const long = codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES + 1), emote: false }, chat);

@@ -34,6 +34,15 @@ describe("WhatsApp compatibility: messages built by WhatsApp's schema", () => {
     assert.ok(ev.kind === "message" && ev.text === "see you");
   });
 
+  it("a timer change (EPHEMERAL_SETTING, no key) is the chat's new disappearing timer; messages say how long they live", () => {
+    const ev = codec.decode(waContent([[M.protocolMessage, [[WA.ProtocolMessage.type, WA.ProtocolMessageType.EPHEMERAL_SETTING], [WA.ProtocolMessage.ephemeralExpiration, 86400], [WA.ProtocolMessage.ephemeralSettingTimestamp, 1_700_000_000]]]]));
+    assert.deepEqual(ev, { kind: "disappearing_timer", seconds: 86400 });
+    const off = codec.decode(waContent([[M.protocolMessage, [[WA.ProtocolMessage.type, WA.ProtocolMessageType.EPHEMERAL_SETTING]]]]));
+    assert.deepEqual(off, { kind: "disappearing_timer", seconds: 0 });
+    const msg = codec.decode(waContent([wrap(M.ephemeralMessage, [[M.extendedTextMessage, [[WA.ExtendedTextMessage.text, "x"], [WA.ExtendedTextMessage.contextInfo, [[WA.ContextInfo.expiration, 604800]]]]]])]));
+    assert.deepEqual(msg, { kind: "message", text: "x", expiresInSeconds: 604800 });
+  });
+
   it("plain conversation and media inside ephemeral_message arrive too", () => {
     assert.deepEqual(codec.decode(waContent([wrap(M.ephemeralMessage, [[M.conversation, "hello"]])])), { kind: "message", text: "hello" });
     const media = codec.decode(waContent([wrap(M.ephemeralMessage, [image([[WA.ImageMessage.caption, "look"]])]), contextInfo35]));
