@@ -33,6 +33,8 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
   user media PHONE MESSAGE_ID [--out PATH] (the decrypted file of a received media message; default: its name)
   user send PHONE --to URI --react ID EMOJI     (empty EMOJI removes the reaction)
   user send PHONE --to URI --edit ID TEXT | --revoke ID | --read ID [ID ...] | --typing [composing|recording|paused]
+  user send PHONE --to URI --disappearing off|24h|7d|90d|SECONDS   (the chat's disappearing-messages timer)
+        with TEXT or --file: [--expires-in 24h|7d|90d|SECONDS] (sent as in a chat with that timer)
   user watch PHONE [--json]
   user block PHONE URI | user unblock PHONE URI
   user opt-in PHONE [--allow-provider ID ...] | user opt-out PHONE
@@ -111,6 +113,14 @@ const MIME_BY_EXTENSION: Record<string, string> = {
   ".pdf": "application/pdf", ".txt": "text/plain", ".zip": "application/zip",
 };
 
+const TIMER_WORDS: Record<string, number> = { off: 0, "24h": 86400, "1d": 86400, "7d": 604800, "90d": 7776000 };
+
+/** A disappearing timer as typed: WhatsApp's choices by name, or whole seconds. */
+export function timerSeconds(text: string, option: string): number {
+  const named = TIMER_WORDS[text.trim().toLowerCase()];
+  return named ?? int(text, option.replace(/^--/, ""), 0);
+}
+
 /** The media part of `user send --file ...`: reads the file and fills in what the options do not say. */
 export function mediaFromFile(path: string, o: { kind?: string; voice?: boolean; caption?: string; mime?: string; name?: string; width?: string; height?: string; seconds?: string; waveform?: string; thumbnail?: string }): SendMedia {
   const ext = extname(path).toLowerCase();
@@ -161,9 +171,10 @@ export function describeReceived(m: ReceivedMessage): string {
   else if (describeMedia(m, c) !== undefined) what = describeMedia(m, c)!;
   else if (c.message?.extendedTextMessage) what = `${c.message.extendedTextMessage.text}  (reply to ${c.message.extendedTextMessage.contextInfo?.stanzaId ?? "?"})`;
   else if (c.message?.reactionMessage) what = `reacted ${c.message.reactionMessage.text || "(removed)"} to ${c.message.reactionMessage.key?.id}`;
+  else if (c.message?.ephemeralMessage?.message) what = `${describeReceived({ ...m, content: { message: c.message.ephemeralMessage.message } }).replace(/^.*?\]: /, "")}  (disappears after ${c.message.ephemeralMessage.message.extendedTextMessage?.contextInfo?.expiration ?? "?"} s)`;
   else if (c.message?.protocolMessage) {
     const p = c.message.protocolMessage;
-    what = p.type === "MESSAGE_EDIT" ? `edited ${p.key?.id}: ${p.editedMessage?.conversation ?? ""}` : `deleted ${p.key?.id}`;
+    what = p.type === "MESSAGE_EDIT" ? `edited ${p.key?.id}: ${p.editedMessage?.conversation ?? ""}` : p.type === "EPHEMERAL_SETTING" ? `disappearing messages ${p.ephemeralExpiration ? `after ${p.ephemeralExpiration} s` : "off"}` : `deleted ${p.key?.id}`;
   } else if (c.receipt) what = `${String(c.receipt.type ?? "DELIVERED").toLowerCase()} receipt for ${(c.receipt.messageIds ?? []).join(", ")}`;
   else if (c.chatState) what = `${String(c.chatState.state ?? "COMPOSING").toLowerCase()}${c.chatState.audio ? " (voice)" : ""}`;
   else what = JSON.stringify(c);
@@ -280,6 +291,8 @@ async function user(args: string[]): Promise<void> {
     revoke: { type: "string" },
     read: { type: "boolean" },
     typing: { type: "boolean" },
+    disappearing: { type: "string" },
+    "expires-in": { type: "string" },
     device: { type: "string" },
     file: { type: "string" },
     kind: { type: "string" },
@@ -335,6 +348,7 @@ async function user(args: string[]): Promise<void> {
       else if (values.revoke !== undefined) req = { to, revoke: values.revoke.toUpperCase() };
       else if (values.read) req = { to, read: words.map((w) => w.toUpperCase()) };
       else if (values.typing) req = { to, typing: (words[0] ?? "composing") as "composing" };
+      else if (values.disappearing !== undefined) req = { to, disappearing: timerSeconds(values.disappearing, "--disappearing") };
       else if (values.file !== undefined) {
         req = { to, media: mediaFromFile(values.file, values) };
         if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
@@ -342,6 +356,7 @@ async function user(args: string[]): Promise<void> {
         req = { to, text: need(words.join(" "), "TEXT") };
         if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
       }
+      if (values["expires-in"] !== undefined) req.expiresIn = timerSeconds(values["expires-in"], "--expires-in");
       const { id } = await api.send(phone(), { ...req, ...device });
       process.stdout.write(`${id}\n`);
       return;

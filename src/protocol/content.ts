@@ -258,7 +258,9 @@ export type MediaPart =
   | { kind: "audio"; part: AudioMessage }
   | { kind: "document"; part: DocumentMessage };
 
-export function mediaPartOf(m: Message): MediaPart | undefined {
+/** Looks inside wrappers (content-wrappers.ts): a disappearing chat's image is still an image. */
+export function mediaPartOf(wrapped: Message): MediaPart | undefined {
+  const m = unwrapMessage(wrapped).message;
   if (m.imageMessage) return { kind: "image", part: m.imageMessage };
   if (m.videoMessage) return { kind: "video", part: m.videoMessage };
   if (m.audioMessage) return { kind: "audio", part: m.audioMessage };
