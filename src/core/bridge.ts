@@ -7,6 +7,7 @@ import { runCommand } from "./commands/index.js";
 import { runPortalCommand } from "./commands/portal.js";
 import { DISAPPEARING_TIMER_STATE } from "./disappearing.js";
 import { timerStateToRemote } from "./outgoing/disappearing.js";
+import { pinsToRemote } from "./outgoing/kinds.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
 import { ExpirySweeper } from "./expiry-sweeper.js";
@@ -70,6 +71,7 @@ export class BridgeCore {
       return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDelivered(notices.notAllowed(ctx.network)), `deny-${ev.event_id}`);
     }
     if (ev.type === DISAPPEARING_TIMER_STATE && ev.state_key === "") return timerStateToRemote(ctx, portal, ev);
+    if (ev.type === "m.room.pinned_events" && ev.state_key === "") return pinsToRemote(ctx, portal, ev);
     if (await runPortalCommand(ctx, portal, ev)) return;
     if (isBridgedType(ev.type)) return sendToRemote(ctx, portal, ev);
     // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).

@@ -22,6 +22,8 @@ export interface MatrixSide {
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
   sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
+  /** The content of a room's state event (read as the bot), or null when the room has none. */
+  roomState(roomId: string, type: string, stateKey?: string): Promise<MatrixContent | null>;
   /** Sets a state event as a bridge-owned user (never encrypted); returns the event ID. */
   sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string>;
   redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void>;
@@ -130,6 +132,8 @@ export interface TextDialect {
   fromMatrix(content: MatrixText): RemoteText;
   /** A reply that shows the message it answers inline (when that message never crossed the bridge). */
   withQuote(quoted: RemoteText, text: RemoteText): RemoteText;
+  /** How the text writes a mention of this user (a contact ID or ContactIds.localUser's ID); undefined if it cannot. */
+  mentionText?(user: string): string | undefined;
 }
 
 /** Matrix message text: the plain body, and HTML when there is formatting. */

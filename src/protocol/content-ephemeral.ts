@@ -45,8 +45,7 @@ export function withExpiration(content: Content, seconds: number): Content {
 /** The timer a message says its chat has (ContextInfo.expiration of the message inside any wrapper); 0 if none. */
 export function expirationOf(m: Message): number {
   const inner = unwrapMessage(m).message;
-  const part = inner.extendedTextMessage ?? inner.imageMessage ?? inner.videoMessage ?? inner.audioMessage ?? inner.documentMessage;
-  return part?.contextInfo?.expiration ?? 0;
+  return partWithContext(inner)?.contextInfo?.expiration ?? 0;
 }
 
 /** The ContextInfo the message's kind carries, created if absent; undefined for kinds that have none. */
@@ -55,10 +54,18 @@ function contextInfoOf(m: Message): ContextInfo | undefined {
     m.extendedTextMessage = create(ExtendedTextMessageSchema, { text: m.conversation });
     m.conversation = "";
   }
-  const part = m.extendedTextMessage ?? m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage;
+  const part = partWithContext(m);
   if (!part) return undefined;
   part.contextInfo ??= create(ContextInfoSchema);
   return part.contextInfo;
+}
+
+/** The part of a message that holds its ContextInfo, for every kind that has one. */
+function partWithContext(m: Message): { contextInfo?: ContextInfo | undefined } | undefined {
+  return (
+    m.extendedTextMessage ?? m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage ?? m.stickerMessage ?? m.ptvMessage ??
+    m.locationMessage ?? m.liveLocationMessage ?? m.contactMessage ?? m.contactsArrayMessage ?? m.pollCreationMessage ?? m.pollCreationMessageV2 ?? m.pollCreationMessageV3
+  );
 }
 
 function checkTimer(seconds: number, field: string): void {

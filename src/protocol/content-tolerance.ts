@@ -53,6 +53,8 @@ function tolerateContextInfo(info: ContextInfo, path: string, depth: number, wal
   const { notes } = walk;
   info.participant = usableUri(info.participant, `${path}.participant`, notes);
   info.remoteJid = usableUri(info.remoteJid, `${path}.remote_jid`, notes);
+  // Mentions only decorate the text: each one that names nobody is dropped on its own.
+  info.mentionedJid = info.mentionedJid.map((m, i) => usableUri(m, `${path}.mentioned_jid[${i}]`, notes)).filter((m) => m.length > 0);
   if (info.expiration > MAX_DISAPPEARING_SECONDS) {
     notes.push(`${path}.expiration: dropped, ${info.expiration} seconds is longer than any disappearing timer`);
     info.expiration = 0;

@@ -17,12 +17,14 @@ import {
   type MessageKey,
   type ProtocolMessage,
   type Receipt,
+  type StickerMessage,
   type VideoMessage,
 } from "./gen/content_pb.js";
 import { checkByteLength } from "./checks.js";
 import { ProtocolError, invalidField } from "./errors.js";
 import { MAX_CONTENT_BYTES, MAX_DISAPPEARING_SECONDS, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
 import { MAX_WRAPPERS, unwrapMessage, WRAPPERS, wrapperOf } from "./content-wrappers.js";
+import { MORE_KINDS, moreKindOf, validateMoreKinds, type MoreKind } from "./content-kinds.js";
 import { checkMessageRefString } from "./message-id.js";
 import { pad, unpad } from "./padding.js";
 import { tolerate } from "./content-tolerance.js";
@@ -45,6 +47,7 @@ export type ContentKind =
   | "ephemeral_setting"
   | "receipt"
   | "chat_state"
+  | MoreKind
   | "unknown";
 
 const MEDIA_KEY_BYTES = 32;
@@ -104,6 +107,7 @@ const MESSAGE_KINDS: readonly [MessageField, string][] = [
   ["videoMessage", "video_message"],
   ["protocolMessage", "protocol_message"],
   ["reactionMessage", "reaction_message"],
+  ...MORE_KINDS.map(([field, name]) => [field, name] as [MessageField, string]),
   ...WRAPPERS.map(([field, name]) => [field, name] as [MessageField, string]),
 ];
 
@@ -151,6 +155,8 @@ export function validateMessage(message: Message, path: string, depth: number, w
     }
   }
   if (m.protocolMessage) validateProtocolMessage(m.protocolMessage, `${path}.protocol_message`, depth);
+  if (m.ptvMessage) validateMedia(m.ptvMessage, `${path}.ptv_message`, depth);
+  validateMoreKinds(m, path, { media: (part, at) => validateMedia(part, at, depth), key: (key, at) => validateKey(key, at) });
 }
 
 function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: number): void {
@@ -181,7 +187,7 @@ function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: numbe
   }
 }
 
-type MediaMessage = ImageMessage | VideoMessage | AudioMessage | DocumentMessage;
+type MediaMessage = ImageMessage | VideoMessage | AudioMessage | DocumentMessage | StickerMessage;
 
 function validateMedia(media: MediaMessage, path: string, depth: number): void {
   checkByteLength(media.mediaKey, MEDIA_KEY_BYTES, `${path}.media_key`);
@@ -201,6 +207,7 @@ function validateContextInfo(info: ContextInfo | undefined, path: string, depth:
   if (info.stanzaId.length > 0) checkMessageRefString(info.stanzaId, `${path}.stanza_id`);
   if (info.participant.length > 0) checkUri(info.participant, `${path}.participant`);
   if (info.remoteJid.length > 0) checkUri(info.remoteJid, `${path}.remote_jid`);
+  info.mentionedJid.forEach((uri, i) => checkUri(uri, `${path}.mentioned_jid[${i}]`));
   if (info.quotedMessage) {
     if (info.stanzaId.length === 0) throw invalidField(`${path}.stanza_id`, "is required with quoted_message");
     validateMessage(info.quotedMessage, `${path}.quoted_message`, depth + 1);
@@ -240,6 +247,8 @@ export function messageKind(wrapped: Message): ContentKind {
   const m = unwrapMessage(wrapped).message;
   if (m.conversation.length > 0) return "text";
   if (m.extendedTextMessage) return "extended_text";
+  const more = moreKindOf(m);
+  if (more) return more;
   const media = mediaPartOf(m);
   if (media) return media.kind;
   if (m.reactionMessage) return "reaction";
@@ -256,7 +265,9 @@ export type MediaPart =
   | { kind: "image"; part: ImageMessage }
   | { kind: "video"; part: VideoMessage }
   | { kind: "audio"; part: AudioMessage }
-  | { kind: "document"; part: DocumentMessage };
+  | { kind: "document"; part: DocumentMessage }
+  /** Stickers are images to the media keys (WhatsApp encrypts them with the image keys). */
+  | { kind: "sticker"; part: StickerMessage };
 
 /** Looks inside wrappers (content-wrappers.ts): a disappearing chat's image is still an image. */
 export function mediaPartOf(wrapped: Message): MediaPart | undefined {
@@ -265,5 +276,8 @@ export function mediaPartOf(wrapped: Message): MediaPart | undefined {
   if (m.videoMessage) return { kind: "video", part: m.videoMessage };
   if (m.audioMessage) return { kind: "audio", part: m.audioMessage };
   if (m.documentMessage) return { kind: "document", part: m.documentMessage };
+  // A video note is a video message in a field of its own; it is encrypted as a video.
+  if (m.ptvMessage) return { kind: "video", part: m.ptvMessage };
+  if (m.stickerMessage) return { kind: "sticker", part: m.stickerMessage };
   return undefined;
 }

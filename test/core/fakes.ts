@@ -75,8 +75,15 @@ export class RecordingMatrixSide implements MatrixSide {
     this.record("sendEvent", asUser, roomId, type, content, txnId);
     return `$event${++this.next}`;
   }
+  /** Room state as set through sendState, keyed "room|type|stateKey". */
+  readonly state = new Map<string, MatrixContent>();
+  async roomState(roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    this.record("roomState", roomId, type, stateKey);
+    return this.state.get(`${roomId}|${type}|${stateKey}`) ?? null;
+  }
   async sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
     this.record("sendState", asUser, roomId, type, stateKey, content);
+    this.state.set(`${roomId}|${type}|${stateKey}`, content);
     return `$state${++this.next}`;
   }
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
@@ -175,6 +182,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
     toMatrix: (text) => ({ body: text }),
     fromMatrix: (content) => (this.fromMatrixInputs.push(content), content.body),
     withQuote: (quoted, text) => `«${quoted}» ${text}`,
+    mentionText: (user) => (user.startsWith("fake:") ? `@${user.slice("fake:".length)}` : undefined),
   };
   readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };
   readonly lookups: string[] = [];

@@ -6,7 +6,11 @@ import type { RemoteEvent, RemoteEventKind } from "../events.js";
 import { notices } from "../notices.js";
 import { ensurePortal } from "../portals.js";
 import { cannotShow, type IncomingCall } from "./call.js";
+import { contactToMatrix } from "./contact.js";
 import { deleteToMatrix } from "./delete.js";
+import { locationToMatrix } from "./location.js";
+import { pinToMatrix } from "./pin.js";
+import { pollToMatrix } from "./poll.js";
 import { afterDisappearingMessage, disappearingTimerToMatrix } from "./disappearing.js";
 import { editToMatrix } from "./edit.js";
 import { mediaToMatrix } from "./media.js";
@@ -26,6 +30,10 @@ const HANDLERS: Handlers = {
   receipt: receiptToMatrix,
   typing: typingToMatrix,
   disappearing_timer: disappearingTimerToMatrix,
+  location: locationToMatrix,
+  contact: contactToMatrix,
+  poll: pollToMatrix,
+  pin: pinToMatrix,
   unsupported: (call, ev) => cannotShow(call, ev.what),
 };
 
@@ -33,7 +41,7 @@ const HANDLERS: Handlers = {
  * Kinds that never open a portal: there is nothing to mark, redact or react to in a chat that has no room (messages
  * of an earlier room are not this portal's), and a new room would be an empty invite.
  */
-const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction", "disappearing_timer"]);
+const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction", "disappearing_timer", "pin"]);
 
 /** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
 export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Promise<void> {

@@ -150,7 +150,8 @@ function mediaRefOf(m: Message | undefined): MediaRef | undefined {
   });
   const media = mediaPartOf(m);
   if (!media) return undefined;
-  return pick(media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
+  // Stickers are encrypted with the image keys.
+  return pick(media.kind === "sticker" ? "image" : media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
 }
 
 /** Fetches, verifies and decrypts the file of a received media message, streaming; yields only verified bytes. */

@@ -10,6 +10,12 @@ import { ContentSchema, ProtocolMessage_Type, type Content, type Message } from 
 import { MAX_CONTENT_BYTES } from "../../protocol/limits.js";
 import { disappearingTimerContent, expirationOf, withExpiration } from "../../protocol/content-ephemeral.js";
 import { unwrapMessage } from "../../protocol/content-wrappers.js";
+import { contactEvent } from "./kinds/contact.js";
+import { contextOf, previewFields, previewOf } from "./kinds/context.js";
+import { locationEvent, locationMessage } from "./kinds/location.js";
+import { pinEvent, pinMessage } from "./kinds/pin.js";
+import { pollEvent } from "./kinds/poll.js";
+import { stickerFromImage } from "./kinds/sticker.js";
 import { viewOnceEvent } from "./kinds/view-once.js";
 import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";
 
@@ -50,13 +56,23 @@ function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: numbe
   switch (event.kind) {
     case "message": {
       const text = event.emote ? `/me ${event.text}` : event.text;
-      return tooLong(text, "the message") ?? ok(timed(textContent(text, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined)));
+      const quote = event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined;
+      const tooBig = tooLong(text, "the message");
+      if (tooBig) return tooBig;
+      if (!event.mentions?.length && !event.preview) return ok(timed(textContent(text, quote)));
+      // Mentions and previews live in the extended text's fields.
+      const contextInfo = { ...(quote ?? {}), ...(event.mentions?.length ? { mentionedJid: event.mentions } : {}) };
+      return ok(timed(create(ContentSchema, { message: { extendedTextMessage: { text, ...previewFields(event.preview), contextInfo } } })));
     }
+    case "location":
+      return ok(timed(create(ContentSchema, { message: locationMessage(event.place, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined) })));
+    case "pin":
+      return ok(create(ContentSchema, { message: pinMessage(event.target, chat.contact, event.pinned, chat.nowMs) }));
     case "edit":
       return tooLong(event.text, "the edited text") ?? ok(editContent(key(event.target), event.text, now));
     case "media":
       if (!isWhatsAppMedia(event.media)) return { ok: false, reason: "the file was prepared for another network" };
-      return ok(timed(create(ContentSchema, { message: event.media.value as MessageInit })));
+      return ok(timed(create(ContentSchema, { message: event.sticker ? stickerFromImage(event.media.value as MessageInit) : (event.media.value as MessageInit) })));
     case "delete":
       return ok(revokeContent(key(event.target), now));
     case "reaction":
@@ -110,11 +126,13 @@ function messageToEvent(wrapped: Message): RemoteEvent {
   const ext = m.extendedTextMessage;
   if (ext?.text) {
     const ctx = ext.contextInfo;
+    const preview = previewOf(ext);
+    const extras = { ...contextOf(ctx), ...(preview ? { preview } : {}) };
     if (ctx?.stanzaId) {
       const quotedText = plainTextOf(ctx.quotedMessage);
-      return { kind: "message", text: ext.text, replyTo: { messageId: ctx.stanzaId, ...(quotedText ? { quotedText } : {}) } };
+      return { kind: "message", text: ext.text, replyTo: { messageId: ctx.stanzaId, ...(quotedText ? { quotedText } : {}) }, ...extras };
     }
-    return { kind: "message", text: ext.text };
+    return { kind: "message", text: ext.text, ...extras };
   }
   const r = m.reactionMessage;
   if (r?.key?.id) return { kind: "reaction", targetId: r.key.id, emoji: r.text };
@@ -129,16 +147,20 @@ function messageToEvent(wrapped: Message): RemoteEvent {
     }
     return { kind: "unsupported", what: "a protocol message of an unknown type" };
   }
-  const media = m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage;
+  const media = m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage ?? m.ptvMessage ?? m.stickerMessage;
   if (media) {
     const replyTo = media.contextInfo?.stanzaId;
-    return { kind: "media", media: whatsAppMedia(m), what: mediaWhat(m), ...(replyTo ? { replyTo } : {}) };
+    return { kind: "media", media: whatsAppMedia(m), what: mediaWhat(m), ...(replyTo ? { replyTo } : {}), ...(m.stickerMessage ? { sticker: true } : {}), ...contextOf(media.contextInfo) };
   }
-  return { kind: "unsupported", what: "a message of a kind this bridge does not know (for example a sticker, poll, location or contact)" };
+  const other = locationEvent(m) ?? contactEvent(m) ?? pollEvent(m) ?? pinEvent(m);
+  if (other) return other;
+  return { kind: "unsupported", what: "a message of a kind this bridge does not know" };
 }
 
 function mediaWhat(m: Message): string {
   if (m.imageMessage) return "an image";
+  if (m.stickerMessage) return "a sticker";
+  if (m.ptvMessage) return "a video note";
   if (m.videoMessage) return "a video";
   if (m.audioMessage) return m.audioMessage.ptt ? "a voice note" : "an audio file";
   return "a file";

@@ -18,7 +18,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file content.proto.
  */
 export const file_content: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jb250ZW50LnByb3RvEg5kbWEuaW50ZXJvcC52MSKMAQoHQ29udGVudBIoCgdtZXNzYWdlGAEgASgLMhcuZG1hLmludGVyb3AudjEuTWVzc2FnZRIoCgdyZWNlaXB0GAIgASgLMhcuZG1hLmludGVyb3AudjEuUmVjZWlwdBItCgpjaGF0X3N0YXRlGAMgASgLMhkuZG1hLmludGVyb3AudjEuQ2hhdFN0YXRlIsYGCgdNZXNzYWdlEhQKDGNvbnZlcnNhdGlvbhgBIAEoCRIzCg1pbWFnZV9tZXNzYWdlGAMgASgLMhwuZG1hLmludGVyb3AudjEuSW1hZ2VNZXNzYWdlEkIKFWV4dGVuZGVkX3RleHRfbWVzc2FnZRgGIAEoCzIjLmRtYS5pbnRlcm9wLnYxLkV4dGVuZGVkVGV4dE1lc3NhZ2USOQoQZG9jdW1lbnRfbWVzc2FnZRgHIAEoCzIfLmRtYS5pbnRlcm9wLnYxLkRvY3VtZW50TWVzc2FnZRIzCg1hdWRpb19tZXNzYWdlGAggASgLMhwuZG1hLmludGVyb3AudjEuQXVkaW9NZXNzYWdlEjMKDXZpZGVvX21lc3NhZ2UYCSABKAsyHC5kbWEuaW50ZXJvcC52MS5WaWRlb01lc3NhZ2USOQoQcHJvdG9jb2xfbWVzc2FnZRgMIAEoCzIfLmRtYS5pbnRlcm9wLnYxLlByb3RvY29sTWVzc2FnZRI5ChByZWFjdGlvbl9tZXNzYWdlGC4gASgLMh8uZG1hLmludGVyb3AudjEuUmVhY3Rpb25NZXNzYWdlEj0KEXZpZXdfb25jZV9tZXNzYWdlGCUgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEj0KEWVwaGVtZXJhbF9tZXNzYWdlGCggASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkkKHWRvY3VtZW50X3dpdGhfY2FwdGlvbl9tZXNzYWdlGDUgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkAKFHZpZXdfb25jZV9tZXNzYWdlX3YyGDcgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEjoKDmVkaXRlZF9tZXNzYWdlGDogASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkoKHnZpZXdfb25jZV9tZXNzYWdlX3YyX2V4dGVuc2lvbhg7IAEoCzIiLmRtYS5pbnRlcm9wLnYxLkZ1dHVyZVByb29mTWVzc2FnZSI+ChJGdXR1cmVQcm9vZk1lc3NhZ2USKAoHbWVzc2FnZRgBIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2UiUgoKTWVzc2FnZUtleRISCgpyZW1vdGVfamlkGAEgASgJEg8KB2Zyb21fbWUYAiABKAgSCgoCaWQYAyABKAkSEwoLcGFydGljaXBhbnQYBCABKAkiswEKC0NvbnRleHRJbmZvEhEKCXN0YW56YV9pZBgBIAEoCRITCgtwYXJ0aWNpcGFudBgCIAEoCRIvCg5xdW90ZWRfbWVzc2FnZRgDIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2USEgoKcmVtb3RlX2ppZBgEIAEoCRISCgpleHBpcmF0aW9uGBkgASgNEiMKG2VwaGVtZXJhbF9zZXR0aW5nX3RpbWVzdGFtcBgaIAEoAyJWChNFeHRlbmRlZFRleHRNZXNzYWdlEgwKBHRleHQYASABKAkSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8ipgIKDEltYWdlTWVzc2FnZRILCgN1cmwYASABKAkSEAoIbWltZXR5cGUYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRITCgtmaWxlX3NoYTI1NhgEIAEoDBITCgtmaWxlX2xlbmd0aBgFIAEoBBIOCgZoZWlnaHQYBiABKA0SDQoFd2lkdGgYByABKA0SEQoJbWVkaWFfa2V5GAggASgMEhcKD2ZpbGVfZW5jX3NoYTI1NhgJIAEoDBITCgtkaXJlY3RfcGF0aBgLIAEoCRIWCg5qcGVnX3RodW1ibmFpbBgQIAEoDBIxCgxjb250ZXh0X2luZm8YESABKAsyGy5kbWEuaW50ZXJvcC52MS5Db250ZXh0SW5mbxIRCgl2aWV3X29uY2UYGSABKAgitwIKDFZpZGVvTWVzc2FnZRILCgN1cmwYASABKAkSEAoIbWltZXR5cGUYAiABKAkSEwoLZmlsZV9zaGEyNTYYAyABKAwSEwoLZmlsZV9sZW5ndGgYBCABKAQSDwoHc2Vjb25kcxgFIAEoDRIRCgltZWRpYV9rZXkYBiABKAwSDwoHY2FwdGlvbhgHIAEoCRIOCgZoZWlnaHQYCSABKA0SDQoFd2lkdGgYCiABKA0SFwoPZmlsZV9lbmNfc2hhMjU2GAsgASgMEhMKC2RpcmVjdF9wYXRoGA0gASgJEhYKDmpwZWdfdGh1bWJuYWlsGBAgASgMEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEhEKCXZpZXdfb25jZRgUIAEoCCKOAgoMQXVkaW9NZXNzYWdlEgsKA3VybBgBIAEoCRIQCghtaW1ldHlwZRgCIAEoCRITCgtmaWxlX3NoYTI1NhgDIAEoDBITCgtmaWxlX2xlbmd0aBgEIAEoBBIPCgdzZWNvbmRzGAUgASgNEgsKA3B0dBgGIAEoCBIRCgltZWRpYV9rZXkYByABKAwSFwoPZmlsZV9lbmNfc2hhMjU2GAggASgMEhMKC2RpcmVjdF9wYXRoGAkgASgJEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEhAKCHdhdmVmb3JtGBMgASgMEhEKCXZpZXdfb25jZRgVIAEoCCKtAgoPRG9jdW1lbnRNZXNzYWdlEgsKA3VybBgBIAEoCRIQCghtaW1ldHlwZRgCIAEoCRINCgV0aXRsZRgDIAEoCRITCgtmaWxlX3NoYTI1NhgEIAEoDBITCgtmaWxlX2xlbmd0aBgFIAEoBBISCgpwYWdlX2NvdW50GAYgASgNEhEKCW1lZGlhX2tleRgHIAEoDBIRCglmaWxlX25hbWUYCCABKAkSFwoPZmlsZV9lbmNfc2hhMjU2GAkgASgMEhMKC2RpcmVjdF9wYXRoGAogASgJEhYKDmpwZWdfdGh1bWJuYWlsGBAgASgMEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvEg8KB2NhcHRpb24YFCABKAkitQIKD1Byb3RvY29sTWVzc2FnZRInCgNrZXkYASABKAsyGi5kbWEuaW50ZXJvcC52MS5NZXNzYWdlS2V5EjIKBHR5cGUYAiABKA4yJC5kbWEuaW50ZXJvcC52MS5Qcm90b2NvbE1lc3NhZ2UuVHlwZRIcChRlcGhlbWVyYWxfZXhwaXJhdGlvbhgEIAEoDRIjChtlcGhlbWVyYWxfc2V0dGluZ190aW1lc3RhbXAYBSABKAMSLwoOZWRpdGVkX21lc3NhZ2UYDiABKAsyFy5kbWEuaW50ZXJvcC52MS5NZXNzYWdlEhQKDHRpbWVzdGFtcF9tcxgPIAEoBCI7CgRUeXBlEgoKBlJFVk9LRRAAEhUKEUVQSEVNRVJBTF9TRVRUSU5HEAMSEAoMTUVTU0FHRV9FRElUEA4iZQoPUmVhY3Rpb25NZXNzYWdlEicKA2tleRgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2VLZXkSDAoEdGV4dBgCIAEoCRIbChNzZW5kZXJfdGltZXN0YW1wX21zGAQgASgEIo0BCgdSZWNlaXB0EioKBHR5cGUYASABKA4yHC5kbWEuaW50ZXJvcC52MS5SZWNlaXB0LlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAkSFAoMdGltZXN0YW1wX21zGAMgASgEIisKBFR5cGUSDQoJREVMSVZFUkVEEAASCAoEUkVBRBABEgoKBlBMQVlFRBACIm4KCUNoYXRTdGF0ZRIuCgVzdGF0ZRgBIAEoDjIfLmRtYS5pbnRlcm9wLnYxLkNoYXRTdGF0ZS5TdGF0ZRINCgVhdWRpbxgCIAEoCCIiCgVTdGF0ZRINCglDT01QT1NJTkcQABIKCgZQQVVTRUQQAUIHkgMECAIgA2IIZWRpdGlvbnNw6Ac");
+  fileDesc("Cg1jb250ZW50LnByb3RvEg5kbWEuaW50ZXJvcC52MSKMAQoHQ29udGVudBIoCgdtZXNzYWdlGAEgASgLMhcuZG1hLmludGVyb3AudjEuTWVzc2FnZRIoCgdyZWNlaXB0GAIgASgLMhcuZG1hLmludGVyb3AudjEuUmVjZWlwdBItCgpjaGF0X3N0YXRlGAMgASgLMhkuZG1hLmludGVyb3AudjEuQ2hhdFN0YXRlIoEMCgdNZXNzYWdlEhQKDGNvbnZlcnNhdGlvbhgBIAEoCRIzCg1pbWFnZV9tZXNzYWdlGAMgASgLMhwuZG1hLmludGVyb3AudjEuSW1hZ2VNZXNzYWdlEjcKD2NvbnRhY3RfbWVzc2FnZRgEIAEoCzIeLmRtYS5pbnRlcm9wLnYxLkNvbnRhY3RNZXNzYWdlEjkKEGxvY2F0aW9uX21lc3NhZ2UYBSABKAsyHy5kbWEuaW50ZXJvcC52MS5Mb2NhdGlvbk1lc3NhZ2USQgoVZXh0ZW5kZWRfdGV4dF9tZXNzYWdlGAYgASgLMiMuZG1hLmludGVyb3AudjEuRXh0ZW5kZWRUZXh0TWVzc2FnZRI5ChBkb2N1bWVudF9tZXNzYWdlGAcgASgLMh8uZG1hLmludGVyb3AudjEuRG9jdW1lbnRNZXNzYWdlEjMKDWF1ZGlvX21lc3NhZ2UYCCABKAsyHC5kbWEuaW50ZXJvcC52MS5BdWRpb01lc3NhZ2USMwoNdmlkZW9fbWVzc2FnZRgJIAEoCzIcLmRtYS5pbnRlcm9wLnYxLlZpZGVvTWVzc2FnZRI5ChBwcm90b2NvbF9tZXNzYWdlGAwgASgLMh8uZG1hLmludGVyb3AudjEuUHJvdG9jb2xNZXNzYWdlEkQKFmNvbnRhY3RzX2FycmF5X21lc3NhZ2UYDSABKAsyJC5kbWEuaW50ZXJvcC52MS5Db250YWN0c0FycmF5TWVzc2FnZRJCChVsaXZlX2xvY2F0aW9uX21lc3NhZ2UYEiABKAsyIy5kbWEuaW50ZXJvcC52MS5MaXZlTG9jYXRpb25NZXNzYWdlEjcKD3N0aWNrZXJfbWVzc2FnZRgaIAEoCzIeLmRtYS5pbnRlcm9wLnYxLlN0aWNrZXJNZXNzYWdlEjkKEHJlYWN0aW9uX21lc3NhZ2UYLiABKAsyHy5kbWEuaW50ZXJvcC52MS5SZWFjdGlvbk1lc3NhZ2USQgoVcG9sbF9jcmVhdGlvbl9tZXNzYWdlGDEgASgLMiMuZG1hLmludGVyb3AudjEuUG9sbENyZWF0aW9uTWVzc2FnZRI+ChNwb2xsX3VwZGF0ZV9tZXNzYWdlGDIgASgLMiEuZG1hLmludGVyb3AudjEuUG9sbFVwZGF0ZU1lc3NhZ2USRQoYcG9sbF9jcmVhdGlvbl9tZXNzYWdlX3YyGDwgASgLMiMuZG1hLmludGVyb3AudjEuUG9sbENyZWF0aW9uTWVzc2FnZRI9ChNwaW5faW5fY2hhdF9tZXNzYWdlGD8gASgLMiAuZG1hLmludGVyb3AudjEuUGluSW5DaGF0TWVzc2FnZRJFChhwb2xsX2NyZWF0aW9uX21lc3NhZ2VfdjMYQCABKAsyIy5kbWEuaW50ZXJvcC52MS5Qb2xsQ3JlYXRpb25NZXNzYWdlEjEKC3B0dl9tZXNzYWdlGEIgASgLMhwuZG1hLmludGVyb3AudjEuVmlkZW9NZXNzYWdlEj0KEXZpZXdfb25jZV9tZXNzYWdlGCUgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEj0KEWVwaGVtZXJhbF9tZXNzYWdlGCggASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkkKHWRvY3VtZW50X3dpdGhfY2FwdGlvbl9tZXNzYWdlGDUgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkAKFHZpZXdfb25jZV9tZXNzYWdlX3YyGDcgASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEjoKDmVkaXRlZF9tZXNzYWdlGDogASgLMiIuZG1hLmludGVyb3AudjEuRnV0dXJlUHJvb2ZNZXNzYWdlEkoKHnZpZXdfb25jZV9tZXNzYWdlX3YyX2V4dGVuc2lvbhg7IAEoCzIiLmRtYS5pbnRlcm9wLnYxLkZ1dHVyZVByb29mTWVzc2FnZSI+ChJGdXR1cmVQcm9vZk1lc3NhZ2USKAoHbWVzc2FnZRgBIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2UiUgoKTWVzc2FnZUtleRISCgpyZW1vdGVfamlkGAEgASgJEg8KB2Zyb21fbWUYAiABKAgSCgoCaWQYAyABKAkSEwoLcGFydGljaXBhbnQYBCABKAki+gEKC0NvbnRleHRJbmZvEhEKCXN0YW56YV9pZBgBIAEoCRITCgtwYXJ0aWNpcGFudBgCIAEoCRIvCg5xdW90ZWRfbWVzc2FnZRgDIAEoCzIXLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2USEgoKcmVtb3RlX2ppZBgEIAEoCRIVCg1tZW50aW9uZWRfamlkGA8gAygJEhgKEGZvcndhcmRpbmdfc2NvcmUYFSABKA0SFAoMaXNfZm9yd2FyZGVkGBYgASgIEhIKCmV4cGlyYXRpb24YGSABKA0SIwobZXBoZW1lcmFsX3NldHRpbmdfdGltZXN0YW1wGBogASgDIq8CChNFeHRlbmRlZFRleHRNZXNzYWdlEgwKBHRleHQYASABKAkSFAoMbWF0Y2hlZF90ZXh0GAIgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEg0KBXRpdGxlGAYgASgJEkUKDHByZXZpZXdfdHlwZRgKIAEoDjIvLmRtYS5pbnRlcm9wLnYxLkV4dGVuZGVkVGV4dE1lc3NhZ2UuUHJldmlld1R5cGUSFgoOanBlZ190aHVtYm5haWwYECABKAwSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8iPgoLUHJldmlld1R5cGUSCAoETk9ORRAAEgkKBVZJREVPEAESDwoLUExBQ0VIT0xERVIQBBIJCgVJTUFHRRAFIqYCCgxJbWFnZU1lc3NhZ2USCwoDdXJsGAEgASgJEhAKCG1pbWV0eXBlGAIgASgJEg8KB2NhcHRpb24YAyABKAkSEwoLZmlsZV9zaGEyNTYYBCABKAwSEwoLZmlsZV9sZW5ndGgYBSABKAQSDgoGaGVpZ2h0GAYgASgNEg0KBXdpZHRoGAcgASgNEhEKCW1lZGlhX2tleRgIIAEoDBIXCg9maWxlX2VuY19zaGEyNTYYCSABKAwSEwoLZGlyZWN0X3BhdGgYCyABKAkSFgoOanBlZ190aHVtYm5haWwYECABKAwSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8SEQoJdmlld19vbmNlGBkgASgIIs0CCgxWaWRlb01lc3NhZ2USCwoDdXJsGAEgASgJEhAKCG1pbWV0eXBlGAIgASgJEhMKC2ZpbGVfc2hhMjU2GAMgASgMEhMKC2ZpbGVfbGVuZ3RoGAQgASgEEg8KB3NlY29uZHMYBSABKA0SEQoJbWVkaWFfa2V5GAYgASgMEg8KB2NhcHRpb24YByABKAkSFAoMZ2lmX3BsYXliYWNrGAggASgIEg4KBmhlaWdodBgJIAEoDRINCgV3aWR0aBgKIAEoDRIXCg9maWxlX2VuY19zaGEyNTYYCyABKAwSEwoLZGlyZWN0X3BhdGgYDSABKAkSFgoOanBlZ190aHVtYm5haWwYECABKAwSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8SEQoJdmlld19vbmNlGBQgASgIIo4CCgxBdWRpb01lc3NhZ2USCwoDdXJsGAEgASgJEhAKCG1pbWV0eXBlGAIgASgJEhMKC2ZpbGVfc2hhMjU2GAMgASgMEhMKC2ZpbGVfbGVuZ3RoGAQgASgEEg8KB3NlY29uZHMYBSABKA0SCwoDcHR0GAYgASgIEhEKCW1lZGlhX2tleRgHIAEoDBIXCg9maWxlX2VuY19zaGEyNTYYCCABKAwSEwoLZGlyZWN0X3BhdGgYCSABKAkSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8SEAoId2F2ZWZvcm0YEyABKAwSEQoJdmlld19vbmNlGBUgASgIIq0CCg9Eb2N1bWVudE1lc3NhZ2USCwoDdXJsGAEgASgJEhAKCG1pbWV0eXBlGAIgASgJEg0KBXRpdGxlGAMgASgJEhMKC2ZpbGVfc2hhMjU2GAQgASgMEhMKC2ZpbGVfbGVuZ3RoGAUgASgEEhIKCnBhZ2VfY291bnQYBiABKA0SEQoJbWVkaWFfa2V5GAcgASgMEhEKCWZpbGVfbmFtZRgIIAEoCRIXCg9maWxlX2VuY19zaGEyNTYYCSABKAwSEwoLZGlyZWN0X3BhdGgYCiABKAkSFgoOanBlZ190aHVtYm5haWwYECABKAwSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8SDwoHY2FwdGlvbhgUIAEoCSKYAgoOU3RpY2tlck1lc3NhZ2USCwoDdXJsGAEgASgJEhMKC2ZpbGVfc2hhMjU2GAIgASgMEhcKD2ZpbGVfZW5jX3NoYTI1NhgDIAEoDBIRCgltZWRpYV9rZXkYBCABKAwSEAoIbWltZXR5cGUYBSABKAkSDgoGaGVpZ2h0GAYgASgNEg0KBXdpZHRoGAcgASgNEhMKC2RpcmVjdF9wYXRoGAggASgJEhMKC2ZpbGVfbGVuZ3RoGAkgASgEEhMKC2lzX2FuaW1hdGVkGA0gASgIEhUKDXBuZ190aHVtYm5haWwYECABKAwSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8i+wEKD0xvY2F0aW9uTWVzc2FnZRIYChBkZWdyZWVzX2xhdGl0dWRlGAEgASgBEhkKEWRlZ3JlZXNfbG9uZ2l0dWRlGAIgASgBEgwKBG5hbWUYAyABKAkSDwoHYWRkcmVzcxgEIAEoCRILCgN1cmwYBSABKAkSDwoHaXNfbGl2ZRgGIAEoCBIaChJhY2N1cmFjeV9pbl9tZXRlcnMYByABKA0SDwoHY29tbWVudBgLIAEoCRIWCg5qcGVnX3RodW1ibmFpbBgQIAEoDBIxCgxjb250ZXh0X2luZm8YESABKAsyGy5kbWEuaW50ZXJvcC52MS5Db250ZXh0SW5mbyK1AgoTTGl2ZUxvY2F0aW9uTWVzc2FnZRIYChBkZWdyZWVzX2xhdGl0dWRlGAEgASgBEhkKEWRlZ3JlZXNfbG9uZ2l0dWRlGAIgASgBEhoKEmFjY3VyYWN5X2luX21ldGVycxgDIAEoDRIUCgxzcGVlZF9pbl9tcHMYBCABKAISLQolZGVncmVlc19jbG9ja3dpc2VfZnJvbV9tYWduZXRpY19ub3J0aBgFIAEoDRIPCgdjYXB0aW9uGAYgASgJEhcKD3NlcXVlbmNlX251bWJlchgHIAEoAxITCgt0aW1lX29mZnNldBgIIAEoDRIWCg5qcGVnX3RodW1ibmFpbBgQIAEoDBIxCgxjb250ZXh0X2luZm8YESABKAsyGy5kbWEuaW50ZXJvcC52MS5Db250ZXh0SW5mbyJoCg5Db250YWN0TWVzc2FnZRIUCgxkaXNwbGF5X25hbWUYASABKAkSDQoFdmNhcmQYECABKAkSMQoMY29udGV4dF9pbmZvGBEgASgLMhsuZG1hLmludGVyb3AudjEuQ29udGV4dEluZm8ikQEKFENvbnRhY3RzQXJyYXlNZXNzYWdlEhQKDGRpc3BsYXlfbmFtZRgBIAEoCRIwCghjb250YWN0cxgCIAMoCzIeLmRtYS5pbnRlcm9wLnYxLkNvbnRhY3RNZXNzYWdlEjEKDGNvbnRleHRfaW5mbxgRIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvIvoBChNQb2xsQ3JlYXRpb25NZXNzYWdlEg8KB2VuY19rZXkYASABKAwSDAoEbmFtZRgCIAEoCRI7CgdvcHRpb25zGAMgAygLMiouZG1hLmludGVyb3AudjEuUG9sbENyZWF0aW9uTWVzc2FnZS5PcHRpb24SIAoYc2VsZWN0YWJsZV9vcHRpb25zX2NvdW50GAQgASgNEjEKDGNvbnRleHRfaW5mbxgFIAEoCzIbLmRtYS5pbnRlcm9wLnYxLkNvbnRleHRJbmZvGjIKBk9wdGlvbhITCgtvcHRpb25fbmFtZRgBIAEoCRITCgtvcHRpb25faGFzaBgCIAEoCSLaAQoRUG9sbFVwZGF0ZU1lc3NhZ2USPQoZcG9sbF9jcmVhdGlvbl9tZXNzYWdlX2tleRgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2VLZXkSOAoEdm90ZRgCIAEoCzIqLmRtYS5pbnRlcm9wLnYxLlBvbGxVcGRhdGVNZXNzYWdlLkVuY1ZhbHVlEhsKE3NlbmRlcl90aW1lc3RhbXBfbXMYBCABKAMaLwoIRW5jVmFsdWUSEwoLZW5jX3BheWxvYWQYASABKAwSDgoGZW5jX2l2GAIgASgMIssBChBQaW5JbkNoYXRNZXNzYWdlEicKA2tleRgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2VLZXkSMwoEdHlwZRgCIAEoDjIlLmRtYS5pbnRlcm9wLnYxLlBpbkluQ2hhdE1lc3NhZ2UuVHlwZRIbChNzZW5kZXJfdGltZXN0YW1wX21zGAMgASgDIjwKBFR5cGUSEAoMVU5LTk9XTl9UWVBFEAASDwoLUElOX0ZPUl9BTEwQARIRCg1VTlBJTl9GT1JfQUxMEAIitQIKD1Byb3RvY29sTWVzc2FnZRInCgNrZXkYASABKAsyGi5kbWEuaW50ZXJvcC52MS5NZXNzYWdlS2V5EjIKBHR5cGUYAiABKA4yJC5kbWEuaW50ZXJvcC52MS5Qcm90b2NvbE1lc3NhZ2UuVHlwZRIcChRlcGhlbWVyYWxfZXhwaXJhdGlvbhgEIAEoDRIjChtlcGhlbWVyYWxfc2V0dGluZ190aW1lc3RhbXAYBSABKAMSLwoOZWRpdGVkX21lc3NhZ2UYDiABKAsyFy5kbWEuaW50ZXJvcC52MS5NZXNzYWdlEhQKDHRpbWVzdGFtcF9tcxgPIAEoBCI7CgRUeXBlEgoKBlJFVk9LRRAAEhUKEUVQSEVNRVJBTF9TRVRUSU5HEAMSEAoMTUVTU0FHRV9FRElUEA4iZQoPUmVhY3Rpb25NZXNzYWdlEicKA2tleRgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLk1lc3NhZ2VLZXkSDAoEdGV4dBgCIAEoCRIbChNzZW5kZXJfdGltZXN0YW1wX21zGAQgASgEIo0BCgdSZWNlaXB0EioKBHR5cGUYASABKA4yHC5kbWEuaW50ZXJvcC52MS5SZWNlaXB0LlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAkSFAoMdGltZXN0YW1wX21zGAMgASgEIisKBFR5cGUSDQoJREVMSVZFUkVEEAASCAoEUkVBRBABEgoKBlBMQVlFRBACIm4KCUNoYXRTdGF0ZRIuCgVzdGF0ZRgBIAEoDjIfLmRtYS5pbnRlcm9wLnYxLkNoYXRTdGF0ZS5TdGF0ZRINCgVhdWRpbxgCIAEoCCIiCgVTdGF0ZRINCglDT01QT1NJTkcQABIKCgZQQVVTRUQQAUIHkgMECAIgA2IIZWRpdGlvbnNw6Ac");
 
 /**
  * @generated from message dma.interop.v1.Content
@@ -62,6 +62,16 @@ export type Message = Message$1<"dma.interop.v1.Message"> & {
   imageMessage?: ImageMessage | undefined;
 
   /**
+   * @generated from field: dma.interop.v1.ContactMessage contact_message = 4;
+   */
+  contactMessage?: ContactMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.LocationMessage location_message = 5;
+   */
+  locationMessage?: LocationMessage | undefined;
+
+  /**
    * @generated from field: dma.interop.v1.ExtendedTextMessage extended_text_message = 6;
    */
   extendedTextMessage?: ExtendedTextMessage | undefined;
@@ -87,9 +97,58 @@ export type Message = Message$1<"dma.interop.v1.Message"> & {
   protocolMessage?: ProtocolMessage | undefined;
 
   /**
+   * @generated from field: dma.interop.v1.ContactsArrayMessage contacts_array_message = 13;
+   */
+  contactsArrayMessage?: ContactsArrayMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.LiveLocationMessage live_location_message = 18;
+   */
+  liveLocationMessage?: LiveLocationMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.StickerMessage sticker_message = 26;
+   */
+  stickerMessage?: StickerMessage | undefined;
+
+  /**
    * @generated from field: dma.interop.v1.ReactionMessage reaction_message = 46;
    */
   reactionMessage?: ReactionMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.PollCreationMessage poll_creation_message = 49;
+   */
+  pollCreationMessage?: PollCreationMessage | undefined;
+
+  /**
+   * a vote, encrypted with the poll's secret
+   *
+   * @generated from field: dma.interop.v1.PollUpdateMessage poll_update_message = 50;
+   */
+  pollUpdateMessage?: PollUpdateMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.PollCreationMessage poll_creation_message_v2 = 60;
+   */
+  pollCreationMessageV2?: PollCreationMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.PinInChatMessage pin_in_chat_message = 63;
+   */
+  pinInChatMessage?: PinInChatMessage | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.PollCreationMessage poll_creation_message_v3 = 64;
+   */
+  pollCreationMessageV3?: PollCreationMessage | undefined;
+
+  /**
+   * a video note (round video)
+   *
+   * @generated from field: dma.interop.v1.VideoMessage ptv_message = 66;
+   */
+  ptvMessage?: VideoMessage | undefined;
 
   /**
    * Wrappers WhatsApp's clients put around a message (content-wrappers.ts): the message inside is the one shown.
@@ -213,6 +272,25 @@ export type ContextInfo = Message$1<"dma.interop.v1.ContextInfo"> & {
   remoteJid: string;
 
   /**
+   * URIs of the users the text mentions (as "@<digits>")
+   *
+   * @generated from field: repeated string mentioned_jid = 15;
+   */
+  mentionedJid: string[];
+
+  /**
+   * how many times it was forwarded
+   *
+   * @generated from field: uint32 forwarding_score = 21;
+   */
+  forwardingScore: number;
+
+  /**
+   * @generated from field: bool is_forwarded = 22;
+   */
+  isForwarded: boolean;
+
+  /**
    * the chat's disappearing timer in seconds when this was sent; 0: off
    *
    * @generated from field: uint32 expiration = 25;
@@ -244,6 +322,33 @@ export type ExtendedTextMessage = Message$1<"dma.interop.v1.ExtendedTextMessage"
   text: string;
 
   /**
+   * a link preview: the URL in the text it is for
+   *
+   * @generated from field: string matched_text = 2;
+   */
+  matchedText: string;
+
+  /**
+   * @generated from field: string description = 5;
+   */
+  description: string;
+
+  /**
+   * @generated from field: string title = 6;
+   */
+  title: string;
+
+  /**
+   * @generated from field: dma.interop.v1.ExtendedTextMessage.PreviewType preview_type = 10;
+   */
+  previewType: ExtendedTextMessage_PreviewType;
+
+  /**
+   * @generated from field: bytes jpeg_thumbnail = 16;
+   */
+  jpegThumbnail: Uint8Array;
+
+  /**
    * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
    */
   contextInfo?: ContextInfo | undefined;
@@ -255,6 +360,37 @@ export type ExtendedTextMessage = Message$1<"dma.interop.v1.ExtendedTextMessage"
  */
 export const ExtendedTextMessageSchema: GenMessage<ExtendedTextMessage> = /*@__PURE__*/
   messageDesc(file_content, 5);
+
+/**
+ * @generated from enum dma.interop.v1.ExtendedTextMessage.PreviewType
+ */
+export enum ExtendedTextMessage_PreviewType {
+  /**
+   * @generated from enum value: NONE = 0;
+   */
+  NONE = 0,
+
+  /**
+   * @generated from enum value: VIDEO = 1;
+   */
+  VIDEO = 1,
+
+  /**
+   * @generated from enum value: PLACEHOLDER = 4;
+   */
+  PLACEHOLDER = 4,
+
+  /**
+   * @generated from enum value: IMAGE = 5;
+   */
+  IMAGE = 5,
+}
+
+/**
+ * Describes the enum dma.interop.v1.ExtendedTextMessage.PreviewType.
+ */
+export const ExtendedTextMessage_PreviewTypeSchema: GenEnum<ExtendedTextMessage_PreviewType> = /*@__PURE__*/
+  enumDesc(file_content, 5, 0);
 
 /**
  * @generated from message dma.interop.v1.ImageMessage
@@ -371,6 +507,11 @@ export type VideoMessage = Message$1<"dma.interop.v1.VideoMessage"> & {
    * @generated from field: string caption = 7;
    */
   caption: string;
+
+  /**
+   * @generated from field: bool gif_playback = 8;
+   */
+  gifPlayback: boolean;
 
   /**
    * @generated from field: uint32 height = 9;
@@ -565,6 +706,419 @@ export const DocumentMessageSchema: GenMessage<DocumentMessage> = /*@__PURE__*/
   messageDesc(file_content, 9);
 
 /**
+ * @generated from message dma.interop.v1.StickerMessage
+ */
+export type StickerMessage = Message$1<"dma.interop.v1.StickerMessage"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: bytes file_sha256 = 2;
+   */
+  fileSha256: Uint8Array;
+
+  /**
+   * @generated from field: bytes file_enc_sha256 = 3;
+   */
+  fileEncSha256: Uint8Array;
+
+  /**
+   * @generated from field: bytes media_key = 4;
+   */
+  mediaKey: Uint8Array;
+
+  /**
+   * @generated from field: string mimetype = 5;
+   */
+  mimetype: string;
+
+  /**
+   * @generated from field: uint32 height = 6;
+   */
+  height: number;
+
+  /**
+   * @generated from field: uint32 width = 7;
+   */
+  width: number;
+
+  /**
+   * @generated from field: string direct_path = 8;
+   */
+  directPath: string;
+
+  /**
+   * @generated from field: uint64 file_length = 9;
+   */
+  fileLength: bigint;
+
+  /**
+   * @generated from field: bool is_animated = 13;
+   */
+  isAnimated: boolean;
+
+  /**
+   * @generated from field: bytes png_thumbnail = 16;
+   */
+  pngThumbnail: Uint8Array;
+
+  /**
+   * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
+   */
+  contextInfo?: ContextInfo | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.StickerMessage.
+ * Use `create(StickerMessageSchema)` to create a new message.
+ */
+export const StickerMessageSchema: GenMessage<StickerMessage> = /*@__PURE__*/
+  messageDesc(file_content, 10);
+
+/**
+ * @generated from message dma.interop.v1.LocationMessage
+ */
+export type LocationMessage = Message$1<"dma.interop.v1.LocationMessage"> & {
+  /**
+   * @generated from field: double degrees_latitude = 1;
+   */
+  degreesLatitude: number;
+
+  /**
+   * @generated from field: double degrees_longitude = 2;
+   */
+  degreesLongitude: number;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string address = 4;
+   */
+  address: string;
+
+  /**
+   * @generated from field: string url = 5;
+   */
+  url: string;
+
+  /**
+   * @generated from field: bool is_live = 6;
+   */
+  isLive: boolean;
+
+  /**
+   * @generated from field: uint32 accuracy_in_meters = 7;
+   */
+  accuracyInMeters: number;
+
+  /**
+   * @generated from field: string comment = 11;
+   */
+  comment: string;
+
+  /**
+   * @generated from field: bytes jpeg_thumbnail = 16;
+   */
+  jpegThumbnail: Uint8Array;
+
+  /**
+   * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
+   */
+  contextInfo?: ContextInfo | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.LocationMessage.
+ * Use `create(LocationMessageSchema)` to create a new message.
+ */
+export const LocationMessageSchema: GenMessage<LocationMessage> = /*@__PURE__*/
+  messageDesc(file_content, 11);
+
+/**
+ * @generated from message dma.interop.v1.LiveLocationMessage
+ */
+export type LiveLocationMessage = Message$1<"dma.interop.v1.LiveLocationMessage"> & {
+  /**
+   * @generated from field: double degrees_latitude = 1;
+   */
+  degreesLatitude: number;
+
+  /**
+   * @generated from field: double degrees_longitude = 2;
+   */
+  degreesLongitude: number;
+
+  /**
+   * @generated from field: uint32 accuracy_in_meters = 3;
+   */
+  accuracyInMeters: number;
+
+  /**
+   * @generated from field: float speed_in_mps = 4;
+   */
+  speedInMps: number;
+
+  /**
+   * @generated from field: uint32 degrees_clockwise_from_magnetic_north = 5;
+   */
+  degreesClockwiseFromMagneticNorth: number;
+
+  /**
+   * @generated from field: string caption = 6;
+   */
+  caption: string;
+
+  /**
+   * @generated from field: int64 sequence_number = 7;
+   */
+  sequenceNumber: bigint;
+
+  /**
+   * @generated from field: uint32 time_offset = 8;
+   */
+  timeOffset: number;
+
+  /**
+   * @generated from field: bytes jpeg_thumbnail = 16;
+   */
+  jpegThumbnail: Uint8Array;
+
+  /**
+   * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
+   */
+  contextInfo?: ContextInfo | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.LiveLocationMessage.
+ * Use `create(LiveLocationMessageSchema)` to create a new message.
+ */
+export const LiveLocationMessageSchema: GenMessage<LiveLocationMessage> = /*@__PURE__*/
+  messageDesc(file_content, 12);
+
+/**
+ * @generated from message dma.interop.v1.ContactMessage
+ */
+export type ContactMessage = Message$1<"dma.interop.v1.ContactMessage"> & {
+  /**
+   * @generated from field: string display_name = 1;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: string vcard = 16;
+   */
+  vcard: string;
+
+  /**
+   * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
+   */
+  contextInfo?: ContextInfo | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.ContactMessage.
+ * Use `create(ContactMessageSchema)` to create a new message.
+ */
+export const ContactMessageSchema: GenMessage<ContactMessage> = /*@__PURE__*/
+  messageDesc(file_content, 13);
+
+/**
+ * @generated from message dma.interop.v1.ContactsArrayMessage
+ */
+export type ContactsArrayMessage = Message$1<"dma.interop.v1.ContactsArrayMessage"> & {
+  /**
+   * @generated from field: string display_name = 1;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: repeated dma.interop.v1.ContactMessage contacts = 2;
+   */
+  contacts: ContactMessage[];
+
+  /**
+   * @generated from field: dma.interop.v1.ContextInfo context_info = 17;
+   */
+  contextInfo?: ContextInfo | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.ContactsArrayMessage.
+ * Use `create(ContactsArrayMessageSchema)` to create a new message.
+ */
+export const ContactsArrayMessageSchema: GenMessage<ContactsArrayMessage> = /*@__PURE__*/
+  messageDesc(file_content, 14);
+
+/**
+ * @generated from message dma.interop.v1.PollCreationMessage
+ */
+export type PollCreationMessage = Message$1<"dma.interop.v1.PollCreationMessage"> & {
+  /**
+   * @generated from field: bytes enc_key = 1;
+   */
+  encKey: Uint8Array;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated dma.interop.v1.PollCreationMessage.Option options = 3;
+   */
+  options: PollCreationMessage_Option[];
+
+  /**
+   * 0: any number
+   *
+   * @generated from field: uint32 selectable_options_count = 4;
+   */
+  selectableOptionsCount: number;
+
+  /**
+   * @generated from field: dma.interop.v1.ContextInfo context_info = 5;
+   */
+  contextInfo?: ContextInfo | undefined;
+};
+
+/**
+ * Describes the message dma.interop.v1.PollCreationMessage.
+ * Use `create(PollCreationMessageSchema)` to create a new message.
+ */
+export const PollCreationMessageSchema: GenMessage<PollCreationMessage> = /*@__PURE__*/
+  messageDesc(file_content, 15);
+
+/**
+ * @generated from message dma.interop.v1.PollCreationMessage.Option
+ */
+export type PollCreationMessage_Option = Message$1<"dma.interop.v1.PollCreationMessage.Option"> & {
+  /**
+   * @generated from field: string option_name = 1;
+   */
+  optionName: string;
+
+  /**
+   * @generated from field: string option_hash = 2;
+   */
+  optionHash: string;
+};
+
+/**
+ * Describes the message dma.interop.v1.PollCreationMessage.Option.
+ * Use `create(PollCreationMessage_OptionSchema)` to create a new message.
+ */
+export const PollCreationMessage_OptionSchema: GenMessage<PollCreationMessage_Option> = /*@__PURE__*/
+  messageDesc(file_content, 15, 0);
+
+/**
+ * @generated from message dma.interop.v1.PollUpdateMessage
+ */
+export type PollUpdateMessage = Message$1<"dma.interop.v1.PollUpdateMessage"> & {
+  /**
+   * @generated from field: dma.interop.v1.MessageKey poll_creation_message_key = 1;
+   */
+  pollCreationMessageKey?: MessageKey | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.PollUpdateMessage.EncValue vote = 2;
+   */
+  vote?: PollUpdateMessage_EncValue | undefined;
+
+  /**
+   * @generated from field: int64 sender_timestamp_ms = 4;
+   */
+  senderTimestampMs: bigint;
+};
+
+/**
+ * Describes the message dma.interop.v1.PollUpdateMessage.
+ * Use `create(PollUpdateMessageSchema)` to create a new message.
+ */
+export const PollUpdateMessageSchema: GenMessage<PollUpdateMessage> = /*@__PURE__*/
+  messageDesc(file_content, 16);
+
+/**
+ * @generated from message dma.interop.v1.PollUpdateMessage.EncValue
+ */
+export type PollUpdateMessage_EncValue = Message$1<"dma.interop.v1.PollUpdateMessage.EncValue"> & {
+  /**
+   * @generated from field: bytes enc_payload = 1;
+   */
+  encPayload: Uint8Array;
+
+  /**
+   * @generated from field: bytes enc_iv = 2;
+   */
+  encIv: Uint8Array;
+};
+
+/**
+ * Describes the message dma.interop.v1.PollUpdateMessage.EncValue.
+ * Use `create(PollUpdateMessage_EncValueSchema)` to create a new message.
+ */
+export const PollUpdateMessage_EncValueSchema: GenMessage<PollUpdateMessage_EncValue> = /*@__PURE__*/
+  messageDesc(file_content, 16, 0);
+
+/**
+ * @generated from message dma.interop.v1.PinInChatMessage
+ */
+export type PinInChatMessage = Message$1<"dma.interop.v1.PinInChatMessage"> & {
+  /**
+   * @generated from field: dma.interop.v1.MessageKey key = 1;
+   */
+  key?: MessageKey | undefined;
+
+  /**
+   * @generated from field: dma.interop.v1.PinInChatMessage.Type type = 2;
+   */
+  type: PinInChatMessage_Type;
+
+  /**
+   * @generated from field: int64 sender_timestamp_ms = 3;
+   */
+  senderTimestampMs: bigint;
+};
+
+/**
+ * Describes the message dma.interop.v1.PinInChatMessage.
+ * Use `create(PinInChatMessageSchema)` to create a new message.
+ */
+export const PinInChatMessageSchema: GenMessage<PinInChatMessage> = /*@__PURE__*/
+  messageDesc(file_content, 17);
+
+/**
+ * @generated from enum dma.interop.v1.PinInChatMessage.Type
+ */
+export enum PinInChatMessage_Type {
+  /**
+   * @generated from enum value: UNKNOWN_TYPE = 0;
+   */
+  UNKNOWN_TYPE = 0,
+
+  /**
+   * @generated from enum value: PIN_FOR_ALL = 1;
+   */
+  PIN_FOR_ALL = 1,
+
+  /**
+   * @generated from enum value: UNPIN_FOR_ALL = 2;
+   */
+  UNPIN_FOR_ALL = 2,
+}
+
+/**
+ * Describes the enum dma.interop.v1.PinInChatMessage.Type.
+ */
+export const PinInChatMessage_TypeSchema: GenEnum<PinInChatMessage_Type> = /*@__PURE__*/
+  enumDesc(file_content, 17, 0);
+
+/**
  * @generated from message dma.interop.v1.ProtocolMessage
  */
 export type ProtocolMessage = Message$1<"dma.interop.v1.ProtocolMessage"> & {
@@ -608,7 +1162,7 @@ export type ProtocolMessage = Message$1<"dma.interop.v1.ProtocolMessage"> & {
  * Use `create(ProtocolMessageSchema)` to create a new message.
  */
 export const ProtocolMessageSchema: GenMessage<ProtocolMessage> = /*@__PURE__*/
-  messageDesc(file_content, 10);
+  messageDesc(file_content, 18);
 
 /**
  * @generated from enum dma.interop.v1.ProtocolMessage.Type
@@ -634,7 +1188,7 @@ export enum ProtocolMessage_Type {
  * Describes the enum dma.interop.v1.ProtocolMessage.Type.
  */
 export const ProtocolMessage_TypeSchema: GenEnum<ProtocolMessage_Type> = /*@__PURE__*/
-  enumDesc(file_content, 10, 0);
+  enumDesc(file_content, 18, 0);
 
 /**
  * @generated from message dma.interop.v1.ReactionMessage
@@ -663,7 +1217,7 @@ export type ReactionMessage = Message$1<"dma.interop.v1.ReactionMessage"> & {
  * Use `create(ReactionMessageSchema)` to create a new message.
  */
 export const ReactionMessageSchema: GenMessage<ReactionMessage> = /*@__PURE__*/
-  messageDesc(file_content, 11);
+  messageDesc(file_content, 19);
 
 /**
  * @generated from message dma.interop.v1.Receipt
@@ -690,7 +1244,7 @@ export type Receipt = Message$1<"dma.interop.v1.Receipt"> & {
  * Use `create(ReceiptSchema)` to create a new message.
  */
 export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/
-  messageDesc(file_content, 12);
+  messageDesc(file_content, 20);
 
 /**
  * @generated from enum dma.interop.v1.Receipt.Type
@@ -716,7 +1270,7 @@ export enum Receipt_Type {
  * Describes the enum dma.interop.v1.Receipt.Type.
  */
 export const Receipt_TypeSchema: GenEnum<Receipt_Type> = /*@__PURE__*/
-  enumDesc(file_content, 12, 0);
+  enumDesc(file_content, 20, 0);
 
 /**
  * @generated from message dma.interop.v1.ChatState
@@ -740,7 +1294,7 @@ export type ChatState = Message$1<"dma.interop.v1.ChatState"> & {
  * Use `create(ChatStateSchema)` to create a new message.
  */
 export const ChatStateSchema: GenMessage<ChatState> = /*@__PURE__*/
-  messageDesc(file_content, 13);
+  messageDesc(file_content, 21);
 
 /**
  * @generated from enum dma.interop.v1.ChatState.State
@@ -761,5 +1315,5 @@ export enum ChatState_State {
  * Describes the enum dma.interop.v1.ChatState.State.
  */
 export const ChatState_StateSchema: GenEnum<ChatState_State> = /*@__PURE__*/
-  enumDesc(file_content, 13, 0);
+  enumDesc(file_content, 21, 0);
 

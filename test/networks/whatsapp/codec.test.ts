@@ -68,6 +68,20 @@ describe("WhatsApp codec", () => {
     assert.deepEqual(codec.decode(roundTrip.bytes), { kind: "message", text: "x", expiresInSeconds: 60 });
   });
 
+  it("encodes locations, pins, mentions, previews and WebP stickers in WhatsApp's fields", () => {
+    const loc = sent({ kind: "location", place: { latitude: 48.1, longitude: 11.5, name: "Marienplatz", accuracyMeters: 20 } }).message?.locationMessage;
+    assert.deepEqual([loc?.degreesLatitude, loc?.degreesLongitude, loc?.name, loc?.accuracyInMeters], [48.1, 11.5, "Marienplatz", 20]);
+    const pin = sent({ kind: "pin", target: { messageId: ID, sender: ANNA, fromMe: false }, pinned: true }).message?.pinInChatMessage;
+    assert.deepEqual([pin?.key?.id, pin?.key?.remoteJid, pin?.type], [ID, ANNA, 1]);
+    assert.equal(sent({ kind: "pin", target: { messageId: ID, sender: ANNA, fromMe: true }, pinned: false }).message?.pinInChatMessage?.type, 2);
+    const text = sent({ kind: "message", text: "@4915112345678 https://x.org", emote: false, mentions: [ANNA], preview: { url: "https://x.org", title: "X" } }).message?.extendedTextMessage;
+    assert.deepEqual([text?.contextInfo?.mentionedJid, text?.matchedText, text?.title], [[ANNA], "https://x.org", "X"]);
+    const webp = sent({ kind: "media", media: whatsAppMedia({ imageMessage: { ...image, mimetype: "image/webp", width: 512, height: 512 } }), sticker: true }).message;
+    assert.deepEqual([webp?.stickerMessage?.mimetype, webp?.stickerMessage?.width, webp?.imageMessage], ["image/webp", 512, undefined]);
+    const png = sent({ kind: "media", media: whatsAppMedia({ imageMessage: image }), sticker: true }).message;
+    assert.ok(png?.imageMessage && !png.stickerMessage, "a sticker that is no WebP goes as the image it is");
+  });
+
   it("refuses a text too long for one message, with both numbers", () => {
     assert.ok(codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES), emote: false }, chat).ok);
     const long = codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES + 1), emote: false }, chat);

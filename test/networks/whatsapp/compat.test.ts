@@ -115,6 +115,59 @@ describe("WhatsApp compatibility: messages built by WhatsApp's schema", () => {
     assert.equal(content.message?.reactionMessage?.key?.remoteJid, ANNA);
   });
 
+  it("a sticker and a video note are media, the sticker marked as one", () => {
+    const sticker = codec.decode(waContent([[M.stickerMessage, [...waMediaFields(WA.StickerMessage, "image/webp"), [WA.StickerMessage.width, 512], [WA.StickerMessage.height, 512], [WA.StickerMessage.isAnimated, true], [WA.StickerMessage.pngThumbnail, new Uint8Array(8)]]], contextInfo35]));
+    assert.ok(sticker.kind === "media" && sticker.sticker === true && sticker.what === "a sticker");
+    assert.equal((sticker.media.value as Message).stickerMessage?.width, 512);
+    const ptv = codec.decode(waContent([[M.ptvMessage, [...waMediaFields(WA.VideoMessage, "video/mp4"), [WA.VideoMessage.seconds, 9]]]]));
+    assert.ok(ptv.kind === "media" && ptv.what === "a video note" && !ptv.sticker);
+    assert.equal(contentKind(decodeContent(waContent([[M.ptvMessage, waMediaFields(WA.VideoMessage, "video/mp4")]]))), "video_note");
+  });
+
+  it("a location, a live location, contact cards, a poll, a vote and a pin decode to their kinds", () => {
+    const loc = codec.decode(waContent([[M.locationMessage, [[WA.LocationMessage.degreesLatitude, { double: 52.52 }], [WA.LocationMessage.degreesLongitude, { double: 13.405 }], [WA.LocationMessage.name, "Fernsehturm"], [WA.LocationMessage.address, "Berlin"], [WA.LocationMessage.JPEGThumbnail, new Uint8Array(4)]]]]));
+    assert.deepEqual(loc, { kind: "location", place: { latitude: 52.52, longitude: 13.405, name: "Fernsehturm", address: "Berlin" }, live: false });
+    const live = codec.decode(waContent([[M.liveLocationMessage, [[WA.LiveLocationMessage.degreesLatitude, { double: -33.9 }], [WA.LiveLocationMessage.degreesLongitude, { double: 151.2 }], [WA.LiveLocationMessage.accuracyInMeters, 5], [WA.LiveLocationMessage.speedInMps, { float: 1.5 }], [WA.LiveLocationMessage.sequenceNumber, 3], [WA.LiveLocationMessage.caption, "walking"]]]]));
+    assert.deepEqual(live, { kind: "location", place: { latitude: -33.9, longitude: 151.2, accuracyMeters: 5 }, live: true, caption: "walking" });
+    const vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nTEL;type=CELL;waid=4915199999999:+49 151 99999999\nEND:VCARD";
+    assert.deepEqual(codec.decode(waContent([[M.contactMessage, [[WA.ContactMessage.displayName, "Bob"], [WA.ContactMessage.vcard, vcard]]]])), { kind: "contact", cards: [{ name: "Bob", vcard }] });
+    const two = codec.decode(waContent([[M.contactsArrayMessage, [[WA.ContactsArrayMessage.displayName, "2 contacts"], [WA.ContactsArrayMessage.contacts, [[WA.ContactMessage.displayName, "A"], [WA.ContactMessage.vcard, "BEGIN:VCARD\nFN:A\nEND:VCARD"]]], [WA.ContactsArrayMessage.contacts, [[WA.ContactMessage.displayName, "B"], [WA.ContactMessage.vcard, "BEGIN:VCARD\nFN:B\nEND:VCARD"]]]]]]));
+    assert.ok(two.kind === "contact" && two.cards.map((c) => c.name).join() === "A,B");
+    for (const field of [M.pollCreationMessage, M.pollCreationMessageV2, M.pollCreationMessageV3]) {
+      const poll = codec.decode(waContent([[field, [[WA.PollCreationMessage.encKey, new Uint8Array(32).fill(1)], [WA.PollCreationMessage.name, "Lunch?"], [WA.PollCreationMessage.options, [[WA.PollOption.optionName, "Pizza"]]], [WA.PollCreationMessage.options, [[WA.PollOption.optionName, "Sushi"]]], [WA.PollCreationMessage.selectableOptionsCount, 1]]], contextInfo35]));
+      assert.deepEqual(poll, { kind: "poll", question: "Lunch?", options: ["Pizza", "Sushi"], maxSelections: 1 });
+    }
+    const vote = codec.decode(waContent([[M.pollUpdateMessage, [[WA.PollUpdateMessage.pollCreationMessageKey, [[WA.MessageKey.ID, WA_ID]]], [WA.PollUpdateMessage.vote, [[WA.PollEncValue.encPayload, new Uint8Array(40)], [WA.PollEncValue.encIV, new Uint8Array(12)]]]]]]));
+    assert.ok(vote.kind === "unsupported" && /vote in a poll/.test(vote.what));
+    const pin = codec.decode(waContent([[M.pinInChatMessage, [[WA.PinInChatMessage.key, [[WA.MessageKey.remoteJID, ANNA_JID], [WA.MessageKey.ID, WA_ID]]], [WA.PinInChatMessage.type, WA.PinType.PIN_FOR_ALL], [WA.PinInChatMessage.senderTimestampMS, 1_700_000_000_000]]]]));
+    assert.deepEqual(pin, { kind: "pin", targetId: WA_ID, pinned: true });
+    const unpin = codec.decode(waContent([[M.pinInChatMessage, [[WA.PinInChatMessage.key, [[WA.MessageKey.ID, WA_ID]]], [WA.PinInChatMessage.type, WA.PinType.UNPIN_FOR_ALL]]]]));
+    assert.deepEqual(unpin, { kind: "pin", targetId: WA_ID, pinned: false });
+  });
+
+  it("mentions by JID, the forwarded flag and a link preview come with the text", () => {
+    const ev = codec.decode(waContent([
+      [M.extendedTextMessage, [
+        [WA.ExtendedTextMessage.text, "@4915112345678 see https://example.org"],
+        [WA.ExtendedTextMessage.matchedText, "https://example.org"],
+        [WA.ExtendedTextMessage.title, "Example"],
+        [WA.ExtendedTextMessage.description, "An example page"],
+        [WA.ExtendedTextMessage.previewType, 0],
+        [WA.ExtendedTextMessage.JPEGThumbnail, new Uint8Array(16)],
+        [WA.ExtendedTextMessage.contextInfo, [[WA.ContextInfo.mentionedJID, ANNA_JID], [WA.ContextInfo.mentionedJID, "120363@g.us"], [WA.ContextInfo.forwardingScore, 2], [WA.ContextInfo.isForwarded, true]]],
+      ]],
+    ]));
+    assert.deepEqual({ ...ev, dropped: undefined }, {
+      kind: "message",
+      text: "@4915112345678 see https://example.org",
+      mentions: [ANNA],
+      forwarded: true,
+      preview: { url: "https://example.org", title: "Example", description: "An example page" },
+      dropped: undefined,
+    });
+    assert.equal(ev.dropped?.length, 1, "the group JID is no user and is dropped on its own");
+  });
+
   it("refuses wrappers stacked deeper than WhatsApp ever does, and a wrapper with nothing inside", () => {
     let m: WaField[] = [[M.conversation, "deep"]];
     for (let i = 0; i < 5; i++) m = [wrap(M.ephemeralMessage, m)];

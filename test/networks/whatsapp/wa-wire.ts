@@ -29,6 +29,17 @@ export const WA = {
   ProtocolMessage: { key: 1, type: 2, ephemeralExpiration: 4, ephemeralSettingTimestamp: 5, editedMessage: 14, timestampMS: 15 },
   ProtocolMessageType: { REVOKE: 0, EPHEMERAL_SETTING: 3, MESSAGE_EDIT: 14 },
   ReactionMessage: { key: 1, text: 2, senderTimestampMS: 4 },
+  StickerMessage: { URL: 1, fileSHA256: 2, fileEncSHA256: 3, mediaKey: 4, mimetype: 5, height: 6, width: 7, directPath: 8, fileLength: 9, mediaKeyTimestamp: 10, isAnimated: 13, pngThumbnail: 16, contextInfo: 17 },
+  LocationMessage: { degreesLatitude: 1, degreesLongitude: 2, name: 3, address: 4, URL: 5, isLive: 6, accuracyInMeters: 7, comment: 11, JPEGThumbnail: 16, contextInfo: 17 },
+  LiveLocationMessage: { degreesLatitude: 1, degreesLongitude: 2, accuracyInMeters: 3, speedInMps: 4, caption: 6, sequenceNumber: 7, contextInfo: 17 },
+  ContactMessage: { displayName: 1, vcard: 16, contextInfo: 17 },
+  ContactsArrayMessage: { displayName: 1, contacts: 2, contextInfo: 17 },
+  PollCreationMessage: { encKey: 1, name: 2, options: 3, selectableOptionsCount: 4, contextInfo: 5 },
+  PollOption: { optionName: 1 },
+  PollUpdateMessage: { pollCreationMessageKey: 1, vote: 2, senderTimestampMS: 4 },
+  PollEncValue: { encPayload: 1, encIV: 2 },
+  PinInChatMessage: { key: 1, type: 2, senderTimestampMS: 3 },
+  PinType: { PIN_FOR_ALL: 1, UNPIN_FOR_ALL: 2 },
 } as const;
 
 export function waMessage(fields: WaField[]): Uint8Array {
