@@ -148,8 +148,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
   }
 
-  roomState(roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
-    return this.client.as(this.botUserId).getStateEvent(roomId, type, stateKey);
+  roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    return this.client.as(asUser).getStateEvent(roomId, type, stateKey);
   }
 
   sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {

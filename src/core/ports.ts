@@ -22,8 +22,8 @@ export interface MatrixSide {
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
   sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
-  /** The content of a room's state event (read as the bot), or null when the room has none. */
-  roomState(roomId: string, type: string, stateKey?: string): Promise<MatrixContent | null>;
+  /** The content of a room's state event, read as a bridge-owned member of the room; null when it has none. */
+  roomState(asUser: string, roomId: string, type: string, stateKey?: string): Promise<MatrixContent | null>;
   /** Sets a state event as a bridge-owned user (never encrypted); returns the event ID. */
   sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string>;
   redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void>;

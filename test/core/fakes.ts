@@ -77,8 +77,8 @@ export class RecordingMatrixSide implements MatrixSide {
   }
   /** Room state as set through sendState, keyed "room|type|stateKey". */
   readonly state = new Map<string, MatrixContent>();
-  async roomState(roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
-    this.record("roomState", roomId, type, stateKey);
+  async roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    this.record("roomState", asUser, roomId, type, stateKey);
     return this.state.get(`${roomId}|${type}|${stateKey}`) ?? null;
   }
   async sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {

@@ -11,7 +11,7 @@ export async function pinToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, {
     ctx.log.info({ messageId: ev.targetId }, "a pin of a message that was never bridged; ignored");
     return;
   }
-  const current = await ctx.matrix.roomState(call.roomId, PINNED_EVENTS);
+  const current = await ctx.matrix.roomState(call.puppet, call.roomId, PINNED_EVENTS);
   const pinned = Array.isArray(current?.pinned) ? current.pinned.filter((e): e is string => typeof e === "string") : [];
   const next = ev.pinned ? (pinned.includes(target.eventId) ? pinned : [...pinned, target.eventId]) : pinned.filter((e) => e !== target.eventId);
   if (next.length === pinned.length && next.every((e, i) => e === pinned[i])) return;
