@@ -32,7 +32,8 @@ export type RemoteText = string;
 /** Media as the network carries it; only the network's MediaPort and codec look inside. */
 export type RemoteMedia = { readonly network: string; readonly value: unknown };
 
-export type ReceiptKind = "delivered" | "read" | "played";
+/** `read_self`/`played_self`: the Matrix user's own other device read or played it (WhatsApp's read-self). */
+export type ReceiptKind = "delivered" | "read" | "played" | "read_self" | "played_self";
 
 /** What a message says about itself besides its content (WhatsApp's ContextInfo). */
 export interface MessageContext {

@@ -138,6 +138,14 @@ describe("core: more kinds of messages", () => {
     ]);
   });
 
+  it("a receipt from the user's own other device changes nothing on Matrix", async () => {
+    const mine = await mapOutgoing();
+    await deliver({ kind: "receipt", receipt: "read_self", messageIds: [mine.messageId] });
+    assert.deepEqual(w.matrix.called("sendReadReceipt"), []);
+    await deliver({ kind: "receipt", receipt: "read", messageIds: [mine.messageId] });
+    assert.equal(w.matrix.called("sendReadReceipt").length, 1);
+  });
+
   it("reads geo: URIs", () => {
     assert.deepEqual(parseGeoUri("geo:52.5,-13.4"), { latitude: 52.5, longitude: -13.4 });
     assert.deepEqual(parseGeoUri("geo:52.5,13.4,34;crs=wgs84;u=12.5"), { latitude: 52.5, longitude: 13.4, accuracyMeters: 12.5 });

@@ -1,6 +1,6 @@
 // The core's events <-> WhatsApp's content protobuf (interop-protocol §8), as the outbox and inbox store it.
 import { create } from "@bufbuild/protobuf";
-import type { MessageRef, OutgoingEvent, RemoteEvent } from "../../core/events.js";
+import type { MessageRef, OutgoingEvent, ReceiptKind, RemoteEvent } from "../../core/events.js";
 import type { ContentCodec, Encoded } from "../../core/ports.js";
 import { codePoints } from "../../core/text-limits.js";
 import { decodeContent, encodeContent } from "../../protocol/content.js";
@@ -108,11 +108,21 @@ export function plainTextOf(wrapped: Message | undefined): string | undefined {
   return m.conversation || m.extendedTextMessage?.text || m.imageMessage?.caption || m.videoMessage?.caption || m.documentMessage?.caption || undefined;
 }
 
+/** An inactive device got it: for the sender that is a delivery. */
+const RECEIPT_KINDS: Partial<Record<ReceiptType, ReceiptKind>> = {
+  [ReceiptType.DELIVERED]: "delivered",
+  [ReceiptType.INACTIVE]: "delivered",
+  [ReceiptType.READ]: "read",
+  [ReceiptType.PLAYED]: "played",
+  [ReceiptType.READ_SELF]: "read_self",
+  [ReceiptType.PLAYED_SELF]: "played_self",
+};
+
 function contentToEvent(c: Content): RemoteEvent {
   if (c.message) return messageToEvent(c.message);
   if (c.receipt) {
     const t = c.receipt.type;
-    return { kind: "receipt", receipt: t === ReceiptType.READ ? "read" : t === ReceiptType.PLAYED ? "played" : "delivered", messageIds: [...c.receipt.messageIds] };
+    return { kind: "receipt", receipt: RECEIPT_KINDS[t] ?? "delivered", messageIds: [...c.receipt.messageIds] };
   }
   if (c.chatState) return { kind: "typing", typing: c.chatState.state === ChatStateKind.COMPOSING, audio: c.chatState.audio };
   return { kind: "unsupported", what: "an empty message" };

@@ -5,7 +5,8 @@ import { whatsAppCodec as codec } from "../../../src/networks/whatsapp/codec.js"
 import { contentKind, decodeContent } from "../../../src/protocol/content.js";
 import { unwrapMessage } from "../../../src/protocol/content-wrappers.js";
 import type { Message } from "../../../src/protocol/gen/content_pb.js";
-import { WA, waContent, waMediaFields, type WaField } from "./wa-wire.js";
+import { pad } from "../../../src/protocol/padding.js";
+import { WA, waContent, waMediaFields, waMessage, type WaField } from "./wa-wire.js";
 
 const M = WA.Message;
 const WA_ID = "3EB0C431C26A1916E07E";
@@ -166,6 +167,14 @@ describe("WhatsApp compatibility: messages built by WhatsApp's schema", () => {
       dropped: undefined,
     });
     assert.equal(ev.dropped?.length, 1, "the group JID is no user and is dropped on its own");
+  });
+
+  it("receipts of WhatsApp's read-self, played-self and inactive kinds have a meaning", () => {
+    const receipt = (type: number) => codec.decode(pad(waMessage([[2, [[1, type], [2, WA_ID], [3, 1_700_000_000_000]]]]), 1));
+    assert.deepEqual(receipt(3), { kind: "receipt", receipt: "read_self", messageIds: [WA_ID] });
+    assert.deepEqual(receipt(4), { kind: "receipt", receipt: "played_self", messageIds: [WA_ID] });
+    assert.deepEqual(receipt(5), { kind: "receipt", receipt: "delivered", messageIds: [WA_ID] });
+    assert.equal(receipt(9).kind, "unsupported", "a receipt type nobody defined is still refused");
   });
 
   it("refuses wrappers stacked deeper than WhatsApp ever does, and a wrapper with nothing inside", () => {
