@@ -149,6 +149,14 @@ export class AppserviceMatrixSide implements MatrixSide {
     return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
   }
 
+  roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    return this.client.as(asUser).getStateEvent(roomId, type, stateKey);
+  }
+
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    return this.client.as(asUser).sendStateEvent(roomId, type, stateKey, content);
+  }
+
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
     await this.client.as(asUser).redact(roomId, eventId, txnId, reason);
   }

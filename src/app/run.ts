@@ -200,6 +200,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     inboundWorker.start();
     outboxWorker.start();
     inboxWorker.start();
+    core.startTimers();
     maintenance = startMaintenance(store, log.child({ part: "store" }));
     requestExpiry = startRequestExpiry(core, log.child({ part: "requests" }));
     // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
@@ -207,6 +208,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   } catch (err) {
     clearInterval(maintenance);
     clearInterval(requestExpiry);
+    await core.stopTimers();
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
@@ -222,7 +224,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     appservicePort: listening.port,
     async stop() {
       await listening.close();
-      await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
+      await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop(), core.stopTimers()]);
       await interop.stop();
       await crypto?.stop();
       clearInterval(maintenance);

@@ -36,6 +36,8 @@ export class CoreContext {
   readonly heldNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
+  /** A disappearing message's redaction was scheduled for `at` (ms); the expiry sweeper listens (bridge.ts). */
+  expiryScheduled: (at: number) => void = () => {};
 
   constructor(deps: CoreDeps) {
     this.config = deps.config;

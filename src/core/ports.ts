@@ -22,6 +22,10 @@ export interface MatrixSide {
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
   sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
+  /** The content of a room's state event, read as a bridge-owned member of the room; null when it has none. */
+  roomState(asUser: string, roomId: string, type: string, stateKey?: string): Promise<MatrixContent | null>;
+  /** Sets a state event as a bridge-owned user (never encrypted); returns the event ID. */
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string>;
   redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void>;
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
   setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
@@ -128,6 +132,8 @@ export interface TextDialect {
   fromMatrix(content: MatrixText): RemoteText;
   /** A reply that shows the message it answers inline (when that message never crossed the bridge). */
   withQuote(quoted: RemoteText, text: RemoteText): RemoteText;
+  /** How the text writes a mention of this user (a contact ID or ContactIds.localUser's ID); undefined if it cannot. */
+  mentionText?(user: string): string | undefined;
 }
 
 /** Matrix message text: the plain body, and HTML when there is formatting. */
@@ -140,11 +146,20 @@ export interface MatrixText {
 /** A refusal the user is shown, e.g. "the message is too long to send (…)". */
 export type Encoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
 
+/** What a decoded event may say besides itself. */
+export interface DecodeExtras {
+  /** For the log: context fields that could not be used and were left out (the event stands without them). */
+  dropped?: readonly string[];
+  /** The message was sent in a chat with disappearing messages: it disappears this many seconds after it was sent. */
+  expiresInSeconds?: number;
+}
+
 /** Between the core's events and the network's wire content (what the outbox and inbox hold). */
 export interface ContentCodec {
   /** Never throws: what cannot be read becomes "unsupported", naming what it was. */
-  decode(bytes: Uint8Array): RemoteEvent;
-  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded;
+  decode(bytes: Uint8Array): RemoteEvent & DecodeExtras;
+  /** `disappearingSeconds`: the chat's disappearing-messages timer, which messages sent in it carry. */
+  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded;
 }
 
 /** Sentences that name the network's own features. */

@@ -9,6 +9,7 @@ import { audienceOf } from "./auth.js";
 import { isLoopbackHost } from "./loopback.js";
 import { AdminApiError, GatekeeperAdminClient, type ReceivedMessage, type SendMedia, type SendRequest } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, ADMIN_URL_FILE, readAdminToken, readAdminUrl } from "./admin-token.js";
+import { KIND_USAGE, KindUsageError, kindRequest, textExtras } from "./cli-kinds.js";
 
 export const DEFAULT_PORT = 29400;
 export const DEFAULT_ADMIN_PORT = 29401;
@@ -35,6 +36,9 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
   user media PHONE MESSAGE_ID [--out PATH] (the decrypted file of a received media message; default: its name)
   user send PHONE --to URI --react ID EMOJI     (empty EMOJI removes the reaction)
   user send PHONE --to URI --edit ID TEXT | --revoke ID | --read ID [ID ...] | --typing [composing|recording|paused]
+${KIND_USAGE}
+  user send PHONE --to URI --disappearing off|24h|7d|90d|SECONDS   (the chat's disappearing-messages timer)
+        with TEXT or --file: [--expires-in 24h|7d|90d|SECONDS] (sent as in a chat with that timer)
   user watch PHONE [--json]
   user block PHONE URI | user unblock PHONE URI
   user opt-in PHONE [--allow-provider ID ...] | user opt-out PHONE
@@ -117,6 +121,24 @@ const MIME_BY_EXTENSION: Record<string, string> = {
   ".pdf": "application/pdf", ".txt": "text/plain", ".zip": "application/zip",
 };
 
+const TIMER_WORDS: Record<string, number> = { off: 0, "24h": 86400, "1d": 86400, "7d": 604800, "90d": 7776000 };
+
+/** A disappearing timer as typed: WhatsApp's choices by name, or whole seconds. */
+export function timerSeconds(text: string, option: string): number {
+  const named = TIMER_WORDS[text.trim().toLowerCase()];
+  return named ?? int(text, option.replace(/^--/, ""), 0);
+}
+
+/** A send request of one of cli-kinds.ts's kinds; their usage mistakes become the CLI's. */
+function kindOf(to: string, values: Parameters<typeof kindRequest>[1]): SendRequest | undefined {
+  try {
+    return kindRequest(to, values, (path) => mediaFromFile(path, { kind: "image", mime: "image/webp" }));
+  } catch (err) {
+    if (err instanceof KindUsageError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** The media part of `user send --file ...`: reads the file and fills in what the options do not say. */
 export function mediaFromFile(path: string, o: { kind?: string; voice?: boolean; caption?: string; mime?: string; name?: string; width?: string; height?: string; seconds?: string; waveform?: string; thumbnail?: string }): SendMedia {
   const ext = extname(path).toLowerCase();
@@ -167,9 +189,10 @@ export function describeReceived(m: ReceivedMessage): string {
   else if (describeMedia(m, c) !== undefined) what = describeMedia(m, c)!;
   else if (c.message?.extendedTextMessage) what = `${c.message.extendedTextMessage.text}  (reply to ${c.message.extendedTextMessage.contextInfo?.stanzaId ?? "?"})`;
   else if (c.message?.reactionMessage) what = `reacted ${c.message.reactionMessage.text || "(removed)"} to ${c.message.reactionMessage.key?.id}`;
+  else if (c.message?.ephemeralMessage?.message) what = `${describeReceived({ ...m, content: { message: c.message.ephemeralMessage.message } }).replace(/^.*?\]: /, "")}  (disappears after ${c.message.ephemeralMessage.message.extendedTextMessage?.contextInfo?.expiration ?? "?"} s)`;
   else if (c.message?.protocolMessage) {
     const p = c.message.protocolMessage;
-    what = p.type === "MESSAGE_EDIT" ? `edited ${p.key?.id}: ${p.editedMessage?.conversation ?? ""}` : `deleted ${p.key?.id}`;
+    what = p.type === "MESSAGE_EDIT" ? `edited ${p.key?.id}: ${p.editedMessage?.conversation ?? ""}` : p.type === "EPHEMERAL_SETTING" ? `disappearing messages ${p.ephemeralExpiration ? `after ${p.ephemeralExpiration} s` : "off"}` : `deleted ${p.key?.id}`;
   } else if (c.receipt) what = `${String(c.receipt.type ?? "DELIVERED").toLowerCase()} receipt for ${(c.receipt.messageIds ?? []).join(", ")}`;
   else if (c.chatState) what = `${String(c.chatState.state ?? "COMPOSING").toLowerCase()}${c.chatState.audio ? " (voice)" : ""}`;
   else what = JSON.stringify(c);
@@ -295,6 +318,24 @@ async function user(args: string[]): Promise<void> {
     revoke: { type: "string" },
     read: { type: "boolean" },
     typing: { type: "boolean" },
+    disappearing: { type: "string" },
+    "expires-in": { type: "string" },
+    sticker: { type: "string" },
+    "video-note": { type: "boolean" },
+    location: { type: "string" },
+    address: { type: "string" },
+    live: { type: "boolean" },
+    contact: { type: "string", multiple: true },
+    poll: { type: "string" },
+    option: { type: "string", multiple: true },
+    "max-selections": { type: "string" },
+    pin: { type: "string" },
+    unpin: { type: "string" },
+    mention: { type: "string", multiple: true },
+    forwarded: { type: "boolean" },
+    preview: { type: "string" },
+    title: { type: "string" },
+    description: { type: "string" },
     device: { type: "string" },
     file: { type: "string" },
     kind: { type: "string" },
@@ -350,13 +391,18 @@ async function user(args: string[]): Promise<void> {
       else if (values.revoke !== undefined) req = { to, revoke: values.revoke.toUpperCase() };
       else if (values.read) req = { to, read: words.map((w) => w.toUpperCase()) };
       else if (values.typing) req = { to, typing: (words[0] ?? "composing") as "composing" };
+      else if (values.disappearing !== undefined) req = { to, disappearing: timerSeconds(values.disappearing, "--disappearing") };
+      else if (kindOf(to, values)) req = kindOf(to, values)!;
       else if (values.file !== undefined) {
         req = { to, media: mediaFromFile(values.file, values) };
         if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
+        if (values["video-note"]) req.media = { ...req.media!, videoNote: true };
       } else {
-        req = { to, text: need(words.join(" "), "TEXT") };
+        req = { to, text: need(words.join(" "), "TEXT"), ...textExtras(values) };
         if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
       }
+      if (req.location && values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
+      if (values["expires-in"] !== undefined) req.expiresIn = timerSeconds(values["expires-in"], "--expires-in");
       const { id } = await api.send(phone(), { ...req, ...device });
       process.stdout.write(`${id}\n`);
       return;

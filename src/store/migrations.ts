@@ -303,4 +303,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: "disappearing messages",
+    sql: `
+      -- Each chat's disappearing-messages timer (WhatsApp's ephemeral setting).
+      CREATE TABLE disappearing_timers (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        seconds INTEGER NOT NULL,
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri)
+      );
+      -- Matrix events to redact when their time is up (store/disappearing.ts).
+      CREATE TABLE disappearing_events (
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        redact_as TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, event_id)
+      );
+      CREATE INDEX disappearing_events_due ON disappearing_events(expires_at);
+    `,
+  },
 ];

@@ -59,6 +59,7 @@ describe("core: commands", () => {
           "• !fake safety-number — show the security code with the contact, to compare with the one their FakeNet shows",
           "• !fake verify [<code>] — mark the contact's security code as verified, after comparing it (give the code to have it checked)",
           "• !fake report [<count>] [spam|abuse|scam|other] — report the contact to FakeNet, with their last 5 messages (or <count>; as a reply: that message too); the reason defaults to spam",
+          "• !fake disappearing <timer> — set the chat's disappearing-messages timer (off, 24h, 7d or 90d), for you and the contact's FakeNet",
           "You can also start a chat by inviting a FakeNet user's Matrix ID to a new direct chat.",
         ].join("\n"),
       );

@@ -75,6 +75,17 @@ export class RecordingMatrixSide implements MatrixSide {
     this.record("sendEvent", asUser, roomId, type, content, txnId);
     return `$event${++this.next}`;
   }
+  /** Room state as set through sendState, keyed "room|type|stateKey". */
+  readonly state = new Map<string, MatrixContent>();
+  async roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    this.record("roomState", asUser, roomId, type, stateKey);
+    return this.state.get(`${roomId}|${type}|${stateKey}`) ?? null;
+  }
+  async sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    this.record("sendState", asUser, roomId, type, stateKey, content);
+    this.state.set(`${roomId}|${type}|${stateKey}`, content);
+    return `$state${++this.next}`;
+  }
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
     this.record("redact", asUser, roomId, eventId, txnId, reason);
   }
@@ -141,9 +152,11 @@ export const fakeCodec: ContentCodec = {
       return { kind: "unsupported", what: "fake garbage" };
     }
   },
-  encode(event) {
+  encode(event, chat) {
     if (event.kind === "message" && event.text.length > 1000) return { ok: false, reason: "too long for the fake network" };
-    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(event)) };
+    // The chat's disappearing timer travels with the event, so tests see what the codec was given.
+    const sent = chat.disappearingSeconds ? { ...event, disappearingSeconds: chat.disappearingSeconds } : event;
+    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(sent)) };
   },
 };
 
@@ -219,6 +232,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
     toMatrix: (text) => ({ body: text }),
     fromMatrix: (content) => (this.fromMatrixInputs.push(content), content.body),
     withQuote: (quoted, text) => `«${quoted}» ${text}`,
+    mentionText: (user) => (user.startsWith("fake:") ? `@${user.slice("fake:".length)}` : undefined),
   };
   readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };
   readonly lookups: string[] = [];

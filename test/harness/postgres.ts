@@ -129,6 +129,20 @@ export function postgresUnavailableReason(): string | undefined {
   return `PostgreSQL is not installed and we are not root to install it: apt-get install postgresql, or set ${ENV_URL} (see test/harness/README.md)`;
 }
 
+/**
+ * For a suite's before() hook: skips it, loudly, where no test PostgreSQL can exist; otherwise starts the shared
+ * server under a timeout that covers a first installation, so the first test does not pay for it.
+ */
+export async function needPostgres(suite: Mocha.Context, what: string): Promise<void> {
+  const unavailable = postgresUnavailableReason();
+  if (unavailable !== undefined) {
+    console.warn(`    ${unavailable}; skipping ${what}`);
+    suite.skip();
+  }
+  suite.timeout(POSTGRES_START_TIMEOUT_MS);
+  await postgresUrl();
+}
+
 /** The URL of a database on the shared test server (default: the `postgres` maintenance database). */
 export async function postgresUrl(database = "postgres"): Promise<string> {
   return (await shared()).url(database);

@@ -13,7 +13,7 @@ import { newDeviceId, storeNameFor } from "../../src/matrix/crypto/engine.js";
 import { openPostgres, openSqlite } from "../../src/store/database.js";
 import type { SqlDatabase } from "../../src/sql/sql.js";
 import { CryptoRecordTable } from "../../src/store/crypto-records.js";
-import { createTestDatabase, POSTGRES_START_TIMEOUT_MS, postgresUnavailableReason } from "../harness/postgres.js";
+import { createTestDatabase, needPostgres } from "../harness/postgres.js";
 
 const log = pino({ level: "silent" });
 
@@ -65,12 +65,7 @@ describe("Matrix crypto stores (no homeserver)", function () {
   });
 
   it("does the same with the crypto stores on PostgreSQL", async function () {
-    const unavailable = postgresUnavailableReason();
-    if (unavailable !== undefined) {
-      console.warn(`    ${unavailable}; skipping the crypto store on PostgreSQL`);
-      this.skip();
-    }
-    this.timeout(POSTGRES_START_TIMEOUT_MS);
+    await needPostgres(this, "the crypto store on PostgreSQL");
     const pgDb = await openPostgres(await createTestDatabase());
     const pgRecords = new CryptoRecordTable(pgDb);
     try {

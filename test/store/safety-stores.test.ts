@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BridgeStore } from "../../src/store/store.js";
-import { createTestDatabase, POSTGRES_START_TIMEOUT_MS, postgresUnavailableReason, postgresUrl } from "../harness/postgres.js";
+import { createTestDatabase, needPostgres } from "../harness/postgres.js";
 
 const ALICE = "@alice:example.org";
 const ANNA = "tel:+4915112345678";
@@ -37,14 +37,7 @@ for (const engine of engines) {
     this.timeout(60_000);
     let s: BridgeStore;
     before(async function () {
-      if (engine.name !== "postgres") return;
-      const unavailable = postgresUnavailableReason();
-      if (unavailable !== undefined) {
-        console.warn(`    ${unavailable}; skipping the PostgreSQL safety store tests`);
-        this.skip();
-      }
-      this.timeout(POSTGRES_START_TIMEOUT_MS);
-      await postgresUrl();
+      if (engine.name === "postgres") await needPostgres(this, "the PostgreSQL safety store tests");
     });
     beforeEach(async () => {
       s = await engine.open();
