@@ -68,6 +68,12 @@ const bindAddress = () =>
     "an IP address or host name to listen on",
   );
 
+/** An inline secret that is surely a forgotten `file:`: one word that starts like a path or ends in a key file's suffix. */
+function looksLikePath(text: string): boolean {
+  const word = text.trim();
+  return !/\s/.test(word) && !word.includes("-----") && (/^(?:\.{1,2}\/|\/|~\/)/.test(word) || /\.(?:pem|key|der)$/i.test(word));
+}
+
 function providerKey(context: SchemaContext) {
   return expecting(z.string(), "file:/path/to/key.pem, env:NAME or the PEM text itself", { secret: true }).transform(
     (text, ctx) => {
@@ -85,8 +91,10 @@ function providerKey(context: SchemaContext) {
       if (outcome.note) context.notes.push({ keyPath, message: outcome.note });
       const problem = providerKeyProblem(outcome.value);
       if (problem) {
-        const where = text.startsWith("file:") || text.startsWith("env:") ? `the key from ${text}` : "the key";
-        ctx.issues.push({ code: "custom", input: text, message: `${where} ${problem}` });
+        const inline = !text.startsWith("file:") && !text.startsWith("env:");
+        const where = inline ? "the key" : `the key from ${text}`;
+        const hint = inline && looksLikePath(text) ? `; did you mean file:${text.trim()}?` : "";
+        ctx.issues.push({ code: "custom", input: text, message: `${where} ${problem}${hint}` });
         return z.NEVER;
       }
       return outcome.value;

@@ -64,9 +64,34 @@ function int(value: string | undefined, name: string, fallback: number): number 
   return Number(value);
 }
 
+/**
+ * Joins `--opt VALUE` into `--opt=VALUE` when VALUE starts with "-" but names no option: node's parseArgs calls such a
+ * value ambiguous, yet one base64url public key in 64 starts with "-", and a caption or name may too.
+ */
+export function joinDashValues(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const known = new Set(Object.keys(options).flatMap((name) => [`--${name}`, `--no-${name}`]));
+  for (const o of Object.values(options)) if (o.short) known.add(`-${o.short}`);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && next.startsWith("-") && next !== "--" && !known.has(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+  const all = { ...CLIENT_OPTIONS, ...options };
   try {
-    return parseArgs({ args, options: { ...CLIENT_OPTIONS, ...options }, allowPositionals: true, allowNegative: true });
+    return parseArgs({ args: joinDashValues(args, all), options: all, allowPositionals: true, allowNegative: true });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }

@@ -264,6 +264,11 @@ describe("config secrets", () => {
     ]);
     const inline = problemsOf(() => parseConfig(withKey(dir, "hunter2-very-secret"), "c.yaml", { baseDir: dir }));
     assert.deepEqual(inline, ["gatekeeper.provider_key: the key is not a PEM-encoded private key (line 10)"]);
+    for (const path of ["./provider.key", "/etc/bridge/provider-key.pem", "provider.pem"]) {
+      assert.deepEqual(problemsOf(() => parseConfig(withKey(dir, path), "c.yaml", { baseDir: dir })), [
+        `gatekeeper.provider_key: the key is not a PEM-encoded private key; did you mean file:${path}? (line 10)`,
+      ]);
+    }
     const wrongType = problemsOf(() => parseConfig(withKey(dir, "123456789"), "c.yaml", { baseDir: dir }));
     assert.deepEqual(wrongType, ["gatekeeper.provider_key: must be file:/path/to/key.pem, env:NAME or the PEM text itself (line 10)"]);
   });
