@@ -16,6 +16,7 @@ build: install
 	@$(TOOLCHAIN) && npm run --silent build
 
 test: build
+	@scripts/postgres-binaries.sh
 	@$(TOOLCHAIN) && npm test
 
 demo: build

@@ -48,11 +48,11 @@ export class AppserviceGapGuard implements TransactionSink {
     return run;
   }
 
-  private acceptNow(txnId: string, items: InboundItem[]): void {
+  private async acceptNow(txnId: string, items: InboundItem[]): Promise<void> {
     const { store, log } = this.options;
     const n = txnNumber(txnId);
-    const queued = store.transaction(() => {
-      const expected = store.appservice.expectedTxn();
+    const queued = await store.transaction(async () => {
+      const expected = await store.appservice.expectedTxn();
       if (n === undefined || (expected !== undefined && n < expected)) return store.appservice.accept(txnId, items);
       // A jump far past what a skip leaves behind is no gap to wait for: the homeserver's numbering moved on (an old
       // transaction came first to a new database, or the homeserver's store was reset).
@@ -66,7 +66,7 @@ export class AppserviceGapGuard implements TransactionSink {
         log.warn({ missing: { from: expected, to: n - 1 } }, "skipped appservice transactions did not come; taking the later ones without them");
       }
       this.gapSince = undefined;
-      store.appservice.setExpectedTxn(n + 1);
+      await store.appservice.setExpectedTxn(n + 1);
       return store.appservice.accept(txnId, items);
     });
     if (queued > 0) this.options.onQueued();

@@ -54,12 +54,12 @@ export class InteropRemoteNetwork implements RemoteNetwork {
   ) {}
 
   /** The Signal store of a Matrix user's interop device, if it exists (used for prekey refills). */
-  deviceStore(uri: string): SignalDeviceStore | undefined {
+  async deviceStore(uri: string): Promise<SignalDeviceStore | undefined> {
     const cached = this.devices.get(uri);
     if (cached) return cached;
     const address = { uri, deviceId: BRIDGE_DEVICE_ID };
-    if (!SignalDeviceStore.exists(this.store.db, address)) return undefined;
-    const opened = SignalDeviceStore.open(this.store.db, address);
+    if (!(await SignalDeviceStore.exists(this.store.db, address))) return undefined;
+    const opened = await SignalDeviceStore.open(this.store.db, address);
     this.devices.set(uri, opened);
     return opened;
   }
@@ -69,8 +69,8 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     if (this.ready.has(uri)) return;
     await this.identityLock.run(uri, async () => {
       if (this.ready.has(uri)) return;
-      const user = this.store.users.ensure(matrixUser, uri);
-      const device = ensureLocalIdentity(this.store.db, uri, { deviceId: BRIDGE_DEVICE_ID });
+      const user = await this.store.users.ensure(matrixUser, uri);
+      const device = await ensureLocalIdentity(this.store.db, uri, { deviceId: BRIDGE_DEVICE_ID });
       this.devices.set(uri, device);
       if (user.keysUploadedAt === null) {
         try {
@@ -78,7 +78,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
         } catch (err) {
           throw toRemoteError(err);
         }
-        this.store.users.markKeysUploaded(matrixUser);
+        await this.store.users.markKeysUploaded(matrixUser);
         this.log.info({ user: matrixUser }, "created the user's interop identity and uploaded its prekeys");
       }
       this.ready.add(uri);
@@ -117,9 +117,9 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     this.onQueued();
   }
 
-  status(): RemoteStatus {
+  async status(): Promise<RemoteStatus> {
     const s = this.client.status();
-    return { connected: s.state === "connected", since: s.since, lastError: s.lastError, pendingOutgoing: this.store.outbox.pending() };
+    return { connected: s.state === "connected", since: s.since, lastError: s.lastError, pendingOutgoing: await this.store.outbox.pending() };
   }
 
   // ------------------------------------------------------------------ outbox
@@ -128,7 +128,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
   async deliver(entry: OutboxEntry): Promise<OutboxOutcome> {
     try {
       await this.ensureIdentity(entry.matrixUser);
-      const from = this.deviceStore(matrixUri(entry.matrixUser));
+      const from = await this.deviceStore(matrixUri(entry.matrixUser));
       if (!from) throw new Error(`no interop identity for ${entry.matrixUser}`);
       const encrypt = (rebuild: ReadonlySet<number>) => this.encrypt(entry, from, rebuild);
       const envelopes = entry.envelopes ? decodeEnvelopes(entry.envelopes) : await encrypt(new Set());
@@ -171,7 +171,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
   /** The interop client's envelope handler: returns once the content is durably queued (then it is acknowledged). */
   async receive(envelope: Envelope): Promise<void> {
     const messageId = messageIdToString(envelope.id);
-    const user = this.store.users.byUri(envelope.recipient);
+    const user = await this.store.users.byUri(envelope.recipient);
     if (!user) {
       this.log.error({ recipient: redactUri(envelope.recipient), messageId }, "envelope for a user this bridge does not know; dropping it");
       return;
@@ -192,15 +192,15 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       this.log.warn({ user: user.userId, messageId }, "refusing an envelope: its recipient may no longer use the bridge");
       throw new EnvelopeRefusedError(ErrorCode.UNKNOWN_USER, "the recipient may no longer use this provider's bridge");
     }
-    if (this.store.inbox.wasSeen(messageId, user.userId, envelope.sender, envelope.senderDevice)) return; // redelivery
-    const device = this.deviceStore(envelope.recipient);
+    if (await this.store.inbox.wasSeen(messageId, user.userId, envelope.sender, envelope.senderDevice)) return; // redelivery
+    const device = await this.deviceStore(envelope.recipient);
     if (!device) {
       this.log.error({ user: user.userId, messageId }, "envelope for a user without an interop identity; dropping it");
       return;
     }
     try {
-      await decryptEnvelope(device, envelope, (d) => {
-        this.store.inbox.addOnce({
+      await decryptEnvelope(device, envelope, async (d) => {
+        await this.store.inbox.addOnce({
           matrixUser: user.userId,
           remoteUri: d.sender,
           senderDevice: d.senderDevice,
@@ -216,7 +216,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       if (!(err instanceof SignalError) || err.code === "concurrent-modification") throw err;
       // It can never be decrypted: queue an empty entry so the user is told a message was lost.
       this.log.error({ err, messageId, sender: redactUri(envelope.sender) }, "could not decrypt an envelope");
-      this.store.inbox.addOnce({
+      await this.store.inbox.addOnce({
         matrixUser: user.userId,
         remoteUri: envelope.sender,
         senderDevice: envelope.senderDevice,

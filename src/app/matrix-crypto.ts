@@ -110,7 +110,7 @@ export class BridgeCrypto implements SendEncryption {
     this.engine.observeRoomEvent(ev);
     if (ev.type !== "m.room.encrypted") return ev;
     if (this.isBridgeUser(ev.sender)) return undefined; // our own echo
-    const decryptAs = this.decryptorFor(ev.room_id);
+    const decryptAs = await this.decryptorFor(ev.room_id);
     let outcome = await this.engine.decrypt(decryptAs, ev);
     // The key usually travels in the same transaction, queued right behind the event: let those items go first.
     if (outcome.kind === "missing_key" && (await this.caughtUp(item.seq))) outcome = await this.engine.decrypt(decryptAs, ev);
@@ -118,34 +118,34 @@ export class BridgeCrypto implements SendEncryption {
     if (outcome.kind === "missing_key" && (await this.fetchedInbox(decryptAs))) outcome = await this.engine.decrypt(decryptAs, ev);
     switch (outcome.kind) {
       case "decrypted":
-        this.waiting.remove(ev.room_id, ev.event_id);
+        await this.waiting.remove(ev.room_id, ev.event_id);
         return outcome.event;
       case "missing_key": {
-        const firstSeen = this.waiting.firstSeen(ev.room_id, ev.event_id);
+        const firstSeen = await this.waiting.firstSeen(ev.room_id, ev.event_id);
         if (firstSeen !== undefined && Date.now() - firstSeen > this.maxKeyWaitMs) {
           await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev, firstSeenAt: firstSeen }, "its key never reached the bridge");
           return undefined;
         }
-        this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev });
+        await this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev });
         this.opts.log.info({ room: ev.room_id, event: ev.event_id }, "encrypted event waits for its room key");
         return undefined;
       }
       case "withheld":
         await this.tell(decryptAs, ev.room_id, ev.event_id, `the sender's device did not share the key with the bridge (${outcome.reason})`);
-        this.waiting.remove(ev.room_id, ev.event_id);
+        await this.waiting.remove(ev.room_id, ev.event_id);
         return undefined;
       case "failed":
         await this.tell(decryptAs, ev.room_id, ev.event_id, outcome.reason);
-        this.waiting.remove(ev.room_id, ev.event_id);
+        await this.waiting.remove(ev.room_id, ev.event_id);
         return undefined;
     }
   }
 
   /** Waits (bounded) until no crypto item older than `seq` is queued. Returns whether anything was waited for. */
   private async caughtUp(seq: number): Promise<boolean> {
-    if (!this.waiting.cryptoItemsBefore(seq, CRYPTO_QUEUE_KEY)) return false;
+    if (!await this.waiting.cryptoItemsBefore(seq, CRYPTO_QUEUE_KEY)) return false;
     const deadline = Date.now() + this.catchUpMs;
-    while (this.waiting.cryptoItemsBefore(seq, CRYPTO_QUEUE_KEY) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while (await this.waiting.cryptoItemsBefore(seq, CRYPTO_QUEUE_KEY) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     return true;
   }
 
@@ -166,11 +166,11 @@ export class BridgeCrypto implements SendEncryption {
   }
 
   /** Room keys arrived: parked events of those sessions go back into the inbound queue, still encrypted. */
-  private keysArrived(roomId: string, sessionIds: string[]): void {
+  private async keysArrived(roomId: string, sessionIds: string[]): Promise<void> {
     let requeued = 0;
     for (const sessionId of sessionIds) {
-      for (const w of this.waiting.forSession(roomId, sessionId)) {
-        this.requeue(w);
+      for (const w of await this.waiting.forSession(roomId, sessionId)) {
+        await this.requeue(w);
         requeued++;
       }
     }
@@ -180,17 +180,17 @@ export class BridgeCrypto implements SendEncryption {
     }
   }
 
-  private requeue(w: WaitingEvent): void {
+  private async requeue(w: WaitingEvent): Promise<void> {
     const { store } = this.opts;
     // Past the intake's duplicate check (the event was received before); it stays parked, keeping its first-seen
     // time, until it is decrypted.
-    store.appservice.requeue({ kind: "event", roomId: w.roomId, payload: w.payload });
+    await store.appservice.requeue({ kind: "event", roomId: w.roomId, payload: w.payload });
   }
 
   /** Tries parked events again (keys that came while a machine was closed) and gives up on those waiting too long. */
   async sweep(now = Date.now()): Promise<void> {
     let requeued = 0;
-    const waiting = this.waiting.all();
+    const waiting = await this.waiting.all();
     for (const userId of new Set(waiting.map((w) => w.decryptAs))) await this.fetchedInbox(userId);
     for (const w of waiting) {
       if (now - w.firstSeenAt > this.maxKeyWaitMs) {
@@ -200,7 +200,7 @@ export class BridgeCrypto implements SendEncryption {
       // Parked by readEvent: a room event as the inbound queue held it.
       const outcome = await this.engine.decrypt(w.decryptAs, w.payload as MatrixEvent);
       if (outcome.kind !== "missing_key") {
-        this.requeue(w);
+        await this.requeue(w);
         requeued++;
       }
     }
@@ -210,7 +210,7 @@ export class BridgeCrypto implements SendEncryption {
   private async giveUp(w: WaitingEvent, why: string): Promise<void> {
     this.opts.log.warn({ room: w.roomId, event: w.eventId }, "giving up on an encrypted event: its room key never arrived");
     await this.tell(w.decryptAs, w.roomId, w.eventId, why);
-    this.waiting.remove(w.roomId, w.eventId);
+    await this.waiting.remove(w.roomId, w.eventId);
   }
 
   /** Tells the sender (as a reply to their message, so clients show which one) that it was not delivered. */
@@ -225,8 +225,8 @@ export class BridgeCrypto implements SendEncryption {
   }
 
   /** The bridge user whose device should hold the room's keys: the portal's puppet, otherwise the bot. */
-  private decryptorFor(roomId: string): string {
-    const portal = this.opts.store.portals.byRoom(roomId);
+  private async decryptorFor(roomId: string): Promise<string> {
+    const portal = await this.opts.store.portals.byRoom(roomId);
     if (portal) {
       const uri = parseUri(portal.remoteUri);
       if (uri.kind === "tel") return puppetUserId(this.opts.config, uri.e164);

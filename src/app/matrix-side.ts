@@ -48,15 +48,15 @@ export class AppserviceMatrixSide implements MatrixSide {
   /** Only the puppet's account, for the homeserver's user query: the rest waits until a chat needs the puppet. */
   async registerPuppet(e164: string): Promise<string> {
     const userId = puppetUserId(this.config, e164);
-    const known = this.store.puppets.get(e164);
+    const known = await this.store.puppets.get(e164);
     if (known?.registered) return userId;
     await this.client.as(userId).ensureRegistered();
-    this.store.puppets.upsert({ e164, userId, displayName: known?.displayName ?? null, avatarMxc: known?.avatarMxc ?? null, avatarRemoteId: known?.avatarRemoteId ?? null, registered: true });
+    await this.store.puppets.upsert({ e164, userId, displayName: known?.displayName ?? null, avatarMxc: known?.avatarMxc ?? null, avatarRemoteId: known?.avatarRemoteId ?? null, registered: true });
     return userId;
   }
 
   async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
-    const known = this.store.puppets.get(e164);
+    const known = await this.store.puppets.get(e164);
     const userId = await this.registerPuppet(e164);
     const intent = this.client.as(userId);
     // Before the puppet joins any room, so clients find its device when they share room keys.
@@ -71,7 +71,7 @@ export class AppserviceMatrixSide implements MatrixSide {
       this.log.debug({ puppet: userId }, "puppet display name set");
     }
     const avatar = await this.syncAvatar(intent, userId, known, profile.avatar);
-    this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
+    await this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
     return userId;
   }
 

@@ -8,12 +8,12 @@ import { backoffDelay } from "../util/backoff.js";
 export interface QueueOps<T> {
   name: string;
   /** Due heads, at most one per ordering key. */
-  due(now: number): T[];
+  due(now: number): Promise<T[]>;
   key(item: T): string;
   attempts(item: T): number;
   handle(item: T): Promise<void>;
-  done(item: T): void;
-  retryLater(item: T, error: string, notBefore: number): void;
+  done(item: T): Promise<void>;
+  retryLater(item: T, error: string, notBefore: number): Promise<void>;
   /** Called instead of retrying once attempts reach maxAttempts; the item is then removed. */
   giveUp(item: T, error: unknown): Promise<void>;
   maxAttempts: number;
@@ -59,7 +59,7 @@ export class QueueWorker<T> {
     try {
       do {
         this.again = false;
-        const items = this.ops.due(Date.now()).filter((i) => !this.inFlight.has(this.ops.key(i)));
+        const items = (await this.ops.due(Date.now())).filter((i) => !this.inFlight.has(this.ops.key(i)));
         for (const item of items) void this.process(item);
       } while (this.again && !this.stopped);
     } catch (err) {
@@ -73,10 +73,14 @@ export class QueueWorker<T> {
   private async process(item: T): Promise<void> {
     const key = this.ops.key(item);
     this.inFlight.add(key);
+    let handled = false;
     try {
       await this.ops.handle(item);
-      this.ops.done(item);
+      handled = true;
+      await this.settle(() => this.ops.done(item));
     } catch (err) {
+      if (handled) return; // only when stopped while settling: the entry stays queued and is handled again on start
+
       const attempts = this.ops.attempts(item) + 1;
       const message = err instanceof Error ? err.message : String(err);
       const permanent = isPermanent(err);
@@ -87,16 +91,34 @@ export class QueueWorker<T> {
         } catch (e) {
           this.log.error({ err: e, queue: this.ops.name }, "could not report a failed entry");
         }
-        this.ops.done(item);
+        await this.settle(() => this.ops.done(item));
       } else {
         const hinted = (err as { afterMs?: unknown } | null)?.afterMs;
         const delay = Math.max(backoffDelay(attempts, { initialMs: 500, maxMs: 5 * 60_000 }), typeof hinted === "number" ? hinted : 0);
         this.log.warn({ queue: this.ops.name, attempts, retryInMs: delay, error: message }, "queue entry failed; will retry");
-        this.ops.retryLater(item, message, Date.now() + delay);
+        await this.settle(() => this.ops.retryLater(item, message, Date.now() + delay));
       }
     } finally {
       this.inFlight.delete(key);
       if (!this.stopped) this.kick();
+    }
+  }
+
+  /**
+   * Records what became of a handled entry. Disk full or the database gone: the outcome is known but not written.
+   * The chat stays blocked and the write is retried; moving on without it would handle the entry twice.
+   */
+  private async settle(write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (this.stopped) throw err;
+        const delay = backoffDelay(attempt, { initialMs: 200, maxMs: 30_000 });
+        this.log.error({ err, queue: this.ops.name, attempt, retryInMs: delay }, "could not record a queue entry's outcome in the database; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 }

@@ -10,6 +10,7 @@ import { startAppserviceServer, type AppserviceServer } from "../matrix/appservi
 import { InteropClient } from "../interop/client.js";
 import { BridgeCore, type MatrixEphemeralEvent, type MatrixEvent } from "../core/bridge.js";
 import { BridgeStore } from "../store/store.js";
+import type { DatabaseTarget } from "../store/database.js";
 import { StoreMaintenance } from "../store/maintenance.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import type { InboxEntry } from "../store/inbox.js";
@@ -36,7 +37,7 @@ export interface BridgeRuntime {
 
 export async function startBridge(config: BridgeConfig, log: Logger = createLogger({ ...config.logging, name: "matrix-dma-bridge" })): Promise<BridgeRuntime> {
   const registration = loadRegistration(config.appservice.registration);
-  const store = BridgeStore.open(config.database.path, { log: log.child({ part: "store" }) });
+  const store = await BridgeStore.open(databaseTarget(config), { log: log.child({ part: "store" }) });
   const matrixClient = new MatrixClient({ homeserverUrl: config.homeserver.url, asToken: registration.as_token, logger: log.child({ part: "matrix" }) });
   const matrix = new AppserviceMatrixSide(config, matrixClient, store, log.child({ part: "matrix" }));
 
@@ -162,10 +163,11 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     interop.onEnvelope((envelope) => network.receive(envelope));
     interop.on("state", (s) => log.info({ state: s.state, lastError: s.lastError }, "gatekeeper connection"));
     interop.on("state", (s) => {
-      if (s.state === "connected") {
-        store.outbox.retryAllNow();
-        outboxWorker.kick();
-      }
+      if (s.state !== "connected") return;
+      store.outbox
+        .retryAllNow()
+        .catch((err) => log.warn({ err }, "could not mark waiting messages due; they go at their retry time"))
+        .finally(() => outboxWorker.kick());
     });
     interop.start();
     server = await startAppserviceServer({
@@ -195,7 +197,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     await server?.close();
     await interop.stop();
     await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
-    store.close();
+    await store.close();
     throw err;
   }
   log.info({ port: server.port }, "bridge started");
@@ -211,25 +213,37 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       await interop.stop();
       await crypto?.stop();
       clearInterval(maintenance);
-      store.close();
+      await store.close();
       log.info("bridge stopped");
     },
   };
 }
 
+/** Where the config says the state lives: a PostgreSQL URL, or the SQLite file. */
+export function databaseTarget(config: BridgeConfig): DatabaseTarget {
+  const db = config.database;
+  if (db.type === "postgres") return { url: db.url!, maxConnections: db.max_connections };
+  return { path: db.path };
+}
+
 /** Prunes dedup metadata past its window and truncates the WAL after writes (see StoreMaintenance). */
 function startMaintenance(store: BridgeStore, log: Logger): NodeJS.Timeout {
   const maintenance = new StoreMaintenance(store);
-  const tick = () => {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
     try {
-      const { pruned } = maintenance.tick();
+      const { pruned } = await maintenance.tick();
       if (pruned && pruned.seenEnvelopes + pruned.appserviceItems > 0) log.debug(pruned, "pruned old dedup records");
     } catch (err) {
       log.warn({ err }, "store maintenance failed; trying again later");
+    } finally {
+      running = false;
     }
   };
-  tick();
-  return setInterval(tick, MAINTENANCE_EVERY_MS).unref();
+  void tick();
+  return setInterval(() => void tick(), MAINTENANCE_EVERY_MS).unref();
 }
 
 /** Runs the bridge until SIGINT or SIGTERM. */

@@ -102,6 +102,23 @@ function providerKey(context: SchemaContext) {
   );
 }
 
+/** A PostgreSQL URL; it carries a password, so like other secrets it may be given as env:NAME or file:/path. */
+function databaseUrl(context: SchemaContext) {
+  return expecting(z.string(), "postgres://user:password@host:5432/database, env:NAME or file:/path", { secret: true }).transform((text, ctx) => {
+    const outcome = resolveSecret(text, context);
+    if (outcome.ok !== true) {
+      ctx.issues.push({ code: "custom", input: text, message: outcome.ok === false ? outcome.problem : outcome.note });
+      return z.NEVER;
+    }
+    const url = outcome.value.trim();
+    if (!/^postgres(?:ql)?:\/\/[^\s]+$/i.test(url)) {
+      ctx.issues.push({ code: "custom", input: text, message: "is not a postgres:// URL (postgres://user:password@host:5432/database)" });
+      return z.NEVER;
+    }
+    return url;
+  });
+}
+
 /** Why a puppet localpart template is unusable, or null. */
 export function puppetTemplateProblem(template: string): string | null {
   const shown = describeValue(template);
@@ -232,12 +249,24 @@ export function buildConfigSchema(context: SchemaContext) {
     }),
   );
 
+  // `url` (PostgreSQL) or `path` (SQLite); `type` may be left out, it follows from which is given.
   const database = z
     .strictObject({
-      type: expecting(z.literal("sqlite"), `"sqlite" (the only database supported so far)`).default("sqlite"),
+      type: expecting(z.enum(["sqlite", "postgres"]), `"sqlite" or "postgres"`).optional(),
       path: filePath(context, "./data/bridge.db", { memory: true }),
+      url: databaseUrl(context).optional(),
+      max_connections: expecting(z.number().int().min(1).max(100), "a whole number from 1 to 100").default(8),
     })
-    .prefault({});
+    .prefault({})
+    .superRefine((db, ctx) => {
+      if (db.type === "postgres" && db.url === undefined) {
+        ctx.addIssue({ code: "custom", path: ["url"], message: "is required when type is \"postgres\" (postgres://user:password@host:5432/database)" });
+      }
+      if (db.type === "sqlite" && db.url !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["url"], message: "is a PostgreSQL URL but type is \"sqlite\"; remove one of them" });
+      }
+    })
+    .transform((db) => ({ ...db, type: db.type ?? (db.url !== undefined ? ("postgres" as const) : ("sqlite" as const)) }));
 
   const logging = z
     .strictObject({

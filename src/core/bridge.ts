@@ -29,9 +29,9 @@ export class BridgeCore {
     const { ctx } = this;
     if (ev.sender === ctx.matrix.botUserId || isPuppetUserId(ctx.config, ev.sender) !== null) return; // our own echo
     if (ev.type === "m.room.member") return handleMembership(ctx, ev);
-    const portal = ctx.store.portals.byRoom(ev.room_id);
+    const portal = await ctx.store.portals.byRoom(ev.room_id);
     if (portal) return this.portalEvent(portal, ev);
-    const user = ctx.store.users.byManagementRoom(ev.room_id);
+    const user = await ctx.store.users.byManagementRoom(ev.room_id);
     if (user && ev.sender === user.userId && ev.type === "m.room.message") {
       const body = typeof ev.content.body === "string" ? ev.content.body : "";
       if (!ctx.allowed(ev.sender)) {
@@ -45,7 +45,7 @@ export class BridgeCore {
   private async portalEvent(portal: PortalRow, ev: MatrixEvent): Promise<void> {
     const { ctx } = this;
     // Encryption turned on in an existing portal; the Matrix side encrypts from now on (it reads the room state).
-    if (ev.type === "m.room.encryption" && ev.state_key === "" && !portal.encrypted) ctx.store.portals.upsert({ ...portal, encrypted: true });
+    if (ev.type === "m.room.encryption" && ev.state_key === "" && !portal.encrypted) await ctx.store.portals.upsert({ ...portal, encrypted: true });
     if (ev.sender !== portal.matrixUser) return; // someone else in a portal: not bridged (1:1 chats only)
     if (!ctx.allowed(ev.sender)) {
       // A user whose permission was removed writes in an old portal: nothing is bridged, and they are told why.
@@ -62,10 +62,10 @@ export class BridgeCore {
   async handleEphemeral(ev: MatrixEphemeralEvent): Promise<void> {
     const roomId = ev.room_id;
     if (!roomId) return;
-    const portal = this.ctx.store.portals.byRoom(roomId);
+    const portal = await this.ctx.store.portals.byRoom(roomId);
     if (!portal || !this.ctx.allowed(portal.matrixUser)) return;
-    if (ev.type === "m.typing") typingToRemote(this.ctx, portal, roomId, ev);
-    else if (ev.type === "m.receipt") receiptToRemote(this.ctx, portal, roomId, ev);
+    if (ev.type === "m.typing") await typingToRemote(this.ctx, portal, roomId, ev);
+    else if (ev.type === "m.receipt") await receiptToRemote(this.ctx, portal, roomId, ev);
   }
 
   /** Whether remote traffic for this Matrix user may be bridged at all; the runtime refuses envelopes for others. */

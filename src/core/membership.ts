@@ -20,8 +20,8 @@ export async function handleMembership(ctx: CoreContext, ev: MatrixEvent): Promi
 async function botInvited(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
   if (!ctx.allowed(ev.sender)) return rejectInvite(ctx, ctx.matrix.botUserId, ev);
   await ctx.matrix.joinRoom(ctx.matrix.botUserId, ev.room_id);
-  ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
-  ctx.store.users.setManagementRoom(ev.sender, ev.room_id);
+  await ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
+  await ctx.store.users.setManagementRoom(ev.sender, ev.room_id);
   await ctx.notice(ctx.matrix.botUserId, ev.room_id, helpText(ctx, ev.sender), `help-${ev.event_id}`);
 }
 
@@ -43,11 +43,11 @@ async function rejectInvite(ctx: CoreContext, asUser: string, ev: MatrixEvent): 
 }
 
 async function userLeft(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
-  const portal = ctx.store.portals.byRoom(ev.room_id);
+  const portal = await ctx.store.portals.byRoom(ev.room_id);
   if (portal && portal.matrixUser === ev.sender) return forgetPortal(ctx, portal);
-  const user = ctx.store.users.byManagementRoom(ev.room_id);
+  const user = await ctx.store.users.byManagementRoom(ev.room_id);
   if (user && user.userId === ev.sender) {
-    ctx.store.users.setManagementRoom(user.userId, null);
+    await ctx.store.users.setManagementRoom(user.userId, null);
     await ctx.matrix.leaveRoom(ctx.matrix.botUserId, ev.room_id).catch(() => undefined);
   }
 }

@@ -9,7 +9,7 @@ import { RemoteError, type RemoteFailureReason } from "./ports.js";
 
 /** The runtime gave up posting a remote message: the Matrix user hears about it. */
 export async function onRemoteEntryAbandoned(ctx: CoreContext, entry: InboxEntry, error: unknown): Promise<void> {
-  const portal = ctx.store.portals.get(entry.matrixUser, entry.remoteUri);
+  const portal = await ctx.store.portals.get(entry.matrixUser, entry.remoteUri);
   if (!portal?.roomId || !ctx.remote.ids.isContact(entry.remoteUri)) return;
   const why = ctx.internalFailure(error, "gave up posting a remote message");
   await ctx.noticeAsPuppet(entry.remoteUri, portal.roomId, notices.givenUpIncoming(ctx.label(entry.remoteUri), why, ctx.network), `lost-${entry.messageId}`);
@@ -17,7 +17,7 @@ export async function onRemoteEntryAbandoned(ctx: CoreContext, entry: InboxEntry
 
 /** The runtime gave up on a Matrix event: the sender hears about it. */
 export async function onMatrixEventAbandoned(ctx: CoreContext, ev: MatrixEvent, error: unknown): Promise<void> {
-  const portal = ctx.store.portals.byRoom(ev.room_id);
+  const portal = await ctx.store.portals.byRoom(ev.room_id);
   if (!portal || ev.sender !== portal.matrixUser || (ev.type !== "m.room.message" && ev.type !== "m.reaction" && ev.type !== "m.room.encrypted")) return;
   const why = ctx.internalFailure(error, "gave up on a Matrix event");
   await ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.givenUpOutgoing(why), `abandon-${ev.event_id}`);

@@ -17,20 +17,20 @@ export async function startChat(ctx: CoreContext, userId: string, contact: strin
 /** The portal's room, made now if the chat has none (or its room lost the puppet). */
 export function ensurePortal(ctx: CoreContext, userId: string, contact: string, profile: Pick<RemoteProfile, "name" | "avatar"> | undefined): Promise<string> {
   return ctx.chatLock.run(ctx.chatKey(userId, contact), async () => {
-    ctx.store.users.ensure(userId, ctx.remote.ids.localUser(userId));
+    await ctx.store.users.ensure(userId, ctx.remote.ids.localUser(userId));
     const puppet = await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile?.name, avatar: profile?.avatar });
-    const existing = ctx.store.portals.get(userId, contact);
+    const existing = await ctx.store.portals.get(userId, contact);
     if (existing?.roomId) {
       const members = await ctx.matrix.joinedMembers(existing.roomId).catch(() => [] as string[]);
       if (members.includes(puppet)) {
         if (!members.includes(userId)) await ctx.matrix.invite(puppet, existing.roomId, userId).catch(() => undefined);
         return existing.roomId;
       }
-      ctx.store.portals.forgetRoom(existing.roomId);
+      await ctx.store.portals.forgetRoom(existing.roomId);
     }
     const encrypted = ctx.config.bridge.encryption.default;
     const roomId = await ctx.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: profile?.name ?? ctx.label(contact), encrypted });
-    ctx.store.portals.upsert({ matrixUser: userId, remoteUri: contact, roomId, encrypted });
+    await ctx.store.portals.upsert({ matrixUser: userId, remoteUri: contact, roomId, encrypted });
     ctx.log.info({ room: roomId }, "portal created");
     return roomId;
   });
@@ -52,13 +52,13 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
       await ctx.matrix.leaveRoom(puppet, ev.room_id, "cannot chat with this contact");
       return;
     }
-    ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
-    const previous = ctx.store.portals.get(ev.sender, contact);
+    await ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
+    const previous = await ctx.store.portals.get(ev.sender, contact);
     if (previous?.roomId && previous.roomId !== ev.room_id) {
       await ctx.matrix.leaveRoom(puppet, previous.roomId, "the chat moved to a new room").catch(() => undefined);
     }
     // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
-    ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
+    await ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
     ctx.log.info({ room: ev.room_id }, "portal adopted from an invite");
     adopted = true;
   });
@@ -71,7 +71,7 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
  * holds the room's queue). Encrypted ones were encrypted before the puppet had a device: the user is told.
  */
 async function bridgeEarlyMessages(ctx: CoreContext, roomId: string, puppet: string): Promise<void> {
-  const portal = ctx.store.portals.byRoom(roomId);
+  const portal = await ctx.store.portals.byRoom(roomId);
   if (!portal) return;
   const early = await ctx.matrix.eventsBeforeJoin(puppet, roomId).catch((err) => {
     ctx.log.warn({ err, room: roomId }, "could not read what was written before the puppet joined");
@@ -88,7 +88,7 @@ async function bridgeEarlyMessages(ctx: CoreContext, roomId: string, puppet: str
 /** The user left their portal: it is forgotten (the next message makes a new one) and the puppet leaves too. */
 export async function forgetPortal(ctx: CoreContext, portal: PortalRow): Promise<void> {
   if (!portal.roomId) return;
-  ctx.store.portals.forgetRoom(portal.roomId);
+  await ctx.store.portals.forgetRoom(portal.roomId);
   await ctx.matrix.leaveRoom(ctx.puppetOf(portal.remoteUri), portal.roomId).catch((e) => ctx.log.warn({ err: e }, "puppet could not leave"));
   ctx.log.info({ room: portal.roomId }, "user left a portal; it will be recreated on the next message");
 }

@@ -171,7 +171,7 @@ export interface RemoteNetwork {
   ensureIdentity(matrixUser: string): Promise<void>;
   /** Something was written to the store's outbox: deliver it. */
   wake(): void;
-  status(): RemoteStatus;
+  status(): Promise<RemoteStatus>;
 }
 
 /** User input that cannot be used; the message says why, for the user. */

@@ -37,7 +37,7 @@ export interface InteropClientOptions {
   providerKey: KeyObject | string;
   log: Logger;
   /** Finds the Signal store of one of our users' devices, so PrekeysLow notices can be answered with a refill. */
-  localDevice?: (uri: string) => SignalDeviceStore | undefined;
+  localDevice?: (uri: string) => Promise<SignalDeviceStore | undefined> | undefined;
   /** One-time prekeys (EC and Kyber each) to keep on the gatekeeper per device (default 100). */
   prekeyTarget?: number;
   /** How long a send waits for a connection and its SendResult, in total (default 30 s). */
@@ -459,7 +459,7 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   }
 
   private async refillFor(user: string): Promise<void> {
-    const store = this.options.localDevice?.(user);
+    const store = await this.options.localDevice?.(user);
     if (!store || this.refilling.has(user)) return;
     this.refilling.add(user);
     try {

@@ -32,7 +32,7 @@ export interface FanoutRequest {
    * Runs inside the database transaction that commits the ratchet state, so what it writes (an outbox row) exists
    * exactly when the ratchet step does.
    */
-  persist?: (out: FanoutResult) => void;
+  persist?: (out: FanoutResult) => Promise<void> | void;
 }
 
 export interface FanoutResult {
@@ -56,9 +56,9 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
   let targets: number[];
 
   // Which devices, and which of them need a bundle: read without the lock (a stale read only costs a bundle).
-  const look = from.begin();
+  const look = await from.begin();
   const known = deps.hints.get(to);
-  const withSessions = sessionDevices(look, to);
+  const withSessions = await sessionDevices(look, to);
   const listed = known ? [...known.keys()] : withSessions;
   if (listed.length === 0) {
     // First contact: one request returns bundles for all devices.
@@ -67,13 +67,12 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
     targets = response.devices.map((b) => b.deviceId);
     deps.hints.setDevices(to, targets);
   } else {
-    const missing = listed.filter((deviceId) => {
-      if (rebuild.has(deviceId)) return true;
-      const registrationId = sessionRegistrationId(look, { uri: to, deviceId });
-      if (registrationId === null) return true;
+    const missing: number[] = [];
+    for (const deviceId of listed) {
+      const registrationId = rebuild.has(deviceId) ? null : await sessionRegistrationId(look, { uri: to, deviceId });
       const current = known?.get(deviceId);
-      return current !== undefined && current !== registrationId;
-    });
+      if (registrationId === null || (current !== undefined && current !== registrationId)) missing.push(deviceId);
+    }
     const gone = new Set<number>();
     await Promise.all(
       missing.map(async (deviceId) => {
@@ -98,7 +97,7 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
       if (identityChanged) identityChangedDevices.push(deviceId);
     }
     // Sessions with devices the recipient no longer has are dead weight; a returning device gets a fresh one.
-    for (const deviceId of sessionDevices(uow, to)) {
+    for (const deviceId of await sessionDevices(uow, to)) {
       if (!targets.includes(deviceId)) deleteSession(uow, { uri: to, deviceId });
     }
     const envelopes: Envelope[] = [];

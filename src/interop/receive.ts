@@ -28,7 +28,7 @@ export interface DecryptedEnvelope {
 export async function decryptEnvelope(
   store: SignalDeviceStore,
   envelope: Envelope,
-  persist?: (decrypted: DecryptedEnvelope) => void,
+  persist?: (decrypted: DecryptedEnvelope) => Promise<void> | void,
 ): Promise<DecryptedEnvelope> {
   if (envelope.recipient !== store.local.uri || envelope.recipientDevice !== store.local.deviceId) {
     throw new SignalError(

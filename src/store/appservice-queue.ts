@@ -1,7 +1,7 @@
 // Durable intake of appservice transactions: each item is queued once, in one SQLite transaction per transaction.
 import { createHash } from "node:crypto";
-import type { SqliteDb } from "./database.js";
 import { QueueTable } from "./queue-table.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export type InboundKind = "event" | "ephemeral" | "to_device" | "device_lists" | "key_counts";
 
@@ -20,11 +20,11 @@ export interface QueuedInbound {
 }
 
 export class AppserviceQueue extends QueueTable<QueuedInbound> {
-  constructor(db: SqliteDb) {
+  constructor(db: SqlDatabase) {
     super(db, "matrix_inbound", "room_id");
   }
 
-  protected fromRow(r: Record<string, unknown>): QueuedInbound {
+  protected fromRow(r: SqlRow): QueuedInbound {
     return { seq: r.seq as number, kind: r.kind as InboundKind, roomId: (r.room_id as string | null) ?? null, payload: JSON.parse(r.payload as string), attempts: r.attempts as number };
   }
 
@@ -33,43 +33,42 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
    * what identifies an item (see inboundKey), not on the transaction ID: a homeserver resends a transaction under
    * the same ID, but may also reuse an old ID for new events (Synapse does after a restart).
    */
-  accept(txnId: string, items: readonly InboundItem[], now = Date.now()): number {
-    return this.db.transaction(() => {
-      const seen = this.db.prepare("INSERT OR IGNORE INTO appservice_seen (item_key, received_at) VALUES (?, ?)");
-      const add = this.db.prepare("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)");
+  accept(txnId: string, items: readonly InboundItem[], now = Date.now()): Promise<number> {
+    return this.db.transaction(async () => {
       let queued = 0;
       for (const item of items) {
         const payload = JSON.stringify(item.payload);
-        if (seen.run(inboundKey(txnId, item, payload), now).changes === 0) continue;
-        add.run(item.kind, item.roomId ?? null, payload);
+        const seen = await this.db.run("INSERT INTO appservice_seen (item_key, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [inboundKey(txnId, item, payload), now]);
+        if (seen.changes === 0) continue;
+        await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)", [item.kind, item.roomId ?? null, payload]);
         queued++;
       }
       return queued;
-    })();
+    });
   }
 
   /** The transaction number the homeserver should send next (see AppserviceGapGuard); undefined before the first. */
-  expectedTxn(): number | undefined {
-    const row = this.db.prepare("SELECT value FROM kv WHERE key = 'appservice.next_txn'").get() as { value: string } | undefined;
+  async expectedTxn(): Promise<number | undefined> {
+    const row = await this.db.get<{ value: string }>("SELECT value FROM kv WHERE key = 'appservice.next_txn'");
     return row ? Number(row.value) : undefined;
   }
 
-  setExpectedTxn(next: number): void {
-    this.db.prepare("INSERT INTO kv (key, value) VALUES ('appservice.next_txn', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(next));
+  async setExpectedTxn(next: number): Promise<void> {
+    await this.db.run("INSERT INTO kv (key, value) VALUES ('appservice.next_txn', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [String(next)]);
   }
 
   /** Puts an item back in the queue on purpose (an event whose room key arrived), past the duplicate check. */
-  requeue(item: InboundItem): void {
-    this.db.prepare("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)").run(item.kind, item.roomId ?? null, JSON.stringify(item.payload));
+  async requeue(item: InboundItem): Promise<void> {
+    await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)", [item.kind, item.roomId ?? null, JSON.stringify(item.payload)]);
   }
 
-  done(seq: number): void {
-    this.remove(seq);
+  done(seq: number): Promise<void> {
+    return this.remove(seq);
   }
 
   /** Forgets what was received before the horizon; a homeserver does not resend a transaction that late. */
-  pruneSeen(olderThan: number): number {
-    return this.db.prepare("DELETE FROM appservice_seen WHERE received_at < ?").run(olderThan).changes;
+  async pruneSeen(olderThan: number): Promise<number> {
+    return (await this.db.run("DELETE FROM appservice_seen WHERE received_at < ?", [olderThan])).changes;
   }
 }
 

@@ -1,5 +1,5 @@
 // Matrix users of the bridge and their identity on the interop network.
-import type { SqliteDb } from "./database.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface BridgeUserRow {
   userId: string;
@@ -9,44 +9,42 @@ export interface BridgeUserRow {
 }
 
 export class BridgeUserStore {
-  constructor(private readonly db: SqliteDb) {}
+  constructor(private readonly db: SqlDatabase) {}
 
-  get(userId: string): BridgeUserRow | undefined {
-    const r = this.db.prepare("SELECT * FROM bridge_users WHERE user_id = ?").get(userId) as Record<string, unknown> | undefined;
+  async get(userId: string): Promise<BridgeUserRow | undefined> {
+    const r = await this.db.get("SELECT * FROM bridge_users WHERE user_id = ?", [userId]);
     return r && toUser(r);
   }
 
-  byUri(uri: string): BridgeUserRow | undefined {
-    const r = this.db.prepare("SELECT * FROM bridge_users WHERE interop_uri = ?").get(uri) as Record<string, unknown> | undefined;
+  async byUri(uri: string): Promise<BridgeUserRow | undefined> {
+    const r = await this.db.get("SELECT * FROM bridge_users WHERE interop_uri = ?", [uri]);
     return r && toUser(r);
   }
 
-  byManagementRoom(roomId: string): BridgeUserRow | undefined {
-    const r = this.db.prepare("SELECT * FROM bridge_users WHERE management_room = ?").get(roomId) as Record<string, unknown> | undefined;
+  async byManagementRoom(roomId: string): Promise<BridgeUserRow | undefined> {
+    const r = await this.db.get("SELECT * FROM bridge_users WHERE management_room = ?", [roomId]);
     return r && toUser(r);
   }
 
-  all(): BridgeUserRow[] {
-    return (this.db.prepare("SELECT * FROM bridge_users ORDER BY created_at").all() as Record<string, unknown>[]).map(toUser);
+  async all(): Promise<BridgeUserRow[]> {
+    return (await this.db.all("SELECT * FROM bridge_users ORDER BY created_at")).map(toUser);
   }
 
-  ensure(userId: string, interopUri: string, now = Date.now()): BridgeUserRow {
-    this.db
-      .prepare("INSERT OR IGNORE INTO bridge_users (user_id, interop_uri, created_at) VALUES (?, ?, ?)")
-      .run(userId, interopUri, now);
-    return this.get(userId)!;
+  async ensure(userId: string, interopUri: string, now = Date.now()): Promise<BridgeUserRow> {
+    await this.db.run("INSERT INTO bridge_users (user_id, interop_uri, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [userId, interopUri, now]);
+    return (await this.get(userId))!;
   }
 
-  setManagementRoom(userId: string, roomId: string | null): void {
-    this.db.prepare("UPDATE bridge_users SET management_room = ? WHERE user_id = ?").run(roomId, userId);
+  async setManagementRoom(userId: string, roomId: string | null): Promise<void> {
+    await this.db.run("UPDATE bridge_users SET management_room = ? WHERE user_id = ?", [roomId, userId]);
   }
 
-  markKeysUploaded(userId: string, at = Date.now()): void {
-    this.db.prepare("UPDATE bridge_users SET keys_uploaded_at = ? WHERE user_id = ?").run(at, userId);
+  async markKeysUploaded(userId: string, at = Date.now()): Promise<void> {
+    await this.db.run("UPDATE bridge_users SET keys_uploaded_at = ? WHERE user_id = ?", [at, userId]);
   }
 }
 
-function toUser(r: Record<string, unknown>): BridgeUserRow {
+function toUser(r: SqlRow): BridgeUserRow {
   return {
     userId: r.user_id as string,
     interopUri: r.interop_uri as string,

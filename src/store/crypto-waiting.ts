@@ -1,6 +1,6 @@
 // Encrypted Matrix events that arrived before their room key. They wait here (still encrypted) and go back into the
 // inbound queue when the key arrives, or are reported to the sender once waiting longer makes no sense.
-import type { SqliteDb } from "./database.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface WaitingEvent {
   roomId: string;
@@ -13,52 +13,49 @@ export interface WaitingEvent {
 }
 
 export class CryptoWaitingStore {
-  constructor(private readonly db: SqliteDb) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   /** Parks an event; a second park of the same event keeps the time it was first seen. */
-  park(e: Omit<WaitingEvent, "firstSeenAt">, now = Date.now()): void {
-    this.db
-      .prepare(
-        `INSERT INTO crypto_waiting_events (room_id, event_id, session_id, decrypt_as, payload, first_seen_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(room_id, event_id) DO NOTHING`,
-      )
-      .run(e.roomId, e.eventId, e.sessionId, e.decryptAs, JSON.stringify(e.payload), now);
+  async park(e: Omit<WaitingEvent, "firstSeenAt">, now = Date.now()): Promise<void> {
+    await this.db.run(
+      `INSERT INTO crypto_waiting_events (room_id, event_id, session_id, decrypt_as, payload, first_seen_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(room_id, event_id) DO NOTHING`,
+      [e.roomId, e.eventId, e.sessionId, e.decryptAs, JSON.stringify(e.payload), now],
+    );
   }
 
-  forSession(roomId: string, sessionId: string): WaitingEvent[] {
-    return (
-      this.db.prepare("SELECT * FROM crypto_waiting_events WHERE room_id = ? AND session_id = ? ORDER BY first_seen_at").all(roomId, sessionId) as Record<string, unknown>[]
-    ).map(toEvent);
+  async forSession(roomId: string, sessionId: string): Promise<WaitingEvent[]> {
+    return (await this.db.all("SELECT * FROM crypto_waiting_events WHERE room_id = ? AND session_id = ? ORDER BY first_seen_at", [roomId, sessionId])).map(toEvent);
   }
 
-  all(): WaitingEvent[] {
-    return (this.db.prepare("SELECT * FROM crypto_waiting_events ORDER BY first_seen_at").all() as Record<string, unknown>[]).map(toEvent);
+  async all(): Promise<WaitingEvent[]> {
+    return (await this.db.all("SELECT * FROM crypto_waiting_events ORDER BY first_seen_at")).map(toEvent);
   }
 
   /** When the event was first parked, if it is waiting. */
-  firstSeen(roomId: string, eventId: string): number | undefined {
-    const r = this.db.prepare("SELECT first_seen_at FROM crypto_waiting_events WHERE room_id = ? AND event_id = ?").get(roomId, eventId) as { first_seen_at: number } | undefined;
+  async firstSeen(roomId: string, eventId: string): Promise<number | undefined> {
+    const r = await this.db.get<{ first_seen_at: number }>("SELECT first_seen_at FROM crypto_waiting_events WHERE room_id = ? AND event_id = ?", [roomId, eventId]);
     return r?.first_seen_at;
   }
 
-  remove(roomId: string, eventId: string): void {
-    this.db.prepare("DELETE FROM crypto_waiting_events WHERE room_id = ? AND event_id = ?").run(roomId, eventId);
+  async remove(roomId: string, eventId: string): Promise<void> {
+    await this.db.run("DELETE FROM crypto_waiting_events WHERE room_id = ? AND event_id = ?", [roomId, eventId]);
   }
 
-  count(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM crypto_waiting_events").get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM crypto_waiting_events"))!.n;
   }
 
   /**
    * Whether the inbound queue still holds crypto items (to-device messages: room keys) older than `seq`. An event
    * that cannot be decrypted yet waits for those first, so a key in the same transaction is never missed.
    */
-  cryptoItemsBefore(seq: number, cryptoQueueKey: string): boolean {
-    return this.db.prepare("SELECT 1 FROM matrix_inbound WHERE room_id = ? AND seq < ? LIMIT 1").get(cryptoQueueKey, seq) !== undefined;
+  async cryptoItemsBefore(seq: number, cryptoQueueKey: string): Promise<boolean> {
+    return (await this.db.get("SELECT 1 AS one FROM matrix_inbound WHERE room_id = ? AND seq < ? LIMIT 1", [cryptoQueueKey, seq])) !== undefined;
   }
 }
 
-function toEvent(r: Record<string, unknown>): WaitingEvent {
+function toEvent(r: SqlRow): WaitingEvent {
   return {
     roomId: r.room_id as string,
     eventId: r.event_id as string,

@@ -1,6 +1,6 @@
 // Interop -> Matrix inbox: decrypted content waits here until it is posted, then it is deleted.
-import type { SqliteDb } from "./database.js";
 import { QueueTable } from "./queue-table.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface InboxEntry {
   seq: number;
@@ -27,11 +27,11 @@ export const SEEN_ENVELOPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export type NewInboxEntry = Omit<InboxEntry, "seq" | "attempts" | "notBefore">;
 
 export class InboxStore extends QueueTable<InboxEntry> {
-  constructor(db: SqliteDb) {
+  constructor(db: SqlDatabase) {
     super(db, "inbox", "matrix_user, remote_uri");
   }
 
-  protected fromRow(row: Record<string, unknown>): InboxEntry {
+  protected fromRow(row: SqlRow): InboxEntry {
     return toEntry(row);
   }
 
@@ -39,33 +39,35 @@ export class InboxStore extends QueueTable<InboxEntry> {
    * Records an envelope as seen and queues its content, once. Returns false for a redelivery. Call inside the
    * transaction that commits the ratchet state of the decryption.
    */
-  addOnce(e: NewInboxEntry, now = Date.now()): boolean {
-    const seen = this.db
-      .prepare("INSERT OR IGNORE INTO seen_envelopes (message_id, recipient, sender, sender_device, seen_at) VALUES (?, ?, ?, ?, ?)")
-      .run(e.messageId, e.matrixUser, e.remoteUri, e.senderDevice, now);
+  async addOnce(e: NewInboxEntry, now = Date.now()): Promise<boolean> {
+    const seen = await this.db.run(
+      "INSERT INTO seen_envelopes (message_id, recipient, sender, sender_device, seen_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [e.messageId, e.matrixUser, e.remoteUri, e.senderDevice, now],
+    );
     if (seen.changes === 0) return false;
-    this.db
-      .prepare(
-        `INSERT INTO inbox (matrix_user, remote_uri, sender_device, message_id, timestamp, content, identity_changed)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(e.matrixUser, e.remoteUri, e.senderDevice, e.messageId, e.timestamp, e.content, e.identityChanged ? 1 : 0);
+    await this.db.run(
+      `INSERT INTO inbox (matrix_user, remote_uri, sender_device, message_id, timestamp, content, identity_changed)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [e.matrixUser, e.remoteUri, e.senderDevice, e.messageId, e.timestamp, e.content, e.identityChanged ? 1 : 0],
+    );
     return true;
   }
 
-  wasSeen(messageId: string, matrixUser: string, remoteUri: string, senderDevice: number): boolean {
-    return !!this.db
-      .prepare("SELECT 1 FROM seen_envelopes WHERE message_id = ? AND recipient = ? AND sender = ? AND sender_device = ?")
-      .get(messageId, matrixUser, remoteUri, senderDevice);
+  async wasSeen(messageId: string, matrixUser: string, remoteUri: string, senderDevice: number): Promise<boolean> {
+    const row = await this.db.get(
+      "SELECT 1 AS one FROM seen_envelopes WHERE message_id = ? AND recipient = ? AND sender = ? AND sender_device = ?",
+      [messageId, matrixUser, remoteUri, senderDevice],
+    );
+    return row !== undefined;
   }
 
   /** Forgets envelopes accepted before `olderThan`; returns how many. */
-  pruneSeen(olderThan: number): number {
-    return this.db.prepare("DELETE FROM seen_envelopes WHERE seen_at < ?").run(olderThan).changes;
+  async pruneSeen(olderThan: number): Promise<number> {
+    return (await this.db.run("DELETE FROM seen_envelopes WHERE seen_at < ?", [olderThan])).changes;
   }
 }
 
-function toEntry(r: Record<string, unknown>): InboxEntry {
+function toEntry(r: SqlRow): InboxEntry {
   return {
     seq: r.seq as number,
     matrixUser: r.matrix_user as string,

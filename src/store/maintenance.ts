@@ -5,6 +5,7 @@
 // it is checkpointed and truncated. So after anything was written, the next tick truncates the WAL. When nothing was
 // written since the last tick a tick costs one SELECT.
 import { truncateWal } from "./database.js";
+import { SqliteEngine } from "../sql/engines/sqlite.js";
 import { SEEN_ENVELOPE_RETENTION_MS } from "./inbox.js";
 import type { BridgeStore } from "./store.js";
 
@@ -42,18 +43,20 @@ export class StoreMaintenance {
     this.txnRetentionMs = options.txnRetentionMs ?? APPSERVICE_SEEN_RETENTION_MS;
   }
 
-  tick(now = Date.now()): TickResult {
+  async tick(now = Date.now()): Promise<TickResult> {
     const result: TickResult = { walTruncated: false };
     if (now - this.lastPrune >= this.pruneEveryMs) {
       this.lastPrune = now;
-      result.pruned = this.store.transaction(() => ({
-        seenEnvelopes: this.store.inbox.pruneSeen(now - this.seenRetentionMs),
-        appserviceItems: this.store.appservice.pruneSeen(now - this.txnRetentionMs),
+      result.pruned = await this.store.transaction(async () => ({
+        seenEnvelopes: await this.store.inbox.pruneSeen(now - this.seenRetentionMs),
+        appserviceItems: await this.store.appservice.pruneSeen(now - this.txnRetentionMs),
       }));
     }
-    if (this.store.db.memory) return result;
-    const changes = (this.store.db.prepare("SELECT total_changes() AS n").get() as { n: number }).n;
-    if (changes !== this.changesAtTruncate && truncateWal(this.store.db)) {
+    // PostgreSQL keeps no WAL of ours to truncate (its own is the server admin's, with VACUUM for dead rows).
+    const db = this.store.db;
+    if (!(db instanceof SqliteEngine) || db.handle.memory) return result;
+    const changes = (db.handle.prepare("SELECT total_changes() AS n").get() as { n: number }).n;
+    if (changes !== this.changesAtTruncate && truncateWal(db.handle)) {
       this.changesAtTruncate = changes;
       result.walTruncated = true;
     }

@@ -1,6 +1,6 @@
 // Matrix -> interop outbox: entries stay until the gatekeeper accepts them (or they fail for good).
-import type { SqliteDb } from "./database.js";
 import { QueueTable } from "./queue-table.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface OutboxEntry {
   seq: number;
@@ -26,46 +26,45 @@ export interface NewOutboxEntry {
 }
 
 export class OutboxStore extends QueueTable<OutboxEntry> {
-  constructor(db: SqliteDb) {
+  constructor(db: SqlDatabase) {
     super(db, "outbox", "matrix_user, remote_uri");
   }
 
-  protected fromRow(row: Record<string, unknown>): OutboxEntry {
+  protected fromRow(row: SqlRow): OutboxEntry {
     return toEntry(row);
   }
 
-  add(e: NewOutboxEntry, now = Date.now()): number {
-    const r = this.db
-      .prepare(
-        `INSERT INTO outbox (matrix_user, remote_uri, message_id, room_id, event_id, content, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(e.matrixUser, e.remoteUri, e.messageId, e.roomId ?? null, e.eventId ?? null, e.content, now);
-    return Number(r.lastInsertRowid);
+  async add(e: NewOutboxEntry, now = Date.now()): Promise<number> {
+    const r = await this.db.get<{ seq: number }>(
+      `INSERT INTO outbox (matrix_user, remote_uri, message_id, room_id, event_id, content, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      [e.matrixUser, e.remoteUri, e.messageId, e.roomId ?? null, e.eventId ?? null, e.content, now],
+    );
+    return r!.seq;
   }
 
   /** Call inside the transaction that commits the ratchet state that produced these envelopes. */
-  setEnvelopes(seq: number, envelopes: Uint8Array | null): void {
-    this.db.prepare("UPDATE outbox SET envelopes = ? WHERE seq = ?").run(envelopes, seq);
+  async setEnvelopes(seq: number, envelopes: Uint8Array | null): Promise<void> {
+    await this.db.run("UPDATE outbox SET envelopes = ? WHERE seq = ?", [envelopes, seq]);
   }
 
-  get(seq: number): OutboxEntry | undefined {
-    const r = this.db.prepare("SELECT * FROM outbox WHERE seq = ?").get(seq) as Record<string, unknown> | undefined;
+  async get(seq: number): Promise<OutboxEntry | undefined> {
+    const r = await this.db.get("SELECT * FROM outbox WHERE seq = ?", [seq]);
     return r && toEntry(r);
   }
 
-  hasMessage(matrixUser: string, remoteUri: string, messageId: string): boolean {
-    return !!this.db.prepare("SELECT 1 FROM outbox WHERE matrix_user = ? AND remote_uri = ? AND message_id = ?").get(matrixUser, remoteUri, messageId);
+  async hasMessage(matrixUser: string, remoteUri: string, messageId: string): Promise<boolean> {
+    const row = await this.db.get("SELECT 1 AS one FROM outbox WHERE matrix_user = ? AND remote_uri = ? AND message_id = ?", [matrixUser, remoteUri, messageId]);
+    return row !== undefined;
   }
 
   /** The connection is back: everything waiting for it is due now. */
-  retryAllNow(): void {
-    this.db.prepare("UPDATE outbox SET not_before = 0 WHERE not_before > 0").run();
+  async retryAllNow(): Promise<void> {
+    await this.db.run("UPDATE outbox SET not_before = 0 WHERE not_before > 0");
   }
-
 }
 
-function toEntry(r: Record<string, unknown>): OutboxEntry {
+function toEntry(r: SqlRow): OutboxEntry {
   return {
     seq: r.seq as number,
     matrixUser: r.matrix_user as string,

@@ -1,5 +1,5 @@
 // Puppets: the Matrix users that stand for remote phone-number users.
-import type { SqliteDb } from "./database.js";
+import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
 export interface PuppetRow {
   e164: string;
@@ -12,31 +12,30 @@ export interface PuppetRow {
 }
 
 export class PuppetStore {
-  constructor(private readonly db: SqliteDb) {}
+  constructor(private readonly db: SqlDatabase) {}
 
-  get(e164: string): PuppetRow | undefined {
-    const r = this.db.prepare("SELECT * FROM puppets WHERE e164 = ?").get(e164) as Record<string, unknown> | undefined;
+  async get(e164: string): Promise<PuppetRow | undefined> {
+    const r = await this.db.get("SELECT * FROM puppets WHERE e164 = ?", [e164]);
     return r && toPuppet(r);
   }
 
-  byUserId(userId: string): PuppetRow | undefined {
-    const r = this.db.prepare("SELECT * FROM puppets WHERE user_id = ?").get(userId) as Record<string, unknown> | undefined;
+  async byUserId(userId: string): Promise<PuppetRow | undefined> {
+    const r = await this.db.get("SELECT * FROM puppets WHERE user_id = ?", [userId]);
     return r && toPuppet(r);
   }
 
-  upsert(p: PuppetRow, now = Date.now()): void {
-    this.db
-      .prepare(
-        `INSERT INTO puppets (e164, user_id, display_name, avatar_mxc, avatar_remote_id, registered, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(e164) DO UPDATE SET user_id = excluded.user_id, display_name = excluded.display_name,
-           avatar_mxc = excluded.avatar_mxc, avatar_remote_id = excluded.avatar_remote_id, registered = excluded.registered,
-           updated_at = excluded.updated_at`,
-      )
-      .run(p.e164, p.userId, p.displayName, p.avatarMxc, p.avatarRemoteId ?? null, p.registered ? 1 : 0, now);
+  async upsert(p: PuppetRow, now = Date.now()): Promise<void> {
+    await this.db.run(
+      `INSERT INTO puppets (e164, user_id, display_name, avatar_mxc, avatar_remote_id, registered, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(e164) DO UPDATE SET user_id = excluded.user_id, display_name = excluded.display_name,
+         avatar_mxc = excluded.avatar_mxc, avatar_remote_id = excluded.avatar_remote_id, registered = excluded.registered,
+         updated_at = excluded.updated_at`,
+      [p.e164, p.userId, p.displayName, p.avatarMxc, p.avatarRemoteId ?? null, p.registered ? 1 : 0, now],
+    );
   }
 }
 
-function toPuppet(r: Record<string, unknown>): PuppetRow {
+function toPuppet(r: SqlRow): PuppetRow {
   return {
     e164: r.e164 as string,
     userId: r.user_id as string,

@@ -1,5 +1,5 @@
-// The bridge's store: one database, one module per aggregate. Callers depend on this shape only.
-import { openDatabase, type SqliteDb } from "./database.js";
+// The bridge's store: one database (SQLite or PostgreSQL), one module per aggregate. Callers depend on this shape only.
+import { type DatabaseTarget, openStoreDatabase } from "./database.js";
 import { AppserviceQueue } from "./appservice-queue.js";
 import { PuppetStore } from "./puppets.js";
 import { PortalStore } from "./portals.js";
@@ -8,6 +8,7 @@ import { MessageMapStore, type MappingLog } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
+import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
   /** Where the store reports what it refused (a message ID reused by a remote). */
@@ -26,7 +27,7 @@ export class BridgeStore {
   readonly readMarkers: ReadMarkerStore;
 
   constructor(
-    readonly db: SqliteDb,
+    readonly db: SqlDatabase,
     options: BridgeStoreOptions = {},
   ) {
     this.appservice = new AppserviceQueue(db);
@@ -40,16 +41,22 @@ export class BridgeStore {
     this.readMarkers = new ReadMarkerStore(db);
   }
 
-  static open(path: string, options: BridgeStoreOptions = {}): BridgeStore {
-    return new BridgeStore(openDatabase(path), options);
+  /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */
+  static async open(target: string | DatabaseTarget, options: BridgeStoreOptions = {}): Promise<BridgeStore> {
+    const resolved: DatabaseTarget = typeof target !== "string" ? target : isPostgresUrl(target) ? { url: target } : { path: target };
+    return new BridgeStore(await openStoreDatabase(resolved), options);
   }
 
-  /** Runs fn atomically; nested calls join the outer transaction. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /** Runs fn atomically; store calls made inside it (at any depth) join it, nested calls are savepoints. */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.db.close();
   }
+}
+
+export function isPostgresUrl(text: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(text);
 }

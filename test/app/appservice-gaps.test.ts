@@ -27,22 +27,22 @@ describe("appservice intake: transactions the homeserver skipped", () => {
   let store: BridgeStore;
   let queuedSignals: number;
   const guard = (waitMs = 10_000) => new AppserviceGapGuard({ store, onQueued: () => void queuedSignals++, log: pino({ level: "silent" }), waitMs });
-  const queuedOrder = () => {
+  const queuedOrder = async () => {
     const out: string[] = [];
-    for (let head = store.appservice.heads()[0]; head; head = store.appservice.heads()[0]) {
+    for (let head = (await store.appservice.heads())[0]; head; head = (await store.appservice.heads())[0]) {
       out.push((head.payload as { event_id: string }).event_id);
-      store.appservice.done(head.seq);
+      await store.appservice.done(head.seq);
     }
     return out;
   };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "mdb-gaps-"));
-    store = BridgeStore.open(join(dir, "bridge.db"));
+    store = await BridgeStore.open(join(dir, "bridge.db"));
     queuedSignals = 0;
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -52,12 +52,12 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     await g.accept("142", txn("$b"));
     await assert.rejects(g.accept("144", txn("$d")), TransactionGapError);
     await assert.rejects(g.accept("144", txn("$d")), TransactionGapError, "still refused while the gap is open");
-    assert.deepEqual(queuedOrder(), ["$a", "$b"], "nothing of the refused transaction was queued");
+    assert.deepEqual(await queuedOrder(), ["$a", "$b"], "nothing of the refused transaction was queued");
     // The homeserver's recoverer: the oldest unsent transaction first.
     await g.accept("143", txn("$c"));
     await g.accept("144", txn("$d"));
     await g.accept("145", txn("$e"));
-    assert.deepEqual(queuedOrder(), ["$c", "$d", "$e"]);
+    assert.deepEqual(await queuedOrder(), ["$c", "$d", "$e"]);
   });
 
   it("takes the later ones after the wait when the skipped transaction never comes, and still the late one", async () => {
@@ -68,7 +68,7 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     await g.accept("3", txn("$c"));
     await g.accept("4", txn("$d"));
     await g.accept("2", txn("$late"));
-    assert.deepEqual(queuedOrder(), ["$a", "$c", "$d", "$late"]);
+    assert.deepEqual(await queuedOrder(), ["$a", "$c", "$d", "$late"]);
     assert.ok(queuedSignals >= 4);
   });
 
@@ -78,7 +78,7 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     await assert.rejects(second.accept("3", txn("$c")), TransactionGapError);
     await second.accept("2", txn("$b"));
     await second.accept("3", txn("$c"));
-    assert.deepEqual(queuedOrder(), ["$a", "$b", "$c"]);
+    assert.deepEqual(await queuedOrder(), ["$a", "$b", "$c"]);
   });
 
   it("follows a jump too wide for a skip instead of waiting (an old transaction came first to a new database)", async () => {
@@ -86,7 +86,7 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     await g.accept("168", txn("$old"));
     await g.accept("479", txn("$now"));
     await g.accept("480", txn("$next"));
-    assert.deepEqual(queuedOrder(), ["$old", "$now", "$next"]);
+    assert.deepEqual(await queuedOrder(), ["$old", "$now", "$next"]);
   });
 
   it("queues resends, lower numbers (a homeserver counting again) and non-numeric IDs at once", async () => {
@@ -96,6 +96,6 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     await g.accept("7", txn("$restart"));
     await g.accept("txn-abc", txn("$opaque"));
     await g.accept("51", txn("$b"));
-    assert.deepEqual(queuedOrder(), ["$a", "$restart", "$opaque", "$b"]);
+    assert.deepEqual(await queuedOrder(), ["$a", "$restart", "$opaque", "$b"]);
   });
 });

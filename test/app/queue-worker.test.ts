@@ -25,7 +25,7 @@ class MemoryQueue {
   ops(maxAttempts: number): QueueOps<Item> {
     return {
       name: "test",
-      due: () => {
+      due: async () => {
         const heads = new Map<string, Item>();
         for (const i of this.items) if (!heads.has(i.chat)) heads.set(i.chat, i);
         return [...heads.values()];
@@ -37,11 +37,11 @@ class MemoryQueue {
         const err = this.fail(i);
         if (err !== undefined) throw err;
       },
-      done: (i) => {
+      done: async (i) => {
         this.doneIds.push(i.id);
         this.items.splice(this.items.indexOf(i), 1);
       },
-      retryLater: (i) => {
+      retryLater: async (i) => {
         this.retries.push(i.id);
         i.attempts++;
       },
@@ -95,13 +95,13 @@ describe("QueueWorker", () => {
 
 describe("Matrix errors: which are permanent", () => {
   const api = (status: number, errcode: string) => new MatrixApiError(status, errcode, "x", undefined, "PUT", "/p", {});
-  it("413 and malformed requests are permanent", () => {
+  it("413 and malformed requests are permanent", async () => {
     for (const e of [api(413, "M_TOO_LARGE"), api(413, "M_UNKNOWN"), api(400, "M_BAD_JSON"), api(400, "M_NOT_JSON"), api(400, "M_INVALID_PARAM")]) {
       assert.equal(e.permanent, true, e.message);
       assert.equal(isPermanent(e), true);
     }
   });
-  it("rate limits, server errors, races and lost connections are not", () => {
+  it("rate limits, server errors, races and lost connections are not", async () => {
     for (const e of [api(429, "M_LIMIT_EXCEEDED"), api(500, "M_UNKNOWN"), api(502, "M_UNKNOWN"), api(403, "M_FORBIDDEN"), api(404, "M_NOT_FOUND")]) {
       assert.equal(e.permanent, false, e.message);
     }

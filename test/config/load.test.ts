@@ -113,7 +113,7 @@ gatekeeper:
   provider_id: "has space"
   provider_key: file:./provider-key.pem
 database:
-  type: postgres
+  type: mysql
 logging:
   format: xml
 `;
@@ -131,7 +131,7 @@ logging:
       "bridge.max_media_size_mb: must be a number of megabytes above 0 and at most 4096, got 0 (line 10)",
       'bridge.permissions["example.org"]: must be "user" or "admin", got "superuser" (line 14)',
       'gatekeeper.provider_id: must be an identifier of letters, digits, \'.\', \'_\' or \'-\' (at most 64 characters), got "has space" (line 17)',
-      'database.type: must be "sqlite" (the only database supported so far), got "postgres" (line 20)',
+      'database.type: must be "sqlite" or "postgres", got "mysql" (line 20)',
       'logging.format: must be "json" or "pretty", got "xml" (line 22)',
     ]);
   });
@@ -214,6 +214,20 @@ logging:
     const dir = tempDir();
     const config = parseConfig(minimalConfig(dir, 'database:\n  path: ":memory:"\n'), "c.yaml", { baseDir: dir });
     assert.equal(config.database.path, ":memory:");
+  });
+
+  it("takes a PostgreSQL URL (inline or env:), infers the engine from it, and refuses a URL of anything else", () => {
+    const dir = tempDir();
+    const inline = parseConfig(minimalConfig(dir, "database:\n  url: postgres://bridge:pw@db:5432/bridge\n"), "c.yaml", { baseDir: dir });
+    assert.equal(inline.database.type, "postgres");
+    assert.equal(inline.database.url, "postgres://bridge:pw@db:5432/bridge");
+    const fromEnv = parseConfig(minimalConfig(dir, "database:\n  url: env:MDB_DB_URL\n"), "c.yaml", { baseDir: dir, env: { MDB_DB_URL: "postgresql://h/db" } });
+    assert.equal(fromEnv.database.url, "postgresql://h/db");
+    assert.equal(parseConfig(minimalConfig(dir), "c.yaml", { baseDir: dir }).database.type, "sqlite");
+    const lines = problemsOf(() => parseConfig(minimalConfig(dir, "database:\n  url: mysql://h/db\n"), "c.yaml", { baseDir: dir }));
+    assert.ok(lines.some((l) => l.startsWith("database.url: is not a postgres:// URL")), lines.join("\n"));
+    const missing = problemsOf(() => parseConfig(minimalConfig(dir, "database:\n  type: postgres\n"), "c.yaml", { baseDir: dir }));
+    assert.ok(missing.some((l) => l.startsWith("database.url: is required when type is")), missing.join("\n"));
   });
 });
 

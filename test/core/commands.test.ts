@@ -14,12 +14,12 @@ function adminCommand(ran: string[]): CommandDef {
 
 describe("core: commands", () => {
   let w: CoreWorld;
-  beforeEach(() => {
-    w = coreWorld({ permissions: { "example.org": "user", [ROOT]: "admin" }, directory: { [ANNA]: "Anna" } });
-    w.store.users.ensure(ALICE, `local:${ALICE}`);
-    w.store.users.setManagementRoom(ALICE, MGMT);
+  beforeEach(async () => {
+    w = await coreWorld({ permissions: { "example.org": "user", [ROOT]: "admin" }, directory: { [ANNA]: "Anna" } });
+    await w.store.users.ensure(ALICE, `local:${ALICE}`);
+    await w.store.users.setManagementRoom(ALICE, MGMT);
   });
-  afterEach(() => w.close());
+  afterEach(async () => w.close());
 
   let n = 0;
   /** Alice writes `body` in her management room; returns what the bot answered (one notice, or none). */
@@ -55,7 +55,7 @@ describe("core: commands", () => {
       for (const def of COMMANDS) assert.match(help!, new RegExp(`^• ${def.name}\\b`, "m"));
     });
 
-    it("shows an admin command to admins only", () => {
+    it("shows an admin command to admins only", async () => {
       const commands = [...COMMANDS, adminCommand([])];
       assert.doesNotMatch(helpText(w.ctx, ALICE, commands), /reload/);
       assert.match(helpText(w.ctx, ROOT, commands), /^• reload — read the config again$/m);
@@ -63,20 +63,20 @@ describe("core: commands", () => {
   });
 
   describe("parsing", () => {
-    it("finds commands by name or alias, case-insensitively, with the rest as arguments", () => {
+    it("finds commands by name or alias, case-insensitively, with the rest as arguments", async () => {
       const parsed = parseCommand("  PM   +49 151  1234 ", "!fake");
       assert.equal(parsed?.kind, "command");
       assert.equal(parsed?.kind === "command" && parsed.def.name, "start-chat");
       assert.equal(parsed?.kind === "command" && parsed.args, "+49 151 1234");
     });
 
-    it("accepts the network's command prefix", () => {
+    it("accepts the network's command prefix", async () => {
       const parsed = parseCommand("!FAKE list", "!fake");
       assert.equal(parsed?.kind === "command" && parsed.def.name, "list");
       assert.deepEqual(parseCommand("!fakelist", "!fake"), { kind: "unknown", word: "!fakelist" });
     });
 
-    it("is nothing for a body without words", () => {
+    it("is nothing for a body without words", async () => {
       assert.equal(parseCommand(" \n ", "!fake"), null);
     });
   });
@@ -113,7 +113,7 @@ describe("core: commands", () => {
 
     it("opens the chat and says it is ready", async () => {
       const answer = await command("start-chat +49 151 12345678");
-      const room = w.store.portals.get(ALICE, ANNA)?.roomId;
+      const room = (await w.store.portals.get(ALICE, ANNA))?.roomId;
       assert.ok(room);
       assert.equal(answer, `Chat with ~4915112345678 is ready: https://matrix.to/#/${room} (you have been invited).`);
       assert.deepEqual((w.matrix.called("createPortalRoom")[0]?.args[0] as { puppetUserId: string }).puppetUserId, ANNA_PUPPET);
@@ -132,10 +132,10 @@ describe("core: commands", () => {
     });
 
     it("lists the chats with links, oldest first, leaving out forgotten ones", async () => {
-      w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: "!anna:example.org", encrypted: false }, 1);
-      w.store.portals.upsert({ matrixUser: ALICE, remoteUri: "fake:1234", roomId: "!b:example.org", encrypted: false }, 2);
-      w.store.portals.upsert({ matrixUser: ALICE, remoteUri: "fake:5678", roomId: null, encrypted: false });
-      w.store.portals.upsert({ matrixUser: ROOT, remoteUri: "fake:9999", roomId: "!root:example.org", encrypted: false });
+      await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: "!anna:example.org", encrypted: false }, 1);
+      await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: "fake:1234", roomId: "!b:example.org", encrypted: false }, 2);
+      await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: "fake:5678", roomId: null, encrypted: false });
+      await w.store.portals.upsert({ matrixUser: ROOT, remoteUri: "fake:9999", roomId: "!root:example.org", encrypted: false });
       assert.equal(await command("list"), "Your FakeNet chats:\n• ~4915112345678 — https://matrix.to/#/!anna:example.org\n• ~1234 — https://matrix.to/#/!b:example.org");
     });
   });

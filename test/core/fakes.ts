@@ -153,8 +153,8 @@ export function fakeContent(event: RemoteEvent): Uint8Array {
 }
 
 /** The outbox's content, decoded as the fake network sent it. */
-export function sentEvents(store: BridgeStore): OutgoingEvent[] {
-  const rows = store.db.prepare("SELECT content FROM outbox ORDER BY seq").all() as { content: Buffer }[];
+export async function sentEvents(store: BridgeStore): Promise<OutgoingEvent[]> {
+  const rows = await store.db.all<{ content: Buffer }>("SELECT content FROM outbox ORDER BY seq");
   return rows.map((r) => JSON.parse(new TextDecoder().decode(r.content)) as OutgoingEvent);
 }
 
@@ -195,7 +195,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
   wake(): void {
     this.wakes++;
   }
-  status(): RemoteStatus {
+  async status(): Promise<RemoteStatus> {
     return { connected: this.connected, since: 0, lastError: undefined, pendingOutgoing: 0 };
   }
 }
@@ -238,7 +238,7 @@ export interface CoreWorld {
   store: BridgeStore;
   matrix: RecordingMatrixSide;
   remote: ScriptedRemoteNetwork;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface LogLine {
@@ -257,7 +257,7 @@ export interface CoreWorldOptions {
 }
 
 /** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
-export function coreWorld(options: CoreWorldOptions = {}): CoreWorld {
+export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWorld> {
   const dir = mkdtempSync(join(tmpdir(), "mdb-core-"));
   const rules = options.permissions ?? { "example.org": "user" };
   const settings = Object.entries(options.bridge ?? {}).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`).join("");
@@ -265,7 +265,7 @@ export function coreWorld(options: CoreWorldOptions = {}): CoreWorld {
     .replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""))
     .replace("bridge:\n", `bridge:\n${settings}`);
   const config = parseConfig(text, join(dir, "config.yaml"), { baseDir: dir });
-  const store = BridgeStore.open(join(dir, "bridge.db"));
+  const store = await BridgeStore.open(join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
   const logs: LogLine[] = [];
@@ -279,8 +279,8 @@ export function coreWorld(options: CoreWorldOptions = {}): CoreWorld {
     store,
     matrix,
     remote,
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

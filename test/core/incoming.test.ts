@@ -10,33 +10,33 @@ const ANNA_LABEL = "~4915112345678";
 
 describe("core: incoming events", () => {
   let w: CoreWorld;
-  const open = (options: CoreWorldOptions = {}) => (w = coreWorld({ directory: { [ANNA]: "Anna" }, ...options }));
-  afterEach(() => w.close());
+  const open = async (options: CoreWorldOptions = {}) => (w = await coreWorld({ directory: { [ANNA]: "Anna" }, ...options }));
+  afterEach(async () => w.close());
 
   async function deliver(event: RemoteEvent, overrides: Partial<InboxEntry> = {}): Promise<InboxEntry> {
     const entry = inboxEntry(event, overrides);
     await w.core.handleRemoteEntry(entry);
     return entry;
   }
-  const eventOf = (entry: InboxEntry) => w.store.messages.byMessageId(ALICE, ANNA, entry.messageId)?.eventId;
-  const portalRoom = () => w.store.portals.get(ALICE, ANNA)?.roomId ?? undefined;
+  const eventOf = async (entry: InboxEntry) => (await w.store.messages.byMessageId(ALICE, ANNA, entry.messageId))?.eventId;
+  const portalRoom = async () => (await w.store.portals.get(ALICE, ANNA))?.roomId ?? undefined;
   /** Anna's chat with a portal and one bridged message from her in it. */
   async function chatWithMessage(text = "hello"): Promise<{ room: string; first: InboxEntry; firstEvent: string }> {
     const first = await deliver({ kind: "message", text });
-    const room = portalRoom()!;
+    const room = (await portalRoom())!;
     w.matrix.members.get(room)!.add(ALICE); // she accepted the invite
-    return { room, first, firstEvent: eventOf(first)! };
+    return { room, first, firstEvent: (await eventOf(first))! };
   }
   /** One of Alice's messages, as the outgoing side maps it. */
-  function mapOutgoing(room: string, timestamp: number): { messageId: string; eventId: string } {
+  async function mapOutgoing(room: string, timestamp: number): Promise<{ messageId: string; eventId: string }> {
     const messageId = newRemoteId();
     const eventId = `$out-${messageId}`;
-    w.store.messages.put({ matrixUser: ALICE, remoteUri: ANNA, messageId, roomId: room, eventId, direction: "out", sender: `local:${ALICE}`, timestamp });
+    await w.store.messages.put({ matrixUser: ALICE, remoteUri: ANNA, messageId, roomId: room, eventId, direction: "out", sender: `local:${ALICE}`, timestamp });
     return { messageId, eventId };
   }
 
   describe("message", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     it("opens a portal for a first message: looks the contact up, names the room after them, posts and maps the message", async () => {
       const entry = await deliver({ kind: "message", text: "hello" });
@@ -45,12 +45,12 @@ describe("core: incoming events", () => {
       const [create, ...more] = w.matrix.called("createPortalRoom");
       assert.deepEqual(more, []);
       assert.deepEqual(create?.args[0], { puppetUserId: ANNA_PUPPET, inviteUserId: ALICE, name: "Anna", encrypted: true });
-      const room = portalRoom();
+      const room = await portalRoom();
       assert.ok(room);
       const [msg, ...others] = w.matrix.messages();
       assert.deepEqual(others, []);
       assert.deepEqual(msg, { asUser: ANNA_PUPPET, roomId: room, type: "m.room.message", content: { msgtype: "m.text", body: "hello" }, txnId: `in-${entry.messageId}` });
-      const mapped = w.store.messages.byMessageId(ALICE, ANNA, entry.messageId);
+      const mapped = await w.store.messages.byMessageId(ALICE, ANNA, entry.messageId);
       assert.equal(mapped?.roomId, room);
       assert.equal(mapped?.direction, "in");
       assert.equal(mapped?.timestamp, entry.timestamp);
@@ -59,7 +59,7 @@ describe("core: incoming events", () => {
 
     it("names the room after the contact's label when the directory has no name", async () => {
       w.close();
-      open({ directory: {} });
+      await open({ directory: {} });
       await deliver({ kind: "message", text: "hello" });
       assert.equal((w.matrix.called("createPortalRoom")[0]?.args[0] as { name: string }).name, ANNA_LABEL);
     });
@@ -79,18 +79,18 @@ describe("core: incoming events", () => {
       const last = w.matrix.messages().at(-1);
       assert.equal(last?.roomId, room);
       assert.equal(last?.content.body, "again");
-      assert.equal(w.store.messages.byMessageId(ALICE, ANNA, second.messageId)?.roomId, room);
+      assert.equal((await w.store.messages.byMessageId(ALICE, ANNA, second.messageId))?.roomId, room);
     });
 
     it("makes a new portal when the puppet is no longer in the old room", async () => {
       const { room } = await chatWithMessage();
       w.matrix.members.get(room)!.delete(ANNA_PUPPET);
       await deliver({ kind: "message", text: "again" });
-      const newRoom = portalRoom();
+      const newRoom = await portalRoom();
       assert.notEqual(newRoom, room);
       assert.equal(w.matrix.called("createPortalRoom").length, 2);
       assert.equal(w.matrix.messages().at(-1)?.roomId, newRoom);
-      assert.equal(w.store.portals.byRoom(room), undefined);
+      assert.equal(await w.store.portals.byRoom(room), undefined);
     });
 
     it("answers a reply to a bridged message with m.in_reply_to, without the quote", async () => {
@@ -107,7 +107,7 @@ describe("core: incoming events", () => {
 
     it("shows the quote inline for a reply to a message of an earlier portal room", async () => {
       const { room } = await chatWithMessage();
-      const old = mapOutgoing("!old:example.org", 1);
+      const old = await mapOutgoing("!old:example.org", 1);
       await deliver({ kind: "message", text: "yes", replyTo: { messageId: old.messageId, quotedText: "long ago" } });
       const last = w.matrix.messages().at(-1);
       assert.equal(last?.roomId, room);
@@ -125,7 +125,7 @@ describe("core: incoming events", () => {
       );
       assert.equal(parts.map((p) => p.content.body).join("\n"), lines.join("\n"));
       for (const p of parts) assert.equal(p.content.msgtype, "m.text");
-      assert.equal(eventOf(entry), "$event2"); // the first part (after the room)
+      assert.equal(await eventOf(entry), "$event2"); // the first part (after the room)
       assert.deepEqual(w.matrix.notices(), []);
     });
 
@@ -150,9 +150,9 @@ describe("core: incoming events", () => {
 
   describe("media", () => {
     let media: FakeMediaPort;
-    beforeEach(() => {
+    beforeEach(async () => {
       media = new FakeMediaPort();
-      open({ media });
+      await open({ media });
     });
 
     it("goes through the media port (as the puppet, for the portal's encryption) and is posted and mapped", async () => {
@@ -162,12 +162,12 @@ describe("core: incoming events", () => {
       const [posted] = w.matrix.messages();
       assert.deepEqual(posted?.content, { msgtype: "m.image", body: "photo.jpg", url: "mxc://example.org/fake" });
       assert.equal(posted?.txnId, `in-${entry.messageId}`);
-      assert.equal(eventOf(entry), "$event2");
+      assert.equal(await eventOf(entry), "$event2");
     });
 
     it("tells the media port the portal is unencrypted when it is", async () => {
       await chatWithMessage();
-      w.store.portals.upsert({ ...w.store.portals.get(ALICE, ANNA)!, encrypted: false });
+      await w.store.portals.upsert({ ...(await w.store.portals.get(ALICE, ANNA))!, encrypted: false });
       await deliver({ kind: "media", media: fakeMedia({}), what: "a photo" });
       assert.equal(media.toMatrixCalls[0]?.encrypted, false);
     });
@@ -182,9 +182,9 @@ describe("core: incoming events", () => {
       media.failure = new MediaError("the file is larger than the 100 MB limit");
       const entry = await deliver({ kind: "media", media: fakeMedia({}), what: "a video" });
       assert.deepEqual(w.matrix.messages(), []);
-      assert.deepEqual(w.matrix.notices(), [{ asUser: ANNA_PUPPET, roomId: portalRoom()!, body: `⚠ ${ANNA_LABEL} sent a video that could not be bridged: the file is larger than the 100 MB limit` }]);
+      assert.deepEqual(w.matrix.notices(), [{ asUser: ANNA_PUPPET, roomId: (await portalRoom())!, body: `⚠ ${ANNA_LABEL} sent a video that could not be bridged: the file is larger than the 100 MB limit` }]);
       assert.equal(w.matrix.events().at(-1)?.txnId, `media-${entry.messageId}`);
-      assert.equal(eventOf(entry), undefined);
+      assert.equal(await eventOf(entry), undefined);
     });
 
     it("throws any other failure, so the entry stays queued for a retry", async () => {
@@ -195,7 +195,7 @@ describe("core: incoming events", () => {
   });
 
   it("without a media port, media gets the cannotShow notice", async () => {
-    open();
+    await open();
     const entry = await deliver({ kind: "media", media: fakeMedia({}), what: "a voice message" });
     assert.deepEqual(w.matrix.messages(), []);
     const [notice] = w.matrix.events();
@@ -205,7 +205,7 @@ describe("core: incoming events", () => {
   });
 
   describe("edit", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     it("of a bridged message of the contact is an m.replace", async () => {
       const { first, firstEvent, room } = await chatWithMessage("helo");
@@ -227,14 +227,14 @@ describe("core: incoming events", () => {
 
     it("of one of the user's own messages does not replace it (the contact cannot edit what Alice wrote)", async () => {
       const { room } = await chatWithMessage();
-      const mine = mapOutgoing(room, Date.now());
+      const mine = await mapOutgoing(room, Date.now());
       await deliver({ kind: "edit", targetId: mine.messageId, text: "forged" });
       assert.deepEqual(w.matrix.messages().at(-1)?.content, { msgtype: "m.text", body: "✏️ forged" });
     });
   });
 
   describe("delete", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     it("redacts the bridged message as the puppet", async () => {
       const { first, firstEvent, room } = await chatWithMessage();
@@ -251,28 +251,28 @@ describe("core: incoming events", () => {
 
     it("does nothing for one of the user's own messages", async () => {
       const { room } = await chatWithMessage();
-      const mine = mapOutgoing(room, Date.now());
+      const mine = await mapOutgoing(room, Date.now());
       await deliver({ kind: "delete", targetId: mine.messageId });
       assert.deepEqual(w.matrix.called("redact"), []);
     });
   });
 
   describe("reaction", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     it("becomes an m.reaction on the bridged message, remembered as the contact's", async () => {
       const { first, firstEvent, room } = await chatWithMessage();
       const r = await deliver({ kind: "reaction", targetId: first.messageId, emoji: "👍" });
       const [reaction] = w.matrix.events("m.reaction");
       assert.deepEqual(reaction, { asUser: ANNA_PUPPET, roomId: room, type: "m.reaction", content: { "m.relates_to": { rel_type: "m.annotation", event_id: firstEvent, key: "👍" } }, txnId: `in-${r.messageId}` });
-      const row = w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA);
+      const row = await w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA);
       assert.equal(row?.emoji, "👍");
-      assert.equal(w.store.reactions.byEvent(room, row!.eventId)?.reactor, ANNA);
+      assert.equal((await w.store.reactions.byEvent(room, row!.eventId))?.reactor, ANNA);
     });
 
     it("reacts to the user's own messages too", async () => {
       const { room } = await chatWithMessage();
-      const mine = mapOutgoing(room, Date.now());
+      const mine = await mapOutgoing(room, Date.now());
       await deliver({ kind: "reaction", targetId: mine.messageId, emoji: "❤️" });
       assert.equal((w.matrix.events("m.reaction")[0]?.content["m.relates_to"] as { event_id: string }).event_id, mine.eventId);
     });
@@ -280,11 +280,11 @@ describe("core: incoming events", () => {
     it("replaces the contact's previous reaction: the old one is redacted", async () => {
       const { first, room } = await chatWithMessage();
       await deliver({ kind: "reaction", targetId: first.messageId, emoji: "👍" });
-      const oldEvent = w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA)!.eventId;
+      const oldEvent = (await w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA))!.eventId;
       const second = await deliver({ kind: "reaction", targetId: first.messageId, emoji: "😂" });
       assert.deepEqual(w.matrix.called("redact").map((c) => c.args), [[ANNA_PUPPET, room, oldEvent, `unreact-${second.messageId}`, "Reaction changed"]]);
       assert.deepEqual(w.matrix.events("m.reaction").map((e) => (e.content["m.relates_to"] as { key: string }).key), ["👍", "😂"]);
-      const row = w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA);
+      const row = await w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA);
       assert.equal(row?.emoji, "😂");
       assert.notEqual(row?.eventId, oldEvent);
     });
@@ -292,11 +292,11 @@ describe("core: incoming events", () => {
     it("with an empty emoji takes the reaction back", async () => {
       const { first } = await chatWithMessage();
       await deliver({ kind: "reaction", targetId: first.messageId, emoji: "👍" });
-      const oldEvent = w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA)!.eventId;
+      const oldEvent = (await w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA))!.eventId;
       await deliver({ kind: "reaction", targetId: first.messageId, emoji: "" });
       assert.deepEqual(w.matrix.called("redact").map((c) => c.args[2]), [oldEvent]);
       assert.equal(w.matrix.events("m.reaction").length, 1);
-      assert.equal(w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA), undefined);
+      assert.equal(await w.store.reactions.get(ALICE, ANNA, first.messageId, ANNA), undefined);
     });
 
     it("to a message that never crossed the bridge is ignored", async () => {
@@ -309,33 +309,33 @@ describe("core: incoming events", () => {
 
   describe("receipt", () => {
     it("read: the puppet's read receipt goes on the newest of the messages it covers", async () => {
-      open();
+      await open();
       const { room } = await chatWithMessage();
-      const older = mapOutgoing(room, 1_800_000_000_000);
-      const newer = mapOutgoing(room, 1_800_000_001_000);
+      const older = await mapOutgoing(room, 1_800_000_000_000);
+      const newer = await mapOutgoing(room, 1_800_000_001_000);
       await deliver({ kind: "receipt", receipt: "read", messageIds: [newer.messageId, older.messageId, newRemoteId()] });
       assert.deepEqual(w.matrix.called("sendReadReceipt").map((c) => c.args), [[ANNA_PUPPET, room, newer.eventId]]);
     });
 
     it("played counts as read", async () => {
-      open();
+      await open();
       const { room } = await chatWithMessage();
-      const voice = mapOutgoing(room, 1_800_000_000_000);
+      const voice = await mapOutgoing(room, 1_800_000_000_000);
       await deliver({ kind: "receipt", receipt: "played", messageIds: [voice.messageId] });
       assert.deepEqual(w.matrix.called("sendReadReceipt").map((c) => c.args[2]), [voice.eventId]);
     });
 
     it("read of messages that never crossed the bridge sends nothing", async () => {
-      open();
+      await open();
       await chatWithMessage();
       await deliver({ kind: "receipt", receipt: "read", messageIds: [newRemoteId()] });
       assert.deepEqual(w.matrix.called("sendReadReceipt"), []);
     });
 
     it("delivered: a message status on the user's message when message_status_events is on", async () => {
-      open({ bridge: { message_status_events: true } });
+      await open({ bridge: { message_status_events: true } });
       const { room } = await chatWithMessage();
-      const mine = mapOutgoing(room, Date.now());
+      const mine = await mapOutgoing(room, Date.now());
       await deliver({ kind: "receipt", receipt: "delivered", messageIds: [mine.messageId] });
       assert.deepEqual(w.matrix.events("com.beeper.message_send_status"), [
         {
@@ -350,16 +350,16 @@ describe("core: incoming events", () => {
     });
 
     it("delivered: nothing for the contact's own messages", async () => {
-      open({ bridge: { message_status_events: true } });
+      await open({ bridge: { message_status_events: true } });
       const { first } = await chatWithMessage();
       await deliver({ kind: "receipt", receipt: "delivered", messageIds: [first.messageId] });
       assert.deepEqual(w.matrix.events("com.beeper.message_send_status"), []);
     });
 
     it("delivered: nothing when message_status_events is off (the default)", async () => {
-      open();
+      await open();
       const { room } = await chatWithMessage();
-      const mine = mapOutgoing(room, Date.now());
+      const mine = await mapOutgoing(room, Date.now());
       await deliver({ kind: "receipt", receipt: "delivered", messageIds: [mine.messageId] });
       assert.deepEqual(w.matrix.events("com.beeper.message_send_status"), []);
       assert.deepEqual(w.matrix.called("sendReadReceipt"), []);
@@ -367,7 +367,7 @@ describe("core: incoming events", () => {
   });
 
   it("typing makes the puppet type in the portal", async () => {
-    open();
+    await open();
     const { room } = await chatWithMessage();
     await deliver({ kind: "typing", typing: true, audio: false });
     await deliver({ kind: "typing", typing: false, audio: false });
@@ -378,7 +378,7 @@ describe("core: incoming events", () => {
   });
 
   describe("without a portal", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     for (const event of [
       { kind: "receipt", receipt: "read", messageIds: ["00"] },
@@ -390,7 +390,7 @@ describe("core: incoming events", () => {
         await deliver(event);
         assert.deepEqual(w.matrix.calls, []);
         assert.deepEqual(w.remote.lookups, []);
-        assert.equal(portalRoom(), undefined);
+        assert.equal(await portalRoom(), undefined);
       });
     }
 
@@ -401,18 +401,18 @@ describe("core: incoming events", () => {
       await deliver({ kind: "reaction", targetId: first.messageId, emoji: "👍" });
       await deliver({ kind: "delete", targetId: first.messageId });
       assert.deepEqual(w.matrix.calls.slice(before), []);
-      assert.equal(portalRoom(), undefined);
+      assert.equal(await portalRoom(), undefined);
     });
   });
 
   describe("what cannot be shown", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     it("unsupported content gets the cannotShow notice naming it", async () => {
       const entry = await deliver({ kind: "unsupported", what: "a poll", detail: "poll messages are not decoded" });
       const [notice, ...rest] = w.matrix.events();
       assert.deepEqual(rest, []);
-      assert.deepEqual(notice, { asUser: ANNA_PUPPET, roomId: portalRoom()!, type: "m.room.message", content: { msgtype: "m.notice", body: `⚠ ${ANNA_LABEL} sent a poll, which this bridge cannot show. Open FakeNet to see it.` }, txnId: `unsup-${entry.messageId}` });
+      assert.deepEqual(notice, { asUser: ANNA_PUPPET, roomId: (await portalRoom())!, type: "m.room.message", content: { msgtype: "m.notice", body: `⚠ ${ANNA_LABEL} sent a poll, which this bridge cannot show. Open FakeNet to see it.` }, txnId: `unsup-${entry.messageId}` });
     });
 
     it("content the codec cannot read is unsupported too", async () => {
@@ -423,7 +423,7 @@ describe("core: incoming events", () => {
   });
 
   it("an entry that arrived after the contact's identity changed gets the security-code notice first", async () => {
-    open();
+    await open();
     const entry = await deliver({ kind: "message", text: "new phone" }, { identityChanged: true });
     const [notice, msg] = w.matrix.events();
     assert.equal(notice?.content.msgtype, "m.notice");
@@ -439,7 +439,7 @@ describe("core: incoming events", () => {
     { kind: "reaction", targetId: "00", emoji: "👍" },
   ] satisfies RemoteEvent[]) {
     it(`the security-code notice also comes with a ${event.kind} in an existing portal`, async () => {
-      open();
+      await open();
       const { room } = await chatWithMessage();
       const entry = await deliver(event, { identityChanged: true });
       assert.deepEqual(w.matrix.notices(), [{ asUser: ANNA_PUPPET, roomId: room, body: `🔐 The security code of ${ANNA_LABEL} changed (new phone or reinstalled FakeNet). Messages stay end-to-end encrypted.` }]);
@@ -448,16 +448,16 @@ describe("core: incoming events", () => {
   }
 
   it("an entry without an identity change gets no security-code notice", async () => {
-    open();
+    await open();
     await deliver({ kind: "message", text: "hi" });
     assert.deepEqual(w.matrix.notices(), []);
   });
 
   it("drops an entry from a sender that is not one of the network's users", async () => {
-    open();
+    await open();
     await deliver({ kind: "message", text: "buy now" }, { remoteUri: "provider:spam" });
     assert.deepEqual(w.matrix.calls, []);
     assert.deepEqual(w.remote.lookups, []);
-    assert.deepEqual(w.store.portals.forUser(ALICE), []);
+    assert.deepEqual(await w.store.portals.forUser(ALICE), []);
   });
 });

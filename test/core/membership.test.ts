@@ -12,18 +12,18 @@ function member(sender: string, target: string, membership: string, roomId: stri
 
 describe("core: membership and portals", () => {
   let w: CoreWorld;
-  beforeEach(() => {
-    w = coreWorld({ directory: { [ANNA]: "Anna" } });
+  beforeEach(async () => {
+    w = await coreWorld({ directory: { [ANNA]: "Anna" } });
   });
-  afterEach(() => w.close());
+  afterEach(async () => w.close());
 
   describe("the management room", () => {
     it("a bot invite from an allowed user: the bot joins, registers the room and posts the help", async () => {
       const ev = member(ALICE, BOT, "invite", "!mgmt:example.org");
       await w.core.handleMatrixEvent(ev);
       assert.deepEqual(w.matrix.called("joinRoom").map((c) => c.args), [[BOT, "!mgmt:example.org"]]);
-      assert.equal(w.store.users.get(ALICE)?.managementRoom, "!mgmt:example.org");
-      assert.equal(w.store.users.get(ALICE)?.interopUri, `local:${ALICE}`);
+      assert.equal((await w.store.users.get(ALICE))?.managementRoom, "!mgmt:example.org");
+      assert.equal((await w.store.users.get(ALICE))?.interopUri, `local:${ALICE}`);
       const [help] = w.matrix.events();
       assert.equal(help?.asUser, BOT);
       assert.equal(help?.txnId, `help-${ev.event_id}`);
@@ -42,7 +42,7 @@ describe("core: membership and portals", () => {
     it("leaving it unregisters the room and the bot leaves too", async () => {
       await w.core.handleMatrixEvent(member(ALICE, BOT, "invite", "!mgmt:example.org"));
       await w.core.handleMatrixEvent(member(ALICE, ALICE, "leave", "!mgmt:example.org"));
-      assert.equal(w.store.users.get(ALICE)?.managementRoom, null);
+      assert.equal((await w.store.users.get(ALICE))?.managementRoom, null);
       assert.deepEqual(w.matrix.called("leaveRoom").map((c) => c.args.slice(0, 2)), [[BOT, "!mgmt:example.org"]]);
       const before = w.matrix.calls.length;
       await w.core.handleMatrixEvent({ type: "m.room.message", room_id: "!mgmt:example.org", sender: ALICE, event_id: "$late", content: { msgtype: "m.text", body: "help" } });
@@ -53,17 +53,17 @@ describe("core: membership and portals", () => {
   describe("a portal", () => {
     async function portalByMessage(): Promise<string> {
       await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "hi" }));
-      return w.store.portals.get(ALICE, ANNA)!.roomId!;
+      return (await w.store.portals.get(ALICE, ANNA))!.roomId!;
     }
 
     it("the user leaving forgets it and the puppet leaves; the next message makes a new room", async () => {
       const room = await portalByMessage();
       await w.core.handleMatrixEvent(member(ALICE, ALICE, "leave", room));
-      assert.equal(w.store.portals.byRoom(room), undefined);
-      assert.equal(w.store.portals.get(ALICE, ANNA)?.roomId, null);
+      assert.equal(await w.store.portals.byRoom(room), undefined);
+      assert.equal((await w.store.portals.get(ALICE, ANNA))?.roomId, null);
       assert.deepEqual(w.matrix.called("leaveRoom").map((c) => c.args.slice(0, 2)), [[ANNA_PUPPET, room]]);
       await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "still there?" }));
-      const newRoom = w.store.portals.get(ALICE, ANNA)?.roomId;
+      const newRoom = (await w.store.portals.get(ALICE, ANNA))?.roomId;
       assert.ok(newRoom && newRoom !== room);
       assert.equal(w.matrix.messages().at(-1)?.roomId, newRoom);
     });
@@ -71,7 +71,7 @@ describe("core: membership and portals", () => {
     it("someone else leaving it changes nothing", async () => {
       const room = await portalByMessage();
       await w.core.handleMatrixEvent(member("@bob:example.org", "@bob:example.org", "leave", room));
-      assert.equal(w.store.portals.byRoom(room)?.matrixUser, ALICE);
+      assert.equal((await w.store.portals.byRoom(room))?.matrixUser, ALICE);
       assert.deepEqual(w.matrix.called("leaveRoom"), []);
     });
 
@@ -79,7 +79,7 @@ describe("core: membership and portals", () => {
       const room = await w.core.startChat(ALICE, ANNA);
       assert.deepEqual(w.remote.identities, [ALICE]);
       assert.deepEqual(w.remote.lookups, [ANNA]);
-      assert.equal(w.store.portals.get(ALICE, ANNA)?.roomId, room);
+      assert.equal((await w.store.portals.get(ALICE, ANNA))?.roomId, room);
       assert.equal((w.matrix.called("createPortalRoom")[0]?.args[0] as { name: string }).name, "Anna");
       assert.equal(await w.core.startChat(ALICE, ANNA), room);
       assert.equal(w.matrix.called("createPortalRoom").length, 1);
@@ -90,7 +90,7 @@ describe("core: membership and portals", () => {
       w.remote.failing.set(ANNA, new RemoteError("unknown_user", "no such user"));
       await assert.rejects(w.core.startChat(ALICE, ANNA), RemoteError);
       assert.deepEqual(w.matrix.called("createPortalRoom"), []);
-      assert.equal(w.store.portals.get(ALICE, ANNA), undefined);
+      assert.equal(await w.store.portals.get(ALICE, ANNA), undefined);
     });
   });
 
@@ -102,7 +102,7 @@ describe("core: membership and portals", () => {
       assert.deepEqual(w.remote.identities, [ALICE]);
       assert.deepEqual(w.remote.lookups, [ANNA]);
       assert.deepEqual(w.matrix.called("ensurePuppet").at(-1)?.args, ["+4915112345678", { name: "Anna", avatar: undefined }]);
-      assert.deepEqual(w.store.portals.byRoom("!dm:example.org"), { matrixUser: ALICE, remoteUri: ANNA, roomId: "!dm:example.org", encrypted: false });
+      assert.deepEqual(await w.store.portals.byRoom("!dm:example.org"), { matrixUser: ALICE, remoteUri: ANNA, roomId: "!dm:example.org", encrypted: false });
       assert.deepEqual(w.matrix.called("leaveRoom"), []);
     });
 
@@ -118,13 +118,13 @@ describe("core: membership and portals", () => {
       ]);
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", room));
       assert.deepEqual(w.matrix.called("eventsBeforeJoin").map((c) => c.args), [[ANNA_PUPPET, room]]);
-      assert.deepEqual(sentEvents(w.store).map((e) => (e.kind === "message" ? e.text : e.kind)), ["first", "second"]);
+      assert.deepEqual((await sentEvents(w.store)).map((e) => (e.kind === "message" ? e.text : e.kind)), ["first", "second"]);
       const [notice] = w.matrix.notices();
       assert.equal(notice?.asUser, ANNA_PUPPET);
       assert.match(notice!.body, /A message you sent before ~4915112345678 joined this chat could not be read/);
       // The homeserver may still push the same events later: they are not sent twice.
       await w.core.handleMatrixEvent(msg("$e1", "first"));
-      assert.equal(sentEvents(w.store).length, 2);
+      assert.equal((await sentEvents(w.store)).length, 2);
     });
 
     it("reads the encrypted flag from invite_room_state", async () => {
@@ -133,13 +133,13 @@ describe("core: membership and portals", () => {
         { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
       ];
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!enc:example.org", { invite_room_state: state }));
-      assert.equal(w.store.portals.byRoom("!enc:example.org")?.encrypted, true);
+      assert.equal((await w.store.portals.byRoom("!enc:example.org"))?.encrypted, true);
     });
 
     it("does not take a non-empty state key's m.room.encryption for the room's", async () => {
       const state = [{ type: "m.room.encryption", state_key: "x", content: {} }];
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!plain:example.org", { invite_room_state: state }));
-      assert.equal(w.store.portals.byRoom("!plain:example.org")?.encrypted, false);
+      assert.equal((await w.store.portals.byRoom("!plain:example.org"))?.encrypted, false);
     });
 
     it("whose contact cannot be reached: a notice saying why, and the puppet leaves; no portal", async () => {
@@ -149,7 +149,7 @@ describe("core: membership and portals", () => {
       const [notice] = w.matrix.events();
       assert.deepEqual(notice, { asUser: ANNA_PUPPET, roomId: "!dm:example.org", type: "m.room.message", content: { msgtype: "m.notice", body: "⚠ ~4915112345678 has not opted in on FakeNet." }, txnId: `lookup-${ev.event_id}` });
       assert.deepEqual(w.matrix.called("leaveRoom").map((c) => c.args), [[ANNA_PUPPET, "!dm:example.org", "cannot chat with this contact"]]);
-      assert.equal(w.store.portals.byRoom("!dm:example.org"), undefined);
+      assert.equal(await w.store.portals.byRoom("!dm:example.org"), undefined);
     });
 
     it("whose user has no network identity: the notice names no internals", async () => {
@@ -165,8 +165,8 @@ describe("core: membership and portals", () => {
       const old = await w.core.startChat(ALICE, ANNA);
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!new:example.org"));
       assert.deepEqual(w.matrix.called("leaveRoom").map((c) => c.args), [[ANNA_PUPPET, old, "the chat moved to a new room"]]);
-      assert.equal(w.store.portals.get(ALICE, ANNA)?.roomId, "!new:example.org");
-      assert.equal(w.store.portals.byRoom(old), undefined);
+      assert.equal((await w.store.portals.get(ALICE, ANNA))?.roomId, "!new:example.org");
+      assert.equal(await w.store.portals.byRoom(old), undefined);
       await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "hi" }));
       assert.equal(w.matrix.messages().at(-1)?.roomId, "!new:example.org");
     });
@@ -175,7 +175,7 @@ describe("core: membership and portals", () => {
       const room = await w.core.startChat(ALICE, ANNA);
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", room));
       assert.deepEqual(w.matrix.called("leaveRoom"), []);
-      assert.equal(w.store.portals.get(ALICE, ANNA)?.roomId, room);
+      assert.equal((await w.store.portals.get(ALICE, ANNA))?.roomId, room);
     });
   });
 

@@ -16,11 +16,11 @@ function outboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
 
 describe("core: outcomes of queued work", () => {
   let w: CoreWorld;
-  function open(options: CoreWorldOptions = {}): void {
-    w = coreWorld(options);
-    w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
+  async function open(options: CoreWorldOptions = {}): Promise<void> {
+    w = await coreWorld(options);
+    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
   }
-  afterEach(() => w.close());
+  afterEach(async () => w.close());
 
   /** The reference in a notice, and that the log has the error under it. */
   function referenceLogged(body: string, errorText: string): void {
@@ -42,7 +42,7 @@ describe("core: outcomes of queued work", () => {
     };
     for (const [reason, sentence] of Object.entries(sentences)) {
       it(`${reason}: a notice naming the reason in the network's words`, async () => {
-        open();
+        await open();
         const entry = outboxEntry();
         await w.core.onSendFailed(entry, reason as RemoteFailureReason, SECRET);
         assert.deepEqual(w.matrix.events(), [{ asUser: ANNA_PUPPET, roomId: ROOM, type: "m.room.message", content: { msgtype: "m.notice", body: `⚠ Not delivered: ${sentence}` }, txnId: `fail-${entry.messageId}` }]);
@@ -50,7 +50,7 @@ describe("core: outcomes of queued work", () => {
     }
 
     it("internal: a reference instead of the detail, which is logged under it", async () => {
-      open();
+      await open();
       await w.core.onSendFailed(outboxEntry(), "internal", SECRET);
       const [notice] = w.matrix.notices();
       assert.match(notice?.body ?? "", /^⚠ Not delivered: Something went wrong in the bridge \(reference [0-9a-f]{8}; the bridge admin can look it up in the log\)\.$/);
@@ -58,7 +58,7 @@ describe("core: outcomes of queued work", () => {
     });
 
     it("with message status events on, also a FAIL_PERMANENT status on the user's event, before the notice", async () => {
-      open({ bridge: { message_status_events: true } });
+      await open({ bridge: { message_status_events: true } });
       const entry = outboxEntry();
       await w.core.onSendFailed(entry, "blocked", SECRET);
       const [status, notice] = w.matrix.events();
@@ -73,14 +73,14 @@ describe("core: outcomes of queued work", () => {
     });
 
     it("says nothing for what has no room (receipts, typing)", async () => {
-      open({ bridge: { message_status_events: true } });
+      await open({ bridge: { message_status_events: true } });
       await w.core.onSendFailed(outboxEntry({ roomId: null, eventId: null }), "blocked", SECRET);
       assert.deepEqual(w.matrix.calls, []);
     });
   });
 
   describe("onSendDelayed", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
     const outage = "⏳ FakeNet cannot be reached right now. Your messages are kept and will be sent automatically when the connection is back.";
 
     it("tells each room once per outage, until a message is sent again", async () => {
@@ -103,7 +103,7 @@ describe("core: outcomes of queued work", () => {
 
   describe("onSent", () => {
     it("posts a SUCCESS status when message status events are on", async () => {
-      open({ bridge: { message_status_events: true } });
+      await open({ bridge: { message_status_events: true } });
       const entry = outboxEntry();
       await w.core.onSent(entry);
       assert.deepEqual(w.matrix.events(), [
@@ -118,17 +118,17 @@ describe("core: outcomes of queued work", () => {
     });
 
     it("posts nothing when they are off, or for what has no event", async () => {
-      open();
+      await open();
       await w.core.onSent(outboxEntry());
       w.close();
-      open({ bridge: { message_status_events: true } });
+      await open({ bridge: { message_status_events: true } });
       await w.core.onSent(outboxEntry({ eventId: null, roomId: null }));
       assert.deepEqual(w.matrix.calls, []);
     });
   });
 
   describe("onRemoteEntryAbandoned", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
 
     it("tells the user a message could not be shown, with a reference and no internal text", async () => {
       const entry = inboxEntry({ kind: "message", text: "hi" });
@@ -146,14 +146,14 @@ describe("core: outcomes of queued work", () => {
 
     it("says nothing without a portal, or for a sender that is no contact", async () => {
       await w.core.onRemoteEntryAbandoned(inboxEntry({ kind: "message", text: "hi" }, { remoteUri: "fake:1111" }), new Error(SECRET));
-      w.store.portals.upsert({ matrixUser: ALICE, remoteUri: "provider:x", roomId: "!x:example.org", encrypted: false });
+      await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: "provider:x", roomId: "!x:example.org", encrypted: false });
       await w.core.onRemoteEntryAbandoned(inboxEntry({ kind: "message", text: "hi" }, { remoteUri: "provider:x" }), new Error(SECRET));
       assert.deepEqual(w.matrix.calls, []);
     });
   });
 
   describe("onMatrixEventAbandoned", () => {
-    beforeEach(() => open());
+    beforeEach(async () => open());
     const ev = (type: string, sender = ALICE, room = ROOM): MatrixEvent => ({ type, room_id: room, sender, event_id: `$${type}-${sender}`, content: {} });
 
     it("tells the sender their message was not delivered, with a reference and no internal text", async () => {

@@ -24,10 +24,10 @@ function text(sender: string, roomId: string, body: string): MatrixEvent {
 
 describe("core: permissions are checked first", () => {
   let w: CoreWorld;
-  beforeEach(() => {
-    w = coreWorld();
+  beforeEach(async () => {
+    w = await coreWorld();
   });
-  afterEach(() => w.close());
+  afterEach(async () => w.close());
 
   it("declines a puppet invite from a user who may not use the bridge, before registering or joining anything", async () => {
     const ev = invite(MALLORY, ANNA_PUPPET);
@@ -39,7 +39,7 @@ describe("core: permissions are checked first", () => {
     const [leave] = w.matrix.called("leaveRoom");
     assert.deepEqual(leave?.args.slice(0, 2), [ANNA_PUPPET, ev.room_id]);
     assert.match(String(leave?.args[2]), /not allowed/);
-    assert.equal(w.store.portals.byRoom(ev.room_id), undefined);
+    assert.equal(await w.store.portals.byRoom(ev.room_id), undefined);
   });
 
   it("declines a bot invite from a user who may not use the bridge without joining", async () => {
@@ -47,7 +47,7 @@ describe("core: permissions are checked first", () => {
     await w.core.handleMatrixEvent(ev);
     assert.deepEqual(w.matrix.called("joinRoom"), []);
     assert.equal(w.matrix.called("leaveRoom")[0]?.args[0], BOT);
-    assert.equal(w.store.users.get(MALLORY), undefined);
+    assert.equal(await w.store.users.get(MALLORY), undefined);
   });
 
   it("ignores an invite to a puppet ID that is no valid phone number", async () => {
@@ -60,17 +60,17 @@ describe("core: permissions are checked first", () => {
     const ev = invite(ALICE, ANNA_PUPPET);
     await w.core.handleMatrixEvent(ev);
     assert.deepEqual(w.matrix.called("joinRoom")[0]?.args, [ANNA_PUPPET, ev.room_id]);
-    assert.equal(w.store.portals.byRoom(ev.room_id)?.matrixUser, ALICE);
+    assert.equal((await w.store.portals.byRoom(ev.room_id))?.matrixUser, ALICE);
   });
 
   describe("a user whose permission was removed", () => {
     const mgmt = "!mgmt:example.org";
     const portalRoom = "!portal:example.org";
-    beforeEach(() => {
+    beforeEach(async () => {
       // State from before the permission was removed: a management room and a portal.
-      w.store.users.ensure(MALLORY, "matrix:u/mallory:evil.org");
-      w.store.users.setManagementRoom(MALLORY, mgmt);
-      w.store.portals.upsert({ matrixUser: MALLORY, remoteUri: ANNA_URI, roomId: portalRoom, encrypted: false });
+      await w.store.users.ensure(MALLORY, "matrix:u/mallory:evil.org");
+      await w.store.users.setManagementRoom(MALLORY, mgmt);
+      await w.store.portals.upsert({ matrixUser: MALLORY, remoteUri: ANNA_URI, roomId: portalRoom, encrypted: false });
     });
 
     it("gets a polite refusal for a command, and the command does not run", async () => {
@@ -86,15 +86,15 @@ describe("core: permissions are checked first", () => {
     it("is told a message in an old portal was not delivered, and nothing is queued", async () => {
       const ev = text(MALLORY, portalRoom, "hello");
       await w.core.handleMatrixEvent(ev);
-      assert.equal(w.store.outbox.hasMessage(MALLORY, ANNA_URI, messageIdForEvent(portalRoom, ev.event_id)), false);
-      assert.equal(w.store.outbox.pending(), 0);
+      assert.equal(await w.store.outbox.hasMessage(MALLORY, ANNA_URI, messageIdForEvent(portalRoom, ev.event_id)), false);
+      assert.equal(await w.store.outbox.pending(), 0);
       assert.equal(w.remote.wakes, 0);
       const [notice] = w.matrix.notices();
       assert.equal(notice?.asUser, ANNA_PUPPET);
       assert.match(notice!.body, /Not delivered: .*not allowed/);
     });
 
-    it("has no remote traffic accepted for them", () => {
+    it("has no remote traffic accepted for them", async () => {
       assert.equal(w.core.acceptsRemoteFor(MALLORY), false);
       assert.equal(w.core.acceptsRemoteFor(ALICE), true);
     });
@@ -118,14 +118,14 @@ describe("core: permissions are checked first", () => {
 
 describe("core: user-facing notices name no internals", () => {
   let w: CoreWorld;
-  beforeEach(() => {
-    w = coreWorld();
+  beforeEach(async () => {
+    w = await coreWorld();
   });
-  afterEach(() => w.close());
+  afterEach(async () => w.close());
 
   it("gives a reference instead of the internal error message when an event is given up on", async () => {
     const room = "!p:example.org";
-    w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA_URI, roomId: room, encrypted: false });
+    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA_URI, roomId: room, encrypted: false });
     await w.core.onMatrixEventAbandoned(text(ALICE, room, "hi"), new Error("SQLITE_BUSY: database is locked at /var/lib/bridge.db"));
     const [notice] = w.matrix.notices();
     assert.ok(notice);
@@ -136,18 +136,18 @@ describe("core: user-facing notices name no internals", () => {
 
 describe("core: redacting the contact's reaction", () => {
   let w: CoreWorld;
-  beforeEach(() => {
-    w = coreWorld();
+  beforeEach(async () => {
+    w = await coreWorld();
   });
-  afterEach(() => w.close());
+  afterEach(async () => w.close());
 
   it("sends nothing to the contact (it is not the user's reaction to take back)", async () => {
     const room = "!p:example.org";
-    w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA_URI, roomId: room, encrypted: false });
-    w.store.reactions.put({ matrixUser: ALICE, remoteUri: ANNA_URI, targetMessageId: "AA", reactor: ANNA_URI, emoji: "👍", roomId: room, eventId: "$theirs" });
+    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA_URI, roomId: room, encrypted: false });
+    await w.store.reactions.put({ matrixUser: ALICE, remoteUri: ANNA_URI, targetMessageId: "AA", reactor: ANNA_URI, emoji: "👍", roomId: room, eventId: "$theirs" });
     await w.core.handleMatrixEvent(event({ type: "m.room.redaction", room_id: room, sender: ALICE, redacts: "$theirs" }));
-    assert.equal(w.store.outbox.pending(), 0);
+    assert.equal(await w.store.outbox.pending(), 0);
     assert.equal(w.remote.wakes, 0);
-    assert.equal(w.store.reactions.byEvent(room, "$theirs"), undefined);
+    assert.equal(await w.store.reactions.byEvent(room, "$theirs"), undefined);
   });
 });

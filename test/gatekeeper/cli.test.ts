@@ -113,7 +113,7 @@ describe("dma-gatekeeper CLI", function () {
   });
 
   it("sends as a simulated user, watches what it receives, blocks and opts in", async () => {
-    const alice = provider.user("alice");
+    const alice = await provider.user("alice");
     await alice.uploadKeys();
     const conn = await provider.connect();
     try {

@@ -28,7 +28,7 @@ describe("gatekeeper HTTP API", function () {
     provider = new TestProvider("bridge1", "example.org", () => gk.url);
     await gk.addProvider(provider.id, provider.publicKey, [provider.domain]);
     await gk.addUser(ANNA, "Anna", { devices: 2 });
-    alice = provider.user("alice");
+    alice = await provider.user("alice");
   });
 
   after(async () => {
@@ -91,9 +91,9 @@ describe("gatekeeper HTTP API", function () {
     });
 
     it("refuses prekeys whose signature does not verify", async () => {
-      const uow = alice.store.begin();
+      const uow = await alice.store.begin();
       const { createDeviceKeysUpload } = await import("../../src/protocol/signal/prekeys.js");
-      const upload = createDeviceKeysUpload(uow, { oneTimePreKeys: 1 });
+      const upload = await createDeviceKeysUpload(uow, { oneTimePreKeys: 1 });
       uow.discard();
       const sig = Buffer.from(upload.signedPreKey.signature, "base64");
       sig[0]! ^= 1;
@@ -218,7 +218,7 @@ describe("gatekeeper HTTP API", function () {
       assert.equal(onInterop.status, 404, "the interop port has no admin routes");
     });
 
-    it("keeps the admin token in a file only its owner can read", () => {
+    it("keeps the admin token in a file only its owner can read", async () => {
       assert.equal(statSync(join(gk.dataDir, "admin-token")).mode & 0o777, 0o600);
     });
 

@@ -35,7 +35,7 @@ describe("gatekeeper messaging", function () {
     await gk.addUser(ANNA, "Anna");
     await gk.addUser(BEN, "Ben", { devices: 2 });
     await gk.addUser(CARL, "Carl", { optedIn: false });
-    alice = provider.user("alice");
+    alice = await provider.user("alice");
     await alice.uploadKeys();
     conn = await provider.connect();
   });

@@ -3,6 +3,7 @@
 // modules only (no bridge code), so the tests exercise the gatekeeper over its real socket.
 import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import Database from "better-sqlite3";
+import { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { SignJWT } from "jose";
 import WebSocket from "ws";
 import { decodeContent, encodeContent, type Content } from "../../src/protocol/content.js";
@@ -80,8 +81,8 @@ export class TestProvider {
     return conn;
   }
 
-  user(localpart: string): TestMatrixUser {
-    return new TestMatrixUser(this, matrixUri(`@${localpart}:${this.domain}`));
+  user(localpart: string): Promise<TestMatrixUser> {
+    return TestMatrixUser.create(this, matrixUri(`@${localpart}:${this.domain}`));
   }
 }
 
@@ -166,22 +167,24 @@ export interface Sent {
 /** A Matrix user as the bridge would hold it: one interop device with real Signal state in its own SQLite. */
 export class TestMatrixUser {
   readonly deviceId = 1;
-  readonly db: Database.Database;
-  readonly store: SignalDeviceStore;
-
-  constructor(
+  private constructor(
     readonly provider: TestProvider,
     readonly uri: string,
-  ) {
-    this.db = new Database(":memory:");
-    this.db.exec(SIGNAL_SCHEMA_SQL);
-    this.store = ensureLocalIdentity(this.db, uri, { deviceId: this.deviceId });
+    readonly db: SqliteEngine,
+    readonly store: SignalDeviceStore,
+  ) {}
+
+  static async create(provider: TestProvider, uri: string): Promise<TestMatrixUser> {
+    const raw = new Database(":memory:");
+    raw.exec(SIGNAL_SCHEMA_SQL);
+    const db = new SqliteEngine(raw);
+    return new TestMatrixUser(provider, uri, db, await ensureLocalIdentity(db, uri, { deviceId: 1 }));
   }
 
   async uploadKeys(oneTimePreKeys = 20): Promise<void> {
-    const uow = this.store.begin();
-    const upload = createDeviceKeysUpload(uow, { oneTimePreKeys });
-    uow.commit();
+    const uow = await this.store.begin();
+    const upload = await createDeviceKeysUpload(uow, { oneTimePreKeys });
+    await uow.commit();
     await this.provider.json("PUT", `/v1/keys/${encodeURIComponent(this.uri)}`, { body: { devices: [upload] }, sub: this.uri });
   }
 
@@ -197,11 +200,11 @@ export class TestMatrixUser {
     const id = options.id ?? newMessageId();
     const plaintext = encodeContent(content);
     let identityChanged = false;
-    const uow = this.store.begin();
+    const uow = await this.store.begin();
     const envelopes: Envelope[] = [];
     for (const d of devices) {
       const address = { uri: to, deviceId: d.deviceId };
-      if (sessionRegistrationId(uow, address) !== d.registrationId) {
+      if (await sessionRegistrationId(uow, address) !== d.registrationId) {
         const [bundle] = await this.bundles(to, d.deviceId);
         if (bundle) identityChanged = (await startSessionFromBundle(uow, address, bundle)).identityChanged || identityChanged;
       }
@@ -222,15 +225,15 @@ export class TestMatrixUser {
     }
     const result = await conn.send(envelopes);
     // Like the bridge: the ratchet state is kept only when the gatekeeper took the message.
-    if (result.ok) uow.commit();
+    if (result.ok) await uow.commit();
     else uow.discard();
     return { id: messageIdToString(id), result, identityChanged, envelopes };
   }
 
   async decrypt(e: Envelope): Promise<{ content: Content; identityChanged: boolean }> {
-    const uow = this.store.begin();
+    const uow = await this.store.begin();
     const out = await decryptFrom(uow, { uri: e.sender, deviceId: e.senderDevice }, e.type === EnvelopeType.PREKEY_MESSAGE ? "prekey" : "message", e.ciphertext);
-    uow.commit();
+    await uow.commit();
     return { content: decodeContent(out.plaintext), identityChanged: out.identityChanged };
   }
 }

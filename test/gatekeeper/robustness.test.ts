@@ -24,7 +24,7 @@ describe("gatekeeper robustness", function () {
     provider = new TestProvider("bridge1", "example.org", () => gk.url);
     await gk.addProvider(provider.id, provider.publicKey, [provider.domain]);
     await gk.addUser(ANNA, "Anna", { sendReceipts: false });
-    alice = provider.user("alice");
+    alice = await provider.user("alice");
     await alice.uploadKeys();
   });
 
@@ -183,7 +183,7 @@ describe("gatekeeper rate limit", function () {
     const provider = new TestProvider("bridge1", "example.org", () => gk.url);
     await gk.addProvider(provider.id, provider.publicKey, [provider.domain]);
     await gk.addUser(ANNA, "Anna", { sendReceipts: false });
-    const alice = provider.user("alice");
+    const alice = await provider.user("alice");
     await alice.uploadKeys();
     const conn = await provider.connect();
     try {

@@ -45,7 +45,7 @@ describe("gatekeeper simulated users: chats with each other and media", function
     await gk.addProvider(provider.id, provider.publicKey, [provider.domain]);
     await gk.addUser(ANNA, "Anna");
     await gk.addUser(BEN, "Ben", { devices: 2 });
-    alice = provider.user("alice");
+    alice = await provider.user("alice");
     await alice.uploadKeys();
     conn = await provider.connect();
   });

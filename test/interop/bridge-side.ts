@@ -39,9 +39,21 @@ export class BridgeSide {
   failNext = 0;
 
   /** `restartOf`: a bridge whose database this one opens again (its client stopped), as after a restart. */
-  constructor(url: string, key: ProviderKey, options: Partial<InteropClientOptions> = {}, private readonly restartOf?: BridgeSide) {
-    this.dir = restartOf?.dir ?? new TempDir();
-    this.store = BridgeStore.open(this.dir.file("bridge.db"));
+  static async open(url: string, key: ProviderKey, options: Partial<InteropClientOptions> = {}, restartOf?: BridgeSide): Promise<BridgeSide> {
+    const dir = restartOf?.dir ?? new TempDir();
+    return new BridgeSide(url, key, dir, await BridgeStore.open(dir.file("bridge.db")), options, restartOf);
+  }
+
+  private constructor(
+    url: string,
+    key: ProviderKey,
+    dir: TempDir,
+    store: BridgeStore,
+    options: Partial<InteropClientOptions>,
+    private readonly restartOf?: BridgeSide,
+  ) {
+    this.dir = dir;
+    this.store = store;
     const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
     this.client = new InteropClient({
       url,
@@ -54,7 +66,7 @@ export class BridgeSide {
       sendTimeoutMs: 15_000,
       ...options,
     });
-    this.network = new InteropRemoteNetwork("WhatsApp", this.client, this.store, log, () => this.drainInbox());
+    this.network = new InteropRemoteNetwork("WhatsApp", this.client, this.store, log, () => void this.drainInbox());
     this.client.onEnvelope(async (envelope) => {
       this.handled++;
       if (this.failNext > 0) {
@@ -72,24 +84,24 @@ export class BridgeSide {
   async user(localpart: string, oneTimePreKeys = 20): Promise<SignalDeviceStore> {
     const userId = `@${localpart}:${DOMAIN}`;
     const uri = matrixUri(userId);
-    this.store.users.ensure(userId, uri);
-    const counts = await this.client.uploadKeys(ensureLocalIdentity(this.store.db, uri, { deviceId: BRIDGE_DEVICE_ID }), oneTimePreKeys);
+    await this.store.users.ensure(userId, uri);
+    const counts = await this.client.uploadKeys(await ensureLocalIdentity(this.store.db, uri, { deviceId: BRIDGE_DEVICE_ID }), oneTimePreKeys);
     assert.equal(counts.devices[0]?.oneTimePreKeys, oneTimePreKeys);
-    this.store.users.markKeysUploaded(userId);
+    await this.store.users.markKeysUploaded(userId);
     await this.network.ensureIdentity(userId);
     // The network's own store of the device, the one its handler decrypts with: sends and receives share it.
-    const device = this.network.deviceStore(uri);
+    const device = await this.network.deviceStore(uri);
     assert.ok(device, "the identity is in the bridge database");
     return device;
   }
 
   /** Takes what the handler queued off the inbox, in each lane's order, as the core's inbox worker does. */
-  private drainInbox(): void {
-    for (let heads = this.store.inbox.heads(); heads.length > 0; heads = this.store.inbox.heads()) {
+  private async drainInbox(): Promise<void> {
+    for (let heads = await this.store.inbox.heads(); heads.length > 0; heads = await this.store.inbox.heads()) {
       for (const entry of heads) {
         if (entry.content.length === 0) this.undecryptable.push(entry);
         else this.received.push({ entry, sender: entry.remoteUri, content: decodeContent(entry.content), identityChanged: entry.identityChanged });
-        this.store.inbox.remove(entry.seq);
+        await this.store.inbox.remove(entry.seq);
       }
     }
   }
@@ -100,7 +112,7 @@ export class BridgeSide {
 
   async close(): Promise<void> {
     await this.client.stop();
-    this.store.close();
+    await this.store.close();
     if (!this.restartOf) this.dir.remove();
   }
 }

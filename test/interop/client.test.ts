@@ -46,7 +46,7 @@ describe("InteropClient against a dma-gatekeeper process", function () {
     gk = await startGatekeeperProcess();
     key = newProviderKey();
     await enlist(gk, key);
-    bridge = new BridgeSide(gk.url, key);
+    bridge = await BridgeSide.open(gk.url, key);
     bridge.client.start();
     await bridge.client.connection.waitConnected(10_000);
   });
@@ -173,7 +173,7 @@ describe("InteropClient against a dma-gatekeeper process", function () {
     // A client that has not heard the DevicesChanged notice (as after a restart): it knows only the session with
     // device 1. It is not connected (the gatekeeper allows one connection per provider), so its envelopes go out
     // through the connected client, as an outbox would send them.
-    const restarted = new BridgeSide(gk.url, key);
+    const restarted = await BridgeSide.open(gk.url, key);
     try {
       const id = newMessageId();
       const first = await restarted.client.encryptMessage({ from: alice, to, plaintext: text("stale"), messageId: id });
@@ -277,15 +277,15 @@ describe("InteropClient connection handling", function () {
     return { gk, key };
   }
 
-  function bridgeFor(gk: { url: string }, key: ProviderKey, options = {}, restartOf?: BridgeSide): BridgeSide {
-    const b = new BridgeSide(gk.url, key, options, restartOf);
+  async function bridgeFor(gk: { url: string }, key: ProviderKey, options = {}, restartOf?: BridgeSide): Promise<BridgeSide> {
+    const b = await BridgeSide.open(gk.url, key, options, restartOf);
     cleanups.push(() => b.close());
     return b;
   }
 
   it("reconnects with backoff after the gatekeeper restarts, and a send waits for it", async () => {
     const { gk, key } = await gatekeeper();
-    const bridge = bridgeFor(gk, key);
+    const bridge = await bridgeFor(gk, key);
     const phone = nextPhone();
     await gk.admin.addUser({ phone, name: "Hank", sendReceipts: false });
     bridge.client.start();
@@ -310,7 +310,7 @@ describe("InteropClient connection handling", function () {
 
   it("redelivers unacknowledged envelopes to the next connection", async () => {
     const { gk, key } = await gatekeeper();
-    const first = bridgeFor(gk, key);
+    const first = await bridgeFor(gk, key);
     const phone = nextPhone();
     await gk.admin.addUser({ phone, name: "Ivy" });
     first.client.start();
@@ -323,7 +323,7 @@ describe("InteropClient connection handling", function () {
     assert.equal((await gk.admin.providers())[0]!.queued, 1);
 
     // A restarted bridge with the same database.
-    const second = bridgeFor(gk, key, {}, first);
+    const second = await bridgeFor(gk, key, {}, first);
     second.client.start();
     await eventually(() => second.textsFrom(`tel:${phone}`), (t) => t.includes("keep me"), 10_000, "redelivery");
     await eventually(async () => (await gk.admin.providers())[0]!.queued, (n) => n === 0, 10_000, "ack");
@@ -331,10 +331,10 @@ describe("InteropClient connection handling", function () {
 
   it("stops when another connection of the same provider replaces it", async () => {
     const { gk, key } = await gatekeeper();
-    const a = bridgeFor(gk, key);
+    const a = await bridgeFor(gk, key);
     a.client.start();
     await a.client.connection.waitConnected(10_000);
-    const b = bridgeFor(gk, key);
+    const b = await bridgeFor(gk, key);
     b.client.start();
     await b.client.connection.waitConnected(10_000);
     await eventually(() => a.client.status().state, (s) => s === "replaced", 10_000, "replaced");
@@ -344,7 +344,7 @@ describe("InteropClient connection handling", function () {
 
   it("keeps retrying with a key the gatekeeper does not know, and says why", async () => {
     const { gk } = await gatekeeper();
-    const stranger = bridgeFor(gk, newProviderKey());
+    const stranger = await bridgeFor(gk, newProviderKey());
     stranger.client.start();
     await eventually(() => stranger.client.status(), (s) => s.failures >= 2, 10_000, "failed attempts");
     assert.equal(stranger.client.status().state === "connected", false);
@@ -358,7 +358,7 @@ describe("InteropClient connection handling", function () {
 
   it("detects a silent gatekeeper with its keepalive and reconnects", async () => {
     const { gk, key } = await gatekeeper();
-    const bridge = bridgeFor(gk, key, { connection: { pingIntervalMs: 200, pongTimeoutMs: 200, backoff: { initialMs: 50, maxMs: 200 } } });
+    const bridge = await bridgeFor(gk, key, { connection: { pingIntervalMs: 200, pongTimeoutMs: 200, backoff: { initialMs: 50, maxMs: 200 } } });
     bridge.client.start();
     await bridge.client.connection.waitConnected(10_000);
     // Freeze the gatekeeper process: the TCP connection stays open but nothing answers.
@@ -374,7 +374,7 @@ describe("InteropClient connection handling", function () {
 
   it("reports RATE_LIMITED with the time to wait", async () => {
     const { gk, key } = await gatekeeper(["--rate-burst", "1", "--rate-per-second", "1"]);
-    const bridge = bridgeFor(gk, key);
+    const bridge = await bridgeFor(gk, key);
     const phone = nextPhone();
     await gk.admin.addUser({ phone, name: "Jo", sendReceipts: false });
     bridge.client.start();
@@ -387,7 +387,7 @@ describe("InteropClient connection handling", function () {
 
   it("refills one-time prekeys when the gatekeeper reports them low", async () => {
     const { gk, key } = await gatekeeper(["--prekey-low", "5"]);
-    const bridge = bridgeFor(gk, key, { prekeyTarget: 12 });
+    const bridge = await bridgeFor(gk, key, { prekeyTarget: 12 });
     bridge.client.start();
     await bridge.client.connection.waitConnected(10_000);
     const alice: SignalDeviceStore = await bridge.user("lowkeys", 6);

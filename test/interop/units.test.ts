@@ -5,7 +5,7 @@ import { Backoff, ProviderTokens, tokenAudience } from "../../src/interop/index.
 import { DeviceHints } from "../../src/interop/device-hints.js";
 
 describe("interop client parts", () => {
-  it("backs off exponentially with jitter, capped, and starts over after reset", () => {
+  it("backs off exponentially with jitter, capped, and starts over after reset", async () => {
     const low = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
     const high = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999999 });
     const lows = Array.from({ length: 6 }, () => low.next());
@@ -57,13 +57,13 @@ describe("interop client parts", () => {
     assert.throws(() => new ProviderTokens("acme", publicKey, { gatekeeperUrl }), /Ed25519 private/);
   });
 
-  it("names the gatekeeper's normalised base URL as the audience", () => {
+  it("names the gatekeeper's normalised base URL as the audience", async () => {
     assert.equal(tokenAudience("HTTPS://Interop.Example:443/"), "https://interop.example");
     assert.equal(tokenAudience("http://127.0.0.1:29400"), "http://127.0.0.1:29400");
     assert.equal(tokenAudience("http://[::1]:80/gk//"), "http://[::1]/gk");
   });
 
-  it("keeps device hints: known registrations survive, stale ones are forgotten", () => {
+  it("keeps device hints: known registrations survive, stale ones are forgotten", async () => {
     const hints = new DeviceHints();
     assert.equal(hints.get("tel:+4915112345678"), undefined);
     hints.setDevices("tel:+4915112345678", [1, 2]);

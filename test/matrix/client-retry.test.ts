@@ -230,7 +230,7 @@ describe("matrix client: retries and errors", () => {
 });
 
 describe("retry policy helpers", () => {
-  it("grows the backoff exponentially within bounds", () => {
+  it("grows the backoff exponentially within bounds", async () => {
     const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000 };
     assert.equal(backoffDelayMs(policy, 0, () => 0), 50);
     assert.equal(backoffDelayMs(policy, 0, () => 1), 100);
@@ -239,7 +239,7 @@ describe("retry policy helpers", () => {
     assert.equal(backoffDelayMs(policy, 10, () => 0), 500);
   });
 
-  it("reads wait times from bodies and headers", () => {
+  it("reads wait times from bodies and headers", async () => {
     assert.equal(retryAfterFrom({ retry_after_ms: 1234 }, "9"), 1234);
     assert.equal(retryAfterFrom({}, "2"), 2000);
     assert.equal(retryAfterFrom({}, ""), undefined);

@@ -9,7 +9,8 @@ import { startAppserviceServer, type AppserviceServer } from "../../src/matrix/a
 import type { ClientEvent } from "../../src/matrix/events.js";
 import { MatrixCryptoEngine, type DecryptOutcome } from "../../src/matrix/crypto/engine.js";
 import { StoreLock, StoreLockedError } from "../../src/matrix/crypto/store-lock.js";
-import { openDatabase, type SqliteDb } from "../../src/store/database.js";
+import { openSqlite } from "../../src/store/database.js";
+import type { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { CryptoDeviceStore } from "../../src/store/crypto-devices.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { CryptoTestUser } from "./crypto-client.js";
@@ -20,7 +21,7 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
   this.timeout(90_000);
   let env: TestEnv;
   let client: MatrixClient;
-  let db: SqliteDb;
+  let db: SqliteEngine;
   let dir: string;
   let engine: MatrixCryptoEngine;
   let server: AppserviceServer;
@@ -39,7 +40,7 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
     env = await getTestEnv();
     dir = mkdtempSync(join(env.tmpDir, "crypto-engine-"));
     client = new MatrixClient({ homeserverUrl: env.synapse.url, asToken: env.registration.as_token, logger: log });
-    db = openDatabase(join(dir, "bridge.db"));
+    db = openSqlite(join(dir, "bridge.db"));
     engine = await startEngine();
     // Transactions go straight to the engine here (the bridge queues them durably first).
     server = await startAppserviceServer({
@@ -71,7 +72,7 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
     alice?.stop();
     await server?.close();
     await engine?.stop().catch(() => undefined);
-    db?.close();
+    await db?.close();
   });
 
   it("creates a device for a puppet, uploads its keys and cross-signs it with the puppet's own keys", async () => {
@@ -121,16 +122,16 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
     assert.equal(outcome.kind === "decrypted" && outcome.event.type, "m.room.message");
   });
 
-  it("refuses a second process on the same store", () => {
+  it("refuses a second process on the same store", async () => {
     assert.throws(() => StoreLock.acquire(join(dir, "matrix-crypto")), StoreLockedError);
   });
 
   it("keeps the same device and keys across a restart", async () => {
-    const before = engine.devices.get(puppet)!;
+    const before = (await engine.devices.get(puppet))!;
     await engine.stop();
     engine = await startEngine();
     assert.equal(await engine.ensureDevice(puppet), deviceId);
-    assert.equal(engine.devices.get(puppet)!.ed25519Key, before.ed25519Key);
+    assert.equal((await engine.devices.get(puppet))!.ed25519Key, before.ed25519Key);
     assert.deepEqual(await alice.deviceIds(puppet), [deviceId], "no new device appeared");
 
     const content = await engine.encrypt(puppet, room, "m.room.message", { msgtype: "m.text", body: "after the restart" });

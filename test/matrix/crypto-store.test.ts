@@ -66,7 +66,7 @@ describe("Matrix crypto stores (no homeserver)", function () {
     await pool.close();
   });
 
-  it("refuses a store key that others can read or that is damaged", () => {
+  it("refuses a store key that others can read or that is damaged", async () => {
     const path = join(dir, "bad.key");
     writeFileSync(path, "matrix-dma-bridge crypto store key v1\nAAAA\n", { mode: 0o600 });
     assert.throws(() => readStoreKey(path), StoreKeyError);
@@ -77,13 +77,13 @@ describe("Matrix crypto stores (no homeserver)", function () {
     chmodSync(good, 0o600);
   });
 
-  it("names devices and stores safely", () => {
+  it("names devices and stores safely", async () => {
     assert.match(newDeviceId(), /^DMA[A-Z2-9]{10}$/);
     assert.notEqual(newDeviceId(), newDeviceId());
     assert.match(storeNameFor("@someone:example.org", "DMAAAAAAAAAAA"), /^d-[0-9a-f]{24}-DMAAAAAAAAAAA$/);
   });
 
-  it("encrypts attachments and refuses tampered ones", () => {
+  it("encrypts attachments and refuses tampered ones", async () => {
     const data = new TextEncoder().encode("a picture, really");
     const { ciphertext, info } = encryptAttachment(data);
     assert.notDeepEqual(ciphertext, data);

@@ -172,7 +172,7 @@ describe("matrix side against Synapse", function () {
     let dmRoom: string;
     const device = "WABRIDGE1";
 
-    before(() => {
+    before(async () => {
       puppet = puppetId(env);
     });
 

@@ -13,7 +13,7 @@ const message = {
 };
 
 describe("appservice transaction parsing", () => {
-  it("keeps valid events whole, including unknown fields and arbitrary content", () => {
+  it("keeps valid events whole, including unknown fields and arbitrary content", async () => {
     const txn = parseTransaction({ events: [{ ...message, future_field: true }] });
     assert.equal(txn.events.length, 1);
     assert.deepEqual(txn.events[0], { ...message, future_field: true });
@@ -25,7 +25,7 @@ describe("appservice transaction parsing", () => {
     assert.deepEqual(txn.unusedFallbackKeyTypes, {});
   });
 
-  it("produces events the core takes as they are (this compiles only while no cast is needed)", () => {
+  it("produces events the core takes as they are (this compiles only while no cast is needed)", async () => {
     const txn = parseTransaction({ events: [message], ephemeral: [{ type: "m.typing", room_id: message.room_id, content: { user_ids: [] } }] });
     const forCore: MatrixEvent[] = txn.events;
     const ephemeralForCore: MatrixEphemeralEvent[] = txn.ephemeral;
@@ -33,7 +33,7 @@ describe("appservice transaction parsing", () => {
     assert.equal(ephemeralForCore[0]?.type, "m.typing");
   });
 
-  it("reads the unstable keys Synapse sends", () => {
+  it("reads the unstable keys Synapse sends", async () => {
     const txn = parseTransaction({
       events: [],
       "de.sorunome.msc2409.ephemeral": [{ type: "m.typing", room_id: "!room:localhost", content: { user_ids: ["@alice:localhost"] } }],
@@ -53,14 +53,14 @@ describe("appservice transaction parsing", () => {
     assert.deepEqual(txn.unusedFallbackKeyTypes, { "@wa_1:localhost": { PUPPET: ["signed_curve25519"] } });
   });
 
-  it("prefers stable keys over unstable ones", () => {
+  it("prefers stable keys over unstable ones", async () => {
     const typing = { type: "m.typing", room_id: "!room:localhost", content: { user_ids: [] } };
     const receipt = { type: "m.receipt", room_id: "!room:localhost", content: {} };
     const txn = parseTransaction({ events: [], ephemeral: [receipt], "de.sorunome.msc2409.ephemeral": [typing] });
     assert.deepEqual(txn.ephemeral, [receipt]);
   });
 
-  it("sets malformed items aside and keeps the rest", () => {
+  it("sets malformed items aside and keeps the rest", async () => {
     const txn = parseTransaction({
       events: [message, { ...message, event_id: "$bad", sender: "not-a-user" }, "garbage", { ...message, event_id: "$ok2" }],
       ephemeral: [{ type: "m.typing", content: "nope" }],
@@ -87,7 +87,7 @@ describe("appservice transaction parsing", () => {
     assert.deepEqual(txn.oneTimeKeyCounts, {});
   });
 
-  it("rejects bodies whose structure is unusable", () => {
+  it("rejects bodies whose structure is unusable", async () => {
     assert.throws(() => parseTransaction(null), InvalidTransactionError);
     assert.throws(() => parseTransaction([]), InvalidTransactionError);
     assert.throws(() => parseTransaction({}), /"events" is required/);

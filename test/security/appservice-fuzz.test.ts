@@ -96,7 +96,7 @@ describe("appservice endpoint fuzz (real store sink)", function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "appservice-fuzz-"));
-    store = BridgeStore.open(join(dir, "bridge.db"));
+    store = await BridgeStore.open(join(dir, "bridge.db"));
     server = await startAppserviceServer({
       bindAddress: "127.0.0.1",
       port: 0,
@@ -110,7 +110,7 @@ describe("appservice endpoint fuzz (real store sink)", function () {
 
   after(async () => {
     await server?.close();
-    store?.close();
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -139,7 +139,7 @@ describe("appservice endpoint fuzz (real store sink)", function () {
   });
 
   it("sets an over-deep event aside and queues the rest of its transaction", async () => {
-    const before = store.appservice.pending();
+    const before = await store.appservice.pending();
     const res = await rawRequest(server.port, {
       method: "PUT",
       target: "/_matrix/app/v1/transactions/deep-and-fine",
@@ -147,11 +147,11 @@ describe("appservice endpoint fuzz (real store sink)", function () {
       body: `{"events":[${JSON.stringify(validEvent(9000))},{"event_id":"$deep","room_id":"!fuzz:localhost","sender":"@a:localhost","type":"m.room.message","origin_server_ts":1,"content":{"x":${nested(10_000, "[", "]")}}}]}`,
     });
     assert.equal(res.status, 200, res.body);
-    assert.equal(store.appservice.pending(), before + 1, "the well-formed event was not queued alone");
+    assert.equal(await store.appservice.pending(), before + 1, "the well-formed event was not queued alone");
   });
 
   it("still accepts and queues a well-formed transaction afterwards", async () => {
-    const before = store.appservice.pending();
+    const before = await store.appservice.pending();
     const res = await rawRequest(server.port, {
       method: "PUT",
       target: "/_matrix/app/v1/transactions/after-the-fuzz",
@@ -160,6 +160,6 @@ describe("appservice endpoint fuzz (real store sink)", function () {
     });
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body), {});
-    assert.equal(store.appservice.pending(), before + 1);
+    assert.equal(await store.appservice.pending(), before + 1);
   });
 });

@@ -139,10 +139,10 @@ for (const encrypted of [false, true]) {
 describe("at rest: the bridge refuses files that other users can read", function () {
   this.timeout(30_000);
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "mdb-refuse-"));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => rmSync(dir, { recursive: true, force: true }));
 
   /** A config and registration that would start, were it not for the file under test; nothing needs to run. */
   async function setUp() {

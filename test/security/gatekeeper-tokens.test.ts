@@ -82,7 +82,7 @@ describe("gatekeeper: the bridge's client across token expiry", function () {
   it("reconnects at once with a fresh token each time and loses nothing in either direction", async () => {
     const gk = await startGatekeeperProcess();
     const key = newProviderKey();
-    const bridge = new BridgeSide(gk.url, key, { tokenLifetimeSeconds: 6 });
+    const bridge = await BridgeSide.open(gk.url, key, { tokenLifetimeSeconds: 6 });
     try {
       await gk.admin.addProvider({ id: PROVIDER_ID, publicKey: key.publicKey, domains: [DOMAIN] });
       const phone = "+4915112345699";

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { openDatabase } from "../../src/store/database.js";
+import type { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { StoreMaintenance } from "../../src/store/maintenance.js";
 import { BridgeStore } from "../../src/store/store.js";
 
@@ -19,17 +20,17 @@ function contains(path: string, marker: string): boolean {
 describe("store: the database at rest", () => {
   let dir: string;
   let oldUmask: number;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "mdb-private-db-"));
     // The loosest umask there is: the modes must not come from it.
     oldUmask = process.umask(0);
   });
-  afterEach(() => {
+  afterEach(async () => {
     process.umask(oldUmask);
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("creates the database, its -wal and -shm 0600 and the directories it makes 0700, under umask 000", () => {
+  it("creates the database, its -wal and -shm 0600 and the directories it makes 0700, under umask 000", async () => {
     const path = join(dir, "a", "b", "bridge.db");
     const db = openDatabase(path);
     db.prepare("INSERT INTO kv (key, value) VALUES ('k', 'v')").run();
@@ -43,7 +44,7 @@ describe("store: the database at rest", () => {
     db.close();
   });
 
-  it("refuses a database that group or others can read, naming the file and the fix", () => {
+  it("refuses a database that group or others can read, naming the file and the fix", async () => {
     const path = join(dir, "bridge.db");
     openDatabase(path).close();
     for (const mode of [0o644, 0o640, 0o604]) {
@@ -57,7 +58,7 @@ describe("store: the database at rest", () => {
     openDatabase(path).close();
   });
 
-  it("tightens a -wal left behind with a loose mode", () => {
+  it("tightens a -wal left behind with a loose mode", async () => {
     const path = join(dir, "bridge.db");
     const first = openDatabase(path);
     first.prepare("INSERT INTO kv (key, value) VALUES ('k', 'v')").run();
@@ -71,32 +72,32 @@ describe("store: the database at rest", () => {
     db.close();
   });
 
-  it("leaves no trace of a delivered message in the database or its WAL after the next maintenance tick", () => {
+  it("leaves no trace of a delivered message in the database or its WAL after the next maintenance tick", async () => {
     const path = join(dir, "bridge.db");
-    const store = BridgeStore.open(path);
+    const store = await BridgeStore.open(path);
     const maintenance = new StoreMaintenance(store);
-    maintenance.tick();
+    await maintenance.tick();
     const marker = `secret-${Date.now()}-marker`;
-    const seq = store.outbox.add({ matrixUser: "@a:x", remoteUri: "tel:+1", messageId: "AA", content: Buffer.from(`hello ${marker}`) });
+    const seq = await store.outbox.add({ matrixUser: "@a:x", remoteUri: "tel:+1", messageId: "AA", content: Buffer.from(`hello ${marker}`) });
     const inbox = { matrixUser: "@a:x", remoteUri: "tel:+1", senderDevice: 1, messageId: "BB", timestamp: 5, content: Buffer.from(`reply ${marker}`), identityChanged: false };
-    store.inbox.addOnce(inbox);
+    await store.inbox.addOnce(inbox);
     // Force the rows into the main file too, as an automatic checkpoint would.
-    store.db.pragma("wal_checkpoint(PASSIVE)");
+    (store.db as SqliteEngine).handle.pragma("wal_checkpoint(PASSIVE)");
     assert.ok(contains(path, marker), "the queued content is in the database while it waits");
-    store.outbox.remove(seq);
-    store.inbox.remove(store.inbox.heads()[0]!.seq);
+    await store.outbox.remove(seq);
+    await store.inbox.remove((await store.inbox.heads())[0]!.seq);
     // Deleted, but the WAL still has the page images that held it: this is what the maintenance tick is for.
     assert.ok(contains(`${path}-wal`, marker), "the WAL keeps the deleted content until it is truncated");
-    assert.equal(maintenance.tick().walTruncated, true);
+    assert.equal((await maintenance.tick()).walTruncated, true);
     assert.equal(statSync(`${path}-wal`).size, 0);
     assert.ok(!contains(path, marker), "secure_delete zeroed the rows in the main file");
     assert.ok(!contains(`${path}-wal`, marker));
     // Nothing written since: the next tick does no checkpoint.
-    assert.equal(maintenance.tick().walTruncated, false);
-    store.close();
+    assert.equal((await maintenance.tick()).walTruncated, false);
+    await store.close();
   });
 
-  it("without secure_delete the deleted content would stay in the file (the check above can fail)", () => {
+  it("without secure_delete the deleted content would stay in the file (the check above can fail)", async () => {
     const path = join(dir, "plain.db");
     const db = new Database(path);
     db.exec("CREATE TABLE t (v BLOB)");

@@ -32,7 +32,7 @@ export const listCommand: CommandDef = {
   summary: () => "your bridged chats",
   level: "user",
   async run({ ctx, userId, reply }) {
-    const portals = ctx.store.portals.forUser(userId).filter((p) => p.roomId);
+    const portals = (await ctx.store.portals.forUser(userId)).filter((p) => p.roomId);
     if (portals.length === 0) return reply(notices.noChats(ctx.remote.phrases.contactNoun));
     return reply(notices.chatList(ctx.network, portals.map((p) => notices.chatLine(ctx.label(p.remoteUri), p.roomId!))));
   },

@@ -7,7 +7,7 @@ export const pingCommand: CommandDef = {
   summary: (ctx) => `the state of the connection to ${ctx.network}`,
   level: "user",
   async run({ ctx, reply }) {
-    const s = ctx.remote.status();
+    const s = await ctx.remote.status();
     const since = new Date(s.since).toISOString();
     return reply(s.connected ? notices.connected(ctx.network, since, s.pendingOutgoing) : notices.disconnected(ctx.network, since, s.pendingOutgoing));
   },

@@ -17,8 +17,8 @@ export interface IncomingCall {
 }
 
 /** The bridged message behind a network message ID of this chat, if it is in this portal. */
-export function mappedHere(call: IncomingCall, messageId: string): MappedMessage | undefined {
-  const m = call.ctx.store.messages.byMessageId(call.entry.matrixUser, call.entry.remoteUri, messageId);
+export async function mappedHere(call: IncomingCall, messageId: string): Promise<MappedMessage | undefined> {
+  const m = await call.ctx.store.messages.byMessageId(call.entry.matrixUser, call.entry.remoteUri, messageId);
   return m && m.roomId === call.roomId ? m : undefined;
 }
 
@@ -26,7 +26,7 @@ export function mappedHere(call: IncomingCall, messageId: string): MappedMessage
 export async function postMessage(call: IncomingCall, content: MatrixContent, txn = call.txn): Promise<string> {
   const { ctx, entry } = call;
   const eventId = await ctx.matrix.sendEvent(call.puppet, call.roomId, "m.room.message", content, txn);
-  ctx.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId: call.roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
+  await ctx.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId: call.roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
   return eventId;
 }
 

@@ -5,7 +5,7 @@ import { mappedHere, type IncomingCall } from "./call.js";
 
 export async function deleteToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "delete" }>): Promise<void> {
   const { ctx } = call;
-  const target = mappedHere(call, ev.targetId);
+  const target = await mappedHere(call, ev.targetId);
   if (!target || target.direction !== "in") {
     ctx.log.info({ messageId: ev.targetId }, "a deleted message was never bridged; nothing to redact");
     return;

@@ -6,7 +6,7 @@ import { mappedHere, type IncomingCall } from "./call.js";
 
 export async function editToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "edit" }>): Promise<void> {
   const { ctx } = call;
-  const target = mappedHere(call, ev.targetId);
+  const target = await mappedHere(call, ev.targetId);
   if (!target || target.direction !== "in") {
     const fallback = ctx.remote.text.toMatrix(ev.text);
     await ctx.matrix.sendEvent(call.puppet, call.roomId, "m.room.message", { msgtype: "m.text", ...withPrefix(fallback, notices.editFallback) }, call.txn);

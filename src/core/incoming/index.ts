@@ -50,12 +50,12 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
   const puppet = ctx.puppetOf(contact);
   let roomId: string;
   if (NEEDS_EXISTING_PORTAL.has(ev.kind)) {
-    const existing = ctx.store.portals.get(entry.matrixUser, contact)?.roomId;
+    const existing = (await ctx.store.portals.get(entry.matrixUser, contact))?.roomId;
     if (!existing) return;
     roomId = existing;
   } else {
     // A first message from a contact: look them up so the new puppet gets the contact's name and picture.
-    const known = ctx.store.portals.get(entry.matrixUser, contact)?.roomId;
+    const known = (await ctx.store.portals.get(entry.matrixUser, contact))?.roomId;
     const profile = known ? undefined : await ctx.remote.lookup(entry.matrixUser, contact).catch(() => undefined);
     roomId = await ensurePortal(ctx, entry.matrixUser, contact, profile);
   }

@@ -7,7 +7,7 @@ import { cannotShow, mappedHere, postMessage, type IncomingCall } from "./call.j
 export async function mediaToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "media" }>): Promise<void> {
   const { ctx, entry } = call;
   if (!ctx.media) return cannotShow(call, ev.what);
-  const portal = ctx.store.portals.get(entry.matrixUser, entry.remoteUri);
+  const portal = await ctx.store.portals.get(entry.matrixUser, entry.remoteUri);
   let content: MatrixContent;
   try {
     content = await ctx.media.toMatrix(call.puppet, ev.media, portal?.encrypted ?? false);
@@ -16,7 +16,7 @@ export async function mediaToMatrix(call: IncomingCall, ev: Extract<RemoteEvent,
     await ctx.notice(call.puppet, call.roomId, notices.mediaFailed(ctx.label(call.contact), ev.what, err.userMessage), `media-${entry.messageId}`);
     return;
   }
-  const quoted = ev.replyTo ? mappedHere(call, ev.replyTo) : undefined;
+  const quoted = ev.replyTo ? await mappedHere(call, ev.replyTo) : undefined;
   if (quoted) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };
   await postMessage(call, content);
 }

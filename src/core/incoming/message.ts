@@ -9,7 +9,7 @@ export async function messageToMatrix(call: IncomingCall, ev: Extract<RemoteEven
   let text = ev.text;
   let relatesTo: Record<string, unknown> | undefined;
   if (ev.replyTo) {
-    const target = mappedHere(call, ev.replyTo.messageId);
+    const target = await mappedHere(call, ev.replyTo.messageId);
     if (target) relatesTo = { "m.in_reply_to": { event_id: target.eventId } };
     // The quoted message never crossed the bridge: show the quote inline so the reply still makes sense.
     else if (ev.replyTo.quotedText) text = ctx.remote.text.withQuote(ev.replyTo.quotedText, text);

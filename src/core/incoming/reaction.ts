@@ -6,17 +6,17 @@ import { mappedHere, type IncomingCall } from "./call.js";
 
 export async function reactionToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "reaction" }>): Promise<void> {
   const { ctx, entry } = call;
-  const target = mappedHere(call, ev.targetId);
+  const target = await mappedHere(call, ev.targetId);
   if (!target) {
     ctx.log.info({ messageId: ev.targetId }, "a reaction to a message that was never bridged; ignored");
     return;
   }
-  const previous = ctx.store.reactions.get(entry.matrixUser, entry.remoteUri, ev.targetId, entry.remoteUri);
+  const previous = await ctx.store.reactions.get(entry.matrixUser, entry.remoteUri, ev.targetId, entry.remoteUri);
   if (previous) await ctx.matrix.redact(call.puppet, call.roomId, previous.eventId, `unreact-${entry.messageId}`, notices.reactionChangedReason);
   if (ev.emoji === "") {
-    ctx.store.reactions.remove(entry.matrixUser, entry.remoteUri, ev.targetId, entry.remoteUri);
+    await ctx.store.reactions.remove(entry.matrixUser, entry.remoteUri, ev.targetId, entry.remoteUri);
     return;
   }
   const eventId = await ctx.matrix.sendEvent(call.puppet, call.roomId, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: target.eventId, key: ev.emoji } }, call.txn);
-  ctx.store.reactions.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, targetMessageId: ev.targetId, reactor: entry.remoteUri, emoji: ev.emoji, roomId: call.roomId, eventId });
+  await ctx.store.reactions.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, targetMessageId: ev.targetId, reactor: entry.remoteUri, emoji: ev.emoji, roomId: call.roomId, eventId });
 }

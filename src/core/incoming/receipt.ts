@@ -7,15 +7,17 @@ export async function receiptToMatrix(call: IncomingCall, ev: Extract<RemoteEven
   const { ctx, entry } = call;
   if (ev.receipt === "delivered") {
     for (const id of ev.messageIds) {
-      const m = ctx.store.messages.byMessageId(entry.matrixUser, entry.remoteUri, id);
+      const m = await ctx.store.messages.byMessageId(entry.matrixUser, entry.remoteUri, id);
       if (m && m.direction === "out") await ctx.messageStatus(entry.remoteUri, m.roomId, m.eventId, "SUCCESS", `delivered-${m.messageId}`, { delivered_to_users: [call.puppet] });
     }
     return;
   }
-  const latest = ev.messageIds
-    .map((id) => mappedHere(call, id))
-    .filter((m) => m !== undefined)
-    .sort((a, b) => b.timestamp - a.timestamp)[0];
+  const mapped = [];
+  for (const id of ev.messageIds) {
+    const m = await mappedHere(call, id);
+    if (m) mapped.push(m);
+  }
+  const latest = mapped.sort((a, b) => b.timestamp - a.timestamp)[0];
   ctx.log.debug({ receipt: ev.receipt, ids: ev.messageIds.length, matched: latest?.eventId }, "remote read receipt");
   if (latest) await ctx.matrix.sendReadReceipt(call.puppet, latest.roomId, latest.eventId);
 }

@@ -29,6 +29,6 @@ export async function sendToRemote(ctx: CoreContext, portal: PortalRow, ev: Matr
   if (!handler) return;
   // A redelivered event (homeserver retry, or our crash before the queue entry was cleared) is queued once only.
   const messageId = messageIdForEvent(ev.room_id, ev.event_id);
-  if (ctx.store.outbox.hasMessage(portal.matrixUser, portal.remoteUri, messageId) || ctx.store.messages.byEventId(ev.room_id, ev.event_id)) return;
+  if (await ctx.store.outbox.hasMessage(portal.matrixUser, portal.remoteUri, messageId) || await ctx.store.messages.byEventId(ev.room_id, ev.event_id)) return;
   await handler(ctx, portal, ev);
 }

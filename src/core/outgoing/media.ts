@@ -8,7 +8,7 @@ import { queueForRemote, refOf, refuse } from "./queue.js";
 
 export async function mediaToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {
   const replyTo = relationOf(ev.content)["m.in_reply_to"]?.event_id;
-  const target = typeof replyTo === "string" ? ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
+  const target = typeof replyTo === "string" ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
   let media: RemoteMedia;
   try {
     media = await ctx.media!.toRemote(portal.matrixUser, ev.content, target ? refOf(target) : undefined);

@@ -40,7 +40,7 @@ export async function textToRemote(ctx: CoreContext, portal: PortalRow, ev: Matr
   }
   if (typeof ev.content.body !== "string" || ev.content.body.trim() === "") return refuse(ctx, portal, ev, "the message is empty");
   const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
-  const target = replyTo ? ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
+  const target = replyTo ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
   // A reply to something that never crossed the bridge is sent as plain text rather than refused.
   const text = ctx.remote.text.fromMatrix(textOf(ev.content));
   await queueForRemote(ctx, portal, ev, {
@@ -50,7 +50,7 @@ export async function textToRemote(ctx: CoreContext, portal: PortalRow, ev: Matr
 }
 
 async function editToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, relates: Relation): Promise<void> {
-  const target = typeof relates.event_id === "string" ? ctx.store.messages.byEventId(ev.room_id, relates.event_id) : undefined;
+  const target = typeof relates.event_id === "string" ? await ctx.store.messages.byEventId(ev.room_id, relates.event_id) : undefined;
   if (!target) return refuse(ctx, portal, ev, "the edited message was never bridged, so the edit cannot be sent");
   if (target.direction !== "out") return refuse(ctx, portal, ev, "only your own messages can be edited");
   const replacement = (ev.content["m.new_content"] ?? ev.content) as Record<string, unknown>;

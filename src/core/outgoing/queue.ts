@@ -27,7 +27,7 @@ export interface Outgoing {
   event: OutgoingEvent;
   /** A new message (not an edit, reaction or delete): mapped to the Matrix event for later replies and receipts. */
   mapAsMessage?: boolean;
-  alsoCommit?: () => void;
+  alsoCommit?: () => Promise<void> | void;
 }
 
 /** Queues a Matrix event's translation for the network; tells the user when it cannot go. */
@@ -37,11 +37,11 @@ export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: Ma
   const encoded = ctx.remote.codec.encode(out.event, { contact: remoteUri, nowMs: Date.now() });
   if (!encoded.ok) return refuse(ctx, portal, ev, encoded.reason);
   const messageId = messageIdForEvent(ev.room_id, ev.event_id);
-  ctx.store.transaction(() => {
-    ctx.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content: encoded.bytes });
-    out.alsoCommit?.();
+  await ctx.store.transaction(async () => {
+    await ctx.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content: encoded.bytes });
+    await out.alsoCommit?.();
     if (out.mapAsMessage) {
-      ctx.store.messages.put({
+      await ctx.store.messages.put({
         matrixUser,
         remoteUri,
         messageId,
@@ -57,13 +57,13 @@ export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: Ma
 }
 
 /** Receipts and chat state: queued like messages, but no notice if they fail (there is nothing to retry by hand). */
-export function queueSignal(ctx: CoreContext, portal: PortalRow, event: OutgoingEvent): void {
+export async function queueSignal(ctx: CoreContext, portal: PortalRow, event: OutgoingEvent): Promise<void> {
   const encoded = ctx.remote.codec.encode(event, { contact: portal.remoteUri, nowMs: Date.now() });
   if (!encoded.ok) {
     ctx.log.warn({ kind: event.kind, reason: encoded.reason }, "the network's codec refused a receipt or typing state");
     return;
   }
-  ctx.store.outbox.add({ matrixUser: portal.matrixUser, remoteUri: portal.remoteUri, messageId: newMessageId(), content: encoded.bytes });
+  await ctx.store.outbox.add({ matrixUser: portal.matrixUser, remoteUri: portal.remoteUri, messageId: newMessageId(), content: encoded.bytes });
   ctx.remote.wake();
 }
 

@@ -9,7 +9,7 @@ export async function reactionToRemote(ctx: CoreContext, portal: PortalRow, ev: 
   if (rel.rel_type !== "m.annotation" || typeof rel.event_id !== "string" || typeof rel.key !== "string") {
     return refuse(ctx, portal, ev, "the reaction is malformed");
   }
-  const target = ctx.store.messages.byEventId(ev.room_id, rel.event_id);
+  const target = await ctx.store.messages.byEventId(ev.room_id, rel.event_id);
   if (!target) return refuse(ctx, portal, ev, "the message you reacted to was never bridged");
   const { matrixUser, remoteUri } = portal;
   const row = { matrixUser, remoteUri, targetMessageId: target.messageId, reactor: ctx.remote.ids.localUser(matrixUser), emoji: rel.key, roomId: ev.room_id, eventId: ev.event_id };

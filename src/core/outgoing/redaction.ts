@@ -9,15 +9,15 @@ export async function redactionToRemote(ctx: CoreContext, portal: PortalRow, ev:
   const redacts = typeof ev.redacts === "string" ? ev.redacts : typeof ev.content.redacts === "string" ? ev.content.redacts : undefined;
   if (!redacts) return;
   const { matrixUser, remoteUri } = portal;
-  const reaction = ctx.store.reactions.byEvent(ev.room_id, redacts);
+  const reaction = await ctx.store.reactions.byEvent(ev.room_id, redacts);
   if (reaction && reaction.reactor !== ctx.remote.ids.localUser(matrixUser)) {
     // The user removed the contact's reaction from the room: that hides it here, it is not theirs to take back.
-    ctx.store.reactions.remove(matrixUser, remoteUri, reaction.targetMessageId, reaction.reactor);
+    await ctx.store.reactions.remove(matrixUser, remoteUri, reaction.targetMessageId, reaction.reactor);
     ctx.log.info({ room: ev.room_id }, "the user redacted the contact's reaction; nothing is sent");
     return;
   }
   if (reaction) {
-    const target = ctx.store.messages.byMessageId(matrixUser, remoteUri, reaction.targetMessageId);
+    const target = await ctx.store.messages.byMessageId(matrixUser, remoteUri, reaction.targetMessageId);
     const ref = target ? refOf(target) : { messageId: reaction.targetMessageId, sender: remoteUri, fromMe: false };
     await queueForRemote(ctx, portal, ev, {
       event: { kind: "reaction", target: ref, emoji: "" },
@@ -25,7 +25,7 @@ export async function redactionToRemote(ctx: CoreContext, portal: PortalRow, ev:
     });
     return;
   }
-  const target = ctx.store.messages.byEventId(ev.room_id, redacts);
+  const target = await ctx.store.messages.byEventId(ev.room_id, redacts);
   if (!target) return; // a redaction of something that never crossed the bridge (a notice, a state event)
   if (target.direction !== "out") return refuse(ctx, portal, ev, "only your own messages can be deleted for everyone");
   await queueForRemote(ctx, portal, ev, { event: { kind: "delete", target: refOf(target) } });

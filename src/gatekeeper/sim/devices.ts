@@ -6,6 +6,7 @@ import { ensureLocalIdentity } from "../../protocol/signal/identity.js";
 import { createDeviceKeysUpload, refillPreKeys } from "../../protocol/signal/prekeys.js";
 import { SignalDeviceStore } from "../../protocol/signal/device-store.js";
 import { withIdentityLock } from "../../protocol/signal/identity-lock.js";
+import { SqliteEngine } from "../../sql/engines/sqlite.js";
 import type { Db } from "../db.js";
 import type { DeviceRef, KeyStore } from "../keys.js";
 import { telUriOf } from "../uris.js";
@@ -18,11 +19,19 @@ export const SIM_PREKEY_BATCH = 50;
 
 export class SimDevices {
   private readonly stores = new Map<string, SignalDeviceStore>();
+  /**
+   * The Signal layer's view of the gatekeeper DB. It shares the connection with the gatekeeper's synchronous
+   * modules, so their statements issued while a Signal commit is open join that commit; the gatekeeper's own writes
+   * are single statements or sync transactions, which never interleave with an open commit's writes.
+   */
+  private readonly sql: SqliteEngine;
 
   constructor(
     private readonly db: Db,
     private readonly keys: KeyStore,
-  ) {}
+  ) {
+    this.sql = new SqliteEngine(db);
+  }
 
   async create(e164: string, deviceId: number): Promise<DeviceRef> {
     return this.install(e164, deviceId, false);
@@ -53,23 +62,23 @@ export class SimDevices {
         do registrationId = randomInt(1, MAX_REGISTRATION_ID + 1);
         while (registrationId === old?.registrationId);
       }
-      const store = ensureLocalIdentity(this.db, uri, registrationId === undefined ? { deviceId } : { deviceId, registrationId });
+      const store = await ensureLocalIdentity(this.sql, uri, registrationId === undefined ? { deviceId } : { deviceId, registrationId });
       this.stores.set(key(e164, deviceId), store);
-      const uow = store.begin();
-      const upload = createDeviceKeysUpload(uow, { oneTimePreKeys: SIM_PREKEY_BATCH });
-      this.db.transaction(() => {
-        uow.commit();
+      const uow = await store.begin();
+      const upload = await createDeviceKeysUpload(uow, { oneTimePreKeys: SIM_PREKEY_BATCH });
+      await this.sql.transaction(async () => {
+        await uow.commit();
         this.keys.upload(uri, [upload]);
-      })();
+      });
       return { deviceId, registrationId: upload.registrationId };
     });
   }
 
-  store(e164: string, deviceId: number): SignalDeviceStore {
+  async store(e164: string, deviceId: number): Promise<SignalDeviceStore> {
     const k = key(e164, deviceId);
     let store = this.stores.get(k);
     if (!store) {
-      store = SignalDeviceStore.open(this.db, { uri: telUriOf(e164), deviceId });
+      store = await SignalDeviceStore.open(this.sql, { uri: telUriOf(e164), deviceId });
       this.stores.set(k, store);
     }
     return store;
@@ -78,7 +87,7 @@ export class SimDevices {
   /** Tops up the key service when a device runs low, as a phone does in the background. */
   async refill(e164: string, deviceId: number): Promise<void> {
     const uri = telUriOf(e164);
-    await this.store(e164, deviceId).transact(
+    await (await this.store(e164, deviceId)).transact(
       async (uow) => refillPreKeys(uow, SIM_PREKEY_BATCH),
       (u) => this.keys.upload(uri, [u]),
     );

@@ -138,13 +138,13 @@ export class SimNetwork {
     const plaintext = encodeContent(content);
     const timestampMs = BigInt(Date.now());
 
-    const envelopes = await this.deps.devices.store(e164, deviceId).transact(
+    const envelopes = await (await this.deps.devices.store(e164, deviceId)).transact(
       async (uow) => {
         const out: Envelope[] = [];
         for (const remote of remoteDevices) {
           const address = { uri: to, deviceId: remote.deviceId };
           // A session built for an older registration of that device is useless: start over from a fresh bundle.
-          if (sessionRegistrationId(uow, address) !== remote.registrationId) {
+          if ((await sessionRegistrationId(uow, address)) !== remote.registrationId) {
             const bundle = this.deps.fetchBundles(to, remote.deviceId)[0];
             if (!bundle) throw new HttpError(409, "CONFLICT", `${to} device ${remote.deviceId} has no keys`);
             await startSessionFromBundle(uow, address, bundle);
@@ -225,7 +225,7 @@ export class SimNetwork {
     let content: Content | undefined;
     let media: ReceivedMedia | undefined;
     try {
-      await this.deps.devices.store(e164, deviceId).transact(
+      await (await this.deps.devices.store(e164, deviceId)).transact(
         async (uow) => {
           const type = envelope.type === EnvelopeType.PREKEY_MESSAGE ? "prekey" : "message";
           const { plaintext, identityChanged } = await decryptFrom(uow, sender, type, envelope.ciphertext);

@@ -12,14 +12,14 @@ export interface CryptoDeviceRow {
 }
 
 export interface CryptoDeviceRegistry {
-  get(userId: string): CryptoDeviceRow | undefined;
+  get(userId: string): Promise<CryptoDeviceRow | undefined>;
   /** The user's device if it is this one (a message for an older device of the user finds nothing). */
-  byDevice(userId: string, deviceId: string): CryptoDeviceRow | undefined;
+  byDevice(userId: string, deviceId: string): Promise<CryptoDeviceRow | undefined>;
   /** Records a new device, replacing the user's previous one (whose store is then no longer used). */
-  put(userId: string, deviceId: string, storeName: string): void;
-  setIdentityKey(userId: string, ed25519Key: string): void;
-  setCrossSigned(userId: string): void;
+  put(userId: string, deviceId: string, storeName: string): Promise<void>;
+  setIdentityKey(userId: string, ed25519Key: string): Promise<void>;
+  setCrossSigned(userId: string): Promise<void>;
   /** The /sync token up to which the device's to-device inbox has been read, if it ever was. */
-  toDeviceSince(userId: string, deviceId: string): string | undefined;
-  setToDeviceSince(userId: string, deviceId: string, token: string): void;
+  toDeviceSince(userId: string, deviceId: string): Promise<string | undefined>;
+  setToDeviceSince(userId: string, deviceId: string, token: string): Promise<void>;
 }

@@ -48,7 +48,7 @@ export interface CryptoEngineOptions {
   maxOpenMachines?: number;
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
-  onRoomKeys?: (roomId: string, sessionIds: string[]) => void;
+  onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
 }
 
 /** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
@@ -116,8 +116,8 @@ export class MatrixCryptoEngine {
   }
 
   /** The device ID of a bridge user, if it has one. */
-  deviceOf(userId: string): string | undefined {
-    return this.devices.get(userId)?.deviceId;
+  async deviceOf(userId: string): Promise<string | undefined> {
+    return (await this.devices.get(userId))?.deviceId;
   }
 
   // ------------------------------------------------------------------------------------------------ devices
@@ -137,11 +137,11 @@ export class MatrixCryptoEngine {
   }
 
   private async setUpDevice(userId: string, replacing?: CryptoDeviceRow): Promise<CryptoDeviceRow> {
-    let row = this.devices.get(userId);
+    let row = await this.devices.get(userId);
     if (!row || replacing) {
       const deviceId = newDeviceId();
-      this.devices.put(userId, deviceId, storeNameFor(userId, deviceId));
-      row = this.devices.get(userId)!;
+      await this.devices.put(userId, deviceId, storeNameFor(userId, deviceId));
+      row = (await this.devices.get(userId))!;
     }
     if (row.ed25519Key === null || !row.crossSigned) {
       // PUT /devices/{id} creates the device or renames an existing one; repeating it is harmless.
@@ -151,12 +151,12 @@ export class MatrixCryptoEngine {
     const outcome = await this.pool.use(ownerOf(current), async (machine) => {
       const key = machine.identityKeys.ed25519.toBase64();
       if (current.ed25519Key !== null && current.ed25519Key !== key) return "store-lost" as const;
-      if (current.ed25519Key === null) this.devices.setIdentityKey(userId, key);
+      if (current.ed25519Key === null) await this.devices.setIdentityKey(userId, key);
       const http = this.http(current);
       await flushOutgoingRequests(machine, http, this.opts.log);
       if (!current.crossSigned) {
         await this.crossSign(machine, http);
-        this.devices.setCrossSigned(userId);
+        await this.devices.setCrossSigned(userId);
       }
       return "ok" as const;
     });
@@ -170,7 +170,7 @@ export class MatrixCryptoEngine {
       if (replacing) throw new Error(`the crypto store for ${userId} keeps losing its keys`);
       return this.setUpDevice(userId, current);
     }
-    const done = this.devices.get(userId)!;
+    const done = (await this.devices.get(userId))!;
     this.opts.log.debug({ user: userId, device: done.deviceId }, "Matrix device ready (keys uploaded, cross-signed)");
     return done;
   }
@@ -197,22 +197,22 @@ export class MatrixCryptoEngine {
 
   private async onMachineOpen(machine: OlmMachine, owner: MachineOwner): Promise<void> {
     machine.registerRoomKeyUpdatedCallback(async (infos: RoomKeyInfo[]) => {
-      this.reportRoomKeys(infos.map((i) => ({ roomId: i.roomId.toString(), sessionId: i.sessionId })));
+      await this.reportRoomKeys(infos.map((i) => ({ roomId: i.roomId.toString(), sessionId: i.sessionId })));
     });
     machine.registerRoomKeysWithheldCallback(async (infos: RoomKeyWithheldInfo[]) => {
-      this.reportRoomKeys(infos.map((i) => ({ roomId: i.roomId.toString(), sessionId: i.sessionId })));
+      await this.reportRoomKeys(infos.map((i) => ({ roomId: i.roomId.toString(), sessionId: i.sessionId })));
     });
     // Device-list changes are fed only to open machines; one that was closed may have missed some.
     await machine.markAllTrackedUsersAsDirty();
     this.opts.log.trace({ user: owner.userId }, "crypto machine callbacks registered");
   }
 
-  private reportRoomKeys(keys: { roomId: string; sessionId: string }[]): void {
+  private async reportRoomKeys(keys: { roomId: string; sessionId: string }[]): Promise<void> {
     const byRoom = new Map<string, string[]>();
     for (const k of keys) byRoom.set(k.roomId, [...(byRoom.get(k.roomId) ?? []), k.sessionId]);
     for (const [roomId, sessions] of byRoom) {
       try {
-        this.opts.onRoomKeys?.(roomId, sessions);
+        await this.opts.onRoomKeys?.(roomId, sessions);
       } catch (err) {
         this.opts.log.error({ err, room: roomId }, "handling arrived room keys failed");
       }
@@ -223,7 +223,7 @@ export class MatrixCryptoEngine {
 
   /** A to-device message for one of our devices (room keys, Olm session set-up). */
   async receiveToDevice(ev: ToDeviceEvent): Promise<void> {
-    const row = this.devices.byDevice(ev.to_user_id, ev.to_device_id);
+    const row = await this.devices.byDevice(ev.to_user_id, ev.to_device_id);
     if (!row) {
       this.opts.log.debug({ user: ev.to_user_id, device: ev.to_device_id, type: ev.type }, "to-device message for a device the bridge does not have; ignored");
       return;
@@ -250,7 +250,7 @@ export class MatrixCryptoEngine {
     let fed = 0;
     return this.pool.use(ownerOf(row), async (machine) => {
       for (let round = 0; round < 50; round++) {
-        const since = this.devices.toDeviceSince(row.userId, row.deviceId);
+        const since = await this.devices.toDeviceSince(row.userId, row.deviceId);
         const res = (await this.opts.client.request("GET", "/_matrix/client/v3/sync", {
           asUser: row.userId,
           asDevice: row.deviceId,
@@ -263,7 +263,7 @@ export class MatrixCryptoEngine {
           fed += events.length;
         }
         if (typeof res.next_batch === "string") {
-          this.devices.setToDeviceSince(row.userId, row.deviceId, res.next_batch);
+          await this.devices.setToDeviceSince(row.userId, row.deviceId, res.next_batch);
         }
         if (events.length === 0) break;
       }
@@ -298,7 +298,7 @@ export class MatrixCryptoEngine {
     for (const [userId, devices] of Object.entries(fallback)) for (const deviceId of Object.keys(devices)) targets.add(`${userId}\u0000${deviceId}`);
     for (const target of targets) {
       const [userId, deviceId] = target.split("\u0000") as [string, string];
-      const row = this.devices.byDevice(userId, deviceId);
+      const row = await this.devices.byDevice(userId, deviceId);
       if (!row) continue;
       const counts = otk[userId]?.[deviceId];
       const unusedFallback = fallback[userId]?.[deviceId];
@@ -392,7 +392,7 @@ export class MatrixCryptoEngine {
 
   private async readyDevice(userId: string): Promise<CryptoDeviceRow> {
     await this.ensureDevice(userId);
-    return this.devices.get(userId)!;
+    return (await this.devices.get(userId))!;
   }
 
   private http(row: CryptoDeviceRow): DeviceHttp {

@@ -1,10 +1,10 @@
-// Signal state of one local device in SQLite, read and written through units of work.
+// Signal state of one local device in the database (SQLite or PostgreSQL), read and written through units of work.
 //
-// libsignal's store calls are async while better-sqlite3 transactions are sync, and the bridge must write an
-// outgoing envelope to its outbox in the same transaction as the ratchet state that produced it. So a unit of work
-// reads from the database (through its own pending writes) and buffers every write; `commit()` is sync and can run
-// inside the caller's `db.transaction(...)` next to the caller's own writes. A unit of work that is never committed
-// leaves no trace, which is what a crash between encrypting and persisting must look like.
+// The bridge must write an outgoing envelope to its outbox in the same transaction as the ratchet state that produced
+// it, and must not hold a transaction open while libsignal computes. So a unit of work reads from the database
+// (through its own pending writes) and buffers every write; `commit()` writes them all at once and can run inside the
+// caller's `db.transaction(...)` next to the caller's own writes. A unit of work that is never committed leaves no
+// trace, which is what a crash between encrypting and persisting must look like.
 import {
   Direction,
   IdentityChange,
@@ -22,13 +22,13 @@ import {
   SignedPreKeyRecord,
   type SignedPreKeyStore,
 } from "@signalapp/libsignal-client";
-import type Database from "better-sqlite3";
 import { checkDeviceAddress, type DeviceAddress, formatDevice } from "./address.js";
 import { SignalError, type SignalErrorCode } from "./errors.js";
 import { withIdentityLock } from "./identity-lock.js";
 import { WriteBuffer } from "./write-buffer.js";
+import type { SqlDatabase } from "../../sql/sql.js";
 
-type Db = Database.Database;
+type Db = SqlDatabase;
 
 /**
  * What to do when a remote device shows a different identity key than the one stored.
@@ -107,157 +107,62 @@ function addressOf(name: ProtocolAddress): DeviceAddress {
   return { uri: name.name(), deviceId: name.deviceId() };
 }
 
-/** Prepared statements, made once per database handle and shared by every device store on it. */
-class Statements {
-  readonly localByAddress;
-  readonly localById;
-  readonly insertLocal;
-  readonly bumpLocal;
-  readonly sessionGet;
-  readonly sessionsForUri;
-  readonly sessionUpsert;
-  readonly sessionDelete;
-  readonly identityGet;
-  readonly identityUpsert;
-  readonly prekeyGet;
-  readonly prekeyUpsert;
-  readonly prekeyDelete;
-  readonly prekeyCount;
-  readonly signedGet;
-  readonly signedAll;
-  readonly signedUpsert;
-  readonly signedDelete;
-  readonly kyberGet;
-  readonly kyberAllLastResort;
-  readonly kyberUpsert;
-  readonly kyberDelete;
-  readonly kyberCountOneTime;
-  readonly kyberUseExists;
-  readonly kyberUseInsert;
-  readonly kyberUsesDelete;
-
-  constructor(db: Db) {
-    this.localByAddress = db.prepare<[string, number], LocalDeviceRow>(
-      "SELECT * FROM signal_local_devices WHERE uri = ? AND device_id = ?",
-    );
-    this.localById = db.prepare<[number], LocalDeviceRow>("SELECT * FROM signal_local_devices WHERE local_id = ?");
-    this.insertLocal = db.prepare<[string, number, Buffer, number, number]>(
-      `INSERT INTO signal_local_devices (uri, device_id, identity_key_pair, registration_id, created_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    );
-    this.bumpLocal = db.prepare<[number, number, number, number, number]>(
-      `UPDATE signal_local_devices
-         SET version = version + 1, next_prekey_id = ?, next_signed_prekey_id = ?, next_kyber_prekey_id = ?
-       WHERE local_id = ? AND version = ?`,
-    );
-    this.sessionGet = db.prepare<[number, string, number], { record: Buffer; updated_at: number }>(
-      "SELECT record, updated_at FROM signal_sessions WHERE local_id = ? AND remote_uri = ? AND remote_device = ?",
-    );
-    this.sessionsForUri = db.prepare<[number, string], { remote_device: number; record: Buffer; updated_at: number }>(
-      "SELECT remote_device, record, updated_at FROM signal_sessions WHERE local_id = ? AND remote_uri = ?",
-    );
-    this.sessionUpsert = db.prepare<[number, string, number, Uint8Array, number]>(
-      `INSERT INTO signal_sessions (local_id, remote_uri, remote_device, record, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (local_id, remote_uri, remote_device) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at`,
-    );
-    this.sessionDelete = db.prepare<[number, string, number]>(
-      "DELETE FROM signal_sessions WHERE local_id = ? AND remote_uri = ? AND remote_device = ?",
-    );
-    this.identityGet = db.prepare<
-      [number, string, number],
-      { identity_key: Buffer; first_seen_at: number; changed_at: number | null }
-    >(
-      `SELECT identity_key, first_seen_at, changed_at FROM signal_identities
-       WHERE local_id = ? AND remote_uri = ? AND remote_device = ?`,
-    );
-    this.identityUpsert = db.prepare<[number, string, number, Uint8Array, number, number | null]>(
-      `INSERT INTO signal_identities (local_id, remote_uri, remote_device, identity_key, first_seen_at, changed_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (local_id, remote_uri, remote_device)
-       DO UPDATE SET identity_key = excluded.identity_key, changed_at = excluded.changed_at`,
-    );
-    this.prekeyGet = db.prepare<[number, number], { record: Buffer; created_at: number }>(
-      "SELECT record, created_at FROM signal_prekeys WHERE local_id = ? AND key_id = ?",
-    );
-    this.prekeyUpsert = db.prepare<[number, number, Uint8Array, number]>(
-      `INSERT INTO signal_prekeys (local_id, key_id, record, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (local_id, key_id) DO UPDATE SET record = excluded.record`,
-    );
-    this.prekeyDelete = db.prepare<[number, number]>("DELETE FROM signal_prekeys WHERE local_id = ? AND key_id = ?");
-    this.prekeyCount = db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM signal_prekeys WHERE local_id = ?");
-    this.signedGet = db.prepare<[number, number], { record: Buffer; created_at: number; superseded_at: number | null }>(
-      "SELECT record, created_at, superseded_at FROM signal_signed_prekeys WHERE local_id = ? AND key_id = ?",
-    );
-    this.signedAll = db.prepare<
-      [number],
-      { key_id: number; record: Buffer; created_at: number; superseded_at: number | null }
-    >("SELECT key_id, record, created_at, superseded_at FROM signal_signed_prekeys WHERE local_id = ?");
-    this.signedUpsert = db.prepare<[number, number, Uint8Array, number, number | null]>(
-      `INSERT INTO signal_signed_prekeys (local_id, key_id, record, created_at, superseded_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (local_id, key_id) DO UPDATE SET record = excluded.record, superseded_at = excluded.superseded_at`,
-    );
-    this.signedDelete = db.prepare<[number, number]>(
-      "DELETE FROM signal_signed_prekeys WHERE local_id = ? AND key_id = ?",
-    );
-    this.kyberGet = db.prepare<
-      [number, number],
-      { record: Buffer; last_resort: number; created_at: number; superseded_at: number | null }
-    >("SELECT record, last_resort, created_at, superseded_at FROM signal_kyber_prekeys WHERE local_id = ? AND key_id = ?");
-    this.kyberAllLastResort = db.prepare<
-      [number],
-      { key_id: number; record: Buffer; created_at: number; superseded_at: number | null }
-    >(
-      `SELECT key_id, record, created_at, superseded_at FROM signal_kyber_prekeys
-       WHERE local_id = ? AND last_resort = 1`,
-    );
-    this.kyberUpsert = db.prepare<[number, number, Uint8Array, number, number, number | null]>(
-      `INSERT INTO signal_kyber_prekeys (local_id, key_id, record, last_resort, created_at, superseded_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (local_id, key_id) DO UPDATE SET record = excluded.record, superseded_at = excluded.superseded_at`,
-    );
-    this.kyberDelete = db.prepare<[number, number]>(
-      "DELETE FROM signal_kyber_prekeys WHERE local_id = ? AND key_id = ?",
-    );
-    this.kyberCountOneTime = db.prepare<[number], { n: number }>(
-      "SELECT count(*) AS n FROM signal_kyber_prekeys WHERE local_id = ? AND last_resort = 0",
-    );
-    this.kyberUseExists = db.prepare<[number, number, number, Uint8Array], { one: number }>(
-      `SELECT 1 AS one FROM signal_kyber_prekey_uses
-       WHERE local_id = ? AND key_id = ? AND signed_prekey_id = ? AND base_key = ?`,
-    );
-    this.kyberUseInsert = db.prepare<[number, number, number, Uint8Array, number]>(
-      `INSERT INTO signal_kyber_prekey_uses (local_id, key_id, signed_prekey_id, base_key, used_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    );
-    this.kyberUsesDelete = db.prepare<[number, number]>(
-      "DELETE FROM signal_kyber_prekey_uses WHERE local_id = ? AND key_id = ?",
-    );
-  }
-}
-
-const statementCache = new WeakMap<Db, Statements>();
-
-function statementsFor(db: Db): Statements {
-  let statements = statementCache.get(db);
-  if (!statements) {
-    statements = new Statements(db);
-    statementCache.set(db, statements);
-  }
-  return statements;
-}
+// Statements by text: the engine prepares each once and reuses it.
+const SQL = {
+  localByAddress: "SELECT * FROM signal_local_devices WHERE uri = ? AND device_id = ?",
+  localById: "SELECT * FROM signal_local_devices WHERE local_id = ?",
+  insertLocal: `INSERT INTO signal_local_devices (uri, device_id, identity_key_pair, registration_id, created_at)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT (uri, device_id) DO NOTHING`,
+  bumpLocal: `UPDATE signal_local_devices
+      SET version = version + 1, next_prekey_id = ?, next_signed_prekey_id = ?, next_kyber_prekey_id = ?
+    WHERE local_id = ? AND version = ?`,
+  sessionGet: "SELECT record, updated_at FROM signal_sessions WHERE local_id = ? AND remote_uri = ? AND remote_device = ?",
+  sessionsForUri: "SELECT remote_device, record, updated_at FROM signal_sessions WHERE local_id = ? AND remote_uri = ?",
+  sessionUpsert: `INSERT INTO signal_sessions (local_id, remote_uri, remote_device, record, updated_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (local_id, remote_uri, remote_device) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at`,
+  sessionDelete: "DELETE FROM signal_sessions WHERE local_id = ? AND remote_uri = ? AND remote_device = ?",
+  identityGet: `SELECT identity_key, first_seen_at, changed_at FROM signal_identities
+    WHERE local_id = ? AND remote_uri = ? AND remote_device = ?`,
+  identityUpsert: `INSERT INTO signal_identities (local_id, remote_uri, remote_device, identity_key, first_seen_at, changed_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (local_id, remote_uri, remote_device)
+    DO UPDATE SET identity_key = excluded.identity_key, changed_at = excluded.changed_at`,
+  prekeyGet: "SELECT record, created_at FROM signal_prekeys WHERE local_id = ? AND key_id = ?",
+  prekeyUpsert: `INSERT INTO signal_prekeys (local_id, key_id, record, created_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (local_id, key_id) DO UPDATE SET record = excluded.record`,
+  prekeyDelete: "DELETE FROM signal_prekeys WHERE local_id = ? AND key_id = ?",
+  prekeyCount: "SELECT count(*) AS n FROM signal_prekeys WHERE local_id = ?",
+  signedGet: "SELECT record, created_at, superseded_at FROM signal_signed_prekeys WHERE local_id = ? AND key_id = ?",
+  signedAll: "SELECT key_id, record, created_at, superseded_at FROM signal_signed_prekeys WHERE local_id = ?",
+  signedUpsert: `INSERT INTO signal_signed_prekeys (local_id, key_id, record, created_at, superseded_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (local_id, key_id) DO UPDATE SET record = excluded.record, superseded_at = excluded.superseded_at`,
+  signedDelete: "DELETE FROM signal_signed_prekeys WHERE local_id = ? AND key_id = ?",
+  kyberGet: "SELECT record, last_resort, created_at, superseded_at FROM signal_kyber_prekeys WHERE local_id = ? AND key_id = ?",
+  kyberAllLastResort: `SELECT key_id, record, created_at, superseded_at FROM signal_kyber_prekeys
+    WHERE local_id = ? AND last_resort = 1`,
+  kyberUpsert: `INSERT INTO signal_kyber_prekeys (local_id, key_id, record, last_resort, created_at, superseded_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (local_id, key_id) DO UPDATE SET record = excluded.record, superseded_at = excluded.superseded_at`,
+  kyberDelete: "DELETE FROM signal_kyber_prekeys WHERE local_id = ? AND key_id = ?",
+  kyberCountOneTime: "SELECT count(*) AS n FROM signal_kyber_prekeys WHERE local_id = ? AND last_resort = 0",
+  kyberUseExists: `SELECT 1 AS one FROM signal_kyber_prekey_uses
+    WHERE local_id = ? AND key_id = ? AND signed_prekey_id = ? AND base_key = ?`,
+  kyberUseInsert: `INSERT INTO signal_kyber_prekey_uses (local_id, key_id, signed_prekey_id, base_key, used_at)
+    VALUES (?, ?, ?, ?, ?)`,
+  kyberUsesDelete: "DELETE FROM signal_kyber_prekey_uses WHERE local_id = ? AND key_id = ?",
+} as const;
 
 /** Creates the identity row of a local device; returns false when it already existed. */
-export function insertLocalDevice(
+export async function insertLocalDevice(
   db: Db,
   local: DeviceAddress,
   identity: IdentityKeyPair,
   registrationId: number,
   now: number,
-): boolean {
-  const st = statementsFor(db);
-  if (st.localByAddress.get(local.uri, local.deviceId)) return false;
-  st.insertLocal.run(local.uri, local.deviceId, Buffer.from(identity.serialize()), registrationId, now);
-  return true;
+): Promise<boolean> {
+  // ON CONFLICT DO NOTHING: two callers racing on one database cannot create two identities.
+  const inserted = await db.run(SQL.insertLocal, [local.uri, local.deviceId, identity.serialize(), registrationId, now]);
+  return inserted.changes === 1;
 }
 
 /** The Signal state of one local device: hands out units of work over it. */
@@ -276,9 +181,9 @@ export class SignalDeviceStore {
   }
 
   /** Opens the store of a device whose identity exists (see ensureLocalIdentity). */
-  static open(db: Db, local: DeviceAddress, options: SignalDeviceStoreOptions = {}): SignalDeviceStore {
+  static async open(db: Db, local: DeviceAddress, options: SignalDeviceStoreOptions = {}): Promise<SignalDeviceStore> {
     checkDeviceAddress(local, "local");
-    const row = statementsFor(db).localByAddress.get(local.uri, local.deviceId);
+    const row = await db.get<LocalDeviceRow>(SQL.localByAddress, [local.uri, local.deviceId]);
     if (!row) {
       throw new SignalError("no-local-identity", `no Signal identity for local device ${formatDevice(local)}`);
     }
@@ -286,16 +191,18 @@ export class SignalDeviceStore {
   }
 
   /** Whether the local device has an identity in this database. */
-  static exists(db: Db, local: DeviceAddress): boolean {
-    return statementsFor(db).localByAddress.get(local.uri, local.deviceId) !== undefined;
+  static async exists(db: Db, local: DeviceAddress): Promise<boolean> {
+    return (await db.get(SQL.localByAddress, [local.uri, local.deviceId])) !== undefined;
   }
 
   /**
    * Starts a unit of work. Begin it inside `withIdentityLock(store.local, ...)` (or use `transact`): a unit of work
    * that began before another one for the same device committed fails its own commit as a concurrent modification.
    */
-  begin(): SignalUnitOfWork {
-    return new SignalUnitOfWork(this);
+  async begin(): Promise<SignalUnitOfWork> {
+    const row = await this.db.get<LocalDeviceRow>(SQL.localById, [this.localId]);
+    if (!row) throw new SignalError("no-local-identity", `local device ${formatDevice(this.local)} was deleted`);
+    return new SignalUnitOfWork(this, row);
   }
 
   /**
@@ -303,25 +210,23 @@ export class SignalDeviceStore {
    * together with `alsoInTransaction(result)` (e.g. the outbox insert of the envelope `fn` encrypted). When `fn` or
    * the transaction throws, nothing is written.
    */
-  async transact<T>(fn: (uow: SignalUnitOfWork) => Promise<T>, alsoInTransaction?: (result: T) => void): Promise<T> {
+  async transact<T>(fn: (uow: SignalUnitOfWork) => Promise<T>, alsoInTransaction?: (result: T) => Promise<void> | void): Promise<T> {
     return withIdentityLock(this.local, async () => {
-      const uow = this.begin();
+      const uow = await this.begin();
       const result = await fn(uow);
-      this.db.transaction(() => {
-        uow.commit();
-        alsoInTransaction?.(result);
-      })();
+      await this.db.transaction(async () => {
+        await uow.commit();
+        await alsoInTransaction?.(result);
+      });
       return result;
     });
   }
 
   /** Number of one-time prekeys this device still holds (committed state). */
-  countOneTimePreKeys(): { preKeys: number; kyberPreKeys: number } {
-    const st = statementsFor(this.db);
-    return {
-      preKeys: st.prekeyCount.get(this.localId)!.n,
-      kyberPreKeys: st.kyberCountOneTime.get(this.localId)!.n,
-    };
+  async countOneTimePreKeys(): Promise<{ preKeys: number; kyberPreKeys: number }> {
+    const preKeys = await this.db.get<{ n: number }>(SQL.prekeyCount, [this.localId]);
+    const kyber = await this.db.get<{ n: number }>(SQL.kyberCountOneTime, [this.localId]);
+    return { preKeys: preKeys!.n, kyberPreKeys: kyber!.n };
   }
 }
 
@@ -334,7 +239,7 @@ export class SignalUnitOfWork
 {
   readonly local: DeviceAddress;
   private state: "open" | "committed" | "discarded" = "open";
-  private readonly st: Statements;
+  private readonly db: Db;
   private readonly localId: number;
   private readonly version: number;
   private readonly identityKeyPairBytes: Uint8Array<ArrayBuffer>;
@@ -352,12 +257,14 @@ export class SignalUnitOfWork
   private readonly kyberPreKeys: WriteBuffer<KyberPreKeyRow>;
   private readonly kyberUses: KyberUseRow[] = [];
 
-  constructor(readonly store: SignalDeviceStore) {
+  /** Use SignalDeviceStore.begin(), which reads the device's row first. */
+  constructor(
+    readonly store: SignalDeviceStore,
+    row: LocalDeviceRow,
+  ) {
     this.local = store.local;
-    this.st = statementsFor(store.db);
+    this.db = store.db;
     this.localId = store.localId;
-    const row = this.st.localById.get(this.localId);
-    if (!row) throw new SignalError("no-local-identity", `local device ${formatDevice(store.local)} was deleted`);
     this.version = row.version;
     this.identityKeyPairBytes = bytes(row.identity_key_pair);
     this.registrationId = row.registration_id;
@@ -367,15 +274,15 @@ export class SignalUnitOfWork
       kyberPrekey: row.next_kyber_prekey_id,
     };
     const id = this.localId;
-    const st = this.st;
-    this.sessions = new WriteBuffer((key) => {
+    const db = this.db;
+    this.sessions = new WriteBuffer(async (key) => {
       const [uri, device] = splitRemoteKey(key);
-      const r = st.sessionGet.get(id, uri, device);
+      const r = await db.get<{ record: Buffer; updated_at: number }>(SQL.sessionGet, [id, uri, device]);
       return r && { remoteUri: uri, remoteDevice: device, record: bytes(r.record), updatedAt: r.updated_at };
     });
-    this.identities = new WriteBuffer((key) => {
+    this.identities = new WriteBuffer(async (key) => {
       const [uri, device] = splitRemoteKey(key);
-      const r = st.identityGet.get(id, uri, device);
+      const r = await db.get<{ identity_key: Buffer; first_seen_at: number; changed_at: number | null }>(SQL.identityGet, [id, uri, device]);
       return (
         r && {
           remoteUri: uri,
@@ -386,18 +293,16 @@ export class SignalUnitOfWork
         }
       );
     });
-    this.preKeys = new WriteBuffer((key) => {
-      const r = st.prekeyGet.get(id, Number(key));
+    this.preKeys = new WriteBuffer(async (key) => {
+      const r = await db.get<{ record: Buffer; created_at: number }>(SQL.prekeyGet, [id, Number(key)]);
       return r && { keyId: Number(key), record: bytes(r.record), createdAt: r.created_at };
     });
-    this.signedPreKeys = new WriteBuffer((key) => {
-      const r = st.signedGet.get(id, Number(key));
-      return (
-        r && { keyId: Number(key), record: bytes(r.record), createdAt: r.created_at, supersededAt: r.superseded_at }
-      );
+    this.signedPreKeys = new WriteBuffer(async (key) => {
+      const r = await db.get<{ record: Buffer; created_at: number; superseded_at: number | null }>(SQL.signedGet, [id, Number(key)]);
+      return r && { keyId: Number(key), record: bytes(r.record), createdAt: r.created_at, supersededAt: r.superseded_at };
     });
-    this.kyberPreKeys = new WriteBuffer((key) => {
-      const r = st.kyberGet.get(id, Number(key));
+    this.kyberPreKeys = new WriteBuffer(async (key) => {
+      const r = await db.get<{ record: Buffer; last_resort: number; created_at: number; superseded_at: number | null }>(SQL.kyberGet, [id, Number(key)]);
       return (
         r && {
           keyId: Number(key),
@@ -430,14 +335,14 @@ export class SignalUnitOfWork
    * concurrent-modification error, writing nothing, when another unit of work of the same device committed since
    * this one began.
    */
-  commit(): void {
+  async commit(): Promise<void> {
     this.assertOpen();
     if (!this.hasWrites) {
       this.state = "committed";
       return;
     }
     try {
-      this.writeAll();
+      await this.writeAll();
       this.state = "committed";
     } catch (err) {
       this.state = "discarded";
@@ -445,15 +350,10 @@ export class SignalUnitOfWork
     }
   }
 
-  private writeAll(): void {
-    this.store.db.transaction(() => {
-      const bumped = this.st.bumpLocal.run(
-        this.nextIds.prekey,
-        this.nextIds.signedPrekey,
-        this.nextIds.kyberPrekey,
-        this.localId,
-        this.version,
-      );
+  private writeAll(): Promise<void> {
+    const db = this.db;
+    return db.transaction(async () => {
+      const bumped = await db.run(SQL.bumpLocal, [this.nextIds.prekey, this.nextIds.signedPrekey, this.nextIds.kyberPrekey, this.localId, this.version]);
       if (bumped.changes !== 1) {
         throw new SignalError(
           "concurrent-modification",
@@ -463,34 +363,32 @@ export class SignalUnitOfWork
       const id = this.localId;
       for (const [key, row] of this.sessions.entries()) {
         const [uri, device] = splitRemoteKey(key);
-        if (row) this.st.sessionUpsert.run(id, uri, device, row.record, row.updatedAt);
-        else this.st.sessionDelete.run(id, uri, device);
+        if (row) await db.run(SQL.sessionUpsert, [id, uri, device, row.record, row.updatedAt]);
+        else await db.run(SQL.sessionDelete, [id, uri, device]);
       }
       for (const [, row] of this.identities.entries()) {
-        if (row) {
-          this.st.identityUpsert.run(id, row.remoteUri, row.remoteDevice, row.identityKey, row.firstSeenAt, row.changedAt);
-        }
+        if (row) await db.run(SQL.identityUpsert, [id, row.remoteUri, row.remoteDevice, row.identityKey, row.firstSeenAt, row.changedAt]);
       }
       for (const [key, row] of this.preKeys.entries()) {
-        if (row) this.st.prekeyUpsert.run(id, row.keyId, row.record, row.createdAt);
-        else this.st.prekeyDelete.run(id, Number(key));
+        if (row) await db.run(SQL.prekeyUpsert, [id, row.keyId, row.record, row.createdAt]);
+        else await db.run(SQL.prekeyDelete, [id, Number(key)]);
       }
       for (const [key, row] of this.signedPreKeys.entries()) {
-        if (row) this.st.signedUpsert.run(id, row.keyId, row.record, row.createdAt, row.supersededAt);
-        else this.st.signedDelete.run(id, Number(key));
+        if (row) await db.run(SQL.signedUpsert, [id, row.keyId, row.record, row.createdAt, row.supersededAt]);
+        else await db.run(SQL.signedDelete, [id, Number(key)]);
       }
       for (const [key, row] of this.kyberPreKeys.entries()) {
         if (row) {
-          this.st.kyberUpsert.run(id, row.keyId, row.record, row.lastResort ? 1 : 0, row.createdAt, row.supersededAt);
+          await db.run(SQL.kyberUpsert, [id, row.keyId, row.record, row.lastResort ? 1 : 0, row.createdAt, row.supersededAt]);
         } else {
-          this.st.kyberDelete.run(id, Number(key));
-          this.st.kyberUsesDelete.run(id, Number(key));
+          await db.run(SQL.kyberDelete, [id, Number(key)]);
+          await db.run(SQL.kyberUsesDelete, [id, Number(key)]);
         }
       }
       for (const use of this.kyberUses) {
-        this.st.kyberUseInsert.run(id, use.keyId, use.signedPreKeyId, use.baseKey, use.usedAt);
+        await db.run(SQL.kyberUseInsert, [id, use.keyId, use.signedPreKeyId, use.baseKey, use.usedAt]);
       }
-    })();
+    });
   }
 
   /** Drops the buffered writes; the unit of work cannot be used afterwards. */
@@ -552,7 +450,7 @@ export class SignalUnitOfWork
     const remote = addressOf(name);
     const k = remoteKey(remote.uri, remote.deviceId);
     const serialized = key.serialize();
-    const existing = this.identities.get(k);
+    const existing = await this.identities.get(k);
     if (existing && sameBytes(existing.identityKey, serialized)) return IdentityChange.NewOrUnchanged;
     const now = this.now();
     this.identities.set(k, {
@@ -569,18 +467,18 @@ export class SignalUnitOfWork
 
   async isTrustedIdentity(name: ProtocolAddress, key: PublicKey, _direction: Direction): Promise<boolean> {
     if (this.store.identityPolicy === "accept-changes") return true;
-    const existing = this.identities.get(remoteKey(name.name(), name.deviceId()));
+    const existing = await this.identities.get(remoteKey(name.name(), name.deviceId()));
     return !existing || sameBytes(existing.identityKey, key.serialize());
   }
 
   async getIdentity(name: ProtocolAddress): Promise<PublicKey | null> {
-    const row = this.identities.get(remoteKey(name.name(), name.deviceId()));
+    const row = await this.identities.get(remoteKey(name.name(), name.deviceId()));
     return row ? PublicKey.deserialize(row.identityKey) : null;
   }
 
   /** The stored identity key of a remote device (serialized), if any. */
-  remoteIdentity(remote: DeviceAddress): Uint8Array<ArrayBuffer> | undefined {
-    return this.identities.get(remoteKey(remote.uri, remote.deviceId))?.identityKey;
+  async remoteIdentity(remote: DeviceAddress): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    return (await this.identities.get(remoteKey(remote.uri, remote.deviceId)))?.identityKey;
   }
 
   /**
@@ -592,10 +490,10 @@ export class SignalUnitOfWork
   }
 
   /** Stores a remote identity key as trusted (used after the user accepted a change under `reject-changes`). */
-  trustIdentity(remote: DeviceAddress, identityKey: Uint8Array<ArrayBuffer>): void {
+  async trustIdentity(remote: DeviceAddress, identityKey: Uint8Array<ArrayBuffer>): Promise<void> {
     this.assertOpen();
     const k = remoteKey(remote.uri, remote.deviceId);
-    const existing = this.identities.get(k);
+    const existing = await this.identities.get(k);
     if (existing && sameBytes(existing.identityKey, identityKey)) return;
     const now = this.now();
     this.identities.set(k, {
@@ -621,27 +519,28 @@ export class SignalUnitOfWork
   }
 
   async getSession(name: ProtocolAddress): Promise<SessionRecord | null> {
-    return this.sessionRecord(addressOf(name)) ?? null;
+    return (await this.sessionRecord(addressOf(name))) ?? null;
   }
 
   async getExistingSessions(addresses: ProtocolAddress[]): Promise<SessionRecord[]> {
-    return addresses.map((name) => {
-      const record = this.sessionRecord(addressOf(name));
+    const records: SessionRecord[] = [];
+    for (const name of addresses) {
+      const record = await this.sessionRecord(addressOf(name));
       if (!record) throw this.fail("no-session", `no session with ${name.toString()}`);
-      return record;
-    });
+      records.push(record);
+    }
+    return records;
   }
 
-  sessionRecord(remote: DeviceAddress): SessionRecord | undefined {
-    const row = this.sessions.get(remoteKey(remote.uri, remote.deviceId));
+  async sessionRecord(remote: DeviceAddress): Promise<SessionRecord | undefined> {
+    const row = await this.sessions.get(remoteKey(remote.uri, remote.deviceId));
     return row ? SessionRecord.deserialize(row.record) : undefined;
   }
 
   /** Device IDs of `remoteUri` that this device holds a session record for, ascending. */
-  sessionDevices(remoteUri: string): number[] {
-    const fromDb = this.st.sessionsForUri
-      .all(this.localId, remoteUri)
-      .map((r): [string, SessionRow] => [
+  async sessionDevices(remoteUri: string): Promise<number[]> {
+    const rows = await this.db.all<{ remote_device: number; record: Buffer; updated_at: number }>(SQL.sessionsForUri, [this.localId, remoteUri]);
+    const fromDb = rows.map((r): [string, SessionRow] => [
         remoteKey(remoteUri, r.remote_device),
         { remoteUri, remoteDevice: r.remote_device, record: bytes(r.record), updatedAt: r.updated_at },
       ]);
@@ -663,7 +562,7 @@ export class SignalUnitOfWork
   }
 
   async getPreKey(id: number): Promise<PreKeyRecord> {
-    const row = this.preKeys.get(String(id));
+    const row = await this.preKeys.get(String(id));
     if (!row) throw this.fail("unknown-prekey", `one-time prekey ${id} of ${formatDevice(this.local)} is gone`);
     return PreKeyRecord.deserialize(row.record);
   }
@@ -685,7 +584,7 @@ export class SignalUnitOfWork
   }
 
   async getSignedPreKey(id: number): Promise<SignedPreKeyRecord> {
-    const row = this.signedPreKeys.get(String(id));
+    const row = await this.signedPreKeys.get(String(id));
     if (!row) throw this.fail("unknown-prekey", `signed prekey ${id} of ${formatDevice(this.local)} is gone`);
     return SignedPreKeyRecord.deserialize(row.record);
   }
@@ -700,10 +599,9 @@ export class SignalUnitOfWork
     this.signedPreKeys.delete(String(keyId));
   }
 
-  listSignedPreKeys(): SignedPreKeyRow[] {
-    const fromDb = this.st.signedAll
-      .all(this.localId)
-      .map((r): [string, SignedPreKeyRow] => [
+  async listSignedPreKeys(): Promise<SignedPreKeyRow[]> {
+    const rows = await this.db.all<{ key_id: number; record: Buffer; created_at: number; superseded_at: number | null }>(SQL.signedAll, [this.localId]);
+    const fromDb = rows.map((r): [string, SignedPreKeyRow] => [
         String(r.key_id),
         { keyId: r.key_id, record: bytes(r.record), createdAt: r.created_at, supersededAt: r.superseded_at },
       ]);
@@ -723,7 +621,7 @@ export class SignalUnitOfWork
   }
 
   async getKyberPreKey(kyberPreKeyId: number): Promise<KyberPreKeyRecord> {
-    const row = this.kyberPreKeys.get(String(kyberPreKeyId));
+    const row = await this.kyberPreKeys.get(String(kyberPreKeyId));
     if (!row) {
       throw this.fail("unknown-prekey", `Kyber prekey ${kyberPreKeyId} of ${formatDevice(this.local)} is gone`);
     }
@@ -736,7 +634,7 @@ export class SignalUnitOfWork
    */
   async markKyberPreKeyUsed(kyberPreKeyId: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void> {
     this.assertOpen();
-    const row = this.kyberPreKeys.get(String(kyberPreKeyId));
+    const row = await this.kyberPreKeys.get(String(kyberPreKeyId));
     if (!row) {
       throw this.fail("unknown-prekey", `Kyber prekey ${kyberPreKeyId} of ${formatDevice(this.local)} is gone`);
     }
@@ -748,7 +646,7 @@ export class SignalUnitOfWork
     const seenPending = this.kyberUses.some(
       (u) => u.keyId === kyberPreKeyId && u.signedPreKeyId === signedPreKeyId && sameBytes(u.baseKey, base),
     );
-    if (seenPending || this.st.kyberUseExists.get(this.localId, kyberPreKeyId, signedPreKeyId, base)) {
+    if (seenPending || (await this.db.get(SQL.kyberUseExists, [this.localId, kyberPreKeyId, signedPreKeyId, base])) !== undefined) {
       throw this.fail(
         "replayed-prekey-message",
         `PreKey message reuses last-resort Kyber prekey ${kyberPreKeyId} with a base key seen before`,
@@ -767,8 +665,9 @@ export class SignalUnitOfWork
     this.kyberPreKeys.delete(String(keyId));
   }
 
-  listKyberLastResortPreKeys(): KyberPreKeyRow[] {
-    const fromDb = this.st.kyberAllLastResort.all(this.localId).map((r): [string, KyberPreKeyRow] => [
+  async listKyberLastResortPreKeys(): Promise<KyberPreKeyRow[]> {
+    const rows = await this.db.all<{ key_id: number; record: Buffer; created_at: number; superseded_at: number | null }>(SQL.kyberAllLastResort, [this.localId]);
+    const fromDb = rows.map((r): [string, KyberPreKeyRow] => [
       String(r.key_id),
       {
         keyId: r.key_id,

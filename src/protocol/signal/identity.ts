@@ -1,7 +1,7 @@
 // Local identities (created once per device) and what we know about remote identities.
 import { Fingerprint, IdentityKeyPair, PublicKey } from "@signalapp/libsignal-client";
 import { randomInt } from "node:crypto";
-import type Database from "better-sqlite3";
+import type { SqlDatabase } from "../../sql/sql.js";
 import { checkDeviceAddress, type DeviceAddress } from "./address.js";
 import { insertLocalDevice, SignalDeviceStore, type SignalDeviceStoreOptions, type SignalUnitOfWork } from "./device-store.js";
 import { SignalError } from "./errors.js";
@@ -19,11 +19,11 @@ export interface EnsureLocalIdentityOptions extends SignalDeviceStoreOptions {
  * Returns the Signal store of a local device, creating its identity key pair and registration ID the first time.
  * Creating is idempotent: a device that already has an identity keeps it.
  */
-export function ensureLocalIdentity(
-  db: Database.Database,
+export async function ensureLocalIdentity(
+  db: SqlDatabase,
   uri: string,
   options: EnsureLocalIdentityOptions,
-): SignalDeviceStore {
+): Promise<SignalDeviceStore> {
   const local: DeviceAddress = { uri, deviceId: options.deviceId };
   checkDeviceAddress(local, "local");
   const registrationId = options.registrationId ?? randomInt(1, MAX_REGISTRATION_ID + 1);
@@ -31,8 +31,7 @@ export function ensureLocalIdentity(
     throw new SignalError("invalid-argument", `registration ID must be in 1..${MAX_REGISTRATION_ID}`);
   }
   const now = (options.now ?? Date.now)();
-  // INSERT only if absent, inside one transaction, so two callers racing on one database cannot create two identities.
-  db.transaction(() => insertLocalDevice(db, local, IdentityKeyPair.generate(), registrationId, now))();
+  await insertLocalDevice(db, local, IdentityKeyPair.generate(), registrationId, now);
   return SignalDeviceStore.open(db, local, options);
 }
 
@@ -42,9 +41,9 @@ export function localIdentityKey(uow: SignalUnitOfWork): Uint8Array<ArrayBuffer>
 }
 
 /** The identity key we hold for a remote device (serialized), or null before the first session with it. */
-export function getRemoteIdentity(uow: SignalUnitOfWork, remote: DeviceAddress): Uint8Array<ArrayBuffer> | null {
+export async function getRemoteIdentity(uow: SignalUnitOfWork, remote: DeviceAddress): Promise<Uint8Array<ArrayBuffer> | null> {
   checkDeviceAddress(remote, "remote");
-  return uow.remoteIdentity(remote) ?? null;
+  return (await uow.remoteIdentity(remote)) ?? null;
 }
 
 export interface SafetyNumber {
@@ -62,8 +61,8 @@ const FINGERPRINT_VERSION = 2;
  * The safety number between the local device and a remote device, from both identity keys and URIs; null when the
  * remote identity is not known yet. Every device has its own identity, so the number is per device pair.
  */
-export function safetyNumber(uow: SignalUnitOfWork, remote: DeviceAddress): SafetyNumber | null {
-  const remoteKey = getRemoteIdentity(uow, remote);
+export async function safetyNumber(uow: SignalUnitOfWork, remote: DeviceAddress): Promise<SafetyNumber | null> {
+  const remoteKey = await getRemoteIdentity(uow, remote);
   if (!remoteKey) return null;
   const encoder = new TextEncoder();
   const fingerprint = Fingerprint.new(

@@ -57,10 +57,10 @@ function kyberWire(row: KyberPreKeyRow): SignedPublicPreKey {
 }
 
 /** The current signed prekey and last-resort Kyber prekey, created when the device has none yet. */
-function currentKeys(uow: SignalUnitOfWork, now: number): { signed: SignedPreKeyRow; lastResort: KyberPreKeyRow } {
-  const signed = current(uow.listSignedPreKeys()) ?? newSignedPreKey(uow, now);
+async function currentKeys(uow: SignalUnitOfWork, now: number): Promise<{ signed: SignedPreKeyRow; lastResort: KyberPreKeyRow }> {
+  const signed = current(await uow.listSignedPreKeys()) ?? newSignedPreKey(uow, now);
   const lastResort =
-    current(uow.listKyberLastResortPreKeys()) ??
+    current(await uow.listKyberLastResortPreKeys()) ??
     newKyberPreKey(uow, uow.allocateKeyIds("kyberPrekey", 1), true, now);
   return { signed, lastResort };
 }
@@ -90,14 +90,14 @@ export interface PreKeyBatch {
  * with the current signed and last-resort prekeys (created first if the device has none: this is also the initial
  * upload). Use it when the gatekeeper reports that few one-time prekeys are left.
  */
-export function refillPreKeys(uow: SignalUnitOfWork, count: number | PreKeyBatch): DeviceKeysUpload {
+export async function refillPreKeys(uow: SignalUnitOfWork, count: number | PreKeyBatch): Promise<DeviceKeysUpload> {
   const batch = typeof count === "number" ? { oneTimePreKeys: count } : count;
   const ec = batch.oneTimePreKeys;
   const kyber = batch.oneTimeKyberPreKeys ?? ec;
   checkCount(ec, "one-time prekey count");
   checkCount(kyber, "one-time Kyber prekey count");
   const now = uow.store.now();
-  const upload = uploadOf(uow, currentKeys(uow, now));
+  const upload = uploadOf(uow, await currentKeys(uow, now));
 
   const preKeys: PublicPreKey[] = [];
   if (ec > 0) {
@@ -123,7 +123,7 @@ export function refillPreKeys(uow: SignalUnitOfWork, count: number | PreKeyBatch
 export function createDeviceKeysUpload(
   uow: SignalUnitOfWork,
   batch: PreKeyBatch = { oneTimePreKeys: DEFAULT_ONE_TIME_PREKEYS },
-): DeviceKeysUpload {
+): Promise<DeviceKeysUpload> {
   return refillPreKeys(uow, batch);
 }
 
@@ -138,24 +138,24 @@ export interface RotationOptions {
  * over. Returns the upload with the new keys (no one-time lists: the server keeps its one-time keys), or null
  * when nothing was due.
  */
-export function rotateSignedPreKey(
+export async function rotateSignedPreKey(
   uow: SignalUnitOfWork,
   maxAgeMs: number,
   options: RotationOptions = {},
-): DeviceKeysUpload | null {
+): Promise<DeviceKeysUpload | null> {
   if (!(maxAgeMs >= 0)) throw new SignalError("invalid-argument", "maxAgeMs must be a non-negative number");
   const graceMs = options.graceMs ?? DEFAULT_PREKEY_GRACE_MS;
   const now = uow.store.now();
 
-  for (const row of uow.listSignedPreKeys()) {
+  for (const row of await uow.listSignedPreKeys()) {
     if (row.supersededAt !== null && row.supersededAt + graceMs <= now) uow.deleteSignedPreKey(row.keyId);
   }
-  for (const row of uow.listKyberLastResortPreKeys()) {
+  for (const row of await uow.listKyberLastResortPreKeys()) {
     if (row.supersededAt !== null && row.supersededAt + graceMs <= now) uow.deleteKyberPreKey(row.keyId);
   }
 
-  const signed = current(uow.listSignedPreKeys());
-  const lastResort = current(uow.listKyberLastResortPreKeys());
+  const signed = current(await uow.listSignedPreKeys());
+  const lastResort = current(await uow.listKyberLastResortPreKeys());
   const due = (row: { createdAt: number } | undefined) => row === undefined || now - row.createdAt >= maxAgeMs;
   if (!due(signed) && !due(lastResort)) return null;
 

@@ -85,20 +85,20 @@ export async function startSessionFromBundle(
 }
 
 /** Whether there is a session with the remote device that can encrypt now. */
-export function hasSession(uow: SignalUnitOfWork, remote: DeviceAddress): boolean {
+export async function hasSession(uow: SignalUnitOfWork, remote: DeviceAddress): Promise<boolean> {
   checkDeviceAddress(remote, "remote");
-  return uow.sessionRecord(remote)?.hasCurrentState(time(uow)) ?? false;
+  return (await uow.sessionRecord(remote))?.hasCurrentState(time(uow)) ?? false;
 }
 
 /** Registration ID of the remote device the current session was built with (for Envelope.recipient_registration_id). */
-export function sessionRegistrationId(uow: SignalUnitOfWork, remote: DeviceAddress): number | null {
+export async function sessionRegistrationId(uow: SignalUnitOfWork, remote: DeviceAddress): Promise<number | null> {
   checkDeviceAddress(remote, "remote");
-  const record = uow.sessionRecord(remote);
+  const record = await uow.sessionRecord(remote);
   return record?.hasCurrentState(time(uow)) ? record.remoteRegistrationId() : null;
 }
 
 /** Device IDs of a remote user that we hold session records for. */
-export function sessionDevices(uow: SignalUnitOfWork, remoteUri: string): number[] {
+export function sessionDevices(uow: SignalUnitOfWork, remoteUri: string): Promise<number[]> {
   return uow.sessionDevices(remoteUri);
 }
 
@@ -122,7 +122,7 @@ export async function encryptTo(
   plaintext: Uint8Array,
 ): Promise<EncryptedMessage> {
   checkDeviceAddress(remote, "remote");
-  const record = uow.sessionRecord(remote);
+  const record = await uow.sessionRecord(remote);
   if (!record?.hasCurrentState(time(uow))) {
     throw new SignalError("no-session", `no session with ${formatDevice(remote)}; fetch its bundle first`);
   }
@@ -185,7 +185,7 @@ export async function decryptFrom(
       throw uow.takeStoreFailure() ?? translateLibsignalError(err, "invalid-message", `PreKey message from ${formatDevice(remote)}`);
     }
   } else if (type === "message") {
-    if (!uow.sessionRecord(remote)) {
+    if (!(await uow.sessionRecord(remote))) {
       throw new SignalError("no-session", `message from ${formatDevice(remote)} but no session with it`);
     }
     let message: SignalMessage;

@@ -2,9 +2,9 @@
 export class WriteBuffer<Row> {
   private readonly pending = new Map<string, Row | null>();
 
-  constructor(private readonly load: (key: string) => Row | undefined) {}
+  constructor(private readonly load: (key: string) => Promise<Row | undefined>) {}
 
-  get(key: string): Row | undefined {
+  async get(key: string): Promise<Row | undefined> {
     if (this.pending.has(key)) return this.pending.get(key) ?? undefined;
     return this.load(key);
   }

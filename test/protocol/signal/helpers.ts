@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import type { DeviceKeysUpload, DevicePreKeyBundle } from "../../../src/protocol/signal/bundle.js";
 import {
   createDeviceKeysUpload,
@@ -23,13 +24,14 @@ export class TempDir {
   }
 }
 
-export function openDb(path: string): Database.Database {
+/** The Signal tables in a SQLite file, through the engine the bridge uses (`handle` is the raw connection). */
+export function openDb(path: string): SqliteEngine {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("foreign_keys = ON");
   const hasSchema = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'signal_local_devices'").get();
   if (!hasSchema) db.exec(SIGNAL_SCHEMA_SQL);
-  return db;
+  return new SqliteEngine(db);
 }
 
 /** The gatekeeper's key service, reduced to what session set-up needs. */
@@ -74,21 +76,22 @@ export class KeyDirectory {
 
 /** Creates a device identity, uploads its initial keys to the directory (after committing them). */
 export async function newDevice(
-  db: Database.Database,
+  db: SqliteEngine,
   directory: KeyDirectory,
   uri: string,
   deviceId = 1,
   oneTimePreKeys = 5,
   options: SignalDeviceStoreOptions = {},
 ): Promise<SignalDeviceStore> {
-  const store = ensureLocalIdentity(db, uri, { deviceId, ...options });
+  const store = await ensureLocalIdentity(db, uri, { deviceId, ...options });
   const upload = await store.transact(async (uow) => createDeviceKeysUpload(uow, { oneTimePreKeys }));
   directory.upload(uri, upload);
   return store;
 }
 
 /** All rows of all signal_ tables, to compare database states. */
-export function dumpSignalTables(db: Database.Database): string {
+export function dumpSignalTables(engine: SqliteEngine): string {
+  const db = engine.handle;
   const tables = db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'signal_%' ORDER BY name")
     .all();

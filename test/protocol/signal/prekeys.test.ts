@@ -1,3 +1,4 @@
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import {
@@ -33,43 +34,43 @@ function keyIds(upload: DeviceKeysUpload): { ec: number[]; kyber: number[]; sign
 
 describe("Signal prekeys", () => {
   let dir: TempDir;
-  let db: Database.Database;
+  let db: SqliteEngine;
   let clock: number;
   const now = () => clock;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = new TempDir();
     db = openDb(dir.file("keys.db"));
     clock = Date.UTC(2026, 0, 1);
   });
 
-  afterEach(() => {
-    db.close();
+  afterEach(async () => {
+    await db.close();
     dir.remove();
   });
 
   it("creates the identity once and produces a valid initial upload", async () => {
-    const store = ensureLocalIdentity(db, BOB.uri, { deviceId: 3, now });
-    const again = ensureLocalIdentity(db, BOB.uri, { deviceId: 3, now });
+    const store = await ensureLocalIdentity(db, BOB.uri, { deviceId: 3, now });
+    const again = await ensureLocalIdentity(db, BOB.uri, { deviceId: 3, now });
     assert.equal(again.localId, store.localId);
-    const other = ensureLocalIdentity(db, BOB.uri, { deviceId: 4, now });
+    const other = await ensureLocalIdentity(db, BOB.uri, { deviceId: 4, now });
     assert.notEqual(other.localId, store.localId);
-    assert.notEqual(await other.begin().getLocalRegistrationId(), 0);
+    assert.notEqual(await (await other.begin()).getLocalRegistrationId(), 0);
 
     const upload = await store.transact(async (uow) => createDeviceKeysUpload(uow, { oneTimePreKeys: 7 }));
     deviceKeysUploadSchema.parse(upload);
     assert.equal(upload.deviceId, 3);
-    assert.equal(upload.registrationId, await store.begin().getLocalRegistrationId());
+    assert.equal(upload.registrationId, await (await store.begin()).getLocalRegistrationId());
     assert.equal(upload.oneTimePreKeys?.length, 7);
     assert.equal(upload.oneTimeKyberPreKeys?.length, 7);
-    assert.deepEqual(store.countOneTimePreKeys(), { preKeys: 7, kyberPreKeys: 7 });
+    assert.deepEqual(await store.countOneTimePreKeys(), { preKeys: 7, kyberPreKeys: 7 });
     // The two devices of one user have different identity keys.
     const otherUpload = await other.transact(async (uow) => createDeviceKeysUpload(uow, { oneTimePreKeys: 1 }));
     assert.notEqual(otherUpload.identityKey, upload.identityKey);
   });
 
   it("never repeats a key ID across refills and rotations, also after a reopen", async () => {
-    let store = ensureLocalIdentity(db, BOB.uri, { deviceId: 1, now });
+    let store = await ensureLocalIdentity(db, BOB.uri, { deviceId: 1, now });
     const seen = { ec: new Set<number>(), kyber: new Set<number>(), signed: new Set<number>() };
     const record = (u: DeviceKeysUpload, expectFreshSigned: boolean) => {
       const ids = keyIds(u);
@@ -91,14 +92,14 @@ describe("Signal prekeys", () => {
     record(await store.transact(async (uow) => createDeviceKeysUpload(uow, { oneTimePreKeys: 10 })), true);
     record(await store.transact(async (uow) => refillPreKeys(uow, 5)), false);
     // An uncommitted refill reserves nothing: its IDs may come again, but they were never uploaded.
-    const lost = store.begin();
-    refillPreKeys(lost, 3);
+    const lost = await store.begin();
+    await refillPreKeys(lost, 3);
     lost.discard();
     clock += 8 * DAY;
     record((await store.transact(async (uow) => rotateSignedPreKey(uow, 7 * DAY)))!, true);
-    db.close();
+    await db.close();
     db = openDb(dir.file("keys.db"));
-    store = SignalDeviceStore.open(db, BOB, { now });
+    store = await SignalDeviceStore.open(db, BOB, { now });
     record(await store.transact(async (uow) => refillPreKeys(uow, { oneTimePreKeys: 4, oneTimeKyberPreKeys: 2 })), false);
     assert.equal(seen.ec.size, 19);
     assert.equal(seen.kyber.size, 10 + 5 + 2 + 2);
@@ -150,7 +151,7 @@ describe("Signal prekeys", () => {
       const ok = await bob.transact((uow) => decryptFrom(uow, ALICE, fresh.type, fresh.ciphertext));
       assert.equal(str(ok.plaintext), "after rotation");
     } finally {
-      aliceDb.close();
+      await aliceDb.close();
     }
   });
 
@@ -171,22 +172,21 @@ describe("Signal prekeys", () => {
         (err: unknown) => err instanceof SignalError && err.code === "replayed-prekey-message",
       );
     } finally {
-      aliceDb.close();
+      await aliceDb.close();
     }
   });
 
   it("rejects bad counts", async () => {
-    const store = ensureLocalIdentity(db, BOB.uri, { deviceId: 1, now });
-    const uow = store.begin();
-    assert.throws(() => refillPreKeys(uow, -1), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
-    assert.throws(() => refillPreKeys(uow, 1.5), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
-    assert.throws(() => refillPreKeys(uow, 100_000), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
-    assert.throws(
-      () => ensureLocalIdentity(db, BOB.uri, { deviceId: 200 }),
+    const store = await ensureLocalIdentity(db, BOB.uri, { deviceId: 1, now });
+    const uow = await store.begin();
+    await assert.rejects(async () => refillPreKeys(uow, -1), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
+    await assert.rejects(async () => refillPreKeys(uow, 1.5), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
+    await assert.rejects(async () => refillPreKeys(uow, 100_000), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
+    await assert.rejects(async () => ensureLocalIdentity(db, BOB.uri, { deviceId: 200 }),
       (e: unknown) => e instanceof SignalError && e.code === "invalid-argument",
     );
-    uow.commit();
-    assert.throws(() => refillPreKeys(uow, 1), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
+    await uow.commit();
+    await assert.rejects(async () => refillPreKeys(uow, 1), (e: unknown) => e instanceof SignalError && e.code === "invalid-argument");
   });
 });
 

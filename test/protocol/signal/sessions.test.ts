@@ -1,3 +1,4 @@
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import {
@@ -58,8 +59,8 @@ async function expectSignalError(promise: Promise<unknown>, code: string): Promi
 
 describe("Signal sessions (libsignal + SQLite)", () => {
   let dir: TempDir;
-  let aliceDb: Database.Database;
-  let bobDb: Database.Database;
+  let aliceDb: SqliteEngine;
+  let bobDb: SqliteEngine;
   let directory: KeyDirectory;
   let alice: SignalDeviceStore;
   let bob: SignalDeviceStore;
@@ -74,17 +75,17 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     bob = await newDevice(bobDb, directory, BOB.uri);
   });
 
-  afterEach(() => {
-    aliceDb.close();
-    bobDb.close();
+  afterEach(async () => {
+    await aliceDb.close();
+    await bobDb.close();
     dir.remove();
   });
 
   it("sets up a PQXDH session from a bundle and decrypts the first (PreKey) message", async () => {
-    const before = bob.countOneTimePreKeys();
+    const before = await bob.countOneTimePreKeys();
     const setup = await connect(alice, directory, BOB);
     assert.deepEqual(setup, { identityChanged: false });
-    assert.equal(hasSession(alice.begin(), BOB), true);
+    assert.equal(await hasSession(await alice.begin(), BOB), true);
 
     const first = await send(alice, BOB, "hello bob");
     assert.equal(first.type, "prekey");
@@ -92,17 +93,17 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     assert.deepEqual(got, { text: "hello bob", identityChanged: false });
 
     // The PreKey message consumed exactly one one-time EC prekey and one one-time Kyber prekey.
-    assert.deepEqual(bob.countOneTimePreKeys(), {
+    assert.deepEqual(await bob.countOneTimePreKeys(), {
       preKeys: before.preKeys - 1,
       kyberPreKeys: before.kyberPreKeys - 1,
     });
     // Both sides now know each other's identity, and compute the same safety number.
-    const bobUow = bob.begin();
-    const aliceUow = alice.begin();
-    assert.ok(getRemoteIdentity(bobUow, ALICE));
-    assert.ok(getRemoteIdentity(aliceUow, BOB));
-    const a = safetyNumber(aliceUow, BOB)!;
-    const b = safetyNumber(bobUow, ALICE)!;
+    const bobUow = await bob.begin();
+    const aliceUow = await alice.begin();
+    assert.ok(await getRemoteIdentity(bobUow, ALICE));
+    assert.ok(await getRemoteIdentity(aliceUow, BOB));
+    const a = (await safetyNumber(aliceUow, BOB))!;
+    const b = (await safetyNumber(bobUow, ALICE))!;
     assert.match(a.digits, /^\d{60}$/);
     assert.equal(a.digits, b.digits);
   });
@@ -179,13 +180,13 @@ describe("Signal sessions (libsignal + SQLite)", () => {
       await connect(carol, directory, BOB);
       assert.equal((await receive(bob, CAROL, await send(carol, BOB, "fresh"))).text, "fresh");
     } finally {
-      carolDb.close();
+      await carolDb.close();
     }
   });
 
   it("falls back to the last-resort Kyber prekey and no one-time EC prekey when they run out", async () => {
     const store = await newDevice(bobDb, directory, BOB2.uri, BOB2.deviceId, 0);
-    assert.deepEqual(store.countOneTimePreKeys(), { preKeys: 0, kyberPreKeys: 0 });
+    assert.deepEqual(await store.countOneTimePreKeys(), { preKeys: 0, kyberPreKeys: 0 });
     for (const [name, uri] of [
       ["alice", ALICE.uri],
       ["carol", CAROL.uri],
@@ -197,17 +198,17 @@ describe("Signal sessions (libsignal + SQLite)", () => {
       await sender.transact((uow) => startSessionFromBundle(uow, BOB2, bundle));
       const wire = await send(sender, BOB2, `from ${name}`);
       assert.equal((await receive(store, { uri, deviceId: 1 }, wire)).text, `from ${name}`);
-      if (name !== "alice") db.close();
+      if (name !== "alice") await db.close();
     }
   });
 
   it("reports a changed remote identity exactly once, on the operation that first saw it", async () => {
     await connect(alice, directory, BOB);
     await receive(bob, ALICE, await send(alice, BOB, "before"));
-    const oldKey = getRemoteIdentity(alice.begin(), BOB);
+    const oldKey = await getRemoteIdentity(await alice.begin(), BOB);
 
     // Bob reinstalls: same URI and device, new identity, new keys.
-    bobDb.close();
+    await bobDb.close();
     bobDb = openDb(dir.file("gatekeeper-reinstalled.db"));
     bob = await newDevice(bobDb, directory, BOB.uri);
 
@@ -216,7 +217,7 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     const hello = await send(bob, ALICE, "new phone who dis");
     const got = await receive(alice, BOB, hello);
     assert.deepEqual(got, { text: "new phone who dis", identityChanged: true });
-    assert.notDeepEqual(getRemoteIdentity(alice.begin(), BOB), oldKey);
+    assert.notDeepEqual(await getRemoteIdentity(await alice.begin(), BOB), oldKey);
 
     const again = await receive(alice, BOB, await send(bob, ALICE, "second"));
     assert.deepEqual(again, { text: "second", identityChanged: false });
@@ -226,12 +227,12 @@ describe("Signal sessions (libsignal + SQLite)", () => {
 
   it("reports the change when a new bundle carries a new identity, and again if that unit of work never committed", async () => {
     await connect(alice, directory, BOB);
-    bobDb.close();
+    await bobDb.close();
     bobDb = openDb(dir.file("gatekeeper-reinstalled.db"));
     bob = await newDevice(bobDb, directory, BOB.uri);
 
     // A unit of work that saw the change but crashed before commit: nothing was recorded, so the next one reports it.
-    const lost = alice.begin();
+    const lost = await alice.begin();
     assert.deepEqual(await startSessionFromBundle(lost, BOB, directory.bundle(BOB.uri, 1)), { identityChanged: true });
     lost.discard();
 
@@ -242,9 +243,9 @@ describe("Signal sessions (libsignal + SQLite)", () => {
   });
 
   it("under the reject-changes policy refuses a changed identity until it is trusted", async () => {
-    const strict = SignalDeviceStore.open(aliceDb, ALICE, { identityPolicy: "reject-changes" });
+    const strict = await SignalDeviceStore.open(aliceDb, ALICE, { identityPolicy: "reject-changes" });
     await strict.transact((uow) => startSessionFromBundle(uow, BOB, directory.bundle(BOB.uri, 1)));
-    bobDb.close();
+    await bobDb.close();
     bobDb = openDb(dir.file("gatekeeper-reinstalled.db"));
     bob = await newDevice(bobDb, directory, BOB.uri);
     const bundle = directory.bundle(BOB.uri, 1);
@@ -253,7 +254,7 @@ describe("Signal sessions (libsignal + SQLite)", () => {
       "untrusted-identity",
     );
     const changed = await strict.transact(async (uow) => {
-      uow.trustIdentity(BOB, new Uint8Array(Buffer.from(bundle.identityKey, "base64")));
+      await uow.trustIdentity(BOB, new Uint8Array(Buffer.from(bundle.identityKey, "base64")));
       return startSessionFromBundle(uow, BOB, bundle);
     });
     assert.deepEqual(changed, { identityChanged: false });
@@ -266,19 +267,19 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     await receive(alice, BOB, await send(bob, ALICE, "two"));
     const pending = await send(alice, BOB, "in flight while both restart");
 
-    aliceDb.close();
-    bobDb.close();
+    await aliceDb.close();
+    await bobDb.close();
     aliceDb = openDb(dir.file("bridge.db"));
     bobDb = openDb(dir.file("gatekeeper.db"));
-    alice = SignalDeviceStore.open(aliceDb, ALICE);
-    bob = SignalDeviceStore.open(bobDb, BOB);
+    alice = await SignalDeviceStore.open(aliceDb, ALICE);
+    bob = await SignalDeviceStore.open(bobDb, BOB);
 
     assert.equal((await receive(bob, ALICE, pending)).text, "in flight while both restart");
     assert.equal((await receive(alice, BOB, await send(bob, ALICE, "three"))).text, "three");
     assert.equal((await send(alice, BOB, "four")).type, "message");
     // Reopening did not create a second identity.
     assert.equal(
-      ensureLocalIdentity(aliceDb, ALICE.uri, { deviceId: 1 }).localId,
+      (await ensureLocalIdentity(aliceDb, ALICE.uri, { deviceId: 1 })).localId,
       alice.localId,
     );
   });
@@ -289,19 +290,19 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     const bobBefore = dumpSignalTables(bobDb);
 
     // Alice encrypts but "crashes" before the outbox transaction.
-    const crashed = alice.begin();
+    const crashed = await alice.begin();
     const lostWire = await encryptTo(crashed, BOB, text("lost"));
     assert.equal(dumpSignalTables(aliceDb), aliceBefore);
 
-    // Same when the caller's own transaction fails after uow.commit(): both roll back together.
-    const uow = alice.begin();
+    // Same when the caller's own transaction fails after await uow.commit(): both roll back together.
+    const uow = await alice.begin();
     const wire = await encryptTo(uow, BOB, text("outbox insert fails"));
-    assert.throws(
+    await assert.rejects(
       () =>
-        aliceDb.transaction(() => {
-          uow.commit();
+        aliceDb.transaction(async () => {
+          await uow.commit();
           throw new Error("outbox insert failed");
-        })(),
+        }),
       /outbox insert failed/,
     );
     assert.equal(dumpSignalTables(aliceDb), aliceBefore);
@@ -310,7 +311,7 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     // Bob decrypts but crashes before storing: his one-time prekeys and session are untouched, so the
     // redelivered envelope decrypts again.
     const survivor = await send(alice, BOB, "survivor");
-    const bobCrash = bob.begin();
+    const bobCrash = await bob.begin();
     await decryptFrom(bobCrash, ALICE, survivor.type, survivor.ciphertext);
     assert.equal(dumpSignalTables(bobDb), bobBefore);
     assert.equal((await receive(bob, ALICE, survivor)).text, "survivor");
@@ -321,12 +322,12 @@ describe("Signal sessions (libsignal + SQLite)", () => {
 
   it("refuses to commit a unit of work whose reads went stale, and serialises concurrent operations", async () => {
     await connect(alice, directory, BOB);
-    const a = alice.begin();
-    const b = alice.begin();
+    const a = await alice.begin();
+    const b = await alice.begin();
     await encryptTo(a, BOB, text("a"));
     await encryptTo(b, BOB, text("b"));
-    a.commit();
-    assert.throws(() => b.commit(), (err: unknown) => err instanceof SignalError && err.code === "concurrent-modification");
+    await a.commit();
+    await assert.rejects(async () => b.commit(), (err: unknown) => err instanceof SignalError && err.code === "concurrent-modification");
 
     // Twenty concurrent sends through transact() all commit, each on top of the previous one.
     const wires = await Promise.all(Array.from({ length: 20 }, (_, i) => send(alice, BOB, `c${i}`)));
@@ -339,12 +340,12 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     const bob2 = await newDevice(bobDb, directory, BOB2.uri, BOB2.deviceId);
     await connect(alice, directory, BOB);
     await connect(alice, directory, BOB2);
-    assert.deepEqual(sessionDevices(alice.begin(), BOB.uri), [1, 2]);
+    assert.deepEqual(await sessionDevices(await alice.begin(), BOB.uri), [1, 2]);
 
-    const reg1 = sessionRegistrationId(alice.begin(), BOB);
-    const reg2 = sessionRegistrationId(alice.begin(), BOB2);
-    assert.equal(reg1, await bob.begin().getLocalRegistrationId());
-    assert.equal(reg2, await bob2.begin().getLocalRegistrationId());
+    const reg1 = await sessionRegistrationId(await alice.begin(), BOB);
+    const reg2 = await sessionRegistrationId(await alice.begin(), BOB2);
+    assert.equal(reg1, await (await bob.begin()).getLocalRegistrationId());
+    assert.equal(reg2, await (await bob2.begin()).getLocalRegistrationId());
 
     const toPhone = await send(alice, BOB, "to phone");
     const toLaptop = await send(alice, BOB2, "to laptop");
@@ -358,13 +359,13 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     );
 
     // Each device has its own identity key.
-    const uow = alice.begin();
-    assert.notDeepEqual(getRemoteIdentity(uow, BOB), getRemoteIdentity(uow, BOB2));
+    const uow = await alice.begin();
+    assert.notDeepEqual(await getRemoteIdentity(uow, BOB), await getRemoteIdentity(uow, BOB2));
     assert.equal((await receive(alice, BOB2, await send(bob2, ALICE, "from laptop"))).text, "from laptop");
   });
 
   it("rejects bad input with clear errors", async () => {
-    const uow = alice.begin();
+    const uow = await alice.begin();
     await expectSignalError(encryptTo(uow, BOB, text("no session yet")), "no-session");
     await expectSignalError(decryptFrom(uow, BOB, "message", text("garbage")), "no-session");
     await expectSignalError(decryptFrom(uow, BOB, "prekey", text("garbage")), "invalid-message");
@@ -382,7 +383,7 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     kyberFlipped[3]! ^= 1;
     const forgedKyber = { ...good, kyberPreKey: { ...good.kyberPreKey, signature: kyberFlipped.toString("base64") } };
     await expectSignalError(startSessionFromBundle(uow, BOB, forgedKyber), "invalid-bundle");
-    assert.equal(hasSession(uow, BOB), false);
+    assert.equal(await hasSession(uow, BOB), false);
 
     // A tampered ciphertext does not authenticate.
     await connect(alice, directory, BOB);
@@ -392,6 +393,6 @@ describe("Signal sessions (libsignal + SQLite)", () => {
     await expectSignalError(receive(bob, ALICE, { type: wire.type, ciphertext: tampered }), "invalid-message");
     assert.equal((await receive(bob, ALICE, wire)).text, "tamper with me");
 
-    assert.throws(() => SignalDeviceStore.open(aliceDb, CAROL), (err: unknown) => err instanceof SignalError && err.code === "no-local-identity");
+    await assert.rejects(async () => SignalDeviceStore.open(aliceDb, CAROL), (err: unknown) => err instanceof SignalError && err.code === "no-local-identity");
   });
 });

@@ -1,5 +1,6 @@
 // Measures the Signal layer with its SQLite stores (WAL, real files) and prints medians; the assertions only
 // guard against pathological regressions (10x the floors measured with in-memory stores).
+import { SqliteEngine } from "../../../src/sql/engines/sqlite.js";
 import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import {
@@ -26,19 +27,19 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 describe("Signal layer timings", () => {
   let dir: TempDir;
-  let aliceDb: Database.Database;
-  let bobDb: Database.Database;
+  let aliceDb: SqliteEngine;
+  let bobDb: SqliteEngine;
 
-  before(() => {
+  before(async () => {
     dir = new TempDir();
     aliceDb = openDb(dir.file("a.db"));
     bobDb = openDb(dir.file("b.db"));
-    aliceDb.pragma("synchronous = NORMAL");
-    bobDb.pragma("synchronous = NORMAL");
+    aliceDb.handle.pragma("synchronous = NORMAL");
+    bobDb.handle.pragma("synchronous = NORMAL");
   });
-  after(() => {
-    aliceDb.close();
-    bobDb.close();
+  after(async () => {
+    await aliceDb.close();
+    await bobDb.close();
     dir.remove();
   });
 
@@ -63,7 +64,7 @@ describe("Signal layer timings", () => {
     const dec: number[] = [];
     const encNoCommit: number[] = [];
     for (let i = 0; i < N; i++) {
-      encNoCommit.push(await timed(() => encryptTo(alice.begin(), BOB, body)));
+      encNoCommit.push(await timed(async () => encryptTo(await alice.begin(), BOB, body)));
       enc.push(await timed(async () => (wire = await alice.transact((uow) => encryptTo(uow, BOB, body)))));
       dec.push(await timed(() => bob.transact((uow) => decryptFrom(uow, ALICE, wire.type, wire.ciphertext))));
     }

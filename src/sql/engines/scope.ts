@@ -1,0 +1,36 @@
+// Which transaction the calling async context is in, and how nested calls become savepoints. Shared by both engines.
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface TxScope<Conn> {
+  conn: Conn;
+  /** Savepoints opened inside the transaction so far (for unique names). */
+  savepoints: number;
+}
+
+export class TxScopes<Conn> {
+  private readonly storage = new AsyncLocalStorage<TxScope<Conn>>();
+
+  current(): TxScope<Conn> | undefined {
+    return this.storage.getStore();
+  }
+
+  run<T>(scope: TxScope<Conn>, fn: () => Promise<T>): Promise<T> {
+    return this.storage.run(scope, fn);
+  }
+
+  /** Runs fn inside the current transaction as a savepoint: a failure rolls back fn's statements only. */
+  async nested<T>(scope: TxScope<Conn>, exec: (sql: string) => Promise<void> | void, fn: () => Promise<T>): Promise<T> {
+    const name = `sp${++scope.savepoints}`;
+    await exec(`SAVEPOINT ${name}`);
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      await exec(`ROLLBACK TO SAVEPOINT ${name}`);
+      await exec(`RELEASE SAVEPOINT ${name}`);
+      throw err;
+    }
+    await exec(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  }
+}
