@@ -6,7 +6,7 @@ import { isPuppetUserId } from "../config/identities.js";
 import { loadRegistration } from "../config/registration.js";
 import { createLogger, redactUri } from "../log.js";
 import { MatrixClient } from "../matrix/client.js";
-import { startAppserviceServer, type AppserviceServer } from "../matrix/appservice-server.js";
+import { startAppserviceServer, type TransactionSink } from "../matrix/appservice-server.js";
 import { InteropClient } from "../interop/client.js";
 import { BridgeCore, type MatrixEphemeralEvent, type MatrixEvent } from "../core/bridge.js";
 import { BridgeStore } from "../store/store.js";
@@ -21,6 +21,9 @@ import { InteropRemoteNetwork } from "./interop-side.js";
 import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";
 import { AppserviceGapGuard } from "./appservice-gaps.js";
+import { Readiness } from "./readiness.js";
+import { backoffDelay } from "../util/backoff.js";
+import { sleep } from "../util/sleep.js";
 
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -35,10 +38,148 @@ export interface BridgeRuntime {
   stop(): Promise<void>;
 }
 
+/** A bridge whose appservice listener is up; the rest starts behind it (see `started`). */
+export interface LaunchedBridge {
+  readonly appservicePort: number;
+  /** Resolves once start-up is complete; rejects after cleaning up when it fails or stop() interrupts it. */
+  readonly started: Promise<BridgeRuntime>;
+  /** Stops whatever has started so far (at any point of start-up). */
+  stop(): Promise<void>;
+}
+
+/** Thrown into `started` when stop() interrupts start-up. */
+export class StartupInterrupted extends Error {
+  constructor() {
+    super("the bridge was stopped during start-up");
+  }
+}
+
+/** Start-up waits for the homeserver this long at most between two tries. */
+const HOMESERVER_WAIT_MAX_MS = 5_000;
+const HOMESERVER_PROBE_TIMEOUT_MS = 3_000;
+
+/** Starts the bridge and resolves once it runs (for callers that need nothing before that). */
 export async function startBridge(config: BridgeConfig, log: Logger = createLogger({ ...config.logging, name: "matrix-dma-bridge" })): Promise<BridgeRuntime> {
+  return (await launchBridge(config, log)).started;
+}
+
+/**
+ * Opens the appservice listener at once (/health, /ready, and the homeserver's transactions, which wait for the
+ * database and are then queued durably), then opens the store, waits for the homeserver for as long as it takes, and
+ * starts the rest.
+ */
+export async function launchBridge(config: BridgeConfig, log: Logger = createLogger({ ...config.logging, name: "matrix-dma-bridge" })): Promise<LaunchedBridge> {
   const registration = loadRegistration(config.appservice.registration);
-  const store = await BridgeStore.open(databaseTarget(config), { log: log.child({ part: "store" }) });
   const matrixClient = new MatrixClient({ homeserverUrl: config.homeserver.url, asToken: registration.as_token, logger: log.child({ part: "matrix" }) });
+  let interop: InteropClient | undefined;
+  const readiness = new Readiness({
+    probeHomeserver: () => matrixClient.homeserverAnswers(HOMESERVER_PROBE_TIMEOUT_MS),
+    gatekeeperState: () => interop?.status().state ?? "not started",
+  });
+
+  // What the listener hands requests to once the store is open; until then requests wait here.
+  let wire!: (parts: ListenerParts) => void;
+  let fail!: (err: unknown) => void;
+  const wired = new Promise<ListenerParts>((resolve, reject) => ((wire = resolve), (fail = reject)));
+  wired.catch(() => undefined);
+  const sink: TransactionSink = { accept: async (txnId, txn) => (await wired).intake.accept(txnId, txn) };
+
+  const server = await startAppserviceServer({
+    bindAddress: config.appservice.bind_address,
+    port: config.appservice.port,
+    hsToken: registration.hs_token,
+    sink,
+    queryUser: async (userId) => (await wired).queryUser(userId),
+    readiness: async () => {
+      const report = await readiness.report();
+      return { ready: report.ready, body: report };
+    },
+    logger: log.child({ part: "appservice" }),
+  });
+
+  const abort = new AbortController();
+  const teardown: (() => Promise<void>)[] = [];
+  const started = (async (): Promise<BridgeRuntime> => {
+    const check = () => {
+      if (abort.signal.aborted) throw new StartupInterrupted();
+    };
+    const store = await BridgeStore.open(databaseTarget(config), { log: log.child({ part: "store" }) });
+    teardown.push(() => store.close());
+    check();
+    const parts = wireBridge(config, log, registration.id, matrixClient, store, (client) => (interop = client));
+    teardown.push(() => parts.interop.stop());
+    wire(parts);
+    readiness.databaseOpened();
+
+    await waitForHomeserver(matrixClient, readiness, config.homeserver.url, log, abort.signal).catch((err) => {
+      if (abort.signal.aborted) throw new StartupInterrupted();
+      throw err;
+    });
+    readiness.waitingForHomeserver("setting up the bridge bot and its encryption");
+    const stopParts = await parts.start(check);
+    teardown.push(stopParts);
+    readiness.markStarted();
+    log.info({ port: server.port }, "bridge started");
+    return { core: parts.core, store, appservicePort: server.port, stop };
+  })();
+
+  let stopping: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      abort.abort();
+      await started.catch(() => undefined);
+      await server.close();
+      for (const step of teardown.reverse()) await step().catch((err) => log.warn({ err }, "a part of the bridge did not stop cleanly"));
+      log.info("bridge stopped");
+    })();
+    return stopping;
+  }
+
+  // A failed start-up cleans up after itself; the caller sees the error through `started`.
+  const result = started.catch(async (err) => {
+    fail(err);
+    await stop();
+    throw err;
+  });
+  return { appservicePort: server.port, started: result, stop };
+}
+
+/** What the listener needs from the wired bridge. */
+interface ListenerParts {
+  readonly intake: TransactionSink;
+  queryUser(userId: string): Promise<boolean>;
+}
+
+interface WiredBridge extends ListenerParts {
+  readonly core: BridgeCore;
+  readonly interop: InteropClient;
+  /** Starts crypto, the bot, the gatekeeper connection and the queues; returns how to stop them. */
+  start(check: () => void): Promise<() => Promise<void>>;
+}
+
+/** Retries until the homeserver answers: a bridge started before its homeserver (a reboot, compose) just waits. */
+async function waitForHomeserver(client: MatrixClient, readiness: Readiness, url: string, log: Logger, signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const ok = await client.homeserverAnswers(HOMESERVER_PROBE_TIMEOUT_MS);
+    readiness.homeserverAnswered(ok);
+    if (ok) {
+      if (attempt > 0) log.info({ homeserver: url }, "the homeserver answers; starting");
+      return;
+    }
+    readiness.waitingForHomeserver(`waiting for the homeserver at ${url} to answer`);
+    if (attempt % 12 === 0) log.warn({ homeserver: url, attempt: attempt + 1 }, "the homeserver does not answer; waiting for it (its transactions are accepted and queued meanwhile)");
+    await sleep(backoffDelay(attempt, { initialMs: 500, maxMs: HOMESERVER_WAIT_MAX_MS }), signal);
+  }
+}
+
+function wireBridge(
+  config: BridgeConfig,
+  log: Logger,
+  appserviceId: string,
+  matrixClient: MatrixClient,
+  store: BridgeStore,
+  onInterop: (client: InteropClient) => void,
+): WiredBridge {
   const matrix = new AppserviceMatrixSide(config, matrixClient, store, log.child({ part: "matrix" }));
 
   let remote: InteropRemoteNetwork | undefined;
@@ -49,6 +190,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     log: log.child({ part: "interop" }),
     localDevice: (uri) => remote?.deviceStore(uri),
   });
+  onInterop(interop);
   const kickAll = () => {
     inboundWorker.kick();
     outboxWorker.kick();
@@ -144,79 +286,67 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     log.child({ part: "queue" }),
   );
 
-  let server: AppserviceServer | undefined;
-  let maintenance: NodeJS.Timeout | undefined;
-  try {
-    if (config.bridge.encryption.allow) {
-      crypto = await BridgeCrypto.start({
-        config,
-        maxKeyWaitMs: config.bridge.encryption.max_key_wait_seconds * 1000,
-        client: matrixClient,
-        store,
-        log: log.child({ part: "crypto" }),
-        kickInbound: () => inboundWorker.kick(),
-        notice: async (asUser, roomId, content, txnId) => void (await matrix.sendEvent(asUser, roomId, "m.room.message", content, txnId)),
-      });
-      matrix.useEncryption(crypto);
-    }
-    await matrix.ensureBot();
-    interop.onEnvelope((envelope) => network.receive(envelope));
-    interop.on("state", (s) => log.info({ state: s.state, lastError: s.lastError }, "gatekeeper connection"));
-    interop.on("state", (s) => {
-      if (s.state !== "connected") return;
-      store.outbox
-        .retryAllNow()
-        .catch((err) => log.warn({ err }, "could not mark waiting messages due; they go at their retry time"))
-        .finally(() => outboxWorker.kick());
-    });
-    interop.start();
-    server = await startAppserviceServer({
-      bindAddress: config.appservice.bind_address,
-      port: config.appservice.port,
-      hsToken: registration.hs_token,
-      sink: intake,
-      queryUser: async (userId) => {
-        // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
-        // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).
-        const key = isPuppetUserId(config, userId);
-        const contact = key === null ? null : network.ids.fromPuppetKey(key);
-        if (contact === null) return false;
-        await matrix.registerPuppet(network.ids.puppetKey(contact));
-        return true;
-      },
-      logger: log.child({ part: "appservice" }),
-    });
-    inboundWorker.start();
-    outboxWorker.start();
-    inboxWorker.start();
-    maintenance = startMaintenance(store, log.child({ part: "store" }));
-    // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
-    await matrixClient.pingHomeserver(registration.id).catch((err) => log.warn({ err }, "homeserver ping failed"));
-  } catch (err) {
-    clearInterval(maintenance);
-    await server?.close();
-    await interop.stop();
-    await crypto?.stop().catch((e) => log.warn({ err: e }, "stopping the crypto engine failed"));
-    await store.close();
-    throw err;
-  }
-  log.info({ port: server.port }, "bridge started");
 
-  const listening = server;
-  return {
-    core,
-    store,
-    appservicePort: listening.port,
-    async stop() {
-      await listening.close();
-      await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()]);
-      await interop.stop();
-      await crypto?.stop();
-      clearInterval(maintenance);
-      await store.close();
-      log.info("bridge stopped");
-    },
+  let maintenance: NodeJS.Timeout | undefined;
+  const queryUser = async (userId: string): Promise<boolean> => {
+    // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
+    // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).
+    const key = isPuppetUserId(config, userId);
+    const contact = key === null ? null : network.ids.fromPuppetKey(key);
+    if (contact === null) return false;
+    await matrix.registerPuppet(network.ids.puppetKey(contact));
+    return true;
   };
+
+  const start = async (check: () => void): Promise<() => Promise<void>> => {
+    const stops: (() => Promise<void>)[] = [];
+    const stopAll = async () => {
+      clearInterval(maintenance);
+      for (const step of stops.reverse()) await step();
+    };
+    try {
+      if (config.bridge.encryption.allow) {
+        crypto = await BridgeCrypto.start({
+          config,
+          maxKeyWaitMs: config.bridge.encryption.max_key_wait_seconds * 1000,
+          client: matrixClient,
+          store,
+          log: log.child({ part: "crypto" }),
+          kickInbound: () => inboundWorker.kick(),
+          notice: async (asUser, roomId, content, txnId) => void (await matrix.sendEvent(asUser, roomId, "m.room.message", content, txnId)),
+        });
+        const started = crypto;
+        stops.push(() => started.stop().catch((err) => log.warn({ err }, "stopping the crypto engine failed")));
+        matrix.useEncryption(crypto);
+      }
+      check();
+      await matrix.ensureBot();
+      check();
+      interop.onEnvelope((envelope) => network.receive(envelope));
+      interop.on("state", (s) => log.info({ state: s.state, lastError: s.lastError }, "gatekeeper connection"));
+      interop.on("state", (s) => {
+        if (s.state !== "connected") return;
+        store.outbox
+          .retryAllNow()
+          .catch((err) => log.warn({ err }, "could not mark waiting messages due; they go at their retry time"))
+          .finally(() => outboxWorker.kick());
+      });
+      interop.start();
+      inboundWorker.start();
+      outboxWorker.start();
+      inboxWorker.start();
+      stops.push(async () => void (await Promise.all([inboundWorker.stop(), outboxWorker.stop(), inboxWorker.stop()])));
+      maintenance = startMaintenance(store, log.child({ part: "store" }));
+      // A successful ping makes the homeserver send held-back transactions now instead of after its backoff.
+      await matrixClient.pingHomeserver(appserviceId).catch((err) => log.warn({ err }, "homeserver ping failed"));
+      return stopAll;
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+  };
+
+  return { intake, queryUser, core, interop, start };
 }
 
 /** Where the config says the state lives: a PostgreSQL URL, or the SQLite file. */
@@ -246,19 +376,18 @@ function startMaintenance(store: BridgeStore, log: Logger): NodeJS.Timeout {
   return setInterval(() => void tick(), MAINTENANCE_EVERY_MS).unref();
 }
 
-/** Runs the bridge until SIGINT or SIGTERM. */
+/** Runs the bridge until SIGINT or SIGTERM (which also interrupt a start-up still waiting for the homeserver). */
 export async function runBridge(config: BridgeConfig): Promise<void> {
   const log = createLogger({ ...config.logging, name: "matrix-dma-bridge" });
-  const runtime = await startBridge(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "stopping");
-      resolve();
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+  const bridge = await launchBridge(config, log);
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
   });
-  await runtime.stop();
+  const first = await Promise.race([bridge.started.then(() => null), signalled]);
+  const signal = first ?? (await signalled);
+  log.info({ signal }, "stopping");
+  await bridge.stop();
 }
 
 /** Thrown by a queue handler to be retried; carries the gatekeeper's own retry hint when it gave one. */
