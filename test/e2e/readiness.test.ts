@@ -7,10 +7,12 @@ import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
 import { providerPublicKey } from "../../src/config/provider-key.js";
 import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import type { ReadinessReport } from "../../src/app/readiness.js";
+import { databaseTarget } from "../../src/app/run.js";
+import type { BridgeConfig } from "../../src/config/schema.js";
+import { openStoreDatabase } from "../../src/store/database.js";
 import { makeTestConfig } from "../harness/config.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { freePort } from "../harness/free-port.js";
@@ -82,6 +84,7 @@ describe("health and readiness (bridge process, homeserver out of reach at first
   let door: Door;
   let alice: MatrixTestUser | undefined;
   let base: string;
+  let config: BridgeConfig;
   let failed = false;
 
   before(async function () {
@@ -91,7 +94,7 @@ describe("health and readiness (bridge process, homeserver out of reach at first
     door = new Door(await freePort(), { host: synapse.hostname, port: Number(synapse.port) });
     gk = await GatekeeperProcess.start();
     const dir = mkdtempSync(join(env.tmpDir, "ready-"));
-    const config = makeTestConfig({
+    config = makeTestConfig({
       homeserverUrl: `http://127.0.0.1:${door.port}`,
       domain: env.synapse.serverName,
       appservicePort: env.appservicePort,
@@ -142,11 +145,12 @@ describe("health and readiness (bridge process, homeserver out of reach at first
     const bot = `@whatsappbot:${env.synapse.serverName}`;
     const mgmt = await alice.createDm(bot);
     // The invite reached the bridge and sits in its durable queue, although the bridge cannot reach the homeserver.
-    const db = new Database(join(bridge.configPath, "..", "bridge.db"), { readonly: true, fileMustExist: true });
+    // (A second connection to the bridge's own database, whichever engine the test config uses; its schema is current.)
+    const db = await openStoreDatabase(databaseTarget(config));
     try {
-      await until("the invite in the bridge's queue", () => (db.prepare("SELECT seq FROM matrix_inbound WHERE room_id = ?").get(mgmt) ? true : undefined));
+      await until("the invite in the bridge's queue", async () => ((await db.get("SELECT seq FROM matrix_inbound WHERE room_id = ?", [mgmt])) ? true : undefined));
     } finally {
-      db.close();
+      await db.close();
     }
     assert.equal((await get(`${base}/ready`)).body.started, false, "the bridge must still be waiting for the homeserver");
     assert.doesNotMatch(bridge.logs, /could not queue transaction|rejected appservice request/);
