@@ -1,7 +1,7 @@
 // The bridge runtime: wires the store, the Matrix side, the interop side and the core, and runs the three durable
 // queues (Matrix inbound, interop outbox, interop inbox) until stopped.
 import type { Logger } from "pino";
-import type { BridgeConfig } from "../config/schema.js";
+import { parseListenAddress, type BridgeConfig } from "../config/schema.js";
 import { isPuppetUserId } from "../config/identities.js";
 import { loadRegistration } from "../config/registration.js";
 import { createLogger, redactUri } from "../log.js";
@@ -22,6 +22,9 @@ import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";
 import { AppserviceGapGuard } from "./appservice-gaps.js";
 import { Readiness } from "./readiness.js";
+import { BridgeMetrics } from "./metrics.js";
+import { startMetricsServer } from "./metrics-server.js";
+import { StoreStats } from "../store/stats.js";
 import { backoffDelay } from "../util/backoff.js";
 import { sleep } from "../util/sleep.js";
 
@@ -35,12 +38,15 @@ export interface BridgeRuntime {
   readonly core: BridgeCore;
   readonly store: BridgeStore;
   readonly appservicePort: number;
+  /** The metrics listener's port, when metrics are enabled. */
+  readonly metricsPort?: number;
   stop(): Promise<void>;
 }
 
 /** A bridge whose appservice listener is up; the rest starts behind it (see `started`). */
 export interface LaunchedBridge {
   readonly appservicePort: number;
+  readonly metricsPort?: number;
   /** Resolves once start-up is complete; rejects after cleaning up when it fails or stop() interrupts it. */
   readonly started: Promise<BridgeRuntime>;
   /** Stops whatever has started so far (at any point of start-up). */
@@ -77,12 +83,25 @@ export async function launchBridge(config: BridgeConfig, log: Logger = createLog
     gatekeeperState: () => interop?.status().state ?? "not started",
   });
 
+  const metrics = new BridgeMetrics();
+  const metricsServer = config.metrics.enabled ? await startMetricsServer(metrics, parseListenAddress(config.metrics.listen)!, log.child({ part: "metrics" })) : undefined;
+  if (metricsServer) metrics.collectProcessMetrics();
+
   // What the listener hands requests to once the store is open; until then requests wait here.
   let wire!: (parts: ListenerParts) => void;
   let fail!: (err: unknown) => void;
   const wired = new Promise<ListenerParts>((resolve, reject) => ((wire = resolve), (fail = reject)));
   wired.catch(() => undefined);
-  const sink: TransactionSink = { accept: async (txnId, txn) => (await wired).intake.accept(txnId, txn) };
+  const sink: TransactionSink = {
+    accept: async (txnId, txn) => {
+      const received = performance.now();
+      try {
+        await (await wired).intake.accept(txnId, txn);
+      } finally {
+        metrics.transaction(txn, (performance.now() - received) / 1000);
+      }
+    },
+  };
 
   const server = await startAppserviceServer({
     bindAddress: config.appservice.bind_address,
@@ -106,7 +125,7 @@ export async function launchBridge(config: BridgeConfig, log: Logger = createLog
     const store = await BridgeStore.open(databaseTarget(config), { log: log.child({ part: "store" }) });
     teardown.push(() => store.close());
     check();
-    const parts = wireBridge(config, log, registration.id, matrixClient, store, (client) => (interop = client));
+    const parts = wireBridge(config, log, registration.id, matrixClient, store, metrics, (client) => (interop = client));
     teardown.push(() => parts.interop.stop());
     wire(parts);
     readiness.databaseOpened();
@@ -120,7 +139,7 @@ export async function launchBridge(config: BridgeConfig, log: Logger = createLog
     teardown.push(stopParts);
     readiness.markStarted();
     log.info({ port: server.port }, "bridge started");
-    return { core: parts.core, store, appservicePort: server.port, stop };
+    return { core: parts.core, store, appservicePort: server.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), stop };
   })();
 
   let stopping: Promise<void> | undefined;
@@ -129,6 +148,7 @@ export async function launchBridge(config: BridgeConfig, log: Logger = createLog
       abort.abort();
       await started.catch(() => undefined);
       await server.close();
+      await metricsServer?.close();
       for (const step of teardown.reverse()) await step().catch((err) => log.warn({ err }, "a part of the bridge did not stop cleanly"));
       log.info("bridge stopped");
     })();
@@ -141,7 +161,7 @@ export async function launchBridge(config: BridgeConfig, log: Logger = createLog
     await stop();
     throw err;
   });
-  return { appservicePort: server.port, started: result, stop };
+  return { appservicePort: server.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), started: result, stop };
 }
 
 /** What the listener needs from the wired bridge. */
@@ -178,6 +198,7 @@ function wireBridge(
   appserviceId: string,
   matrixClient: MatrixClient,
   store: BridgeStore,
+  metrics: BridgeMetrics,
   onInterop: (client: InteropClient) => void,
 ): WiredBridge {
   const matrix = new AppserviceMatrixSide(config, matrixClient, store, log.child({ part: "matrix" }));
@@ -201,6 +222,7 @@ function wireBridge(
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });
   const network = remote;
+  const kindOf = (content: Uint8Array) => network.codec.decode(content).kind;
 
   // Matrix E2EE (started below, before the bot and puppets act); undefined when the config does not allow encryption.
   let crypto: BridgeCrypto | undefined;
@@ -225,6 +247,7 @@ function wireBridge(
       retryLater: (i, error, notBefore) => store.appservice.retryLater(i.seq, error, notBefore),
       giveUp: async (i, err) => {
         log.error({ err, seq: i.seq, kind: i.kind }, "a Matrix event could not be processed; dropping it");
+        metrics.failed("matrix_to_remote", "internal");
         if (i.kind === "event") await core.onMatrixEventAbandoned(i.payload as MatrixEvent, err);
       },
       maxAttempts: 12,
@@ -245,15 +268,18 @@ function wireBridge(
         const outcome = await network.deliver(e);
         if (outcome.kind === "sent") {
           await core.onSent(e);
+          metrics.bridged("matrix_to_remote", kindOf(e.content));
           return;
         }
         if (outcome.kind === "failed") {
           log.warn({ messageId: e.messageId, to: redactUri(e.remoteUri), reason: outcome.reason }, "message refused by the gatekeeper");
           await core.onSendFailed(e, outcome.reason, outcome.detail);
+          metrics.failed("matrix_to_remote", outcome.reason);
           return;
         }
         if (Date.now() - e.createdAt > OUTBOX_MAX_AGE_MS) {
           await core.onSendFailed(e, "unreachable", `gave up after ${Math.round(OUTBOX_MAX_AGE_MS / 3_600_000)} hours: ${outcome.detail}`);
+          metrics.failed("matrix_to_remote", "unreachable");
           return;
         }
         if (outcome.unreachable) await core.onSendDelayed(e, outcome.detail).catch((err) => log.warn({ err }, "could not post the delay notice"));
@@ -261,7 +287,10 @@ function wireBridge(
       },
       done: (e) => store.outbox.remove(e.seq),
       retryLater: (e, error, notBefore) => store.outbox.retryLater(e.seq, error, notBefore),
-      giveUp: async (e, err) => core.onSendFailed(e, "internal", err instanceof Error ? err.message : String(err)),
+      giveUp: async (e, err) => {
+        metrics.failed("matrix_to_remote", "internal");
+        await core.onSendFailed(e, "internal", err instanceof Error ? err.message : String(err));
+      },
       // Unreachable gatekeepers are bounded by OUTBOX_MAX_AGE_MS instead of a count.
       maxAttempts: Number.POSITIVE_INFINITY,
     },
@@ -274,11 +303,15 @@ function wireBridge(
       due: (now) => store.inbox.due(now),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
-      handle: (e) => core.handleRemoteEntry(e),
+      handle: async (e) => {
+        await core.handleRemoteEntry(e);
+        metrics.bridged("remote_to_matrix", kindOf(e.content));
+      },
       done: (e) => store.inbox.remove(e.seq),
       retryLater: (e, error, notBefore) => store.inbox.retryLater(e.seq, error, notBefore),
       giveUp: async (e, err) => {
         log.error({ err, messageId: e.messageId }, "a message from the remote network could not be posted to Matrix; dropping it");
+        metrics.failed("remote_to_matrix", "internal");
         await core.onRemoteEntryAbandoned(e, err);
       },
       maxAttempts: 20,
@@ -288,6 +321,7 @@ function wireBridge(
 
 
   let maintenance: NodeJS.Timeout | undefined;
+  metrics.readFrom({ stats: new StoreStats(store.db), openCryptoMachines: () => crypto?.engine.openMachines ?? 0 });
   const queryUser = async (userId: string): Promise<boolean> => {
     // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
     // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).
@@ -314,6 +348,7 @@ function wireBridge(
           log: log.child({ part: "crypto" }),
           kickInbound: () => inboundWorker.kick(),
           notice: async (asUser, roomId, content, txnId) => void (await matrix.sendEvent(asUser, roomId, "m.room.message", content, txnId)),
+          observer: metrics,
         });
         const started = crypto;
         stops.push(() => started.stop().catch((err) => log.warn({ err }, "stopping the crypto engine failed")));
@@ -324,6 +359,7 @@ function wireBridge(
       check();
       interop.onEnvelope((envelope) => network.receive(envelope));
       interop.on("state", (s) => log.info({ state: s.state, lastError: s.lastError }, "gatekeeper connection"));
+      interop.on("state", (s) => metrics.gatekeeperState(s.state));
       interop.on("state", (s) => {
         if (s.state !== "connected") return;
         store.outbox

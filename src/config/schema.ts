@@ -74,6 +74,19 @@ function looksLikePath(text: string): boolean {
   return !/\s/.test(word) && !word.includes("-----") && (/^(?:\.{1,2}\/|\/|~\/)/.test(word) || /\.(?:pem|key|der)$/i.test(word));
 }
 
+export const DEFAULT_METRICS_LISTEN = "127.0.0.1:29341";
+
+/** "host:port" (an IPv6 host in brackets) as a bind address and port, or null. */
+export function parseListenAddress(text: string): { host: string; port: number } | null {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  if (!match) return null;
+  const host = match[1] ?? match[2]!;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (match[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) return null;
+  return { host, port };
+}
+
 function providerKey(context: SchemaContext) {
   return expecting(z.string(), "file:/path/to/key.pem, env:NAME or the PEM text itself", { secret: true }).transform(
     (text, ctx) => {
@@ -268,6 +281,17 @@ export function buildConfigSchema(context: SchemaContext) {
     })
     .transform((db) => ({ ...db, type: db.type ?? (db.url !== undefined ? ("postgres" as const) : ("sqlite" as const)) }));
 
+  // Prometheus metrics on a listener of their own: never on the appservice port, which the homeserver reaches and
+  // which need not be reachable by a monitoring system (or the other way round).
+  const metrics = z
+    .strictObject({
+      enabled: expecting(z.boolean(), "true or false").default(false),
+      listen: expecting(z.string().refine((text) => parseListenAddress(text) !== null), "host:port to listen on, such as 127.0.0.1:29341 or [::]:29341")
+        // Kept as written (a parsed config is written back out by tests and tools); run.ts parses it.
+        .default(DEFAULT_METRICS_LISTEN),
+    })
+    .prefault({});
+
   const logging = z
     .strictObject({
       level: expecting(z.enum(LOG_LEVELS), LOG_LEVELS.map((l) => `"${l}"`).join(", ")).default("info"),
@@ -276,7 +300,7 @@ export function buildConfigSchema(context: SchemaContext) {
     .prefault({});
 
   return z
-    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, logging })
+    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, metrics, logging })
     .superRefine((config, ctx) => {
       const botId = botUserId(config);
       if (botId.length > MAX_USER_ID_LENGTH) {

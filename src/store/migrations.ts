@@ -214,4 +214,13 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE appservice_txns;
     `,
   },
+  {
+    version: 7,
+    name: "when inbox and Matrix inbound items were queued",
+    sql: `
+      -- For the oldest-item age of each queue (metrics); 0 for items queued before this column existed.
+      ALTER TABLE inbox ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE matrix_inbound ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

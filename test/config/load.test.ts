@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../src/config/errors.js";
 import { analyseConfig, analyseConfigFile, loadConfig, parseConfig } from "../../src/config/load.js";
+import { parseListenAddress } from "../../src/config/schema.js";
 import { ed25519Pem, minimalConfig, removeTempDirs, tempDir } from "./fixtures.js";
 
 const REPO_ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -228,6 +229,20 @@ logging:
     assert.ok(lines.some((l) => l.startsWith("database.url: is not a postgres:// URL")), lines.join("\n"));
     const missing = problemsOf(() => parseConfig(minimalConfig(dir, "database:\n  type: postgres\n"), "c.yaml", { baseDir: dir }));
     assert.ok(missing.some((l) => l.startsWith("database.url: is required when type is")), missing.join("\n"));
+  });
+
+  it("leaves metrics off by default and checks the listen address", () => {
+    const dir = tempDir();
+    assert.deepEqual(parseConfig(minimalConfig(dir), "c.yaml", { baseDir: dir }).metrics, { enabled: false, listen: "127.0.0.1:29341" });
+    const on = parseConfig(minimalConfig(dir, "metrics:\n  enabled: true\n  listen: \"[::]:9100\"\n"), "c.yaml", { baseDir: dir });
+    assert.deepEqual(on.metrics, { enabled: true, listen: "[::]:9100" });
+    assert.deepEqual(parseListenAddress(on.metrics.listen), { host: "::", port: 9100 });
+    assert.deepEqual(parseListenAddress("metrics.example.org:80"), { host: "metrics.example.org", port: 80 });
+    for (const bad of ["29341", "0.0.0.0:0", "0.0.0.0:70000", ":::9100", "[nonsense]:1", "a b:1"]) {
+      assert.equal(parseListenAddress(bad), null, bad);
+      const lines = problemsOf(() => parseConfig(minimalConfig(dir, `metrics:\n  listen: "${bad}"\n`), "c.yaml", { baseDir: dir }));
+      assert.ok(lines.some((l) => l.startsWith("metrics.listen: must be host:port to listen on")), lines.join("\n"));
+    }
   });
 });
 

@@ -29,6 +29,7 @@ import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
 import { installCryptoStorage } from "./indexeddb.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
+import { observed, type CryptoObserver } from "./observer.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
 import { loadOrCreateStoreKey } from "./store-key.js";
@@ -49,6 +50,8 @@ export interface CryptoEngineOptions {
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
   onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
+  /** Told of each encryption, decryption and to-device message, and of each store load (metrics). */
+  observer?: CryptoObserver;
 }
 
 /** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
@@ -95,6 +98,7 @@ export class MatrixCryptoEngine {
       maxOpen: opts.maxOpenMachines ?? 64,
       log: opts.log,
       onOpen: (machine, owner) => this.onMachineOpen(machine, owner),
+      ...(opts.observer ? { onStoreOpened: (seconds: number) => opts.observer!.storeOpened(seconds) } : {}),
     });
   }
 
@@ -229,14 +233,14 @@ export class MatrixCryptoEngine {
       return;
     }
     const { to_user_id: _u, to_device_id: _d, ...event } = ev;
-    await this.pool.use(ownerOf(row), async (machine) => {
+    await observed(this.opts.observer, "olm_to_device", () => this.pool.use(ownerOf(row), async (machine) => {
       // The MSC4186 variant: a missing one-time-key count means "unchanged", which is what a lone to-device item says.
       const processed = await machine.receiveSyncChangesMsc4186(JSON.stringify([event]), new DeviceLists(), new Map(), undefined, untrusted());
       for (const p of processed) {
         if ("utdInfo" in p) this.opts.log.warn({ user: row.userId, sender: ev.sender, type: ev.type }, "a to-device message for the bridge could not be decrypted");
       }
       await flushOutgoingRequests(machine, this.http(row), this.opts.log);
-    });
+    }));
   }
 
   /**
@@ -332,7 +336,7 @@ export class MatrixCryptoEngine {
     const sessionId = typeof ev.content.session_id === "string" ? ev.content.session_id : "";
     if (ev.content.algorithm !== MEGOLM) return { kind: "failed", reason: `unsupported encryption algorithm ${String(ev.content.algorithm)}` };
     const row = await this.readyDevice(asUser);
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_decrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       try {
         const decrypted = await machine.decryptRoomEvent(JSON.stringify(ev), new RoomId(ev.room_id), untrusted());
         const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
@@ -349,7 +353,7 @@ export class MatrixCryptoEngine {
         if (err.code === DecryptionErrorCode.MissingRoomKey || err.code === DecryptionErrorCode.UnknownMessageIndex) return { kind: "missing_key" as const, sessionId };
         return { kind: "failed" as const, reason: err.description };
       }
-    });
+    }), (outcome) => outcome.kind);
   }
 
   /**
@@ -366,7 +370,7 @@ export class MatrixCryptoEngine {
     }
     const recipients = state.recipients.includes(asUser) ? state.recipients : [...state.recipients, asUser];
     const users = () => recipients.map((u) => new UserId(u));
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_encrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       const http = this.http(row);
       const room = new RoomId(roomId);
       await machine.updateTrackedUsers(users());
@@ -382,7 +386,7 @@ export class MatrixCryptoEngine {
       }
       const encrypted = await machine.encryptRoomEvent(room, type, JSON.stringify(content));
       return JSON.parse(encrypted) as Record<string, unknown>;
-    });
+    }));
   }
 
   /** Forgets the room's cached members and settings (the bridge itself just changed them). */
