@@ -7,6 +7,12 @@ import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, 
 /** Matrix event content as the core builds it (m.room.message and friends). */
 export type MatrixContent = Record<string, unknown>;
 
+export interface StateEvent {
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: MatrixContent;
+}
+
 export interface MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
@@ -15,8 +21,13 @@ export interface MatrixSide {
    * (name, avatar) current; returns its user ID.
    */
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
-  /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
-  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /**
+   * Creates a DM portal room owned by the puppet, inviting the Matrix user. `initialState` goes into the room as it is
+   * created (bridge info), so no client ever sees the room without it.
+   */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string>;
+  /** Sets a state event as `asUser`. */
+  setState(asUser: string, roomId: string, state: StateEvent): Promise<void>;
   joinRoom(asUser: string, roomId: string): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;

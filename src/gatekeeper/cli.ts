@@ -37,6 +37,7 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
   user block PHONE URI | user unblock PHONE URI
   user opt-in PHONE [--allow-provider ID ...] | user opt-out PHONE
   user receipts PHONE on|off
+  user profile PHONE [--name NAME] [--avatar MEDIA_ID|none]
   user add-device PHONE | user remove-device PHONE DEVICE
   user reset-identity PHONE [--device N]     (default: every device of the user)
 
@@ -317,6 +318,7 @@ async function user(args: string[]): Promise<void> {
     waveform: { type: "string" },
     thumbnail: { type: "string" },
     out: { type: "string" },
+    avatar: { type: "string" },
   });
   const api = client(values);
   const phone = () => need(positionals[0], "PHONE");
@@ -397,6 +399,13 @@ async function user(args: string[]): Promise<void> {
       const on = need(positionals[1], "on|off");
       if (on !== "on" && on !== "off") throw new UsageError("receipts takes on or off");
       return print(await api.setSendReceipts(phone(), on === "on"));
+    }
+    case "profile": {
+      const profile: { name?: string; avatar?: string | null } = {};
+      if (values.name !== undefined) profile.name = values.name;
+      if (values.avatar !== undefined) profile.avatar = values.avatar === "none" ? null : values.avatar;
+      if (Object.keys(profile).length === 0) throw new UsageError("user profile needs --name or --avatar");
+      return print(await api.setProfile(phone(), profile));
     }
     case "add-device":
       return print(await api.addDevice(phone()));

@@ -100,6 +100,18 @@ describe("dma-gatekeeper CLI", function () {
     assert.match(missing.stderr, /ambiguous/);
   });
 
+  it("changes a simulated user's profile", async () => {
+    const renamed = await run(["user", "profile", "+4915112345678", "--name", "Anna Berg", ...server]);
+    assert.equal(renamed.code, 0, renamed.stderr);
+    assert.equal(JSON.parse(renamed.stdout).name, "Anna Berg");
+    const none = await run(["user", "profile", "+4915112345678", ...server]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /needs --name or --avatar/);
+    const unknown = await run(["user", "profile", "+4915199999999", "--name", "X", ...server]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /UNKNOWN_USER/);
+  });
+
   it("explains errors and usage mistakes with an exit status", async () => {
     const bad = await run(["user", "add", "12", "--name", "X", ...server]);
     assert.equal(bad.code, 1);
