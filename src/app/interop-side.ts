@@ -53,6 +53,13 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     private readonly accepts: (matrixUser: string) => boolean = () => true,
   ) {}
 
+  /** The user's identity was deleted from the store (logout): the next use makes and uploads a new one. */
+  forgetIdentity(matrixUser: string): void {
+    const uri = matrixUri(matrixUser);
+    this.ready.delete(uri);
+    this.devices.delete(uri);
+  }
+
   /** The Signal store of a Matrix user's interop device, if it exists (used for prekey refills). */
   async deviceStore(uri: string): Promise<SignalDeviceStore | undefined> {
     const cached = this.devices.get(uri);

@@ -25,6 +25,7 @@ import { Readiness } from "./readiness.js";
 import { BridgeMetrics } from "./metrics.js";
 import { startMetricsServer } from "./metrics-server.js";
 import { StoreStats } from "../store/stats.js";
+import { RuntimeOperations } from "./operations.js";
 import { backoffDelay } from "../util/backoff.js";
 import { sleep } from "../util/sleep.js";
 
@@ -220,8 +221,10 @@ function wireBridge(
   // Envelopes arrive only after start-up below, when `core` exists.
   remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user));
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
-  const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });
   const network = remote;
+  const stats = new StoreStats(store.db);
+  const ops = new RuntimeOperations(store, stats, network, () => crypto);
+  const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media, ops });
   const kindOf = (content: Uint8Array) => network.codec.decode(content).kind;
 
   // Matrix E2EE (started below, before the bot and puppets act); undefined when the config does not allow encryption.
@@ -321,7 +324,7 @@ function wireBridge(
 
 
   let maintenance: NodeJS.Timeout | undefined;
-  metrics.readFrom({ stats: new StoreStats(store.db), openCryptoMachines: () => crypto?.engine.openMachines ?? 0 });
+  metrics.readFrom({ stats, openCryptoMachines: () => crypto?.engine.openMachines ?? 0 });
   const queryUser = async (userId: string): Promise<boolean> => {
     // The homeserver asks before an invite or lookup of a puppet nobody has created: only a dialable number
     // exists, and only its account is made (no device, profile or directory lookup until a chat needs them).

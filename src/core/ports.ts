@@ -7,6 +7,27 @@ import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, 
 /** Matrix event content as the core builds it (m.room.message and friends). */
 export type MatrixContent = Record<string, unknown>;
 
+/** What the runtime knows that the core does not: queues, crypto devices, the interop identity's storage. */
+export interface OperationsPort {
+  readonly version: string;
+  status(): Promise<OperationsStatus>;
+  /** Gives a bridge-owned Matrix user (the bot or a puppet) a fresh E2EE device, retiring the old one; returns its ID. */
+  resetCrypto(userId: string): Promise<string>;
+  /**
+   * Forgets a Matrix user's network side: the interop identity and its keys, queued messages, the message map and
+   * the portal rows (the caller has already closed the rooms). The next use makes a new identity.
+   */
+  forgetUser(userId: string): Promise<void>;
+}
+
+export interface OperationsStatus {
+  readonly queues: readonly { name: string; depth: number; oldestAgeSeconds: number }[];
+  /** Open crypto machines; null when Matrix encryption is off. */
+  readonly cryptoMachines: number | null;
+  readonly portals: number;
+  readonly puppets: number;
+}
+
 export interface StateEvent {
   readonly type: string;
   readonly stateKey: string;

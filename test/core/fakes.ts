@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
 import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
-import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type StateEvent, type TextDialect } from "../../src/core/ports.js";
+import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type OperationsPort, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type StateEvent, type TextDialect } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
@@ -257,6 +257,7 @@ export interface CoreWorldOptions {
   bridge?: Record<string, unknown>;
   directory?: Record<string, string>;
   media?: MediaPort;
+  ops?: OperationsPort;
 }
 
 /** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
@@ -273,7 +274,7 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
   const remote = new ScriptedRemoteNetwork(options.directory);
   const logs: LogLine[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const deps = { config, store, matrix, remote, log, media: options.media };
+  const deps = { config, store, matrix, remote, log, media: options.media, ops: options.ops };
   const core = new BridgeCore(deps);
   return {
     core,

@@ -5,6 +5,8 @@ import { notices } from "../notices.js";
 import { listCommand, startChatCommand } from "./chats.js";
 import type { CommandDef } from "./command.js";
 import { pingCommand } from "./status.js";
+import { deletePortalCommand, logoutCommand, portalsCommand, resetCryptoCommand, statusCommand, syncProfileCommand, versionCommand } from "./admin.js";
+import { confirmCommand } from "./confirm.js";
 
 export type { CommandCall, CommandDef } from "./command.js";
 
@@ -15,7 +17,21 @@ const helpCommand: CommandDef = {
   run: ({ ctx, userId, reply }) => reply(helpText(ctx, userId)),
 };
 
-export const COMMANDS: readonly CommandDef[] = [startChatCommand, listCommand, pingCommand, helpCommand];
+export const COMMANDS: readonly CommandDef[] = [
+  startChatCommand,
+  listCommand,
+  pingCommand,
+  logoutCommand,
+  confirmCommand,
+  helpCommand,
+  // Admin only: help shows them to admins.
+  statusCommand,
+  versionCommand,
+  portalsCommand,
+  deletePortalCommand,
+  syncProfileCommand,
+  resetCryptoCommand,
+];
 
 export type ParsedCommand =
   | { kind: "command"; def: CommandDef; args: string }

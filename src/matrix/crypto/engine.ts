@@ -140,6 +140,23 @@ export class MatrixCryptoEngine {
     return (await pending).deviceId;
   }
 
+  /**
+   * Retires the user's device (deleted on the homeserver; its crypto store is no longer used) and gives the user a
+   * new one, cross-signed again. For an admin repairing a device whose sessions are broken. Returns the new ID.
+   */
+  async resetDevice(userId: string): Promise<string> {
+    const old = await this.devices.get(userId);
+    if (!old) return this.ensureDevice(userId);
+    const pending = this.setUpDevice(userId, old);
+    this.ready.set(userId, pending);
+    pending.catch(() => this.ready.get(userId) === pending && this.ready.delete(userId));
+    const fresh = await pending;
+    await this.opts.client
+      .request("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(old.deviceId)}`, { asUser: userId, body: {} })
+      .catch((err) => this.opts.log.warn({ err, user: userId }, "could not delete the retired device"));
+    return fresh.deviceId;
+  }
+
   private async setUpDevice(userId: string, replacing?: CryptoDeviceRow): Promise<CryptoDeviceRow> {
     let row = await this.devices.get(userId);
     if (!row || replacing) {
