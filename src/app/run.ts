@@ -26,6 +26,7 @@ import { BridgeMetrics } from "./metrics.js";
 import { startMetricsServer } from "./metrics-server.js";
 import { StoreStats } from "../store/stats.js";
 import { RuntimeOperations } from "./operations.js";
+import { startProvisioningServer } from "./provisioning-server.js";
 import { backoffDelay } from "../util/backoff.js";
 import { sleep } from "../util/sleep.js";
 
@@ -41,6 +42,8 @@ export interface BridgeRuntime {
   readonly appservicePort: number;
   /** The metrics listener's port, when metrics are enabled. */
   readonly metricsPort?: number;
+  /** The provisioning API's port, when it is enabled. */
+  readonly provisioningPort?: number;
   stop(): Promise<void>;
 }
 
@@ -138,9 +141,30 @@ export async function launchBridge(config: BridgeConfig, log: Logger = createLog
     readiness.waitingForHomeserver("setting up the bridge bot and its encryption");
     const stopParts = await parts.start(check);
     teardown.push(stopParts);
+    let provisioningPort: number | undefined;
+    if (config.provisioning.enabled) {
+      const provisioning = await startProvisioningServer({
+        listen: parseListenAddress(config.provisioning.listen)!,
+        sharedSecret: config.provisioning.shared_secret!,
+        service: parts.core.provisioning(),
+        network: parts.network,
+        safetyNumbers: (userId, contact, devices) => parts.network.safetyNumbers(userId, contact, devices),
+        managementRoom: async (userId) => (await store.users.get(userId))?.managementRoom ?? null,
+        log: log.child({ part: "provisioning" }),
+      });
+      teardown.push(() => provisioning.close());
+      provisioningPort = provisioning.port;
+    }
     readiness.markStarted();
     log.info({ port: server.port }, "bridge started");
-    return { core: parts.core, store, appservicePort: server.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), stop };
+    return {
+      core: parts.core,
+      store,
+      appservicePort: server.port,
+      ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
+      ...(provisioningPort !== undefined ? { provisioningPort } : {}),
+      stop,
+    };
   })();
 
   let stopping: Promise<void> | undefined;
@@ -173,6 +197,7 @@ interface ListenerParts {
 
 interface WiredBridge extends ListenerParts {
   readonly core: BridgeCore;
+  readonly network: InteropRemoteNetwork;
   readonly interop: InteropClient;
   /** Starts crypto, the bot, the gatekeeper connection and the queues; returns how to stop them. */
   start(check: () => void): Promise<() => Promise<void>>;
@@ -385,7 +410,7 @@ function wireBridge(
     }
   };
 
-  return { intake, queryUser, core, interop, start };
+  return { intake, queryUser, core, network, interop, start };
 }
 
 /** Where the config says the state lives: a PostgreSQL URL, or the SQLite file. */

@@ -75,6 +75,22 @@ function looksLikePath(text: string): boolean {
 }
 
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:29341";
+export const DEFAULT_PROVISIONING_LISTEN = "127.0.0.1:29342";
+
+function sharedSecret(context: SchemaContext) {
+  return expecting(z.string(), "a secret of at least 32 characters, env:NAME or file:/path", { secret: true }).transform((text, ctx) => {
+    const outcome = resolveSecret(text, context);
+    if (outcome.ok !== true) {
+      ctx.issues.push({ code: "custom", input: text, message: outcome.ok === false ? outcome.problem : outcome.note });
+      return z.NEVER;
+    }
+    if (outcome.value.length < 32) {
+      ctx.issues.push({ code: "custom", input: text, message: "is shorter than 32 characters; use a long random string (e.g. openssl rand -hex 32)" });
+      return z.NEVER;
+    }
+    return outcome.value;
+  });
+}
 
 /** "host:port" (an IPv6 host in brackets) as a bind address and port, or null. */
 export function parseListenAddress(text: string): { host: string; port: number } | null {
@@ -292,6 +308,20 @@ export function buildConfigSchema(context: SchemaContext) {
     })
     .prefault({});
 
+  // The provisioning API (integrations, client UIs), on a listener of its own, guarded by a shared secret.
+  const provisioning = z
+    .strictObject({
+      enabled: expecting(z.boolean(), "true or false").default(false),
+      listen: expecting(z.string().refine((text) => parseListenAddress(text) !== null), "host:port to listen on, such as 127.0.0.1:29342").default(DEFAULT_PROVISIONING_LISTEN),
+      shared_secret: sharedSecret(context).optional(),
+    })
+    .prefault({})
+    .superRefine((p, ctx) => {
+      if (p.enabled && p.shared_secret === undefined) {
+        ctx.addIssue({ code: "custom", path: ["shared_secret"], message: "is required when enabled is true (a random string of at least 32 characters; env: or file: keep it out of this file)" });
+      }
+    });
+
   const logging = z
     .strictObject({
       level: expecting(z.enum(LOG_LEVELS), LOG_LEVELS.map((l) => `"${l}"`).join(", ")).default("info"),
@@ -300,7 +330,7 @@ export function buildConfigSchema(context: SchemaContext) {
     .prefault({});
 
   return z
-    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, metrics, logging })
+    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, metrics, provisioning, logging })
     .superRefine((config, ctx) => {
       const botId = botUserId(config);
       if (botId.length > MAX_USER_ID_LENGTH) {

@@ -56,6 +56,7 @@ export const notices = {
     lines.length === 0 ? `${userId} has no portals.` : `Portals of ${userId}:\n${lines.join("\n")}`,
   adminChatLine: (who: string, roomId: string, encrypted: boolean) => `• ${who} — ${roomId}${encrypted ? " (encrypted)" : ""}`,
   noSuchPortal: (roomId: string) => `${roomId} is not a portal of this bridge.`,
+  portalDeletedByUser: () => "This chat was closed from an app connected to the bridge. The next message from either side opens a new one.",
   portalDeletedHere: () => "This chat was closed by the bridge admin. The next message from either side opens a new one.",
   portalDeleted: (who: string, userId: string, roomId: string) => `Deleted the portal of ${userId} with ${who} (${roomId}); its puppet left the room.`,
   profileSynced: (who: string, name: string, portals: number) => `Profile of ${who} synced: "${name}", bridge info updated in ${portals} portal${portals === 1 ? "" : "s"}.`,

@@ -88,6 +88,20 @@ async function bridgeEarlyMessages(ctx: CoreContext, roomId: string, puppet: str
   }
 }
 
+/**
+ * Closes a portal on purpose (an admin, the user through an integration): the puppet says so and leaves, and the chat
+ * is forgotten, so the next message from either side opens a new room.
+ */
+export async function closePortal(ctx: CoreContext, portal: PortalRow, text: string, reason: string): Promise<void> {
+  if (!portal.roomId) return;
+  const roomId = portal.roomId;
+  const puppet = ctx.puppetOf(portal.remoteUri);
+  await ctx.notice(puppet, roomId, text, `closed-${roomId}`).catch((err) => ctx.log.warn({ err }, "could not post the closing notice"));
+  await ctx.store.portals.forgetRoom(roomId);
+  await ctx.matrix.leaveRoom(puppet, roomId, reason).catch((err) => ctx.log.warn({ err, room: roomId }, "the puppet could not leave a closed portal"));
+  ctx.log.info({ room: roomId, reason }, "portal closed");
+}
+
 /** The user left their portal: it is forgotten (the next message makes a new one) and the puppet leaves too. */
 export async function forgetPortal(ctx: CoreContext, portal: PortalRow): Promise<void> {
   if (!portal.roomId) return;

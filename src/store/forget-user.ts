@@ -13,7 +13,7 @@ export class UserForgetting {
       if (!row) return undefined;
       await this.db.run("DELETE FROM signal_local_devices WHERE uri = ?", [row.interop_uri]);
       await this.db.run("DELETE FROM read_markers WHERE room_id IN (SELECT room_id FROM portals WHERE matrix_user = ? AND room_id IS NOT NULL)", [userId]);
-      for (const table of ["outbox", "inbox", "message_map", "reactions", "portals"] as const) {
+      for (const table of ["outbox", "inbox", "message_map", "reactions", "portals", "blocked_contacts"] as const) {
         await this.db.run(`DELETE FROM ${table} WHERE matrix_user = ?`, [userId]);
       }
       await this.db.run("UPDATE bridge_users SET keys_uploaded_at = NULL WHERE user_id = ?", [userId]);

@@ -223,4 +223,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE matrix_inbound ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 8,
+    name: "contacts a Matrix user blocked",
+    sql: `
+      -- The bridge drops what a blocked contact sends to this user (the interop protocol has no block of its own).
+      CREATE TABLE blocked_contacts (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        blocked_at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri)
+      );
+    `,
+  },
 ];

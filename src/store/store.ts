@@ -8,6 +8,7 @@ import { MessageMapStore, type MappingLog } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
+import { BlockStore } from "./blocks.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -25,6 +26,7 @@ export class BridgeStore {
   readonly inbox: InboxStore;
   readonly reactions: ReactionStore;
   readonly readMarkers: ReadMarkerStore;
+  readonly blocks: BlockStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -39,6 +41,7 @@ export class BridgeStore {
     this.inbox = new InboxStore(db);
     this.reactions = new ReactionStore(db);
     this.readMarkers = new ReadMarkerStore(db);
+    this.blocks = new BlockStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

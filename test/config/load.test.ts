@@ -231,6 +231,19 @@ logging:
     assert.ok(missing.some((l) => l.startsWith("database.url: is required when type is")), missing.join("\n"));
   });
 
+  it("leaves provisioning off by default and requires a long shared secret to turn it on", () => {
+    const dir = tempDir();
+    assert.deepEqual(parseConfig(minimalConfig(dir), "c.yaml", { baseDir: dir }).provisioning, { enabled: false, listen: "127.0.0.1:29342" });
+    const secret = "s".repeat(40);
+    const on = parseConfig(minimalConfig(dir, "provisioning:\n  enabled: true\n  shared_secret: env:PROV\n"), "c.yaml", { baseDir: dir, env: { PROV: secret } });
+    assert.equal(on.provisioning.shared_secret, secret);
+    const missing = problemsOf(() => parseConfig(minimalConfig(dir, "provisioning:\n  enabled: true\n"), "c.yaml", { baseDir: dir }));
+    assert.ok(missing.some((l) => l.startsWith("provisioning.shared_secret: is required when enabled is true")), missing.join("\n"));
+    const short = problemsOf(() => parseConfig(minimalConfig(dir, "provisioning:\n  enabled: true\n  shared_secret: tooshort\n"), "c.yaml", { baseDir: dir }));
+    assert.ok(short.some((l) => l.startsWith("provisioning.shared_secret: is shorter than 32 characters")), short.join("\n"));
+    assert.ok(!short.join("\n").includes("tooshort"), "the secret is never echoed");
+  });
+
   it("leaves metrics off by default and checks the listen address", () => {
     const dir = tempDir();
     assert.deepEqual(parseConfig(minimalConfig(dir), "c.yaml", { baseDir: dir }).metrics, { enabled: false, listen: "127.0.0.1:29341" });

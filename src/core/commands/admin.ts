@@ -1,5 +1,6 @@
 // Commands for bridge admins (permission "admin"): look into and repair other users' portals, and the bridge itself.
 import { postBridgeInfo, watchingProfile } from "../bridge-info.js";
+import { closePortal } from "../portals.js";
 import { notices } from "../notices.js";
 import { InputError } from "../ports.js";
 import { askToConfirm } from "./confirm.js";
@@ -57,11 +58,7 @@ export const deletePortalCommand: CommandDef = {
     if (!ROOM_ID.test(roomId)) return reply(notices.notARoomId(roomId));
     const portal = await ctx.store.portals.byRoom(roomId);
     if (!portal) return reply(notices.noSuchPortal(roomId));
-    const puppet = ctx.puppetOf(portal.remoteUri);
-    await ctx.notice(puppet, roomId, notices.portalDeletedHere(), `deleted-${roomId}-${Date.now()}`).catch((err) => ctx.log.warn({ err }, "could not post the closing notice"));
-    await ctx.store.portals.forgetRoom(roomId);
-    await ctx.matrix.leaveRoom(puppet, roomId, "closed by the bridge admin").catch((err) => ctx.log.warn({ err, room: roomId }, "the puppet could not leave a deleted portal"));
-    ctx.log.info({ room: roomId }, "portal deleted by an admin");
+    await closePortal(ctx, portal, notices.portalDeletedHere(), "closed by the bridge admin");
     return reply(notices.portalDeleted(ctx.label(portal.remoteUri), portal.matrixUser, roomId));
   },
 };

@@ -41,6 +41,10 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     return;
   }
   const contact = entry.remoteUri;
+  if (await ctx.store.blocks.isBlocked(entry.matrixUser, contact)) {
+    ctx.log.debug({ messageId: entry.messageId }, "dropping content from a contact the user blocked");
+    return;
+  }
   if (!ctx.remote.ids.isContact(contact)) {
     ctx.log.warn({ messageId: entry.messageId }, "dropping content from a sender that is not one of the network's users");
     return;
