@@ -16,6 +16,7 @@ import type { MatrixClient } from "../matrix/client.js";
 import type { ToDeviceEvent } from "../matrix/events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
 import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
+import type { CryptoObserver } from "../matrix/crypto/observer.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
 export const CRYPTO_QUEUE_KEY = "\u0000crypto";
@@ -31,6 +32,8 @@ export interface BridgeCryptoOptions {
   notice: (asUser: string, roomId: string, content: Record<string, unknown>, txnId: string) => Promise<void>;
   /** How long an event waits for its room key before the sender is told it was lost (default 10 minutes). */
   maxKeyWaitMs?: number;
+  /** Metrics of the engine's operations. */
+  observer?: CryptoObserver;
   /** How long an undecryptable event waits for older to-device messages in the queue (default 5 s). */
   catchUpMs?: number;
 }
@@ -75,6 +78,7 @@ export class BridgeCrypto implements SendEncryption {
       maxOpenMachines: opts.config.bridge.encryption.max_open_devices,
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
+      ...(opts.observer ? { observer: opts.observer } : {}),
     });
     self = new BridgeCrypto(engine, opts);
     const sweepMs = Math.min(SWEEP_MS, Math.max(1_000, self.maxKeyWaitMs / 4));

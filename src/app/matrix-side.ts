@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
-import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
+import type { MatrixContent, MatrixSide, RemoteAvatar, StateEvent } from "../core/ports.js";
 import type { MatrixEvent } from "../core/events.js";
 import type { MatrixIntent } from "../matrix/intent.js";
 import type { PuppetRow } from "../store/puppets.js";
@@ -97,8 +97,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
   }
 
-  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
-    const initialState: { type: string; state_key: string; content: MatrixContent }[] = [];
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
+    const initialState: { type: string; state_key: string; content: MatrixContent }[] = (opts.initialState ?? []).map((s) => ({ type: s.type, state_key: s.stateKey, content: s.content }));
     if (opts.encrypted) initialState.push({ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } });
     // No room name: clients name a DM after the other member, the puppet, whose display name follows the contact.
     return this.client.as(opts.puppetUserId).createRoom({
@@ -108,6 +108,10 @@ export class AppserviceMatrixSide implements MatrixSide {
       initial_state: initialState,
       power_level_content_override: { users: { [opts.puppetUserId]: 100, [opts.inviteUserId]: 100 } },
     });
+  }
+
+  async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
+    await this.client.as(asUser).sendStateEvent(roomId, state.type, state.stateKey, state.content);
   }
 
   async joinRoom(asUser: string, roomId: string): Promise<void> {

@@ -1,5 +1,6 @@
 // The bridge core: routes what comes in from Matrix and from the network to the handler for its kind. It talks to
 // both sides only through the ports (ports.ts) and keeps its own state in the store.
+import { ProvisioningService } from "./provisioning.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
@@ -118,6 +119,11 @@ export class BridgeCore {
   /** Whether remote traffic for this Matrix user may be bridged at all; the runtime refuses envelopes for others. */
   acceptsRemoteFor(matrixUser: string): boolean {
     return this.ctx.allowed(matrixUser);
+  }
+
+  /** What the provisioning API may do for a user. */
+  provisioning(): ProvisioningService {
+    return new ProvisioningService(this.ctx);
   }
 
   /** Opens (or reuses) the portal with a contact after checking the directory. Returns the room ID. */

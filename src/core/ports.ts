@@ -7,6 +7,33 @@ import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, 
 /** Matrix event content as the core builds it (m.room.message and friends). */
 export type MatrixContent = Record<string, unknown>;
 
+/** What the runtime knows that the core does not: queues, crypto devices, the interop identity's storage. */
+export interface OperationsPort {
+  readonly version: string;
+  status(): Promise<OperationsStatus>;
+  /** Gives a bridge-owned Matrix user (the bot or a puppet) a fresh E2EE device, retiring the old one; returns its ID. */
+  resetCrypto(userId: string): Promise<string>;
+  /**
+   * Forgets a Matrix user's network side: the interop identity and its keys, queued messages, the message map and
+   * the portal rows (the caller has already closed the rooms). The next use makes a new identity.
+   */
+  forgetUser(userId: string): Promise<void>;
+}
+
+export interface OperationsStatus {
+  readonly queues: readonly { name: string; depth: number; oldestAgeSeconds: number }[];
+  /** Open crypto machines; null when Matrix encryption is off. */
+  readonly cryptoMachines: number | null;
+  readonly portals: number;
+  readonly puppets: number;
+}
+
+export interface StateEvent {
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: MatrixContent;
+}
+
 export interface MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
@@ -15,8 +42,13 @@ export interface MatrixSide {
    * (name, avatar) current; returns its user ID.
    */
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
-  /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
-  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /**
+   * Creates a DM portal room owned by the puppet, inviting the Matrix user. `initialState` goes into the room as it is
+   * created (bridge info), so no client ever sees the room without it.
+   */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string>;
+  /** Sets a state event as `asUser`. */
+  setState(asUser: string, roomId: string, state: StateEvent): Promise<void>;
   joinRoom(asUser: string, roomId: string): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;

@@ -108,6 +108,11 @@ export class GatekeeperAdminClient {
     return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, list ? { optedIn, allowedProviders: list } : { optedIn });
   }
 
+  /** The simulated user changes their name and/or picture (a media ID from the media service; null removes it). */
+  setProfile(phone: string, profile: { name?: string; avatar?: string | null }): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/profile`, profile);
+  }
+
   setSendReceipts(phone: string, sendReceipts: boolean): Promise<DirectoryUser> {
     return this.call("PUT", `/admin/users/${enc(phone)}/receipts`, { sendReceipts });
   }

@@ -43,6 +43,7 @@ ${KIND_USAGE}
   user block PHONE URI | user unblock PHONE URI
   user opt-in PHONE [--allow-provider ID ...] | user opt-out PHONE
   user receipts PHONE on|off
+  user profile PHONE [--name NAME] [--avatar MEDIA_ID|none]
   user add-device PHONE | user remove-device PHONE DEVICE
   user reset-identity PHONE [--device N]     (default: every device of the user)
   user suspend PHONE [REASON] | user unsuspend PHONE
@@ -74,9 +75,34 @@ function int(value: string | undefined, name: string, fallback: number): number 
   return Number(value);
 }
 
+/**
+ * Joins `--opt VALUE` into `--opt=VALUE` when VALUE starts with "-" but names no option: node's parseArgs calls such a
+ * value ambiguous, yet one base64url public key in 64 starts with "-", and a caption or name may too.
+ */
+export function joinDashValues(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const known = new Set(Object.keys(options).flatMap((name) => [`--${name}`, `--no-${name}`]));
+  for (const o of Object.values(options)) if (o.short) known.add(`-${o.short}`);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && next.startsWith("-") && next !== "--" && !known.has(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+  const all = { ...CLIENT_OPTIONS, ...options };
   try {
-    return parseArgs({ args, options: { ...CLIENT_OPTIONS, ...options }, allowPositionals: true, allowNegative: true });
+    return parseArgs({ args: joinDashValues(args, all), options: all, allowPositionals: true, allowNegative: true });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
@@ -348,6 +374,7 @@ async function user(args: string[]): Promise<void> {
     waveform: { type: "string" },
     thumbnail: { type: "string" },
     out: { type: "string" },
+    avatar: { type: "string" },
   });
   const api = client(values);
   const phone = () => need(positionals[0], "PHONE");
@@ -433,6 +460,13 @@ async function user(args: string[]): Promise<void> {
       const on = need(positionals[1], "on|off");
       if (on !== "on" && on !== "off") throw new UsageError("receipts takes on or off");
       return print(await api.setSendReceipts(phone(), on === "on"));
+    }
+    case "profile": {
+      const profile: { name?: string; avatar?: string | null } = {};
+      if (values.name !== undefined) profile.name = values.name;
+      if (values.avatar !== undefined) profile.avatar = values.avatar === "none" ? null : values.avatar;
+      if (Object.keys(profile).length === 0) throw new UsageError("user profile needs --name or --avatar");
+      return print(await api.setProfile(phone(), profile));
     }
     case "add-device":
       return print(await api.addDevice(phone()));

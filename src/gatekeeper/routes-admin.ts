@@ -37,6 +37,7 @@ const userBody = z
   .strict();
 const optInBody = z.object({ optedIn: z.boolean(), allowedProviders: z.array(z.string()).optional() }).strict();
 const receiptsBody = z.object({ sendReceipts: z.boolean() }).strict();
+const profileBody = z.object({ name: z.string().min(1).optional(), avatar: z.string().nullable().optional() }).strict();
 const blockBody = z.object({ uri: z.string() }).strict();
 const tamperBody = z.object({ offset: z.int().min(0).optional() }).strict();
 const suspendBody = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
@@ -111,6 +112,12 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     const e164 = normalisePhone(request.params.phone);
     const body = parse(optInBody, request.body, "opt-in");
     return gk.setOptIn(e164, body.optedIn, body.allowedProviders);
+  });
+
+  app.put<{ Params: { phone: string } }>("/admin/users/:phone/profile", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.setProfile(e164, parse(profileBody, request.body, "profile"));
+    return gk.directory.require(e164);
   });
 
   app.put<{ Params: { phone: string } }>("/admin/users/:phone/receipts", async (request) => {

@@ -327,4 +327,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX disappearing_events_due ON disappearing_events(expires_at);
     `,
   },
+  {
+    version: 11,
+    name: "when inbox and Matrix inbound items were queued",
+    sql: `
+      -- For the oldest-item age of each queue (metrics); 0 for items queued before this column existed.
+      ALTER TABLE inbox ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE matrix_inbound ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

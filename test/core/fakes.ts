@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
 import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
-import { InputError, type IdentityNews, type RemoteSafety, type ReportReasonName, type SafetyNumber, type VerifyResult, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
+import { InputError, type IdentityNews, type RemoteSafety, type ReportReasonName, type SafetyNumber, type VerifyResult, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect, type OperationsPort, type StateEvent } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
@@ -54,7 +54,10 @@ export class RecordingMatrixSide implements MatrixSide {
     this.record("ensurePuppet", e164, profile);
     return `@wa_${e164.slice(1)}:example.org`;
   }
-  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
+  async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
+    this.record("setState", asUser, roomId, state);
+  }
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
     this.record("createPortalRoom", opts);
     const roomId = `!room${++this.next}:example.org`;
     this.members.set(roomId, new Set([opts.puppetUserId]));
@@ -320,6 +323,7 @@ export interface CoreWorldOptions {
   media?: MediaPort;
   /** Give the fake network RemoteSafety (security codes, blocks, reports). */
   safety?: boolean;
+  ops?: OperationsPort;
 }
 
 /** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
@@ -337,7 +341,7 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
   if (options.safety) remote.safety = new ScriptedSafety();
   const logs: LogLine[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const deps = { config, store, matrix, remote, log, media: options.media };
+  const deps = { config, store, matrix, remote, log, media: options.media, ops: options.ops };
   const core = new BridgeCore(deps);
   return {
     core,

@@ -33,7 +33,11 @@ export class BridgeProcess {
     return this.output;
   }
 
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Starts the bridge and waits until it has `started` (per /ready: database, homeserver, bot and queues; the
+   * gatekeeper may still be connecting) or, with until "listening", only until /health answers.
+   */
+  async start(timeoutMs = 30_000, until: "listening" | "started" = "started"): Promise<void> {
     const child = spawn(process.execPath, ["--enable-source-maps", CLI, "start", "-c", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const collect = (chunk: Buffer) => {
@@ -41,11 +45,14 @@ export class BridgeProcess {
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
-    const health = `http://127.0.0.1:${this.config.appservice.port}/health`;
+    const base = `http://127.0.0.1:${this.config.appservice.port}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the bridge exited with ${child.exitCode} while starting:\n${this.output}`);
-      const ok = await fetch(health).then((r) => r.ok, () => false);
+      const ok =
+        until === "listening"
+          ? await fetch(`${base}/health`).then((r) => r.ok, () => false)
+          : await fetch(`${base}/ready`).then(async (r) => ((await r.json()) as { started?: boolean }).started === true, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`the bridge did not come up within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -1,7 +1,9 @@
 // The `dma-gatekeeper` command line against a running server (itself started through the CLI by src/gatekeeper/process.ts).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { enlistCommand } from "../../src/cli/generate-registration.js";
 import { textContent } from "../../src/protocol/content-builders.js";
 import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider } from "./peer.js";
@@ -79,6 +81,35 @@ describe("dma-gatekeeper CLI", function () {
     const old = await run(["user", "list", "--server", gk.url, "--data-dir", gk.dataDir]);
     assert.equal(old.code, 2);
     assert.match(old.stderr, /--admin-url/);
+  });
+
+  it("enlists a public key that starts with '-', as the bridge prints the command", async () => {
+    let key: string;
+    do key = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x!;
+    while (!key.startsWith("-"));
+    const [program, ...words] = enlistCommand("dash-bridge", key, "dash.example.org").split(" ");
+    assert.equal(program, "dma-gatekeeper");
+    const added = await run([...words, ...server]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).publicKey, key);
+    const listed = await run(["provider", "list", ...server]);
+    assert.ok((JSON.parse(listed.stdout) as { id: string; publicKey: string }[]).some((p) => p.id === "dash-bridge" && p.publicKey === key), listed.stdout);
+    // An option name after an option that wants a value is still a mistake, not the value.
+    const missing = await run(["provider", "add", "--id", "--public-key", key, ...server]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /ambiguous/);
+  });
+
+  it("changes a simulated user's profile", async () => {
+    const renamed = await run(["user", "profile", "+4915112345678", "--name", "Anna Berg", ...server]);
+    assert.equal(renamed.code, 0, renamed.stderr);
+    assert.equal(JSON.parse(renamed.stdout).name, "Anna Berg");
+    const none = await run(["user", "profile", "+4915112345678", ...server]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /needs --name or --avatar/);
+    const unknown = await run(["user", "profile", "+4915199999999", "--name", "X", ...server]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /UNKNOWN_USER/);
   });
 
   it("explains errors and usage mistakes with an exit status", async () => {

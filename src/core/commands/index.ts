@@ -13,6 +13,8 @@ import { blockCommand, blockedCommand, reportCommand, unblockCommand } from "./m
 import { acceptCommand, ignoreCommand, requestsCommand } from "./requests.js";
 import { safetyNumberCommand, verifyCommand } from "./safety.js";
 import { pingCommand } from "./status.js";
+import { deletePortalCommand, logoutCommand, portalsCommand, resetCryptoCommand, statusCommand, syncProfileCommand, versionCommand } from "./admin.js";
+import { confirmCommand } from "./confirm.js";
 
 export type { CommandCall, CommandDef, CommandPlace } from "./command.js";
 
@@ -34,11 +36,20 @@ export const COMMANDS: readonly CommandDef[] = [
   unblockCommand,
   blockedCommand,
   pingCommand,
+  logoutCommand,
+  confirmCommand,
   helpCommand,
   safetyNumberCommand,
   verifyCommand,
   reportCommand,
   disappearingCommand,
+  // Admin only: help shows them to admins.
+  statusCommand,
+  versionCommand,
+  portalsCommand,
+  deletePortalCommand,
+  syncProfileCommand,
+  resetCryptoCommand,
 ];
 
 export type ParsedCommand =

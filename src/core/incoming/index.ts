@@ -53,6 +53,11 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     return;
   }
   const contact = entry.remoteUri;
+  // The network refuses a blocked contact's new messages; this catches those queued before the block.
+  if (await ctx.remote.safety?.isBlocked(entry.matrixUser, contact)) {
+    ctx.log.debug({ messageId: entry.messageId }, "dropping content from a contact the user blocked");
+    return;
+  }
   if (!ctx.remote.ids.isContact(contact)) {
     ctx.log.warn({ messageId: entry.messageId }, "dropping content from a sender that is not one of the network's users");
     return;

@@ -31,6 +31,7 @@ import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js
 import { detachCryptoStorage, installCryptoStorage, storeNameOfDatabase } from "./indexeddb.js";
 import { importLegacyStores, legacyStoreFiles } from "./legacy-import.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
+import { observed, type CryptoObserver } from "./observer.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
 import type { CryptoRecordStore } from "./record-store.js";
@@ -54,6 +55,8 @@ export interface CryptoEngineOptions {
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
   onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
+  /** Told of each encryption, decryption and to-device message, and of each store load (metrics). */
+  observer?: CryptoObserver;
 }
 
 /** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
@@ -100,6 +103,7 @@ export class MatrixCryptoEngine {
       maxOpen: opts.maxOpenMachines ?? 128,
       log: opts.log,
       onOpen: (machine, owner) => this.onMachineOpen(machine, owner),
+      ...(opts.observer ? { onStoreOpened: (seconds: number) => opts.observer!.storeOpened(seconds) } : {}),
     });
   }
 
@@ -157,6 +161,23 @@ export class MatrixCryptoEngine {
       pending.catch(() => this.ready.get(userId) === pending && this.ready.delete(userId));
     }
     return (await pending).deviceId;
+  }
+
+  /**
+   * Retires the user's device (deleted on the homeserver; its crypto store is no longer used) and gives the user a
+   * new one, cross-signed again. For an admin repairing a device whose sessions are broken. Returns the new ID.
+   */
+  async resetDevice(userId: string): Promise<string> {
+    const old = await this.devices.get(userId);
+    if (!old) return this.ensureDevice(userId);
+    const pending = this.setUpDevice(userId, old);
+    this.ready.set(userId, pending);
+    pending.catch(() => this.ready.get(userId) === pending && this.ready.delete(userId));
+    const fresh = await pending;
+    await this.opts.client
+      .request("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(old.deviceId)}`, { asUser: userId, body: {} })
+      .catch((err) => this.opts.log.warn({ err, user: userId }, "could not delete the retired device"));
+    return fresh.deviceId;
   }
 
   private async setUpDevice(userId: string, replacing?: CryptoDeviceRow): Promise<CryptoDeviceRow> {
@@ -252,14 +273,14 @@ export class MatrixCryptoEngine {
       return;
     }
     const { to_user_id: _u, to_device_id: _d, ...event } = ev;
-    await this.pool.use(ownerOf(row), async (machine) => {
+    await observed(this.opts.observer, "olm_to_device", () => this.pool.use(ownerOf(row), async (machine) => {
       // The MSC4186 variant: a missing one-time-key count means "unchanged", which is what a lone to-device item says.
       const processed = await machine.receiveSyncChangesMsc4186(JSON.stringify([event]), new DeviceLists(), new Map(), undefined, untrusted());
       for (const p of processed) {
         if ("utdInfo" in p) this.opts.log.warn({ user: redactDigits(row.userId), sender: redactDigits(ev.sender), type: ev.type }, "a to-device message for the bridge could not be decrypted");
       }
       await flushOutgoingRequests(machine, this.http(row), this.opts.log);
-    });
+    }));
   }
 
   /**
@@ -355,7 +376,7 @@ export class MatrixCryptoEngine {
     const sessionId = typeof ev.content.session_id === "string" ? ev.content.session_id : "";
     if (ev.content.algorithm !== MEGOLM) return { kind: "failed", reason: `unsupported encryption algorithm ${String(ev.content.algorithm)}` };
     const row = await this.readyDevice(asUser);
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_decrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       try {
         const decrypted = await machine.decryptRoomEvent(JSON.stringify(ev), new RoomId(ev.room_id), untrusted());
         const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
@@ -372,7 +393,7 @@ export class MatrixCryptoEngine {
         if (err.code === DecryptionErrorCode.MissingRoomKey || err.code === DecryptionErrorCode.UnknownMessageIndex) return { kind: "missing_key" as const, sessionId };
         return { kind: "failed" as const, reason: err.description };
       }
-    });
+    }), (outcome) => outcome.kind);
   }
 
   /**
@@ -389,7 +410,7 @@ export class MatrixCryptoEngine {
     }
     const recipients = state.recipients.includes(asUser) ? state.recipients : [...state.recipients, asUser];
     const users = () => recipients.map((u) => new UserId(u));
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_encrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       const http = this.http(row);
       const room = new RoomId(roomId);
       await machine.updateTrackedUsers(users());
@@ -405,7 +426,7 @@ export class MatrixCryptoEngine {
       }
       const encrypted = await machine.encryptRoomEvent(room, type, JSON.stringify(content));
       return JSON.parse(encrypted) as Record<string, unknown>;
-    });
+    }));
   }
 
   /** Forgets the room's cached members and settings (the bridge itself just changed them). */
