@@ -150,7 +150,10 @@ export class AppserviceMatrixSide implements MatrixSide {
     // encrypts again, and the homeserver still keeps only the first.
     const sealed = await this.crypto?.seal(asUser, roomId, type, content);
     if (sealed) return this.client.as(asUser, sealed.deviceId).sendEvent(roomId, sealed.type, sealed.content, txnId);
-    return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
+    // Sent as a device, the transaction ID is kept in Synapse's database; without one only in its memory, so a retry
+    // after a homeserver restart that swallowed the answer would post the message twice (the fault suite saw it).
+    const deviceId = this.crypto ? await this.crypto.ensureDevice(asUser) : undefined;
+    return this.client.as(asUser, deviceId).sendEvent(roomId, type, content, txnId);
   }
 
   roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {

@@ -29,6 +29,7 @@ import { RuntimeOperations } from "./operations.js";
 import { startProvisioningServer } from "./provisioning-server.js";
 import { backoffDelay } from "../util/backoff.js";
 import { sleep } from "../util/sleep.js";
+import { onStaleRatchet } from "../protocol/signal/index.js";
 
 /** A message that could not reach the gatekeeper for this long is given up on, and the sender is told. */
 const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000;
@@ -392,6 +393,15 @@ function wireBridge(
         stops.push(() => started.stop().catch((err) => log.warn({ err }, "stopping the crypto engine failed")));
         matrix.useEncryption(crypto);
       }
+      // Should never fire (each device's state carries a version that refuses stale writes); if it does, the message
+      // just encrypted will be thrown away by the recipient as a duplicate, so it must be loud.
+      const stopRatchetWatch = onStaleRatchet((st) =>
+        log.warn(
+          { local: redactUri(st.local.uri), remote: redactUri(st.remote.uri), remoteDevice: st.remote.deviceId, chain: st.chain, counter: st.counter, highestUsed: st.highest },
+          "a Signal ratchet state older than one already used was written: the recipient will drop the message as a duplicate",
+        ),
+      );
+      stops.push(async () => stopRatchetWatch());
       check();
       await matrix.ensureBot();
       check();

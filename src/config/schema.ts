@@ -347,6 +347,9 @@ export function buildConfigSchema(context: SchemaContext) {
       if (botId.length > MAX_USER_ID_LENGTH) {
         ctx.addIssue({ code: "custom", path: ["appservice", "bot_localpart"], message: `makes the bot's user ID longer than ${MAX_USER_ID_LENGTH} characters` });
       }
+      // zod runs this check even when the template itself was refused (when that is the only problem); without
+      // exactly one {digits} there is no namespace to check (found by `npm run fuzz`: a TypeError for "constructor").
+      if (puppetTemplateProblem(config.bridge.puppet_localpart_template)) return;
       const longestPuppet = `@${config.bridge.puppet_localpart_template.replace(DIGITS_PLACEHOLDER, "9".repeat(15))}:${config.homeserver.domain}`;
       if (longestPuppet.length > MAX_USER_ID_LENGTH) {
         ctx.addIssue({ code: "custom", path: ["bridge", "puppet_localpart_template"], message: `makes puppet user IDs longer than ${MAX_USER_ID_LENGTH} characters` });

@@ -72,7 +72,7 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   });
 
   app.get("/admin/providers", async () =>
-    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id) })),
+    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id), notices: gk.notices.count(p.id) })),
   );
 
   app.post("/admin/providers", async (request, reply) => {
@@ -197,6 +197,14 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     const e164 = normalisePhone(request.params.phone);
     gk.directory.require(e164);
     return gk.received.list(e164, afterParam(request.query.after));
+  });
+
+  // Envelopes the simulated devices threw away without showing them (sim/discarded.ts): all users', or one user's.
+  app.get<{ Querystring: { after?: string } }>("/admin/discarded", async (request) => gk.discarded.list(undefined, afterParam(request.query.after)));
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/discarded", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.discarded.list(e164, afterParam(request.query.after));
   });
 
   // Messages of this user that a provider refused to deliver (the user's phone would say "not delivered").

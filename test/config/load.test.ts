@@ -173,6 +173,8 @@ logging:
       problemsOf(() => parseConfig(withTemplates(localpart, displayname), "t.yaml", { baseDir: dir })).map((line) => line.replace(/ \(line \d+\)$/, ""));
 
     assert.deepEqual(problems("wa_{digits}_{digits}"), ['bridge.puppet_localpart_template: must contain {digits} exactly once, got "wa_{digits}_{digits}"']);
+    // The only problem in the file: the whole-config checks then run too, and must not trip over the template.
+    assert.deepEqual(problems("constructor"), ['bridge.puppet_localpart_template: must contain {digits} exactly once, got "constructor"']);
     assert.deepEqual(problems("wa_{digits}_{country}"), [
       'bridge.puppet_localpart_template: has the unknown placeholder {country} (only {digits} is allowed), got "wa_{digits}_{country}"',
     ]);

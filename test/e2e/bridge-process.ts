@@ -22,6 +22,15 @@ export class BridgeProcess {
     writeFileSync(this.configPath, stringify(config), { mode: 0o600 });
   }
 
+  private readonly watchers: { pattern: RegExp; count: number }[] = [];
+
+  /** Counts the log lines matching `pattern` from now on, across restarts (the kept log is only a tail). */
+  watchLines(pattern: RegExp): { readonly count: number } {
+    const w = { pattern, count: 0 };
+    this.watchers.push(w);
+    return w;
+  }
+
   /** The running bridge's process ID (benchmarks read its CPU time and memory from /proc), if it runs. */
   get pid(): number | undefined {
     const child = this.child;
@@ -40,8 +49,14 @@ export class BridgeProcess {
   async start(timeoutMs = 30_000, until: "listening" | "started" = "started"): Promise<void> {
     const child = spawn(process.execPath, ["--enable-source-maps", CLI, "start", "-c", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    let partial = "";
     const collect = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString("utf8")).slice(-LOG_TAIL);
+      const text = chunk.toString("utf8");
+      this.output = (this.output + text).slice(-LOG_TAIL);
+      if (this.watchers.length === 0) return;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) for (const w of this.watchers) if (w.pattern.test(line)) w.count++;
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
@@ -62,6 +77,15 @@ export class BridgeProcess {
   /** Graceful stop (SIGTERM), as an admin would. */
   stop(): Promise<void> {
     return this.signal("SIGTERM");
+  }
+
+  /** SIGSTOP: the process stays, but answers nothing (a swapped-out or livelocked host) until thaw(). */
+  freeze(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  thaw(): void {
+    this.child?.kill("SIGCONT");
   }
 
   /** No goodbye: what a power cut or the OOM killer does. */
