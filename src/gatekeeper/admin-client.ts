@@ -9,8 +9,9 @@ import type { SendMedia } from "./sim/media.js";
 import type { DiscardedEnvelope } from "./sim/discarded.js";
 import type { ReceivedMedia, ReceivedMessage } from "./sim/received.js";
 import type { DeliveryRefusal } from "./refusals.js";
+import type { StoredReport } from "./reports.js";
 
-export type { DeviceRef, DirectoryUser, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
+export type { DeviceRef, DirectoryUser, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest, StoredReport };
 
 /** A received file, decrypted and verified by the gatekeeper. */
 export interface DownloadedMedia {
@@ -42,6 +43,8 @@ export class AdminApiError extends Error {
     readonly status: number,
     readonly errcode: string,
     message: string,
+    /** RATE_LIMITED: when to try again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "AdminApiError";
@@ -108,6 +111,11 @@ export class GatekeeperAdminClient {
     return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, list ? { optedIn, allowedProviders: list } : { optedIn });
   }
 
+  /** The simulated user changes their name and/or picture (a media ID from the media service; null removes it). */
+  setProfile(phone: string, profile: { name?: string; avatar?: string | null }): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/profile`, profile);
+  }
+
   setSendReceipts(phone: string, sendReceipts: boolean): Promise<DirectoryUser> {
     return this.call("PUT", `/admin/users/${enc(phone)}/receipts`, { sendReceipts });
   }
@@ -118,6 +126,25 @@ export class GatekeeperAdminClient {
 
   unblock(phone: string, uri: string): Promise<DirectoryUser> {
     return this.call("DELETE", `/admin/users/${enc(phone)}/blocks/${enc(uri)}`);
+  }
+
+  /** Whom a provider's user (a matrix: URI) has blocked through the interop API. */
+  providerUserBlocks(uri: string): Promise<{ user: string; blocked: string[] }> {
+    return this.call("GET", `/admin/blocks/${enc(uri)}`);
+  }
+
+  /** Reports by provider users: all of them, or those about one simulated user. */
+  reports(opts: { phone?: string; after?: number } = {}): Promise<StoredReport[]> {
+    const after = opts.after ?? 0;
+    return this.call("GET", opts.phone === undefined ? `/admin/reports?after=${after}` : `/admin/users/${enc(opts.phone)}/reports?after=${after}`);
+  }
+
+  suspend(phone: string, reason?: string): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/suspension`, reason === undefined ? {} : { reason });
+  }
+
+  unsuspend(phone: string): Promise<DirectoryUser> {
+    return this.call("DELETE", `/admin/users/${enc(phone)}/suspension`);
   }
 
   /** Sends as the simulated user; returns the message id (32 hex digits) and, for media, the stored file's id. */
@@ -200,8 +227,8 @@ export class GatekeeperAdminClient {
 async function errorOf(res: Response): Promise<AdminApiError> {
   const text = await res.text();
   try {
-    const body = JSON.parse(text) as { errcode?: string; error?: string };
-    return new AdminApiError(res.status, body.errcode ?? "UNKNOWN", body.error ?? text);
+    const body = JSON.parse(text) as { errcode?: string; error?: string; retry_after_ms?: number };
+    return new AdminApiError(res.status, body.errcode ?? "UNKNOWN", body.error ?? text, typeof body.retry_after_ms === "number" ? body.retry_after_ms : undefined);
   } catch {
     return new AdminApiError(res.status, "UNKNOWN", text || res.statusText);
   }

@@ -21,6 +21,15 @@ import { DiscardedStore } from "./sim/discarded.js";
 import { ReceivedStore } from "./sim/received.js";
 import { DeliveryRefusals } from "./refusals.js";
 import { matrixUserDomain, telUriE164, telUriOf } from "./uris.js";
+import { ProviderUserBlocks } from "./user-blocks.js";
+import { ReportStore } from "./reports.js";
+import { DEFAULT_SENDER_LIMITS, SenderLimits, type SenderLimitConfig } from "./sender-limits.js";
+import { ErrorCode } from "../protocol/gen/interop_pb.js";
+import { isProtocolError } from "../protocol/errors.js";
+import { reportFromJson } from "../protocol/safety.js";
+import { parseUri } from "../protocol/uri.js";
+import { redactUri } from "../log.js";
+import { decodeEnvelope } from "./wire.js";
 
 export interface GatekeeperOptions {
   dataDir: string;
@@ -31,6 +40,10 @@ export interface GatekeeperOptions {
   prekeyLowThreshold?: number;
   /** Sends per provider (default burst 200, 100 per second). */
   rateLimit?: RateLimitConfig;
+  /** Flood limits per sender (default 300 messages a minute, 50 new chats an hour; 0 turns one off). */
+  senderLimits?: SenderLimitConfig;
+  /** Suspend a simulated user once this many distinct provider users reported it (0, the default: never). */
+  suspendAfterReports?: number;
 }
 
 export interface NewUserInput {
@@ -70,7 +83,11 @@ export class Gatekeeper {
   readonly sim: SimNetwork;
   readonly tokens: TokenVerifier;
   readonly checker: SendChecker;
+  readonly userBlocks: ProviderUserBlocks;
+  readonly reports: ReportStore;
+  readonly senderLimits: SenderLimits;
   private readonly prekeyLowThreshold: number;
+  private readonly suspendAfterReports: number;
   /** Background refills still running; close() waits for them before closing the database. */
   private readonly background = new Set<Promise<void>>();
   /** Simulated devices with a refill in flight: one at a time is enough. */
@@ -92,8 +109,15 @@ export class Gatekeeper {
     this.media = new MediaStore(this.db, options.dataDir, options.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES);
     this.simDevices = new SimDevices(this.db, this.keys);
     this.tokens = new TokenVerifier(this.providers, new UsedTokenIds(this.db), this.log);
-    this.checker = new SendChecker(this.directory, this.keys, new TokenBuckets(options.rateLimit ?? { burst: 200, perSecond: 100 }));
+    this.userBlocks = new ProviderUserBlocks(this.db);
+    this.reports = new ReportStore(this.db);
+    this.senderLimits = new SenderLimits(this.db, options.senderLimits ?? DEFAULT_SENDER_LIMITS);
+    this.checker = new SendChecker(this.directory, this.keys, new TokenBuckets(options.rateLimit ?? { burst: 200, perSecond: 100 }), this.senderLimits, (e) =>
+      this.inbox.wasAccepted(e),
+    );
     this.prekeyLowThreshold = options.prekeyLowThreshold ?? 10;
+    this.suspendAfterReports = options.suspendAfterReports ?? 0;
+    if (!Number.isInteger(this.suspendAfterReports) || this.suspendAfterReports < 0) throw new Error("suspendAfterReports must be a non-negative integer");
     this.sim = new SimNetwork({
       db: this.db,
       log: this.log,
@@ -107,6 +131,8 @@ export class Gatekeeper {
       queue: this.queue,
       hub: this.hub,
       media: this.media,
+      userBlocks: this.userBlocks,
+      senderLimits: this.senderLimits,
       fetchBundles: (uri, deviceId) => this.takeBundles(uri, deviceId),
     });
   }
@@ -234,6 +260,68 @@ export class Gatekeeper {
     return this.keys.counts(uri);
   }
 
+  // ---- safety: blocks and reports by provider users ------------------------------------------------------------------
+
+  blockList(principal: Principal, userUri: string): { user: string; blocked: string[] } {
+    this.requireOwnUser(principal, userUri);
+    if (principal.kind === "user" && principal.userUri !== userUri) throw new HttpError(403, "FORBIDDEN", "a user token may read only its own block list");
+    return { user: userUri, blocked: this.userBlocks.list(userUri) };
+  }
+
+  /** The user blocks a remote user: from now on that sender's messages are refused (BLOCKED), and envelopes of it
+   * still queued for the user are taken off the queue as refused, so the sender hears they were not delivered. */
+  block(principal: Principal, userUri: string, blockedUri: string): { user: string; blocked: string[] } {
+    this.requireUserToken(principal, userUri, "blocking");
+    requireTel(blockedUri, "only tel: users can be blocked");
+    const added = this.userBlocks.block(userUri, blockedUri);
+    if (added) {
+      const dropped = this.dropQueued(principal.providerId, userUri, blockedUri);
+      this.log.info({ provider: principal.providerId, blocked: redactUri(blockedUri), dropped }, "a provider user blocked a remote user");
+    }
+    return { user: userUri, blocked: this.userBlocks.list(userUri) };
+  }
+
+  unblock(principal: Principal, userUri: string, blockedUri: string): { user: string; blocked: string[] } {
+    this.requireUserToken(principal, userUri, "unblocking");
+    requireTel(blockedUri, "only tel: users can be blocked");
+    if (this.userBlocks.unblock(userUri, blockedUri)) this.log.info({ provider: principal.providerId, unblocked: redactUri(blockedUri) }, "a provider user unblocked a remote user");
+    return { user: userUri, blocked: this.userBlocks.list(userUri) };
+  }
+
+  /** Records a report; suspends the reported user once enough distinct users reported it (if configured). */
+  report(principal: Principal, body: unknown): { id: string } {
+    let report;
+    try {
+      report = reportFromJson(body);
+    } catch (err) {
+      if (isProtocolError(err)) throw new HttpError(400, "INVALID", `report: ${err.message}`);
+      throw err;
+    }
+    this.requireUserToken(principal, report.reporter, "reporting");
+    const e164 = telUriE164(report.reported);
+    if (e164 === undefined || !this.directory.exists(e164)) throw new HttpError(404, "UNKNOWN_USER", `no user ${report.reported}`);
+    const { id, reporters } = this.reports.add(principal.providerId, report);
+    this.log.info({ provider: principal.providerId, report: id, reported: redactUri(report.reported), reporters }, "a provider user reported a remote user");
+    if (this.suspendAfterReports > 0 && reporters >= this.suspendAfterReports && this.directory.suspend(e164, `reported by ${reporters} users`)) {
+      this.log.warn({ reported: redactUri(report.reported), reporters }, "suspended a user after reports");
+    }
+    return { id };
+  }
+
+  private dropQueued(providerId: string, recipient: string, sender: string): number {
+    return this.db.transaction(() => {
+      const dropped = this.queue.dropWhere(providerId, recipient, (bytes) => decodeEnvelope(bytes).sender === sender);
+      for (const bytes of dropped) this.refusals.record(providerId, decodeEnvelope(bytes), ErrorCode.BLOCKED, "the recipient blocked the sender");
+      return dropped.length;
+    })();
+  }
+
+  private requireUserToken(principal: Principal, userUri: string, what: string): void {
+    if (principal.kind !== "user" || principal.userUri !== userUri) {
+      throw new HttpError(403, "FORBIDDEN", `${what} needs a user token whose sub is ${principal.kind === "user" ? "the user in question" : "the user, not the provider"}`);
+    }
+  }
+
   /** A provider (re)connected: tell it about users that ran low while it was away. */
   providerConnected(providerId: string): void {
     const provider = this.providers.get(providerId);
@@ -299,4 +387,8 @@ export class Gatekeeper {
       throw new HttpError(403, "FORBIDDEN", `${uri} is not a user on this provider's domains`);
     }
   }
+}
+
+function requireTel(uri: string, message: string): void {
+  if (parseUri(uri).kind !== "tel") throw new HttpError(400, "INVALID", message);
 }

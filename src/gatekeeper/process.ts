@@ -18,13 +18,14 @@ import {
   type ReceivedMessage,
   type SendMedia,
   type SendRequest,
+  type StoredReport,
 } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
 import type { DeliveryRefusal } from "./refusals.js";
 import { isLoss, type DiscardedEnvelope } from "./sim/discarded.js";
 
 export { AdminApiError, GatekeeperAdminClient };
-export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
+export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest, StoredReport };
 
 /** A file for a simulated user to send: SendMedia with the bytes as bytes. */
 export type MediaToSend = Omit<SendMedia, "data" | "thumbnail"> & { data: Uint8Array; thumbnail?: Uint8Array };
@@ -36,6 +37,10 @@ export interface GatekeeperProcessOptions {
   mediaMaxBytes?: number;
   rateLimit?: { burst: number; perSecond: number };
   prekeyLow?: number;
+  /** Flood limits per sender (0 turns one off); the gatekeeper's defaults when absent. */
+  senderLimits?: { messagesPerMinute?: number; newChatsPerHour?: number };
+  /** Suspend a simulated user once this many distinct provider users reported it (default never). */
+  suspendAfterReports?: number;
   logLevel?: "trace" | "debug" | "info" | "warn" | "error";
   /** The base URL providers reach it at, when that is not where it listens (a proxy in front): the token audience. */
   publicUrl?: string;
@@ -204,6 +209,23 @@ export class GatekeeperProcess {
     return this.admin.unblock(phone, uri);
   }
 
+  /** Whom a provider's user has blocked through the interop API (the gatekeeper's view). */
+  providerUserBlocks(uri: string): Promise<{ user: string; blocked: string[] }> {
+    return this.admin.providerUserBlocks(uri);
+  }
+
+  reports(opts: { phone?: string; after?: number } = {}): Promise<StoredReport[]> {
+    return this.admin.reports(opts);
+  }
+
+  suspend(phone: string, reason?: string): Promise<DirectoryUser> {
+    return this.admin.suspend(phone, reason);
+  }
+
+  unsuspend(phone: string): Promise<DirectoryUser> {
+    return this.admin.unsuspend(phone);
+  }
+
   optIn(phone: string, allowedProviders?: string[]): Promise<DirectoryUser> {
     return this.admin.setOptIn(phone, true, allowedProviders);
   }
@@ -232,6 +254,9 @@ export class GatekeeperProcess {
     if (o.mediaMaxBytes !== undefined) args.push("--media-max-bytes", String(o.mediaMaxBytes));
     if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
     if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
+    if (o.senderLimits?.messagesPerMinute !== undefined) args.push("--sender-messages-per-minute", String(o.senderLimits.messagesPerMinute));
+    if (o.senderLimits?.newChatsPerHour !== undefined) args.push("--sender-new-chats-per-hour", String(o.senderLimits.newChatsPerHour));
+    if (o.suspendAfterReports !== undefined) args.push("--suspend-after-reports", String(o.suspendAfterReports));
     if (o.publicUrl !== undefined) args.push("--public-url", o.publicUrl);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;

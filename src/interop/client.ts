@@ -26,7 +26,7 @@ import { type ConnectionOptions, type ConnectionStatus, InteropConnection } from
 import { DeviceHints } from "./device-hints.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
 import { encryptForDevices, type FanoutRequest, type FanoutResult } from "./fanout.js";
-import { type DirectoryEntry, GatekeeperApi } from "./http-api.js";
+import { type DirectoryEntry, GatekeeperApi, type ReportInput } from "./http-api.js";
 import { ProviderTokens } from "./tokens.js";
 
 export interface InteropClientOptions {
@@ -159,6 +159,27 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   /** A remote user's devices and profile (UNKNOWN_USER / NOT_OPTED_IN come as GatekeeperHttpError). */
   lookup(uri: string): Promise<DirectoryEntry> {
     return this.api.directory(uri);
+  }
+
+  // ---- safety (interop-protocol §7.5): the gatekeeper keeps and enforces a user's blocks ------------------------------
+
+  /** Whom `userUri` has blocked (tel: URIs, sorted). */
+  blocks(userUri: string): Promise<string[]> {
+    return this.api.blocks(userUri);
+  }
+
+  /** From now on the gatekeeper refuses `remote`'s messages to the user (the sender is told BLOCKED). */
+  block(userUri: string, remote: string): Promise<string[]> {
+    return this.api.block(userUri, remote);
+  }
+
+  unblock(userUri: string, remote: string): Promise<string[]> {
+    return this.api.unblock(userUri, remote);
+  }
+
+  /** Reports a contact with the IDs of the messages that show why; answers the gatekeeper's reference. */
+  report(input: ReportInput): Promise<string> {
+    return this.api.report(input);
   }
 
   // ---- receiving ---------------------------------------------------------------------------------------------------
@@ -433,8 +454,9 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       try {
         return await this.sendEnvelopes(envelopes, { timeoutMs: left });
       } catch (err) {
-        if (!(err instanceof InteropUnavailableError) || !err.outcomeUnknown || deadline - Date.now() <= 0) throw err;
-        this.log.info("connection lost while sending; sending the same envelopes again after reconnecting");
+        // Also when the connection closed between waiting for it and sending (a token renewal): nothing went out then.
+        if (!(err instanceof InteropUnavailableError) || deadline - Date.now() <= 0) throw err;
+        this.log.info({ outcomeUnknown: err.outcomeUnknown }, "connection lost while sending; sending the same envelopes again after reconnecting");
       }
     }
   }

@@ -15,6 +15,7 @@ import {
 import type { DeviceHints } from "./device-hints.js";
 import { GatekeeperHttpError, InteropSendError } from "./errors.js";
 import type { GatekeeperApi } from "./http-api.js";
+import { redactUri } from "../log.js";
 
 export interface FanoutRequest {
   /** The sending local device (device 1 of a Matrix user). */
@@ -94,7 +95,7 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
   }
   look.discard();
   for (const bundle of bundles.values()) deps.hints.setRegistration(to, bundle.deviceId, bundle.registrationId);
-  if (targets.length === 0) throw new InteropSendError("NO_DEVICES", `${to} has no devices to send to`);
+  if (targets.length === 0) throw new InteropSendError("NO_DEVICES", `${redactUri(to)} has no devices to send to`);
   targets.sort((a, b) => a - b);
 
   const timestampMs = request.timestampMs ?? BigInt(Date.now());
@@ -158,7 +159,7 @@ async function fetchDeviceBundle(api: GatekeeperApi, to: string, deviceId: numbe
 
 function asSendError(err: unknown, to: string): InteropSendError | undefined {
   if (!(err instanceof GatekeeperHttpError)) return undefined;
-  if (err.errcode === "UNKNOWN_USER") return new InteropSendError("UNKNOWN_USER", `${to} is not on the gatekeeper: ${err.message}`);
-  if (err.errcode === "NOT_OPTED_IN") return new InteropSendError("NOT_OPTED_IN", `${to} does not accept chats from this provider`);
+  if (err.errcode === "UNKNOWN_USER") return new InteropSendError("UNKNOWN_USER", `${redactUri(to)} is not on the gatekeeper: ${err.message}`);
+  if (err.errcode === "NOT_OPTED_IN") return new InteropSendError("NOT_OPTED_IN", `${redactUri(to)} does not accept chats from this provider`);
   return undefined;
 }

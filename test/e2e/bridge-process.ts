@@ -1,4 +1,5 @@
 // Runs the real bridge CLI (`matrix-dma-bridge start`) as a child process, so tests can restart and SIGKILL it.
+import { appendFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,13 +43,20 @@ export class BridgeProcess {
     return this.output;
   }
 
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Starts the bridge and waits until it has `started` (per /ready: database, homeserver, bot and queues; the
+   * gatekeeper may still be connecting) or, with until "listening", only until /health answers.
+   */
+  async start(timeoutMs = 30_000, until: "listening" | "started" = "started"): Promise<void> {
     const child = spawn(process.execPath, ["--enable-source-maps", CLI, "start", "-c", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     let partial = "";
     const collect = (chunk: Buffer) => {
       const text = chunk.toString("utf8");
       this.output = (this.output + text).slice(-LOG_TAIL);
+      // The whole log, for a failure the last 64 KiB do not explain (set with MDB_TEST_LOG=debug).
+      const file = process.env["MDB_TEST_BRIDGE_LOG"];
+      if (file) appendFileSync(file, text);
       if (this.watchers.length === 0) return;
       const lines = (partial + text).split("\n");
       partial = lines.pop()!;
@@ -56,11 +64,14 @@ export class BridgeProcess {
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
-    const health = `http://127.0.0.1:${this.config.appservice.port}/health`;
+    const base = `http://127.0.0.1:${this.config.appservice.port}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the bridge exited with ${child.exitCode} while starting:\n${this.output}`);
-      const ok = await fetch(health).then((r) => r.ok, () => false);
+      const ok =
+        until === "listening"
+          ? await fetch(`${base}/health`).then((r) => r.ok, () => false)
+          : await fetch(`${base}/ready`).then(async (r) => ((await r.json()) as { started?: boolean }).started === true, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`the bridge did not come up within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -20,6 +20,8 @@ import type { MediaStore } from "../media.js";
 import type { ProviderHub } from "../provider-hub.js";
 import type { ProviderQueue } from "../provider-queue.js";
 import type { ProviderRegistry } from "../providers.js";
+import type { SenderLimits } from "../sender-limits.js";
+import type { ProviderUserBlocks } from "../user-blocks.js";
 import { matrixUserDomain, telUriE164 } from "../uris.js";
 import { decodeEnvelope, encodeEnvelope } from "../wire.js";
 import { composeContent, type SendRequest } from "./compose.js";
@@ -42,6 +44,9 @@ export interface SimNetworkDeps {
   queue: ProviderQueue;
   hub: ProviderHub;
   media: MediaStore;
+  /** Provider users' blocks: a blocked simulated sender is refused, as a blocked phone's message would be. */
+  userBlocks: ProviderUserBlocks;
+  senderLimits: SenderLimits;
   /** Takes bundles from the key service (consuming one-time prekeys), as a phone would fetch them. */
   fetchBundles: (uri: string, deviceId?: number) => DevicePreKeyBundle[];
 }
@@ -112,18 +117,25 @@ export class SimNetwork {
 
   /** Where envelopes for `to` go: the provider serving a matrix: user, or the inbox of another simulated user. */
   private route(fromE164: string, to: string): { kind: "provider"; providerId: string } | { kind: "local"; e164: string } {
+    const sender = this.deps.directory.require(fromE164);
+    if (sender.suspended) throw new HttpError(403, "SUSPENDED", `${sender.uri} is suspended${sender.suspendedReason ? ` (${sender.suspendedReason})` : ""}`);
     const localE164 = telUriE164(to);
     if (localE164 !== undefined) {
       if (localE164 === fromE164) throw new HttpError(400, "INVALID", "a simulated user cannot send to itself");
       const recipient = this.deps.directory.get(localE164);
       if (!recipient) throw new HttpError(404, "UNKNOWN_USER", `no user ${to}`);
-      const sender = this.deps.directory.require(fromE164);
-      if (recipient.blocked.includes(sender.uri)) throw new HttpError(403, "FORBIDDEN", `${to} has blocked ${sender.uri}`);
+      if (recipient.blocked.includes(sender.uri)) throw new HttpError(403, "BLOCKED", `${to} has blocked ${sender.uri}`);
       return { kind: "local", e164: localE164 };
     }
     const domain = matrixUserDomain(to);
     const providerId = domain === undefined ? undefined : this.deps.providers.providerIdForDomain(domain);
     if (providerId === undefined) throw new HttpError(404, "UNKNOWN_USER", `${to} is neither a tel: user of this gatekeeper nor a matrix: user of an enlisted provider`);
+    if (this.deps.userBlocks.isBlocked(to, sender.uri)) throw new HttpError(403, "BLOCKED", `${to} has blocked ${sender.uri}`);
+    const flood = this.deps.senderLimits.check(sender.uri, to);
+    if (!flood.ok) {
+      const what = flood.limit === "messages_per_minute" ? "messages per minute" : "new chats per hour";
+      throw new HttpError(429, "RATE_LIMITED", `${sender.uri} is over its limit of ${what}`, flood.retryAfterMs);
+    }
     return { kind: "provider", providerId };
   }
 
@@ -173,8 +185,12 @@ export class SimNetwork {
         else for (const e of out) this.deps.queue.enqueue(target.providerId, e, encodeEnvelope(e));
       },
     );
-    if (target.kind === "local") this.wake();
-    else this.deps.hub.wake(target.providerId);
+    if (target.kind === "local") {
+      this.wake();
+    } else {
+      this.deps.senderLimits.record(user.uri, to);
+      this.deps.hub.wake(target.providerId);
+    }
     this.deps.log.debug({ from: deviceId, ...(target.kind === "provider" ? { provider: target.providerId } : { local: true }), devices: envelopes.length }, "simulated user sent a message");
     return messageIdToString(id);
   }
