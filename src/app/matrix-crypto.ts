@@ -6,7 +6,7 @@ import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
 import type { MatrixEvent } from "../core/bridge.js";
 import { parseUri } from "../protocol/uri.js";
-import type { QueuedInbound } from "../store/appservice-queue.js";
+import { CRYPTO_LANE, type QueuedInbound } from "../store/appservice-queue.js";
 import { CryptoDeviceStore } from "../store/crypto-devices.js";
 import { CryptoRecordTable } from "../store/crypto-records.js";
 import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
@@ -17,7 +17,7 @@ import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transac
 import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
-export const CRYPTO_QUEUE_KEY = "\u0000crypto";
+export const CRYPTO_QUEUE_KEY = CRYPTO_LANE;
 
 export interface BridgeCryptoOptions {
   config: BridgeConfig;
@@ -111,6 +111,8 @@ export class BridgeCrypto implements SendEncryption {
   async readEvent(item: QueuedInbound): Promise<MatrixEvent | undefined> {
     const ev = item.payload as MatrixEvent;
     this.engine.observeRoomEvent(ev);
+    // A portal turned encrypted: its puppet had no device until now (devices are made only for encrypted rooms).
+    if (ev.type === "m.room.encryption" && ev.state_key === "") await this.deviceForEncryptedRoom(ev.room_id);
     if (ev.type !== "m.room.encrypted") return ev;
     if (this.isBridgeUser(ev.sender)) return undefined; // our own echo
     const decryptAs = await this.decryptorFor(ev.room_id);
@@ -224,6 +226,16 @@ export class BridgeCrypto implements SendEncryption {
     } catch (err) {
       // E.g. a room no bridge user can post in: the event is still given up on rather than retried forever.
       this.opts.log.warn({ err, room: roomId, event: eventId }, "could not tell the sender about an undecryptable message");
+    }
+  }
+
+  private async deviceForEncryptedRoom(roomId: string): Promise<void> {
+    const user = await this.decryptorFor(roomId);
+    try {
+      await this.engine.ensureDevice(user);
+    } catch (err) {
+      // The next encrypted send or decrypt as this user tries again; the event itself still reaches the core.
+      this.opts.log.warn({ err, room: roomId, user }, "could not set up the crypto device for a room that turned encrypted");
     }
   }
 

@@ -59,8 +59,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     const known = await this.store.puppets.get(e164);
     const userId = await this.registerPuppet(e164);
     const intent = this.client.as(userId);
-    // Before the puppet joins any room, so clients find its device when they share room keys.
-    await this.crypto?.ensureDevice(userId);
+    // No crypto device here: a puppet gets one only when it enters an encrypted room (joinRoom, createPortalRoom, or
+    // a portal turning encrypted), so thousands of puppets in unencrypted chats cost no keys, uploads or machines.
     // Only a name from the directory replaces one we have; until we learn one, the number is the name.
     const wanted =
       profile.name !== undefined
@@ -99,6 +99,8 @@ export class AppserviceMatrixSide implements MatrixSide {
   async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
     const initialState: { type: string; state_key: string; content: MatrixContent }[] = [];
     if (opts.encrypted) initialState.push({ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } });
+    // Before the room exists, so the invited user's client finds the puppet's device when it first shares a room key.
+    if (opts.encrypted) await this.crypto?.ensureDevice(opts.puppetUserId);
     // No room name: clients name a DM after the other member, the puppet, whose display name follows the contact.
     return this.client.as(opts.puppetUserId).createRoom({
       preset: "trusted_private_chat",
@@ -109,7 +111,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     });
   }
 
-  async joinRoom(asUser: string, roomId: string): Promise<void> {
+  async joinRoom(asUser: string, roomId: string, opts: { encrypted?: boolean } = {}): Promise<void> {
+    if (opts.encrypted) await this.crypto?.ensureDevice(asUser);
     await this.client.as(asUser).join(roomId);
     this.crypto?.roomChanged(roomId);
   }

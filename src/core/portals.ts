@@ -40,7 +40,7 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
 export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact: string): Promise<void> {
   const puppet = ctx.puppetOf(contact);
   await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), {});
-  await ctx.matrix.joinRoom(puppet, ev.room_id);
+  await ctx.matrix.joinRoom(puppet, ev.room_id, { encrypted: inviteRoomEncrypted(ev) });
   let adopted = false;
   await ctx.chatLock.run(ctx.chatKey(ev.sender, contact), async () => {
     try {

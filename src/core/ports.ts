@@ -17,7 +17,11 @@ export interface MatrixSide {
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
   /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
-  joinRoom(asUser: string, roomId: string): Promise<void>;
+  /**
+   * Joins as a bridge user; `encrypted` says the room is encrypted (from the invite's room state), so the user gets
+   * its crypto device first: users' clients share room keys only with devices that exist when they send.
+   */
+  joinRoom(asUser: string, roomId: string, opts?: { encrypted?: boolean }): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */

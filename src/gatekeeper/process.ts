@@ -35,6 +35,8 @@ export interface GatekeeperProcessOptions {
   mediaMaxBytes?: number;
   rateLimit?: { burst: number; perSecond: number };
   prekeyLow?: number;
+  /** Connections the admin API takes at once (its default is 64); every watched user holds one. */
+  adminMaxConnections?: number;
   logLevel?: "trace" | "debug" | "info" | "warn" | "error";
   /** Milliseconds to wait for the listening line (default 30 s). */
   startTimeoutMs?: number;
@@ -215,6 +217,7 @@ export class GatekeeperProcess {
     if (o.mediaMaxBytes !== undefined) args.push("--media-max-bytes", String(o.mediaMaxBytes));
     if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
     if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
+    if (o.adminMaxConnections !== undefined) args.push("--admin-max-connections", String(o.adminMaxConnections));
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.stderr = "";

@@ -3,6 +3,12 @@ import { createHash } from "node:crypto";
 import { QueueTable } from "./queue-table.js";
 import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
+/**
+ * The ordering lane of to-device messages, device lists and key counts: one lane, never a room (room IDs start with
+ * "!"). No NUL in it: PostgreSQL refuses NUL in text.
+ */
+export const CRYPTO_LANE = "crypto:";
+
 export type InboundKind = "event" | "ephemeral" | "to_device" | "device_lists" | "key_counts";
 
 export interface InboundItem {

@@ -134,6 +134,14 @@ describe("core: membership and portals", () => {
       ];
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!enc:example.org", { invite_room_state: state }));
       assert.equal((await w.store.portals.byRoom("!enc:example.org"))?.encrypted, true);
+      // The puppet joins saying the room is encrypted, so its crypto device exists before it is in the room.
+      assert.deepEqual(w.matrix.encryptedJoins, ["!enc:example.org"]);
+    });
+
+    it("joins an unencrypted room without asking for a crypto device", async () => {
+      await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!dm:example.org"));
+      assert.deepEqual(w.matrix.called("joinRoom").map((c) => c.args), [[ANNA_PUPPET, "!dm:example.org"]]);
+      assert.deepEqual(w.matrix.encryptedJoins, []);
     });
 
     it("does not take a non-empty state key's m.room.encryption for the room's", async () => {
