@@ -160,7 +160,7 @@ export class FakeHomeserver {
     return sigil === "!" ? `!${opaque}:${this.o.serverName}` : `$${opaque}`;
   }
 
-  private emit(room: Room, sender: string, type: string, content: Content, stateKey?: string): string {
+  private emit(room: Room, sender: string, type: string, content: Content, stateKey?: string, unsigned?: Record<string, unknown>): string {
     const event: ClientEvent = {
       event_id: this.newId("$"),
       room_id: room.id,
@@ -169,6 +169,7 @@ export class FakeHomeserver {
       origin_server_ts: Date.now(),
       content,
       ...(stateKey === undefined ? {} : { state_key: stateKey }),
+      ...(unsigned === undefined ? {} : { unsigned }),
     };
     if (stateKey !== undefined) room.state.set(`${type}\u0000${stateKey}`, event);
     this.pusher.push(event);
@@ -178,11 +179,19 @@ export class FakeHomeserver {
   private setMembership(room: Room, sender: string, target: string, membership: Membership, extra: Content = {}): string {
     room.members.set(target, membership);
     const displayname = this.displayNames.get(target);
-    const eventId = this.emit(room, sender, "m.room.member", { membership, ...(displayname ? { displayname } : {}), ...extra }, target);
+    // Like Synapse (room_prejoin_state): an invite carries the room's stripped state, so the invitee learns before
+    // joining whether the room is encrypted.
+    const unsigned = membership === "invite" ? { invite_room_state: this.strippedState(room) } : undefined;
+    const eventId = this.emit(room, sender, "m.room.member", { membership, ...(displayname ? { displayname } : {}), ...extra }, target, unsigned);
     for (const l of this.changeListeners) l();
     // The person using the bridge accepts invites straight away, as the benchmark's Matrix user would.
     if (membership === "invite" && this.localUsers.has(target)) this.setMembership(room, target, target, "join");
     return eventId;
+  }
+
+  private strippedState(room: Room): { type: string; state_key: string; sender: string; content: Content }[] {
+    const kinds = new Set(["m.room.create", "m.room.encryption", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias"]);
+    return [...room.state.values()].filter((e) => kinds.has(e.type)).map((e) => ({ type: e.type, state_key: e.state_key ?? "", sender: e.sender, content: e.content }));
   }
 
   private createRoom(creator: string, body: Content): string {

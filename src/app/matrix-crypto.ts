@@ -41,6 +41,11 @@ export interface SendEncryption {
   seal(asUser: string, roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown>; deviceId: string } | null>;
   /** The bridge changed the room's membership: members must be read again before the next room key is shared. */
   roomChanged(roomId: string): void;
+  /**
+   * `asUser` just joined: if the room turns out encrypted (the invite did not say, e.g. a homeserver that sends no
+   * stripped state), the user gets its crypto device now.
+   */
+  joined(asUser: string, roomId: string): Promise<void>;
 }
 
 const SWEEP_MS = 30_000;
@@ -271,5 +276,10 @@ export class BridgeCrypto implements SendEncryption {
 
   roomChanged(roomId: string): void {
     this.engine.forgetRoom(roomId);
+  }
+
+  async joined(asUser: string, roomId: string): Promise<void> {
+    // The room's state is read (and cached) here; sending into the room needs it anyway.
+    if (await this.engine.isEncrypted(roomId, asUser)) await this.engine.ensureDevice(asUser);
   }
 }

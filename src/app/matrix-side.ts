@@ -115,6 +115,9 @@ export class AppserviceMatrixSide implements MatrixSide {
     if (opts.encrypted) await this.crypto?.ensureDevice(asUser);
     await this.client.as(asUser).join(roomId);
     this.crypto?.roomChanged(roomId);
+    if (!opts.encrypted) {
+      await this.crypto?.joined(asUser, roomId).catch((err) => this.log.warn({ err, room: roomId, user: asUser }, "could not check whether a joined room is encrypted"));
+    }
   }
 
   async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {

@@ -49,13 +49,11 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
     log: log.child({ part: "interop" }),
     localDevice: (uri) => remote?.deviceStore(uri),
   });
-  const kickAll = () => {
-    inboundWorker.kick();
-    outboxWorker.kick();
-    inboxWorker.kick();
-  };
+  // The queues hear of new entries from the store itself (QueueTable.onQueued), after the commit; the interop side's
+  // "queued" callback would only make each worker look a second time.
+  const queuedByStore = () => {};
   // Envelopes arrive only after start-up below, when `core` exists.
-  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user));
+  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), queuedByStore, (user) => core.acceptsRemoteFor(user));
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });
   const network = remote;
@@ -66,7 +64,8 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   const inboundWorker = new QueueWorker<QueuedInbound>(
     {
       name: "matrix-inbound",
-      due: (now) => store.appservice.due(now, 64),
+      due: (now, busy) => store.appservice.due(now, 64, busy),
+      onQueued: (l) => store.appservice.onQueued(l),
       key: (i) => i.roomId ?? "",
       attempts: (i) => i.attempts,
       handle: async (i) => {
@@ -91,12 +90,13 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   );
 
   // The appservice intake: transactions are queued in the homeserver's order, waiting out a skipped one (Synapse).
-  const intake = new AppserviceGapGuard({ store, onQueued: () => inboundWorker.kick(), log: log.child({ part: "appservice" }) });
+  const intake = new AppserviceGapGuard({ store, onQueued: queuedByStore, log: log.child({ part: "appservice" }) });
 
   const outboxWorker = new QueueWorker<OutboxEntry>(
     {
       name: "outbox",
-      due: (now) => store.outbox.due(now),
+      due: (now, busy) => store.outbox.due(now, 1000, busy),
+      onQueued: (l) => store.outbox.onQueued(l),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: async (e) => {
@@ -129,7 +129,8 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   const inboxWorker = new QueueWorker<InboxEntry>(
     {
       name: "inbox",
-      due: (now) => store.inbox.due(now),
+      due: (now, busy) => store.inbox.due(now, 1000, busy),
+      onQueued: (l) => store.inbox.onQueued(l),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: (e) => core.handleRemoteEntry(e),

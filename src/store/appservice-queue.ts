@@ -49,6 +49,7 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
         await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)", [item.kind, item.roomId ?? null, payload]);
         queued++;
       }
+      if (queued > 0) this.queued();
       return queued;
     });
   }
@@ -66,6 +67,7 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
   /** Puts an item back in the queue on purpose (an event whose room key arrived), past the duplicate check. */
   async requeue(item: InboundItem): Promise<void> {
     await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)", [item.kind, item.roomId ?? null, JSON.stringify(item.payload)]);
+    this.queued();
   }
 
   done(seq: number): Promise<void> {
