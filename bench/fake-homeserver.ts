@@ -223,13 +223,20 @@ export class FakeHomeserver {
   }
 
   private async queryAppserviceUser(userId: string): Promise<void> {
-    const res = await fetch(`${this.o.registration.url.replace(/\/+$/, "")}/_matrix/app/v1/users/${encodeURIComponent(userId)}`, {
-      headers: { authorization: `Bearer ${this.o.registration.hs_token}` },
-    }).catch((err: unknown) => {
-      // undici says only "fetch failed"; the reason (refused, reset, timed out) is in the cause.
-      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-      throw new Error(`asking the appservice about ${userId} failed: ${String(cause?.code ?? "")} ${String(cause?.message ?? (err as Error).message)}`.trim());
-    });
+    const url = `${this.o.registration.url.replace(/\/+$/, "")}/_matrix/app/v1/users/${encodeURIComponent(userId)}`;
+    let res: Response | undefined;
+    // A kept-alive connection the appservice just closed fails the request before it was sent; Synapse retries such
+    // requests too, so one more attempt on a fresh connection is what a homeserver does, not leniency.
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(url, { headers: { authorization: `Bearer ${this.o.registration.hs_token}` } });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+        if (attempt < 3 && cause?.code === "UND_ERR_SOCKET") continue;
+        // undici says only "fetch failed"; the reason (refused, reset, timed out) is in the cause.
+        throw new Error(`asking the appservice about ${userId} failed: ${String(cause?.code ?? "")} ${String(cause?.message ?? (err as Error).message)}`.trim());
+      }
+    }
     if (!res.ok) throw new MatrixError(404, "M_NOT_FOUND", `the appservice does not know ${userId} (${res.status})`);
     if (!this.registered.has(userId)) throw new MatrixError(404, "M_NOT_FOUND", `the appservice answered for ${userId} but did not register it`);
   }

@@ -1,6 +1,6 @@
 // Runs the real bridge CLI (`matrix-dma-bridge start`) as a child process, so tests can restart and SIGKILL it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
@@ -36,8 +36,11 @@ export class BridgeProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     const child = spawn(process.execPath, ["--enable-source-maps", CLI, "start", "-c", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    // MDB_BRIDGE_LOG_FILE keeps the whole log (the tail here is for failure messages), for digging into a slow run.
+    const file = process.env["MDB_BRIDGE_LOG_FILE"];
     const collect = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString("utf8")).slice(-LOG_TAIL);
+      if (file) appendFileSync(file, chunk);
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
