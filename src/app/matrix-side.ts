@@ -46,9 +46,9 @@ export class AppserviceMatrixSide implements MatrixSide {
   }
 
   /** Only the puppet's account, for the homeserver's user query: the rest waits until a chat needs the puppet. */
-  async registerPuppet(e164: string): Promise<string> {
+  async registerPuppet(e164: string, row?: PuppetRow): Promise<string> {
     const userId = puppetUserId(this.config, e164);
-    const known = await this.store.puppets.get(e164);
+    const known = row ?? (await this.store.puppets.get(e164));
     if (known?.registered) return userId;
     await this.client.as(userId).ensureRegistered();
     await this.store.puppets.upsert({ e164, userId, displayName: known?.displayName ?? null, avatarMxc: known?.avatarMxc ?? null, avatarRemoteId: known?.avatarRemoteId ?? null, registered: true });
@@ -57,7 +57,7 @@ export class AppserviceMatrixSide implements MatrixSide {
 
   async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
     const known = await this.store.puppets.get(e164);
-    const userId = await this.registerPuppet(e164);
+    const userId = await this.registerPuppet(e164, known);
     const intent = this.client.as(userId);
     // No crypto device here: a puppet gets one only when it enters an encrypted room (joinRoom, createPortalRoom, or
     // a portal turning encrypted), so thousands of puppets in unencrypted chats cost no keys, uploads or machines.
@@ -71,7 +71,9 @@ export class AppserviceMatrixSide implements MatrixSide {
       this.log.debug({ puppet: userId }, "puppet display name set");
     }
     const avatar = await this.syncAvatar(intent, userId, known, profile.avatar);
-    await this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
+    // Called for every message from the contact: the row is written only when something in it changed.
+    const unchanged = known?.registered === true && known.userId === userId && known.displayName === wanted && known.avatarMxc === avatar.avatarMxc && (known.avatarRemoteId ?? null) === avatar.avatarRemoteId;
+    if (!unchanged) await this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
     return userId;
   }
 

@@ -68,6 +68,21 @@ describe("core: membership and portals", () => {
       assert.equal(w.matrix.messages().at(-1)?.roomId, newRoom);
     });
 
+    it("asks the homeserver for its members once, and again after a membership event in the room", async () => {
+      const room = await portalByMessage();
+      w.matrix.members.get(room)!.add(ALICE); // the user accepted the invite
+      const asked = () => w.matrix.called("joinedMembers").length;
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "one" }));
+      const first = asked();
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "two" }));
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "three" }));
+      assert.equal(asked(), first, "the members were asked again although nothing changed");
+      await w.core.handleMatrixEvent(member("@bob:example.org", "@bob:example.org", "leave", room));
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "four" }));
+      assert.equal(asked(), first + 1);
+      assert.deepEqual(w.matrix.messages().slice(-4).map((m) => m.content.body), ["one", "two", "three", "four"]);
+    });
+
     it("someone else leaving it changes nothing", async () => {
       const room = await portalByMessage();
       await w.core.handleMatrixEvent(member("@bob:example.org", "@bob:example.org", "leave", room));
