@@ -58,7 +58,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runScale(o: BenchOptions, progress: (line: string) => void, onRun: (run: ScaleRun) => void): Promise<ScaleRun[]> {
   const scale = o.scale!;
   const outer = new CleanupStack();
+  let stopping = false;
   const interrupted = () => {
+    stopping = true;
     progress("interrupted; stopping what was started");
     void outer.runAll(progress).finally(() => process.exit(130));
   };
@@ -76,6 +78,7 @@ export async function runScale(o: BenchOptions, progress: (line: string) => void
     for (const portals of scale.portals) {
       for (const database of scale.databases) {
         for (const encrypted of scale.encryption) {
+          if (stopping) return runs;
           const label = `${portals} portals, ${database}, ${encrypted ? "encrypted" : "unencrypted"}`;
           const say = (line: string) => progress(`${label}: ${line}`);
           const run: ScaleRun = { portals, database, encrypted, activeChats: Math.min(o.chats, portals), loadAtStart: os.loadavg()[0]!, outcome: { failed: "not run" } };
