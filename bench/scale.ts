@@ -11,7 +11,7 @@ import { generateRegistration, renderRegistration } from "../src/config/registra
 import { makeTestConfig } from "../test/harness/config.js";
 import { freePort } from "../test/harness/free-port.js";
 import { BridgeProcess } from "../test/e2e/bridge-process.js";
-import { startPostgres, type PostgresServer } from "../test/support/postgres-server.js";
+import { startPostgresCluster, type PostgresCluster } from "../test/harness/postgres-cluster.js";
 import type { BenchOptions, DatabaseName } from "./args.js";
 import { CleanupStack } from "./cleanup.js";
 import { BenchFailure } from "./failure.js";
@@ -68,12 +68,23 @@ export async function runScale(o: BenchOptions, progress: (line: string) => void
   process.once("SIGTERM", interrupted);
   const runs: ScaleRun[] = [];
   try {
-    let postgres: PostgresServer | undefined;
+    let postgres: PostgresCluster | undefined;
     if (scale.databases.includes("postgres")) {
-      progress("starting PostgreSQL (Debian's binaries, loopback, a throwaway cluster)");
-      postgres = await startPostgres();
+      // Durable as deployed (fsync and synchronous commit on), unlike the test clusters: SQLite's WAL is durable too.
+      progress("starting PostgreSQL (Debian's binaries, loopback, a throwaway cluster with production durability)");
+      postgres = await startPostgresCluster({ durable: true });
       outer.add("PostgreSQL", () => postgres!.stop());
     }
+    const createDatabase = async (name: string) => {
+      const admin = postgres!.adminClient();
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return postgres!.url(name);
+    };
     let dbCounter = 0;
     for (const portals of scale.portals) {
       for (const database of scale.databases) {
@@ -85,7 +96,7 @@ export async function runScale(o: BenchOptions, progress: (line: string) => void
           const cleanup = new CleanupStack();
           outer.add(`the run with ${label}`, () => cleanup.runAll(say));
           try {
-            const url = database === "postgres" ? await postgres!.createDatabase(`bench_${process.pid}_${++dbCounter}`) : undefined;
+            const url = database === "postgres" ? await createDatabase(`bench_${process.pid}_${++dbCounter}`) : undefined;
             run.outcome = await runOne(o, { portals, encrypted, databaseUrl: url }, cleanup, say);
           } catch (err) {
             if (!(err instanceof BenchFailure)) throw err;

@@ -37,12 +37,17 @@ export class WhatsAppSide {
 
   /**
    * Starts a gatekeeper with the contacts (one device each, opted in, sending delivery receipts as a phone does).
-   * The rate limit is set out of reach: it would otherwise measure itself. Only `watch` (default: all) are watched:
-   * each watch holds an admin connection open, and the gatekeeper's admin API is sized for the watched ones.
+   * The rate and flood limits are set out of reach: they would otherwise measure themselves. Only `watch` (default:
+   * all) are watched: each watch holds an admin connection open, and the gatekeeper's admin API is sized for them.
    */
   static async start(contacts: BenchContact[], opts: { watch?: BenchContact[]; progress?: (line: string) => void } = {}): Promise<WhatsAppSide> {
     const watched = opts.watch ?? contacts;
-    const gk = await GatekeeperProcess.start({ rateLimit: { burst: 1_000_000, perSecond: 1_000_000 }, logLevel: "warn", adminMaxConnections: watched.length + 64 });
+    const gk = await GatekeeperProcess.start({
+      rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
+      senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 },
+      logLevel: "warn",
+      adminMaxConnections: watched.length + 64,
+    });
     const side = new WhatsAppSide(gk, contacts, watched);
     try {
       // A few at a time: each new user's keys are made by the gatekeeper, and thousands one by one take minutes.

@@ -89,3 +89,14 @@ export function redactUri(uri: string): string {
   const number = uri.slice(4).split(";")[0] ?? "";
   return `tel:${redactPhone(number)}`;
 }
+
+/**
+ * Masks every run of 7 to 15 digits (a phone number, also inside a puppet's user ID such as @wa_4915112345678:x) as
+ * redactPhone does, for log fields that may name a contact: "@wa_49151*****678:example.org".
+ */
+export function redactDigits(text: string): string {
+  return text.replace(/(?<![0-9A-Fa-f])\+?[0-9]{7,15}(?![0-9A-Fa-f])/g, (run) => {
+    const masked = redactPhone(run.startsWith("+") ? run : `+${run}`);
+    return run.startsWith("+") ? masked : masked.slice(1);
+  });
+}

@@ -10,7 +10,7 @@ import { messageIdFromString, messageIdToString } from "../protocol/message-id.j
 import { matrixUri, parseUri } from "../protocol/uri.js";
 import { whatsAppCodec, whatsAppDialect, whatsAppIds, whatsAppPhrases } from "../networks/whatsapp/index.js";
 import { SignalDeviceStore } from "../protocol/signal/device-store.js";
-import { ensureLocalIdentity } from "../protocol/signal/identity.js";
+import { ensureLocalIdentity, safetyNumber } from "../protocol/signal/identity.js";
 import { SignalError } from "../protocol/signal/errors.js";
 import type { InteropClient } from "../interop/client.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "../interop/errors.js";
@@ -21,6 +21,8 @@ import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { redactUri } from "../log.js";
 import { readAtMost } from "./media/byte-limit.js";
+import { InteropSafety } from "./interop-safety.js";
+import type { IdentityChangePolicy } from "../config/schema.js";
 
 const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
 
@@ -30,8 +32,10 @@ export const BRIDGE_DEVICE_ID = 1;
 /** What the outbox worker does with one entry; the caller (the runtime) turns outcomes into notices. */
 export type OutboxOutcome =
   | { kind: "sent" }
+  /** bridge.identity_change: block_until_verified, and a verified contact's security code changed. */
+  | { kind: "held"; detail: string }
   | { kind: "failed"; reason: RemoteFailureReason; detail: string }
-  | { kind: "retry"; afterMs?: number; detail: string; unreachable: boolean };
+  | { kind: "retry"; afterMs?: number; detail: string; unreachable: boolean; rateLimited?: boolean };
 
 export class InteropRemoteNetwork implements RemoteNetwork {
   // Interop protocol v1 carries WhatsApp's content: its identities, markup and codec are the network's.
@@ -42,6 +46,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
   private readonly identityLock = new KeyedLock();
   private readonly ready = new Set<string>();
   private readonly devices = new Map<string, SignalDeviceStore>();
+  readonly safety: InteropSafety;
 
   constructor(
     readonly networkName: string,
@@ -51,7 +56,37 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     private readonly onQueued: () => void,
     /** Whether remote traffic for this Matrix user may be bridged (the core's permission rules). */
     private readonly accepts: (matrixUser: string) => boolean = () => true,
-  ) {}
+    options: { identityChange?: IdentityChangePolicy } = {},
+  ) {
+    this.safety = new InteropSafety({
+      client,
+      trust: store.identityTrust,
+      device: (matrixUser) => this.deviceStore(matrixUri(matrixUser)),
+      policy: options.identityChange ?? "warn",
+      log,
+      toRemoteError,
+    });
+  }
+
+  /**
+   * The safety number between the user's interop identity and each of the contact's devices (null for a device the
+   * user has no session with yet); an empty list when the user has no identity yet.
+   */
+  async safetyNumbers(matrixUser: string, contact: string, devices: readonly number[]): Promise<{ deviceId: number; digits: string | null }[]> {
+    const store = await this.deviceStore(matrixUri(matrixUser));
+    if (!store) return [];
+    const uow = await store.begin();
+    const out: { deviceId: number; digits: string | null }[] = [];
+    for (const deviceId of devices) out.push({ deviceId, digits: (await safetyNumber(uow, { uri: contact, deviceId }))?.digits ?? null });
+    return out;
+  }
+
+  /** The user's identity was deleted from the store (logout): the next use makes and uploads a new one. */
+  forgetIdentity(matrixUser: string): void {
+    const uri = matrixUri(matrixUser);
+    this.ready.delete(uri);
+    this.devices.delete(uri);
+  }
 
   /** The Signal store of a Matrix user's interop device, if it exists (used for prekey refills). */
   async deviceStore(uri: string): Promise<SignalDeviceStore | undefined> {
@@ -130,7 +165,13 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       await this.ensureIdentity(entry.matrixUser);
       const from = await this.deviceStore(matrixUri(entry.matrixUser));
       if (!from) throw new Error(`no interop identity for ${entry.matrixUser}`);
-      const encrypt = (rebuild: ReadonlySet<number>) => this.encrypt(entry, from, rebuild);
+      if (await this.safety.mustReverify(entry.matrixUser, entry.remoteUri)) return HELD;
+      const encrypt = async (rebuild: ReadonlySet<number>) => {
+        const out = await this.encrypt(entry, from, rebuild);
+        // Encrypting may be what first saw a verified contact's new key: then nothing goes out before the user verifies.
+        if (await this.safety.mustReverify(entry.matrixUser, entry.remoteUri)) throw new HeldForVerification();
+        return out;
+      };
       const envelopes = entry.envelopes ? decodeEnvelopes(entry.envelopes) : await encrypt(new Set());
       // After STALE_DEVICES the new envelopes replace the stored ones (encrypt persists them).
       const result = await this.client.sendFollowingDevices(entry.remoteUri, envelopes, encrypt, (attempt) => {
@@ -141,10 +182,11 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       if (result.ok) return { kind: "sent" };
       const refused = InteropSendError.fromResult(result, redactUri(entry.remoteUri));
       if (refused.code === "RATE_LIMITED" || refused.code === "INTERNAL" || refused.code === "STALE_DEVICES") {
-        return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false };
+        return { kind: "retry", afterMs: refused.retryAfterMs, detail: refused.message, unreachable: false, rateLimited: refused.code === "RATE_LIMITED" };
       }
       return { kind: "failed", reason: toRemoteError(refused).reason, detail: refused.message };
     } catch (err) {
+      if (err instanceof HeldForVerification) return HELD;
       const remote = toRemoteError(err);
       if (remote.reason === "unreachable" || remote.reason === "rate_limited" || remote.reason === "internal") {
         return { kind: "retry", detail: remote.message, unreachable: remote.reason === "unreachable" };
@@ -229,6 +271,15 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     this.onQueued();
   }
 }
+
+class HeldForVerification extends Error {
+  constructor() {
+    super("held until the user verifies the contact's new security code");
+    this.name = "HeldForVerification";
+  }
+}
+
+const HELD: OutboxOutcome = { kind: "held", detail: "held until the user verifies the contact's new security code" };
 
 function encodeEnvelopes(envelopes: Envelope[]): Uint8Array {
   return toBinary(SendSchema, create(SendSchema, { seq: 0n, envelopes }));

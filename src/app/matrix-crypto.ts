@@ -1,6 +1,7 @@
 // Matrix E2EE in the bridge runtime: feeds the crypto items of appservice transactions to the engine, decrypts room
 // events before the core sees them (parking those whose room key has not arrived), and encrypts what the bridge's
 // users send into encrypted rooms. The core never sees ciphertext and never touches crypto.
+import { redactDigits } from "../log.js";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
@@ -15,6 +16,7 @@ import type { MatrixClient } from "../matrix/client.js";
 import type { ToDeviceEvent } from "../matrix/events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
 import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
+import type { CryptoObserver } from "../matrix/crypto/observer.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
 export const CRYPTO_QUEUE_KEY = CRYPTO_LANE;
@@ -30,6 +32,8 @@ export interface BridgeCryptoOptions {
   notice: (asUser: string, roomId: string, content: Record<string, unknown>, txnId: string) => Promise<void>;
   /** How long an event waits for its room key before the sender is told it was lost (default 10 minutes). */
   maxKeyWaitMs?: number;
+  /** Metrics of the engine's operations. */
+  observer?: CryptoObserver;
   /** How long an undecryptable event waits for older to-device messages in the queue (default 5 s). */
   catchUpMs?: number;
 }
@@ -79,6 +83,7 @@ export class BridgeCrypto implements SendEncryption {
       maxOpenMachines: opts.config.bridge.encryption.max_open_devices,
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
+      ...(opts.observer ? { observer: opts.observer } : {}),
     });
     self = new BridgeCrypto(engine, opts);
     const sweepMs = Math.min(SWEEP_MS, Math.max(1_000, self.maxKeyWaitMs / 4));
@@ -170,7 +175,7 @@ export class BridgeCrypto implements SendEncryption {
     try {
       return (await this.engine.catchUpToDevice(userId)) > 0;
     } catch (err) {
-      this.opts.log.warn({ err, user: userId }, "could not read the device's to-device inbox");
+      this.opts.log.warn({ err, user: redactDigits(userId) }, "could not read the device's to-device inbox");
       return false;
     }
   }

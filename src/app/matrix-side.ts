@@ -1,9 +1,10 @@
 // MatrixSide over the client-server API: puppets and the bot act through appservice intents.
+import { redactDigits } from "../log.js";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
-import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
+import type { MatrixContent, MatrixSide, RemoteAvatar, StateEvent } from "../core/ports.js";
 import type { MatrixEvent } from "../core/events.js";
 import type { MatrixIntent } from "../matrix/intent.js";
 import type { PuppetRow } from "../store/puppets.js";
@@ -93,13 +94,13 @@ export class AppserviceMatrixSide implements MatrixSide {
       this.log.debug({ puppet: userId }, "puppet avatar set");
       return { avatarMxc: mxc, avatarRemoteId: avatar.id };
     } catch (err) {
-      this.log.warn({ err, puppet: userId }, "could not copy the contact's picture; keeping the old one");
+      this.log.warn({ err, puppet: redactDigits(userId) }, "could not copy the contact's picture; keeping the old one");
       return current;
     }
   }
 
-  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
-    const initialState: { type: string; state_key: string; content: MatrixContent }[] = [];
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
+    const initialState: { type: string; state_key: string; content: MatrixContent }[] = (opts.initialState ?? []).map((s) => ({ type: s.type, state_key: s.stateKey, content: s.content }));
     if (opts.encrypted) initialState.push({ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } });
     // Before the room exists, so the invited user's client finds the puppet's device when it first shares a room key.
     if (opts.encrypted) await this.crypto?.ensureDevice(opts.puppetUserId);
@@ -111,6 +112,10 @@ export class AppserviceMatrixSide implements MatrixSide {
       initial_state: initialState,
       power_level_content_override: { users: { [opts.puppetUserId]: 100, [opts.inviteUserId]: 100 } },
     });
+  }
+
+  async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
+    await this.client.as(asUser).sendStateEvent(roomId, state.type, state.stateKey, state.content);
   }
 
   async joinRoom(asUser: string, roomId: string, opts: { encrypted?: boolean } = {}): Promise<void> {
@@ -153,7 +158,18 @@ export class AppserviceMatrixSide implements MatrixSide {
     // encrypts again, and the homeserver still keeps only the first.
     const sealed = await this.crypto?.seal(asUser, roomId, type, content);
     if (sealed) return this.client.as(asUser, sealed.deviceId).sendEvent(roomId, sealed.type, sealed.content, txnId);
-    return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
+    // Sent as a device, the transaction ID is kept in Synapse's database; without one only in its memory, so a retry
+    // after a homeserver restart that swallowed the answer would post the message twice (the fault suite saw it).
+    const deviceId = this.crypto ? await this.crypto.ensureDevice(asUser) : undefined;
+    return this.client.as(asUser, deviceId).sendEvent(roomId, type, content, txnId);
+  }
+
+  roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    return this.client.as(asUser).getStateEvent(roomId, type, stateKey);
+  }
+
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    return this.client.as(asUser).sendStateEvent(roomId, type, stateKey, content);
   }
 
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {

@@ -7,6 +7,7 @@
 // finishes, and when a retry falls due; many of these in one turn of the event loop make one look. A slow poll is
 // only the safety net for a wake-up that was missed (e.g. an entry written by another process).
 import type { Logger } from "pino";
+import { StoreError } from "../sql/sql.js";
 import { backoffDelay } from "../util/backoff.js";
 
 export interface QueueOps<T> {
@@ -39,7 +40,9 @@ export class QueueWorker<T> {
   private running = false;
   private scheduled = false;
   private again = false;
-  private stopped = false;
+  // Stopped until start(): the appservice intake queues (and kicks) before the crypto engine and the rest of the
+  // runtime are up, and an encrypted event handled then would reach the core undecrypted and be consumed.
+  private stopped = true;
   private readonly inFlight = new Map<string, T>();
   private unsubscribe: (() => void) | undefined;
   private readonly pollMs: number;
@@ -132,7 +135,9 @@ export class QueueWorker<T> {
       const attempts = this.ops.attempts(item) + 1;
       const message = err instanceof Error ? err.message : String(err);
       const permanent = isPermanent(err);
-      if (permanent || attempts >= this.ops.maxAttempts) {
+      // A full disk or an unreachable database says nothing about the entry: it waits as long as the outage lasts.
+      const outage = err instanceof StoreError && (err.code === "disk-full" || err.code === "unavailable");
+      if (permanent || (attempts >= this.ops.maxAttempts && !outage)) {
         this.log.error({ err, queue: this.ops.name, attempts, permanent }, permanent ? "giving up on a queue entry: the error is permanent" : "giving up on a queue entry");
         try {
           await this.ops.giveUp(item, err);

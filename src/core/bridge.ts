@@ -1,11 +1,19 @@
 // The bridge core: routes what comes in from Matrix and from the network to the handler for its kind. It talks to
 // both sides only through the ports (ports.ts) and keeps its own state in the store.
+import { ProvisioningService } from "./provisioning.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
-import { runCommand } from "./commands/index.js";
+import { isPortalCommand, runCommand, runPortalCommand } from "./commands/index.js";
+import { refuse } from "./outgoing/queue.js";
+import { answerAndTell } from "./commands/requests.js";
+import { expireRequests, REQUEST_REACTIONS } from "./requests.js";
+import { DISAPPEARING_TIMER_STATE } from "./disappearing.js";
+import { timerStateToRemote } from "./outgoing/disappearing.js";
+import { pinsToRemote } from "./outgoing/kinds.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
+import { ExpirySweeper } from "./expiry-sweeper.js";
 import { handleRemoteEntry } from "./incoming/index.js";
 import { handleMembership } from "./membership.js";
 import { notices } from "./notices.js";
@@ -20,9 +28,21 @@ export { messageIdForEvent } from "./outgoing/index.js";
 
 export class BridgeCore {
   private readonly ctx: CoreContext;
+  private readonly expiry: ExpirySweeper;
 
   constructor(deps: CoreDeps) {
     this.ctx = new CoreContext(deps);
+    this.expiry = new ExpirySweeper(this.ctx);
+    this.ctx.expiryScheduled = (at) => this.expiry.wake(at);
+  }
+
+  /** Starts redacting expired disappearing messages (what fell due while the bridge was down, first). */
+  startTimers(): void {
+    this.expiry.start();
+  }
+
+  async stopTimers(): Promise<void> {
+    await this.expiry.stop();
   }
 
   async handleMatrixEvent(ev: MatrixEvent): Promise<void> {
@@ -32,6 +52,7 @@ export class BridgeCore {
     const portal = await ctx.store.portals.byRoom(ev.room_id);
     if (portal) return this.portalEvent(portal, ev);
     const user = await ctx.store.users.byManagementRoom(ev.room_id);
+    if (user && ev.sender === user.userId && ev.type === "m.reaction" && ctx.allowed(ev.sender)) return this.requestReaction(user.userId, ev);
     if (user && ev.sender === user.userId && ev.type === "m.room.message") {
       const body = typeof ev.content.body === "string" ? ev.content.body : "";
       if (!ctx.allowed(ev.sender)) {
@@ -40,6 +61,23 @@ export class BridgeCore {
       }
       return runCommand(ctx, user.userId, ev.room_id, body, ev.event_id);
     }
+  }
+
+  /** A reaction on a message request's notice answers it (✅ accept, 🚫 block, 🗑️ ignore). */
+  private async requestReaction(userId: string, ev: MatrixEvent): Promise<void> {
+    const { ctx } = this;
+    const relates = (ev.content["m.relates_to"] ?? {}) as { rel_type?: unknown; event_id?: unknown; key?: unknown };
+    if (relates.rel_type !== "m.annotation" || typeof relates.event_id !== "string" || typeof relates.key !== "string") return;
+    const answer = REQUEST_REACTIONS[relates.key] ?? REQUEST_REACTIONS[relates.key.replace(/\uFE0F/g, "")];
+    if (!answer) return;
+    const request = await ctx.store.requests.byNotice(relates.event_id);
+    if (!request || request.matrixUser !== userId) return;
+    await answerAndTell(ctx, userId, request.contact, answer, (text) => ctx.notice(ctx.matrix.botUserId, ev.room_id, text, `cmd-${ev.event_id}`));
+  }
+
+  /** Closes message requests past their expiry (the runtime calls this now and then). */
+  expireRequests(now = Date.now()): Promise<number> {
+    return expireRequests(this.ctx, now);
   }
 
   private async portalEvent(portal: PortalRow, ev: MatrixEvent): Promise<void> {
@@ -53,7 +91,17 @@ export class BridgeCore {
       ctx.log.warn({ user: ev.sender, room: ev.room_id }, "not bridging an event: the sender is no longer allowed to use the bridge");
       return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDelivered(notices.notAllowed(ctx.network)), `deny-${ev.event_id}`);
     }
-    if (isBridgedType(ev.type)) return sendToRemote(ctx, portal, ev);
+    if (ev.type === DISAPPEARING_TIMER_STATE && ev.state_key === "") return timerStateToRemote(ctx, portal, ev);
+    if (ev.type === "m.room.pinned_events" && ev.state_key === "") return pinsToRemote(ctx, portal, ev);
+    // "!wa …" in a portal is a command for the bridge, never a message to the contact.
+    const body = ev.type === "m.room.message" && typeof ev.content.body === "string" ? ev.content.body : undefined;
+    if (body !== undefined && portal.roomId && isPortalCommand(ctx, body)) return runPortalCommand(ctx, portal, ev);
+    if (isBridgedType(ev.type)) {
+      if (ev.type !== "m.room.redaction" && (await ctx.remote.safety?.isBlocked(portal.matrixUser, portal.remoteUri))) {
+        return refuse(ctx, portal, ev, notices.youBlockedThem(ctx.label(portal.remoteUri), ctx.remote.phrases.commandPrefix));
+      }
+      return sendToRemote(ctx, portal, ev);
+    }
     // Encrypted events reach the core only when the bridge runs without Matrix encryption (config allow: false).
     if (ev.type === "m.room.encrypted") await ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.encryptionNotAllowed(), `enc-${ev.event_id}`);
   }
@@ -71,6 +119,11 @@ export class BridgeCore {
   /** Whether remote traffic for this Matrix user may be bridged at all; the runtime refuses envelopes for others. */
   acceptsRemoteFor(matrixUser: string): boolean {
     return this.ctx.allowed(matrixUser);
+  }
+
+  /** What the provisioning API may do for a user. */
+  provisioning(): ProvisioningService {
+    return new ProvisioningService(this.ctx);
   }
 
   /** Opens (or reuses) the portal with a contact after checking the directory. Returns the room ID. */
@@ -96,6 +149,14 @@ export class BridgeCore {
 
   onSendDelayed(entry: OutboxEntry, detail: string): Promise<void> {
     return outcomes.onSendDelayed(this.ctx, entry, detail);
+  }
+
+  onSendRateLimited(entry: OutboxEntry, afterMs: number | undefined): Promise<void> {
+    return outcomes.onSendRateLimited(this.ctx, entry, afterMs);
+  }
+
+  onSendHeld(entry: OutboxEntry): Promise<void> {
+    return outcomes.onSendHeld(this.ctx, entry);
   }
 
   onSent(entry: OutboxEntry): Promise<void> {

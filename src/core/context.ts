@@ -8,7 +8,7 @@ import { permissionFor } from "../config/permissions.js";
 import type { BridgeStore } from "../store/store.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { notices } from "./notices.js";
-import { RemoteError, type MatrixSide, type MediaPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
+import { RemoteError, type MatrixSide, type MediaPort, type OperationsPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
 
 export interface CoreDeps {
   config: BridgeConfig;
@@ -17,6 +17,8 @@ export interface CoreDeps {
   remote: RemoteNetwork;
   log: Logger;
   media?: MediaPort | undefined;
+  /** The runtime's operations for admin commands; absent in tests that need none. */
+  ops?: OperationsPort | undefined;
 }
 
 const LEVELS: Record<Role, number> = { user: 1, admin: 2 };
@@ -56,10 +58,13 @@ export class CoreContext {
   readonly remote: RemoteNetwork;
   readonly log: Logger;
   readonly media: MediaPort | undefined;
+  readonly ops: OperationsPort | undefined;
   /** One chat's portal work at a time (creating, adopting), so two first messages never make two rooms. */
   readonly chatLock = new KeyedLock();
   /** Rooms told about the current outage, so each hears it once. */
   readonly outageNoticeSent = new Set<string>();
+  /** Held messages (awaiting verification) whose sender was told; the txnId makes it once across restarts too. */
+  readonly heldNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
   /**
@@ -67,6 +72,8 @@ export class CoreContext {
    * homeserver again. Any membership event in the room forgets the check.
    */
   readonly membersChecked = new RecentChecks(MEMBERS_CHECK_TTL_MS);
+  /** A disappearing message's redaction was scheduled for `at` (ms); the expiry sweeper listens (bridge.ts). */
+  expiryScheduled: (at: number) => void = () => {};
 
   constructor(deps: CoreDeps) {
     this.config = deps.config;
@@ -75,6 +82,7 @@ export class CoreContext {
     this.remote = deps.remote;
     this.log = deps.log;
     this.media = deps.media;
+    this.ops = deps.ops;
   }
 
   get network(): string {

@@ -23,6 +23,9 @@ async function botInvited(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
   await ctx.matrix.joinRoom(ctx.matrix.botUserId, ev.room_id);
   await ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
   await ctx.store.users.setManagementRoom(ev.sender, ev.room_id);
+  // With an identity on the network the user can be written to first (message requests are for that), from the
+  // moment they see the help.
+  await ctx.remote.ensureIdentity(ev.sender).catch((err) => ctx.log.warn({ err }, "could not create the user's network identity yet; it is made with their first chat"));
   await ctx.notice(ctx.matrix.botUserId, ev.room_id, helpText(ctx, ev.sender), `help-${ev.event_id}`);
 }
 

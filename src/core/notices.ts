@@ -17,6 +17,52 @@ export const notices = {
 
   identityChanged: (who: string, network: string) =>
     `🔐 The security code of ${who} changed (new phone or reinstalled ${network}). Messages stay end-to-end encrypted.`,
+  // Identity news (safety.ts): one notice per change, naming the device; prominent when the user had verified.
+  securityCodeChanged: (who: string, device: number, network: string, compare: string) =>
+    `🔐 The security code with ${who} changed (device ${device}: a new phone or ${network} reinstalled). Messages stay end-to-end encrypted. To compare the new code with ${who}'s, send "${compare}" here.`,
+  newDevice: (who: string, device: number, compare: string) =>
+    `🔐 ${who} added a new device (device ${device}), with a security code of its own. To compare it with ${who}'s, send "${compare}" here.`,
+  verifiedCodeChanged: (who: string, device: number, compare: string, verify: string, held: boolean) =>
+    `⚠️🔐 THE SECURITY CODE WITH ${who} CHANGED, and you had verified it (device ${device}). This is normal after a new phone or a reinstall, but it can also mean someone is intercepting the chat. Compare the new code with ${who} in person or on a call ("${compare}"), then send "${verify}".${held ? " Until then, your messages here are held, not sent." : ""}`,
+  verifiedNewDevice: (who: string, device: number, compare: string, verify: string, held: boolean) =>
+    `⚠️🔐 ${who}, whom you had verified, added a new device (device ${device}) that you have not verified. Compare its security code with ${who} ("${compare}"), then send "${verify}".${held ? " Until then, your messages here are held, not sent." : ""}`,
+  heldRateLimited: (network: string, afterMs: number | undefined) =>
+    `⏳ Not sent yet: ${network} is limiting how fast messages can be sent. It is kept and goes out by itself${afterMs ? ` in about ${Math.max(1, Math.ceil(afterMs / 60_000))} minute${afterMs > 60_000 ? "s" : ""}` : " shortly"}.`,
+  heldForVerification: (who: string, compare: string, verify: string) =>
+    `⏸ Not sent yet: the security code with ${who} changed since you verified it. Compare it ("${compare}"), then send "${verify}"; held messages then go out.`,
+  safetyNumbers: (who: string, lines: string[]) => `🔐 Security code with ${who} (the same on ${who}'s phone if nobody is in between):\n${lines.join("\n")}`,
+  safetyNumberLine: (device: number | undefined, grouped: string, qr: string) =>
+    `${device === undefined ? "" : `Device ${device}: `}${grouped}\nQR code content: ${qr}`,
+  noSafetyNumber: (who: string) => `There is no security code with ${who} yet: it exists once one of you has written to the other.`,
+  verified: (who: string, devices: number[]) =>
+    `✅ You verified the security code with ${who}${devices.length > 1 ? ` (devices ${devices.join(", ")})` : ""}. You will be told prominently if it changes.`,
+  verifyMismatch: (who: string) =>
+    `❌ That code does not match the security code with ${who}. Nothing was verified. If you compared correctly, someone may be intercepting the chat: do not send sensitive messages.`,
+  youBlocked: (who: string, network: string, prefix: string) =>
+    `🚫 You blocked ${who}. ${network} refuses their messages to you, and they see them as not delivered. To undo: "${prefix} unblock" in this chat, or "unblock" with the number in the management room.`,
+  youUnblocked: (who: string) => `✅ You unblocked ${who}: their messages reach you again.`,
+  youBlockedThem: (who: string, prefix: string) => `you blocked ${who}; send "${prefix} unblock" to write to them again`,
+  noneBlocked: () => "You have blocked nobody.",
+  blockedList: (whos: string[]) => `You blocked:\n${whos.map((w) => `• ${w}`).join("\n")}`,
+  reported: (who: string, network: string, messages: number, ref: string, prefix: string) =>
+    `🚩 You reported ${who} to ${network}${messages > 0 ? `, with ${messages === 1 ? "1 message" : `${messages} messages`} as evidence` : ""} (reference ${ref}). ${network} sees which messages, not what they say. To stop their messages too: "${prefix} block".`,
+  messageRequest: (number: string, name: string | undefined, network: string, preview: string, prefix: string, expires: string) =>
+    `📨 Message request from ${number}${name ? ` ("${name}" in the ${network} directory)` : ""}, who was not in your chats before:\n> ${preview.replace(/\n/g, "\n> ")}\n` +
+    `Reply "accept ${number.replace(/\s/g, "")}" to open the chat (their messages follow in order), "block ${number.replace(/\s/g, "")}" to refuse this number, or "ignore ${number.replace(/\s/g, "")}" to drop the request. ` +
+    `Or react here: ✅ accept, 🚫 block, 🗑️ ignore. Until then nothing of yours is sent to them and they do not see that you read it. The request expires on ${expires}.`,
+  requestExpired: (who: string, held: number) => `⌛ The message request from ${who} expired; ${held === 1 ? "its message was" : `its ${held} messages were`} dropped.`,
+  requestAccepted: (who: string, held: number, notKept: number, roomId: string) =>
+    `✅ You accepted ${who}: https://matrix.to/#/${roomId}${held > 0 ? ` (${held === 1 ? "1 message" : `${held} messages`} delivered there)` : ""}${notKept > 0 ? `. ${notKept} more ${notKept === 1 ? "was" : "were"} not kept: a request holds only so many.` : ""}`,
+  requestBlocked: (who: string, network: string) => `🚫 You blocked ${who}; ${network} refuses their messages to you from now on. The request and its messages are gone.`,
+  requestIgnored: (who: string) => `🗑️ The request from ${who} is dropped. If they write again, you get a new request.`,
+  noRequest: (who: string) => `There is no message request from ${who}.`,
+  requestList: (lines: string[]) => `Message requests:\n${lines.join("\n")}`,
+  requestLine: (who: string, held: number, expires: string) => `• ${who} — ${held === 1 ? "1 message" : `${held} messages`}, expires ${expires}`,
+  noRequests: (enabled: boolean) => (enabled ? "You have no message requests." : "You have no message requests, and they are off: first messages from new numbers open a chat directly."),
+  requestsSwitched: (on: boolean) =>
+    on ? "Message requests are on: first messages from numbers you never chatted with wait here for your answer." : "Message requests are off: first messages from new numbers open a chat directly.",
+  noSafety: (network: string) => `${network} does not support this through the bridge.`,
+  portalOnly: (prefix: string, name: string) => `Send "${prefix} ${name}" in the chat with the contact, not here.`,
   cannotShow: (who: string, what: string, network: string) =>
     `⚠ ${who} sent ${what}, which this bridge cannot show. Open ${network} to see it.`,
   mediaFailed: (who: string, what: string, reason: string) => `⚠ ${who} sent ${what} that could not be bridged: ${reason}`,
@@ -38,10 +84,39 @@ export const notices = {
 
   // Management room.
   unknownCommand: (word: string) => `Unknown command "${word}". Send "help" for the list of commands.`,
+  unknownPortalCommand: (word: string, prefix: string) =>
+    `Unknown command "${word}". Send "${prefix} help" for the commands of this chat. (Messages starting with "${prefix}" are not sent to the contact.)`,
+  managementOnly: (name: string) => `"${name}" works in your management room with the bridge, not in a chat.`,
   usage: (usage: string, example?: string) => `Usage: ${usage}${example ? `, for example: ${example}` : ""}`,
   noChats: (noun: string) => `You have no bridged chats yet. Start one with: start-chat <${noun}>`,
   chatList: (network: string, lines: string[]) => `Your ${network} chats:\n${lines.join("\n")}`,
   chatLine: (who: string, roomId: string) => `• ${who} — https://matrix.to/#/${roomId}`,
+  confirmRequest: (what: string, code: string, minutes: number) =>
+    `⚠ This will ${what}. It cannot be undone. To go on, send "confirm ${code}" within ${minutes} minutes.`,
+  nothingToConfirm: () => "There is nothing to confirm (or it was asked more than 5 minutes ago); send the command again.",
+  wrongConfirmCode: (what: string) => `That is not the code for "${what}". Send "confirm" with the code from the question.`,
+
+  // Admin commands.
+  version: (network: string, version: string) => `${network} bridge (matrix-dma-bridge) version ${version}.`,
+  notAvailable: () => "This is not available in this bridge's runtime.",
+  notAUserId: (given: string) => `"${given}" is not a Matrix user ID (@name:server).`,
+  notARoomId: (given: string) => `"${given}" is not a room ID (!id:server).`,
+  userPortals: (userId: string, lines: string[]) =>
+    lines.length === 0 ? `${userId} has no portals.` : `Portals of ${userId}:\n${lines.join("\n")}`,
+  adminChatLine: (who: string, roomId: string, encrypted: boolean) => `• ${who} — ${roomId}${encrypted ? " (encrypted)" : ""}`,
+  noSuchPortal: (roomId: string) => `${roomId} is not a portal of this bridge.`,
+  portalDeletedByUser: () => "This chat was closed from an app connected to the bridge. The next message from either side opens a new one.",
+  portalDeletedHere: () => "This chat was closed by the bridge admin. The next message from either side opens a new one.",
+  portalDeleted: (who: string, userId: string, roomId: string) => `Deleted the portal of ${userId} with ${who} (${roomId}); its puppet left the room.`,
+  profileSynced: (who: string, name: string, portals: number) => `Profile of ${who} synced: "${name}", bridge info updated in ${portals} portal${portals === 1 ? "" : "s"}.`,
+  statusReport: (lines: string[]) => `Bridge status:\n${lines.join("\n")}`,
+  notBridgeUser: (userId: string) => `${userId} is neither the bridge bot nor one of its puppets.`,
+  cryptoReset: (userId: string, deviceId: string) =>
+    `${userId} has a new Matrix device (${deviceId}), cross-signed; the old one was retired. Others' clients will see a new device.`,
+  loggedOut: (network: string, portals: number) =>
+    `Done: your ${network} identity, keys and ${portals} chat${portals === 1 ? "" : "s"} were removed. Writing again (or start-chat) makes a new identity; contacts will see a new security code.`,
+  portalClosedByLogout: (network: string) => `This chat was closed: its Matrix user logged out of ${network} through the bridge.`,
+
   chatReady: (who: string, roomId: string) => `Chat with ${who} is ready: https://matrix.to/#/${roomId} (you have been invited).`,
   connected: (network: string, since: string, pending: number) =>
     `Bridge is connected to ${network} since ${since}. Messages waiting to be sent: ${pending}.`,

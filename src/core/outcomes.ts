@@ -6,6 +6,7 @@ import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
 import { notices } from "./notices.js";
 import { RemoteError, type RemoteFailureReason } from "./ports.js";
+import { announceIdentityNews, commandText } from "./safety.js";
 
 /** The runtime gave up posting a remote message: the Matrix user hears about it. */
 export async function onRemoteEntryAbandoned(ctx: CoreContext, entry: InboxEntry, error: unknown): Promise<void> {
@@ -25,6 +26,7 @@ export async function onMatrixEventAbandoned(ctx: CoreContext, ev: MatrixEvent, 
 
 export async function onSendFailed(ctx: CoreContext, entry: OutboxEntry, reason: RemoteFailureReason, detail: string): Promise<void> {
   if (!entry.roomId) return;
+  await announceIdentityNews(ctx, entry.matrixUser, entry.remoteUri, entry.roomId);
   const why = ctx.explain(new RemoteError(reason, detail), entry.remoteUri);
   if (entry.eventId) await ctx.messageStatus(entry.remoteUri, entry.roomId, entry.eventId, "FAIL_PERMANENT", `fail-${entry.messageId}`, { reason: "m.foreign_network_error", message: why });
   await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.notDelivered(why), `fail-${entry.messageId}`);
@@ -38,7 +40,28 @@ export async function onSendDelayed(ctx: CoreContext, entry: OutboxEntry, detail
   await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.outage(ctx.network), `delay-${entry.messageId}`);
 }
 
+/** The network limits how fast the user may send: the message waits and goes out by itself; they hear it once. */
+export async function onSendRateLimited(ctx: CoreContext, entry: OutboxEntry, afterMs: number | undefined): Promise<void> {
+  if (!entry.roomId || ctx.heldNoticeSent.has(entry.messageId)) return;
+  ctx.heldNoticeSent.add(entry.messageId);
+  await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.heldRateLimited(ctx.network, afterMs), `ratelimited-${entry.messageId}`);
+}
+
+/**
+ * A message waits until the user verifies the contact's new security code (bridge.identity_change:
+ * block_until_verified): the change is announced, and the user hears once per message that it is held.
+ */
+export async function onSendHeld(ctx: CoreContext, entry: OutboxEntry): Promise<void> {
+  if (!entry.roomId) return;
+  await announceIdentityNews(ctx, entry.matrixUser, entry.remoteUri, entry.roomId);
+  if (ctx.heldNoticeSent.has(entry.messageId)) return;
+  ctx.heldNoticeSent.add(entry.messageId);
+  const who = ctx.label(entry.remoteUri);
+  await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.heldForVerification(who, commandText(ctx, "safety-number"), commandText(ctx, "verify")), `held-${entry.messageId}`);
+}
+
 export async function onSent(ctx: CoreContext, entry: OutboxEntry): Promise<void> {
+  if (entry.roomId) await announceIdentityNews(ctx, entry.matrixUser, entry.remoteUri, entry.roomId);
   if (entry.roomId) ctx.outageNoticeSent.delete(entry.roomId);
   if (entry.roomId && entry.eventId) await ctx.messageStatus(entry.remoteUri, entry.roomId, entry.eventId, "SUCCESS", `sent-${entry.messageId}`);
 }

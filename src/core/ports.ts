@@ -7,6 +7,33 @@ import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, 
 /** Matrix event content as the core builds it (m.room.message and friends). */
 export type MatrixContent = Record<string, unknown>;
 
+/** What the runtime knows that the core does not: queues, crypto devices, the interop identity's storage. */
+export interface OperationsPort {
+  readonly version: string;
+  status(): Promise<OperationsStatus>;
+  /** Gives a bridge-owned Matrix user (the bot or a puppet) a fresh E2EE device, retiring the old one; returns its ID. */
+  resetCrypto(userId: string): Promise<string>;
+  /**
+   * Forgets a Matrix user's network side: the interop identity and its keys, queued messages, the message map and
+   * the portal rows (the caller has already closed the rooms). The next use makes a new identity.
+   */
+  forgetUser(userId: string): Promise<void>;
+}
+
+export interface OperationsStatus {
+  readonly queues: readonly { name: string; depth: number; oldestAgeSeconds: number }[];
+  /** Open crypto machines; null when Matrix encryption is off. */
+  readonly cryptoMachines: number | null;
+  readonly portals: number;
+  readonly puppets: number;
+}
+
+export interface StateEvent {
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: MatrixContent;
+}
+
 export interface MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
@@ -15,8 +42,13 @@ export interface MatrixSide {
    * (name, avatar) current; returns its user ID.
    */
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
-  /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
-  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /**
+   * Creates a DM portal room owned by the puppet, inviting the Matrix user. `initialState` goes into the room as it is
+   * created (bridge info), so no client ever sees the room without it.
+   */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string>;
+  /** Sets a state event as `asUser`. */
+  setState(asUser: string, roomId: string, state: StateEvent): Promise<void>;
   /**
    * Joins as a bridge user; `encrypted` says the room is encrypted (from the invite's room state), so the user gets
    * its crypto device first: users' clients share room keys only with devices that exist when they send.
@@ -26,6 +58,10 @@ export interface MatrixSide {
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
   sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
+  /** The content of a room's state event, read as a bridge-owned member of the room; null when it has none. */
+  roomState(asUser: string, roomId: string, type: string, stateKey?: string): Promise<MatrixContent | null>;
+  /** Sets a state event as a bridge-owned user (never encrypted); returns the event ID. */
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string>;
   redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void>;
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
   setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
@@ -132,6 +168,8 @@ export interface TextDialect {
   fromMatrix(content: MatrixText): RemoteText;
   /** A reply that shows the message it answers inline (when that message never crossed the bridge). */
   withQuote(quoted: RemoteText, text: RemoteText): RemoteText;
+  /** How the text writes a mention of this user (a contact ID or ContactIds.localUser's ID); undefined if it cannot. */
+  mentionText?(user: string): string | undefined;
 }
 
 /** Matrix message text: the plain body, and HTML when there is formatting. */
@@ -144,11 +182,20 @@ export interface MatrixText {
 /** A refusal the user is shown, e.g. "the message is too long to send (…)". */
 export type Encoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
 
+/** What a decoded event may say besides itself. */
+export interface DecodeExtras {
+  /** For the log: context fields that could not be used and were left out (the event stands without them). */
+  dropped?: readonly string[];
+  /** The message was sent in a chat with disappearing messages: it disappears this many seconds after it was sent. */
+  expiresInSeconds?: number;
+}
+
 /** Between the core's events and the network's wire content (what the outbox and inbox hold). */
 export interface ContentCodec {
   /** Never throws: what cannot be read becomes "unsupported", naming what it was. */
-  decode(bytes: Uint8Array): RemoteEvent;
-  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded;
+  decode(bytes: Uint8Array): RemoteEvent & DecodeExtras;
+  /** `disappearingSeconds`: the chat's disappearing-messages timer, which messages sent in it carry. */
+  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded;
 }
 
 /** Sentences that name the network's own features. */
@@ -161,6 +208,53 @@ export interface NetworkPhrases {
   contactNoun: string;
   contactExample: string;
   contactSpellings: string;
+}
+
+/** A contact device's safety number ("security code") with the Matrix user. */
+export interface SafetyNumber {
+  device: number;
+  /** 60 digits; the same on both sides unless someone is in the middle. */
+  digits: string;
+  /** The scannable form as text, for a QR code the other side can scan (and for `verify <code>`). */
+  qr: string;
+}
+
+/** A change to a contact's identity that the Matrix user has not been told about yet. */
+export interface IdentityNews {
+  device: number;
+  kind: "changed" | "new_device";
+  /** The user had verified the contact: say so prominently. */
+  wasVerified: boolean;
+  /** Names this change: notices about it use it, so a retry after a crash posts nothing twice. */
+  ref: string;
+}
+
+export type VerifyResult = { ok: true; devices: number[] } | { ok: false; reason: "no_session" | "mismatch" };
+
+export const REPORT_REASONS = ["spam", "abuse", "scam", "other"] as const;
+export type ReportReasonName = (typeof REPORT_REASONS)[number];
+
+/** Trust and safety as the network offers it: security codes, blocking and reporting contacts. */
+export interface RemoteSafety {
+  /** One per contact device with a session; empty before the first message either way. */
+  safetyNumbers(matrixUser: string, contact: string): Promise<SafetyNumber[]>;
+  /** Marks the contact's current identities verified; with a `code` (the digits, or a scanned QR text) only when it matches. */
+  verify(matrixUser: string, contact: string, code?: string): Promise<VerifyResult>;
+  /** Identity changes and new devices to announce. What is seen first is trusted silently (there is nothing to compare). */
+  identityNews(matrixUser: string, contact: string): Promise<IdentityNews[]>;
+  /** The notice for these went out. */
+  identityNewsTold(matrixUser: string, contact: string, news: readonly IdentityNews[]): Promise<void>;
+  /** Whether messages to the contact wait until the user verifies again (bridge.identity_change: block_until_verified). */
+  mustReverify(matrixUser: string, contact: string): Promise<boolean>;
+  /** The network refuses the contact's messages to the user from now on. Throws RemoteError. */
+  block(matrixUser: string, contact: string): Promise<void>;
+  unblock(matrixUser: string, contact: string): Promise<void>;
+  /** The contacts the user blocked. */
+  blocked(matrixUser: string): Promise<string[]>;
+  /** Whether the user blocked the contact (answered from what the bridge knows; false when it cannot tell). */
+  isBlocked(matrixUser: string, contact: string): Promise<boolean>;
+  /** Reports the contact, naming messages by their network IDs; answers the network's reference for the report. */
+  report(matrixUser: string, contact: string, messageIds: readonly string[], reason: ReportReasonName): Promise<string>;
 }
 
 export interface RemoteNetwork {
@@ -176,6 +270,8 @@ export interface RemoteNetwork {
   /** Something was written to the store's outbox: deliver it. */
   wake(): void;
   status(): Promise<RemoteStatus>;
+  /** Absent when the network offers none of it: the safety commands then say so. */
+  readonly safety?: RemoteSafety;
 }
 
 /** User input that cannot be used; the message says why, for the user. */

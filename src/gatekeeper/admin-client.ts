@@ -6,10 +6,12 @@ import type { DirectoryUser } from "./directory.js";
 import type { Provider } from "./providers.js";
 import type { SendRequest } from "./sim/compose.js";
 import type { SendMedia } from "./sim/media.js";
+import type { DiscardedEnvelope } from "./sim/discarded.js";
 import type { ReceivedMedia, ReceivedMessage } from "./sim/received.js";
 import type { DeliveryRefusal } from "./refusals.js";
+import type { StoredReport } from "./reports.js";
 
-export type { DeviceRef, DirectoryUser, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
+export type { DeviceRef, DirectoryUser, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest, StoredReport };
 
 /** A received file, decrypted and verified by the gatekeeper. */
 export interface DownloadedMedia {
@@ -21,6 +23,8 @@ export interface DownloadedMedia {
 export interface ProviderStatus extends Provider {
   connected: boolean;
   queued: number;
+  /** PrekeysLow and DevicesChanged notices the provider has not read yet. */
+  notices: number;
 }
 
 export interface AddUserRequest {
@@ -39,6 +43,8 @@ export class AdminApiError extends Error {
     readonly status: number,
     readonly errcode: string,
     message: string,
+    /** RATE_LIMITED: when to try again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "AdminApiError";
@@ -105,6 +111,11 @@ export class GatekeeperAdminClient {
     return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, list ? { optedIn, allowedProviders: list } : { optedIn });
   }
 
+  /** The simulated user changes their name and/or picture (a media ID from the media service; null removes it). */
+  setProfile(phone: string, profile: { name?: string; avatar?: string | null }): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/profile`, profile);
+  }
+
   setSendReceipts(phone: string, sendReceipts: boolean): Promise<DirectoryUser> {
     return this.call("PUT", `/admin/users/${enc(phone)}/receipts`, { sendReceipts });
   }
@@ -115,6 +126,25 @@ export class GatekeeperAdminClient {
 
   unblock(phone: string, uri: string): Promise<DirectoryUser> {
     return this.call("DELETE", `/admin/users/${enc(phone)}/blocks/${enc(uri)}`);
+  }
+
+  /** Whom a provider's user (a matrix: URI) has blocked through the interop API. */
+  providerUserBlocks(uri: string): Promise<{ user: string; blocked: string[] }> {
+    return this.call("GET", `/admin/blocks/${enc(uri)}`);
+  }
+
+  /** Reports by provider users: all of them, or those about one simulated user. */
+  reports(opts: { phone?: string; after?: number } = {}): Promise<StoredReport[]> {
+    const after = opts.after ?? 0;
+    return this.call("GET", opts.phone === undefined ? `/admin/reports?after=${after}` : `/admin/users/${enc(opts.phone)}/reports?after=${after}`);
+  }
+
+  suspend(phone: string, reason?: string): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/suspension`, reason === undefined ? {} : { reason });
+  }
+
+  unsuspend(phone: string): Promise<DirectoryUser> {
+    return this.call("DELETE", `/admin/users/${enc(phone)}/suspension`);
   }
 
   /** Sends as the simulated user; returns the message id (32 hex digits) and, for media, the stored file's id. */
@@ -141,6 +171,11 @@ export class GatekeeperAdminClient {
 
   received(phone: string, after = 0): Promise<ReceivedMessage[]> {
     return this.call("GET", `/admin/users/${enc(phone)}/messages?after=${after}`);
+  }
+
+  /** Envelopes the simulated devices threw away (all users, or `phone`'s): undecryptable, reused counters, redeliveries. */
+  discarded(phone?: string, after = 0): Promise<DiscardedEnvelope[]> {
+    return this.call("GET", phone === undefined ? `/admin/discarded?after=${after}` : `/admin/users/${enc(phone)}/discarded?after=${after}`);
   }
 
   /** The user's messages that a provider refused to deliver. */
@@ -192,8 +227,8 @@ export class GatekeeperAdminClient {
 async function errorOf(res: Response): Promise<AdminApiError> {
   const text = await res.text();
   try {
-    const body = JSON.parse(text) as { errcode?: string; error?: string };
-    return new AdminApiError(res.status, body.errcode ?? "UNKNOWN", body.error ?? text);
+    const body = JSON.parse(text) as { errcode?: string; error?: string; retry_after_ms?: number };
+    return new AdminApiError(res.status, body.errcode ?? "UNKNOWN", body.error ?? text, typeof body.retry_after_ms === "number" ? body.retry_after_ms : undefined);
   } catch {
     return new AdminApiError(res.status, "UNKNOWN", text || res.statusText);
   }

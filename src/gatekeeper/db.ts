@@ -152,7 +152,86 @@ CREATE TABLE delivery_refusals (
 CREATE INDEX delivery_refusals_by_sender ON delivery_refusals (sender, seq);
 `;
 
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL, DELIVERY_REFUSALS_SQL];
+// 6: trust and safety. Blocks a provider's users placed on remote users (the gatekeeper refuses those senders'
+// messages to them); reports of remote users, by provider users; the suspension of a simulated user (after enough
+// reports, or by the operator); and which pairs of users chatted recently, for the new-chats-per-hour flood limit.
+// A pair is kept only while it is active (pruned after 30 idle days): enough to tell a new chat from an old one
+// without keeping a social graph for ever.
+const SAFETY_SQL = `
+CREATE TABLE provider_user_blocks (
+  user_uri TEXT NOT NULL,            -- matrix: URI of a provider's user
+  blocked_uri TEXT NOT NULL,         -- tel: URI
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_uri, blocked_uri)
+);
+CREATE TABLE reports (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,           -- the reference given to the reporter
+  provider_id TEXT NOT NULL,
+  reporter TEXT NOT NULL,            -- matrix: URI
+  reported TEXT NOT NULL,            -- tel: URI
+  reason TEXT NOT NULL,              -- ReportReason name
+  message_ids TEXT NOT NULL,         -- JSON array of message-ID strings (32 hex digits)
+  comment TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX reports_by_reported ON reports (reported, seq);
+ALTER TABLE users ADD COLUMN suspended_at INTEGER;
+ALTER TABLE users ADD COLUMN suspended_reason TEXT;
+CREATE TABLE chat_pairs (
+  a TEXT NOT NULL,                   -- the two URIs, a < b
+  b TEXT NOT NULL,
+  initiator TEXT NOT NULL,           -- who wrote first (the new chat counts against them)
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (a, b)
+);
+CREATE INDEX chat_pairs_by_initiator ON chat_pairs (initiator, first_at);
+CREATE INDEX chat_pairs_by_last ON chat_pairs (last_at);
+`;
+
+// 7: envelopes the simulated devices threw away (undecryptable, a reused counter, a redelivery), so tests can fail
+// on a message no user will see (sim/discarded.ts).
+const SIM_DISCARDED_SQL = `
+CREATE TABLE sim_discarded (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  e164 TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  message_id TEXT NOT NULL,          -- hex of the envelope id, '' when it did not decode
+  sender TEXT NOT NULL,
+  sender_device INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  discarded_at INTEGER NOT NULL
+);
+CREATE INDEX sim_discarded_by_user ON sim_discarded (e164, seq);
+`;
+
+// 8: PrekeysLow and DevicesChanged notices, kept until the provider has read them (provider-notices.ts): one per
+// provider, kind and user, the latest replacing the one before.
+const PROVIDER_NOTICES_SQL = `
+CREATE TABLE provider_notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider_id TEXT NOT NULL,
+  kind TEXT NOT NULL,                -- prekeys_low | devices_changed
+  user TEXT NOT NULL,                -- URI the notice is about
+  frame BLOB NOT NULL,               -- encoded ServerFrame
+  created_at INTEGER NOT NULL,
+  UNIQUE (provider_id, kind, user)
+);
+CREATE INDEX provider_notices_by_provider ON provider_notices (provider_id, id);
+`;
+
+const MIGRATIONS: readonly string[] = [
+  GATEKEEPER_SCHEMA_SQL,
+  SIGNAL_SCHEMA_SQL,
+  SIM_RECEIVED_MEDIA_SQL,
+  USED_TOKEN_IDS_SQL,
+  DELIVERY_REFUSALS_SQL,
+  SAFETY_SQL,
+  SIM_DISCARDED_SQL,
+  PROVIDER_NOTICES_SQL,
+];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

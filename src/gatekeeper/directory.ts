@@ -16,6 +16,9 @@ export interface DirectoryUser {
   sendReceipts: boolean;
   blocked: string[];
   devices: DeviceRef[];
+  /** Suspended users cannot send (after reports, or by the operator). */
+  suspended: boolean;
+  suspendedReason?: string;
 }
 
 export interface NewUser {
@@ -36,7 +39,11 @@ interface UserRow {
   avatar: string | null;
   opted_in: number;
   send_receipts: number;
+  suspended_at: number | null;
+  suspended_reason: string | null;
 }
+
+const USER_COLUMNS = "e164, name, avatar, opted_in, send_receipts, suspended_at, suspended_reason";
 
 export class Directory {
   constructor(
@@ -59,7 +66,7 @@ export class Directory {
   }
 
   get(e164: string): DirectoryUser | undefined {
-    const row = this.db.prepare("SELECT e164, name, avatar, opted_in, send_receipts FROM users WHERE e164 = ?").get(e164) as UserRow | undefined;
+    const row = this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE e164 = ?`).get(e164) as UserRow | undefined;
     return row ? this.toUser(row) : undefined;
   }
 
@@ -70,7 +77,7 @@ export class Directory {
   }
 
   list(): DirectoryUser[] {
-    const rows = this.db.prepare("SELECT e164, name, avatar, opted_in, send_receipts FROM users ORDER BY e164").all() as UserRow[];
+    const rows = this.db.prepare(`SELECT ${USER_COLUMNS} FROM users ORDER BY e164`).all() as UserRow[];
     return rows.map((r) => this.toUser(r));
   }
 
@@ -82,9 +89,27 @@ export class Directory {
     })();
   }
 
+  /** A user changes their profile: a new name, and/or a new picture (a media ID) or none (null). */
+  setProfile(e164: string, profile: { name?: string | undefined; avatar?: string | null | undefined }): void {
+    this.require(e164);
+    if (profile.name !== undefined) this.db.prepare("UPDATE users SET name = ? WHERE e164 = ?").run(profile.name, e164);
+    if (profile.avatar !== undefined) this.db.prepare("UPDATE users SET avatar = ? WHERE e164 = ?").run(profile.avatar, e164);
+  }
+
   setSendReceipts(e164: string, sendReceipts: boolean): void {
     this.require(e164);
     this.db.prepare("UPDATE users SET send_receipts = ? WHERE e164 = ?").run(sendReceipts ? 1 : 0, e164);
+  }
+
+  /** Returns whether the user was not suspended before. */
+  suspend(e164: string, reason: string, now = Date.now()): boolean {
+    this.require(e164);
+    return this.db.prepare("UPDATE users SET suspended_at = ?, suspended_reason = ? WHERE e164 = ? AND suspended_at IS NULL").run(now, reason, e164).changes > 0;
+  }
+
+  unsuspend(e164: string): void {
+    this.require(e164);
+    this.db.prepare("UPDATE users SET suspended_at = NULL, suspended_reason = NULL WHERE e164 = ?").run(e164);
   }
 
   block(e164: string, uri: string): void {
@@ -147,8 +172,10 @@ export class Directory {
         (r) => r.blocked_uri,
       ),
       devices: this.keys.devices(uri),
+      suspended: row.suspended_at !== null,
     };
     if (row.avatar !== null) user.avatar = row.avatar;
+    if (row.suspended_reason !== null) user.suspendedReason = row.suspended_reason;
     return user;
   }
 }

@@ -16,9 +16,20 @@ import { UsedTokenIds } from "./token-ids.js";
 import { SimDevices } from "./sim/devices.js";
 import { SimInbox } from "./sim/inbox.js";
 import { SimNetwork } from "./sim/network.js";
+import { ProviderNotices } from "./provider-notices.js";
+import { DiscardedStore } from "./sim/discarded.js";
 import { ReceivedStore } from "./sim/received.js";
 import { DeliveryRefusals } from "./refusals.js";
 import { matrixUserDomain, telUriE164, telUriOf } from "./uris.js";
+import { ProviderUserBlocks } from "./user-blocks.js";
+import { ReportStore } from "./reports.js";
+import { DEFAULT_SENDER_LIMITS, SenderLimits, type SenderLimitConfig } from "./sender-limits.js";
+import { ErrorCode } from "../protocol/gen/interop_pb.js";
+import { isProtocolError } from "../protocol/errors.js";
+import { reportFromJson } from "../protocol/safety.js";
+import { parseUri } from "../protocol/uri.js";
+import { redactUri } from "../log.js";
+import { decodeEnvelope } from "./wire.js";
 
 export interface GatekeeperOptions {
   dataDir: string;
@@ -29,6 +40,10 @@ export interface GatekeeperOptions {
   prekeyLowThreshold?: number;
   /** Sends per provider (default burst 200, 100 per second). */
   rateLimit?: RateLimitConfig;
+  /** Flood limits per sender (default 300 messages a minute, 50 new chats an hour; 0 turns one off). */
+  senderLimits?: SenderLimitConfig;
+  /** Suspend a simulated user once this many distinct provider users reported it (0, the default: never). */
+  suspendAfterReports?: number;
 }
 
 export interface NewUserInput {
@@ -58,15 +73,21 @@ export class Gatekeeper {
   readonly directory: Directory;
   readonly queue: ProviderQueue;
   readonly hub: ProviderHub;
+  readonly notices: ProviderNotices;
   readonly inbox: SimInbox;
   readonly received: ReceivedStore;
+  readonly discarded: DiscardedStore;
   readonly refusals: DeliveryRefusals;
   readonly media: MediaStore;
   readonly simDevices: SimDevices;
   readonly sim: SimNetwork;
   readonly tokens: TokenVerifier;
   readonly checker: SendChecker;
+  readonly userBlocks: ProviderUserBlocks;
+  readonly reports: ReportStore;
+  readonly senderLimits: SenderLimits;
   private readonly prekeyLowThreshold: number;
+  private readonly suspendAfterReports: number;
   /** Background refills still running; close() waits for them before closing the database. */
   private readonly background = new Set<Promise<void>>();
   /** Simulated devices with a refill in flight: one at a time is enough. */
@@ -79,15 +100,24 @@ export class Gatekeeper {
     this.keys = new KeyStore(this.db);
     this.directory = new Directory(this.db, this.keys);
     this.queue = new ProviderQueue(this.db);
-    this.hub = new ProviderHub(this.queue, this.log);
+    this.notices = new ProviderNotices(this.db);
+    this.hub = new ProviderHub(this.queue, this.notices, this.log);
     this.inbox = new SimInbox(this.db);
     this.received = new ReceivedStore(this.db);
+    this.discarded = new DiscardedStore(this.db);
     this.refusals = new DeliveryRefusals(this.db);
     this.media = new MediaStore(this.db, options.dataDir, options.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES);
     this.simDevices = new SimDevices(this.db, this.keys);
     this.tokens = new TokenVerifier(this.providers, new UsedTokenIds(this.db), this.log);
-    this.checker = new SendChecker(this.directory, this.keys, new TokenBuckets(options.rateLimit ?? { burst: 200, perSecond: 100 }));
+    this.userBlocks = new ProviderUserBlocks(this.db);
+    this.reports = new ReportStore(this.db);
+    this.senderLimits = new SenderLimits(this.db, options.senderLimits ?? DEFAULT_SENDER_LIMITS);
+    this.checker = new SendChecker(this.directory, this.keys, new TokenBuckets(options.rateLimit ?? { burst: 200, perSecond: 100 }), this.senderLimits, (e) =>
+      this.inbox.wasAccepted(e),
+    );
     this.prekeyLowThreshold = options.prekeyLowThreshold ?? 10;
+    this.suspendAfterReports = options.suspendAfterReports ?? 0;
+    if (!Number.isInteger(this.suspendAfterReports) || this.suspendAfterReports < 0) throw new Error("suspendAfterReports must be a non-negative integer");
     this.sim = new SimNetwork({
       db: this.db,
       log: this.log,
@@ -97,9 +127,12 @@ export class Gatekeeper {
       devices: this.simDevices,
       inbox: this.inbox,
       received: this.received,
+      discarded: this.discarded,
       queue: this.queue,
       hub: this.hub,
       media: this.media,
+      userBlocks: this.userBlocks,
+      senderLimits: this.senderLimits,
       fetchBundles: (uri, deviceId) => this.takeBundles(uri, deviceId),
     });
   }
@@ -178,13 +211,12 @@ export class Gatekeeper {
     return device;
   }
 
-  /** Pushes DevicesChanged to every connected provider that may reach the user. Offline providers learn the new
-   * list from STALE_DEVICES on their next send. */
+  /** Tells every provider that may reach the user its new device list: now if connected, else when it connects. */
   private announceDevices(e164: string): void {
     const uri = telUriOf(e164);
     const devices = this.keys.devices(uri).map((d) => d.deviceId);
     for (const p of this.providers.list()) {
-      if (this.directory.mayReach(e164, p.id)) this.hub.push(p.id, { kind: { case: "devicesChanged", value: { user: uri, devices } } });
+      if (this.directory.mayReach(e164, p.id)) this.hub.notify(p.id, "devices_changed", uri, { kind: { case: "devicesChanged", value: { user: uri, devices } } });
     }
   }
 
@@ -215,12 +247,79 @@ export class Gatekeeper {
       throw new HttpError(403, "FORBIDDEN", "uploading keys needs a user token whose sub is the URI in the path");
     }
     this.keys.upload(uri, parseKeysUpload(body));
-    return this.keys.counts(uri);
+    const counts = this.keys.counts(uri);
+    // Stocked up again: a PrekeysLow still waiting for this user would only make the provider check for nothing.
+    if (counts.devices.every((d) => Math.min(d.oneTimePreKeys, d.oneTimeKyberPreKeys) >= this.prekeyLowThreshold)) {
+      this.notices.resolve(principal.providerId, "prekeys_low", uri);
+    }
+    return counts;
   }
 
   keyCounts(principal: Principal, uri: string): PreKeyCountResponse {
     this.requireOwnUser(principal, uri);
     return this.keys.counts(uri);
+  }
+
+  // ---- safety: blocks and reports by provider users ------------------------------------------------------------------
+
+  blockList(principal: Principal, userUri: string): { user: string; blocked: string[] } {
+    this.requireOwnUser(principal, userUri);
+    if (principal.kind === "user" && principal.userUri !== userUri) throw new HttpError(403, "FORBIDDEN", "a user token may read only its own block list");
+    return { user: userUri, blocked: this.userBlocks.list(userUri) };
+  }
+
+  /** The user blocks a remote user: from now on that sender's messages are refused (BLOCKED), and envelopes of it
+   * still queued for the user are taken off the queue as refused, so the sender hears they were not delivered. */
+  block(principal: Principal, userUri: string, blockedUri: string): { user: string; blocked: string[] } {
+    this.requireUserToken(principal, userUri, "blocking");
+    requireTel(blockedUri, "only tel: users can be blocked");
+    const added = this.userBlocks.block(userUri, blockedUri);
+    if (added) {
+      const dropped = this.dropQueued(principal.providerId, userUri, blockedUri);
+      this.log.info({ provider: principal.providerId, blocked: redactUri(blockedUri), dropped }, "a provider user blocked a remote user");
+    }
+    return { user: userUri, blocked: this.userBlocks.list(userUri) };
+  }
+
+  unblock(principal: Principal, userUri: string, blockedUri: string): { user: string; blocked: string[] } {
+    this.requireUserToken(principal, userUri, "unblocking");
+    requireTel(blockedUri, "only tel: users can be blocked");
+    if (this.userBlocks.unblock(userUri, blockedUri)) this.log.info({ provider: principal.providerId, unblocked: redactUri(blockedUri) }, "a provider user unblocked a remote user");
+    return { user: userUri, blocked: this.userBlocks.list(userUri) };
+  }
+
+  /** Records a report; suspends the reported user once enough distinct users reported it (if configured). */
+  report(principal: Principal, body: unknown): { id: string } {
+    let report;
+    try {
+      report = reportFromJson(body);
+    } catch (err) {
+      if (isProtocolError(err)) throw new HttpError(400, "INVALID", `report: ${err.message}`);
+      throw err;
+    }
+    this.requireUserToken(principal, report.reporter, "reporting");
+    const e164 = telUriE164(report.reported);
+    if (e164 === undefined || !this.directory.exists(e164)) throw new HttpError(404, "UNKNOWN_USER", `no user ${report.reported}`);
+    const { id, reporters } = this.reports.add(principal.providerId, report);
+    this.log.info({ provider: principal.providerId, report: id, reported: redactUri(report.reported), reporters }, "a provider user reported a remote user");
+    if (this.suspendAfterReports > 0 && reporters >= this.suspendAfterReports && this.directory.suspend(e164, `reported by ${reporters} users`)) {
+      this.log.warn({ reported: redactUri(report.reported), reporters }, "suspended a user after reports");
+    }
+    return { id };
+  }
+
+  private dropQueued(providerId: string, recipient: string, sender: string): number {
+    return this.db.transaction(() => {
+      const dropped = this.queue.dropWhere(providerId, recipient, (bytes) => decodeEnvelope(bytes).sender === sender);
+      for (const bytes of dropped) this.refusals.record(providerId, decodeEnvelope(bytes), ErrorCode.BLOCKED, "the recipient blocked the sender");
+      return dropped.length;
+    })();
+  }
+
+  private requireUserToken(principal: Principal, userUri: string, what: string): void {
+    if (principal.kind !== "user" || principal.userUri !== userUri) {
+      throw new HttpError(403, "FORBIDDEN", `${what} needs a user token whose sub is ${principal.kind === "user" ? "the user in question" : "the user, not the provider"}`);
+    }
   }
 
   /** A provider (re)connected: tell it about users that ran low while it was away. */
@@ -241,7 +340,7 @@ export class Gatekeeper {
       if (row.remaining >= this.prekeyLowThreshold || domain === undefined || !provider.domains.includes(domain)) continue;
       lowest.set(row.uri, Math.min(row.remaining, lowest.get(row.uri) ?? Infinity));
     }
-    for (const [user, remaining] of lowest) this.hub.push(providerId, { kind: { case: "prekeysLow", value: { user, remaining } } });
+    for (const [user, remaining] of lowest) this.hub.notify(providerId, "prekeys_low", user, { kind: { case: "prekeysLow", value: { user, remaining } } });
   }
 
   /** Hands out bundles (consuming one-time prekeys) and reacts to low stock: PrekeysLow for a provider's user, a
@@ -272,7 +371,7 @@ export class Gatekeeper {
     }
     const domain = matrixUserDomain(level.uri);
     const providerId = domain === undefined ? undefined : this.providers.providerIdForDomain(domain);
-    if (providerId) this.hub.push(providerId, { kind: { case: "prekeysLow", value: { user: level.uri, remaining } } });
+    if (providerId) this.hub.notify(providerId, "prekeys_low", level.uri, { kind: { case: "prekeysLow", value: { user: level.uri, remaining } } });
   }
 
   private requireReachable(e164: string, providerId: string): void {
@@ -288,4 +387,8 @@ export class Gatekeeper {
       throw new HttpError(403, "FORBIDDEN", `${uri} is not a user on this provider's domains`);
     }
   }
+}
+
+function requireTel(uri: string, message: string): void {
+  if (parseUri(uri).kind !== "tel") throw new HttpError(400, "INVALID", message);
 }

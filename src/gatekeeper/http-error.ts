@@ -10,20 +10,31 @@ export type HttpErrcode =
   | "INVALID"
   | "CONFLICT"
   | "TOO_LARGE"
+  | "BLOCKED"
+  | "SUSPENDED"
+  | "RATE_LIMITED"
   | "INTERNAL";
+
+export interface HttpErrorBody {
+  errcode: HttpErrcode;
+  error: string;
+  /** RATE_LIMITED: when to try again. */
+  retry_after_ms?: number;
+}
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly errcode: HttpErrcode,
     message: string,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "HttpError";
   }
 
-  toBody(): { errcode: HttpErrcode; error: string } {
-    return { errcode: this.errcode, error: this.message };
+  toBody(): HttpErrorBody {
+    return { errcode: this.errcode, error: this.message, ...(this.retryAfterMs === undefined ? {} : { retry_after_ms: this.retryAfterMs }) };
   }
 }
 

@@ -18,12 +18,14 @@ import {
   type ReceivedMessage,
   type SendMedia,
   type SendRequest,
+  type StoredReport,
 } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
 import type { DeliveryRefusal } from "./refusals.js";
+import { isLoss, type DiscardedEnvelope } from "./sim/discarded.js";
 
 export { AdminApiError, GatekeeperAdminClient };
-export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest };
+export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest, StoredReport };
 
 /** A file for a simulated user to send: SendMedia with the bytes as bytes. */
 export type MediaToSend = Omit<SendMedia, "data" | "thumbnail"> & { data: Uint8Array; thumbnail?: Uint8Array };
@@ -37,6 +39,10 @@ export interface GatekeeperProcessOptions {
   prekeyLow?: number;
   /** Connections the admin API takes at once (its default is 64); every watched user holds one. */
   adminMaxConnections?: number;
+  /** Flood limits per sender (0 turns one off); the gatekeeper's defaults when absent. */
+  senderLimits?: { messagesPerMinute?: number; newChatsPerHour?: number };
+  /** Suspend a simulated user once this many distinct provider users reported it (default never). */
+  suspendAfterReports?: number;
   logLevel?: "trace" | "debug" | "info" | "warn" | "error";
   /** Milliseconds to wait for the listening line (default 30 s). */
   startTimeoutMs?: number;
@@ -166,6 +172,20 @@ export class GatekeeperProcess {
     return this.admin.refusals(phone, after);
   }
 
+  /** What the simulated devices threw away (see sim/discarded.ts); `isLoss` tells losses from redeliveries. */
+  discarded(phone?: string, after = 0): Promise<DiscardedEnvelope[]> {
+    return this.admin.discarded(phone, after);
+  }
+
+  /** Throws, listing them, when a simulated device threw away a message its user will never see. */
+  async assertNothingDiscarded(): Promise<void> {
+    const lost = (await this.admin.discarded()).filter(isLoss);
+    if (lost.length > 0) {
+      const lines = lost.slice(0, 20).map((d) => `${d.e164} device ${d.deviceId}: ${d.reason} for ${d.messageId || "?"} from ${d.sender} device ${d.senderDevice}: ${d.detail}`);
+      throw new Error(`simulated devices silently discarded ${lost.length} envelope(s):\n${lines.join("\n")}`);
+    }
+  }
+
   /** Polls the user's received messages until one matches; throws with what did arrive after `timeoutMs`. */
   async waitForMessage(phone: string, predicate: (m: ReceivedMessage) => boolean, timeoutMs = 10_000): Promise<ReceivedMessage> {
     const deadline = Date.now() + timeoutMs;
@@ -187,6 +207,23 @@ export class GatekeeperProcess {
 
   unblock(phone: string, uri: string): Promise<DirectoryUser> {
     return this.admin.unblock(phone, uri);
+  }
+
+  /** Whom a provider's user has blocked through the interop API (the gatekeeper's view). */
+  providerUserBlocks(uri: string): Promise<{ user: string; blocked: string[] }> {
+    return this.admin.providerUserBlocks(uri);
+  }
+
+  reports(opts: { phone?: string; after?: number } = {}): Promise<StoredReport[]> {
+    return this.admin.reports(opts);
+  }
+
+  suspend(phone: string, reason?: string): Promise<DirectoryUser> {
+    return this.admin.suspend(phone, reason);
+  }
+
+  unsuspend(phone: string): Promise<DirectoryUser> {
+    return this.admin.unsuspend(phone);
   }
 
   optIn(phone: string, allowedProviders?: string[]): Promise<DirectoryUser> {
@@ -218,6 +255,9 @@ export class GatekeeperProcess {
     if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
     if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
     if (o.adminMaxConnections !== undefined) args.push("--admin-max-connections", String(o.adminMaxConnections));
+    if (o.senderLimits?.messagesPerMinute !== undefined) args.push("--sender-messages-per-minute", String(o.senderLimits.messagesPerMinute));
+    if (o.senderLimits?.newChatsPerHour !== undefined) args.push("--sender-new-chats-per-hour", String(o.senderLimits.newChatsPerHour));
+    if (o.suspendAfterReports !== undefined) args.push("--suspend-after-reports", String(o.suspendAfterReports));
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.stderr = "";

@@ -36,6 +36,23 @@ export class ProviderQueue {
     return row && new Uint8Array(row.envelope);
   }
 
+  /** Removes the queued envelopes for `recipient` that `match` picks, and returns them (caller's transaction). */
+  dropWhere(providerId: string, recipient: string, match: (envelope: Uint8Array) => boolean): Uint8Array[] {
+    const rows = this.db.prepare("SELECT seq, envelope FROM provider_queue WHERE provider_id = ? AND recipient = ? ORDER BY seq").all(providerId, recipient) as {
+      seq: number;
+      envelope: Buffer;
+    }[];
+    const dropped: Uint8Array[] = [];
+    const remove = this.db.prepare("DELETE FROM provider_queue WHERE seq = ?");
+    for (const row of rows) {
+      const envelope = new Uint8Array(row.envelope);
+      if (!match(envelope)) continue;
+      remove.run(row.seq);
+      dropped.push(envelope);
+    }
+    return dropped;
+  }
+
   count(providerId: string): number {
     return (this.db.prepare("SELECT count(*) AS n FROM provider_queue WHERE provider_id = ?").get(providerId) as { n: number }).n;
   }

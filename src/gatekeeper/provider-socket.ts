@@ -97,6 +97,7 @@ export class ProviderSocket {
     }
     // Stored before the SendResult goes out: once the provider sees ok, the message cannot be lost here.
     const added = this.deps.inbox.accept(verdict.recipientE164, verdict.envelopes);
+    if (added > 0) this.deps.checker.accepted(verdict);
     this.reply({ kind: { case: "sendResult", value: { seq: send.seq, ok: true } } });
     if (added > 0) this.deps.onAccepted();
   }

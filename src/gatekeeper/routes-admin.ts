@@ -37,8 +37,10 @@ const userBody = z
   .strict();
 const optInBody = z.object({ optedIn: z.boolean(), allowedProviders: z.array(z.string()).optional() }).strict();
 const receiptsBody = z.object({ sendReceipts: z.boolean() }).strict();
+const profileBody = z.object({ name: z.string().min(1).optional(), avatar: z.string().nullable().optional() }).strict();
 const blockBody = z.object({ uri: z.string() }).strict();
 const tamperBody = z.object({ offset: z.int().min(0).optional() }).strict();
+const suspendBody = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
 
 /** A recipient as a URI, or as a phone number for another simulated user (`+49 151 ...` -> tel:+49151...). */
 function recipientUri(to: string): string {
@@ -70,7 +72,7 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   });
 
   app.get("/admin/providers", async () =>
-    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id) })),
+    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id), notices: gk.notices.count(p.id) })),
   );
 
   app.post("/admin/providers", async (request, reply) => {
@@ -112,6 +114,12 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     return gk.setOptIn(e164, body.optedIn, body.allowedProviders);
   });
 
+  app.put<{ Params: { phone: string } }>("/admin/users/:phone/profile", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.setProfile(e164, parse(profileBody, request.body, "profile"));
+    return gk.directory.require(e164);
+  });
+
   app.put<{ Params: { phone: string } }>("/admin/users/:phone/receipts", async (request) => {
     const e164 = normalisePhone(request.params.phone);
     gk.directory.setSendReceipts(e164, parse(receiptsBody, request.body, "receipts").sendReceipts);
@@ -127,6 +135,33 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   app.delete<{ Params: { phone: string; uri: string } }>("/admin/users/:phone/blocks/:uri", async (request) => {
     const e164 = normalisePhone(request.params.phone);
     gk.directory.unblock(e164, requireUri(request.params.uri));
+    return gk.directory.require(e164);
+  });
+
+  // Safety: what provider users blocked and reported, and suspension of simulated users.
+  app.get<{ Params: { uri: string } }>("/admin/blocks/:uri", async (request) => {
+    const uri = requireUri(request.params.uri);
+    return { user: uri, blocked: gk.userBlocks.list(uri) };
+  });
+
+  app.get<{ Querystring: { after?: string } }>("/admin/reports", async (request) => gk.reports.list({ afterSeq: afterParam(request.query.after) }));
+
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/reports", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.reports.list({ reported: telUriOf(e164), afterSeq: afterParam(request.query.after) });
+  });
+
+  app.put<{ Params: { phone: string } }>("/admin/users/:phone/suspension", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    const body = parse(suspendBody, request.body, "suspension");
+    if (gk.directory.suspend(e164, body.reason ?? "suspended by the operator")) gk.log.info("the operator suspended a simulated user");
+    return gk.directory.require(e164);
+  });
+
+  app.delete<{ Params: { phone: string } }>("/admin/users/:phone/suspension", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.unsuspend(e164);
     return gk.directory.require(e164);
   });
 
@@ -162,6 +197,14 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     const e164 = normalisePhone(request.params.phone);
     gk.directory.require(e164);
     return gk.received.list(e164, afterParam(request.query.after));
+  });
+
+  // Envelopes the simulated devices threw away without showing them (sim/discarded.ts): all users', or one user's.
+  app.get<{ Querystring: { after?: string } }>("/admin/discarded", async (request) => gk.discarded.list(undefined, afterParam(request.query.after)));
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/discarded", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.discarded.list(e164, afterParam(request.query.after));
   });
 
   // Messages of this user that a provider refused to deliver (the user's phone would say "not delivered").

@@ -10,6 +10,7 @@ import { HttpError } from "./http-error.js";
 import { CLOSE_TOKEN_EXPIRED } from "./provider-hub.js";
 import { ProviderSocket } from "./provider-socket.js";
 import { requireUri } from "./uris.js";
+import { blockListToJson, reportReceiptToJson } from "../protocol/safety.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -73,6 +74,19 @@ export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Pr
 
   app.get<{ Params: { uri: string } }>("/v1/keys/:uri/count", async (request) => gk.keyCounts(principalOf(request), requireUri(request.params.uri)));
 
+  // Safety (interop-protocol §7.5): a provider user's blocks, and reports. Changes need the user's own token.
+  app.get<{ Params: { uri: string } }>("/v1/blocks/:uri", async (request) => blockListToJson(gk.blockList(principalOf(request), requireUri(request.params.uri))));
+
+  app.put<{ Params: { uri: string; blocked: string } }>("/v1/blocks/:uri/:blocked", async (request) =>
+    blockListToJson(gk.block(principalOf(request), requireUri(request.params.uri), requireUri(request.params.blocked))),
+  );
+
+  app.delete<{ Params: { uri: string; blocked: string } }>("/v1/blocks/:uri/:blocked", async (request) =>
+    blockListToJson(gk.unblock(principalOf(request), requireUri(request.params.uri), requireUri(request.params.blocked))),
+  );
+
+  app.post("/v1/reports", async (request, reply) => reply.code(201).send(reportReceiptToJson(gk.report(principalOf(request), request.body))));
+
   // Media bodies are opaque bytes of any type: this scope streams them instead of parsing.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -128,6 +142,7 @@ export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Pr
       gk.hub.disconnect(providerId, socket);
       gk.log.info({ provider: providerId }, "provider disconnected");
     });
+    socket.on("pong", (data: Buffer) => gk.hub.pong(providerId, socket, data));
     socket.on("error", (err) => gk.log.warn({ err, provider: providerId }, "provider socket error"));
     gk.log.info({ provider: providerId }, "provider connected");
     gk.hub.connect(providerId, socket);

@@ -1,14 +1,16 @@
 // The gatekeeper's checks on a provider's Send, after the frame codec checked its shape, in the order the spec
-// fixes: sender, recipient exists, opt-in, block, device set, rate limit. The first failure decides the SendResult.
+// fixes: sender, recipient exists, opt-in, block, device set, rate limits (the provider's, then the sender's flood
+// limits). The first failure decides the SendResult.
 import { ErrorCode, type Envelope, type Send } from "../protocol/gen/interop_pb.js";
 import type { Directory } from "./directory.js";
 import type { KeyStore } from "./keys.js";
 import type { Provider } from "./providers.js";
 import type { TokenBuckets } from "./rate-limit.js";
+import type { SenderLimits } from "./sender-limits.js";
 import { matrixUserDomain, telUriE164 } from "./uris.js";
 
 export type SendVerdict =
-  | { ok: true; recipientE164: string; envelopes: Envelope[] }
+  | { ok: true; recipientE164: string; envelopes: Envelope[]; sender: string; recipient: string }
   | { ok: false; code: ErrorCode; detail: string; currentDevices?: number[]; staleDevices?: number[]; retryAfterMs?: number };
 
 const fail = (code: ErrorCode, detail: string, extra: Partial<Extract<SendVerdict, { ok: false }>> = {}): SendVerdict => ({
@@ -23,6 +25,9 @@ export class SendChecker {
     private readonly directory: Directory,
     private readonly keys: KeyStore,
     private readonly rateLimits: TokenBuckets,
+    private readonly senderLimits: SenderLimits,
+    /** Whether an envelope was accepted before: a retransmission is not counted against the sender again. */
+    private readonly wasAccepted: (e: Envelope) => boolean = () => false,
   ) {}
 
   check(provider: Provider, send: Send): SendVerdict {
@@ -51,9 +56,21 @@ export class SendChecker {
       });
     }
 
+    if (!this.wasAccepted(first)) {
+      const flood = this.senderLimits.check(first.sender, first.recipient);
+      if (!flood.ok) {
+        const what = flood.limit === "messages_per_minute" ? "messages per minute" : "new chats per hour";
+        return fail(ErrorCode.RATE_LIMITED, `the sender is over its limit of ${what}`, { retryAfterMs: flood.retryAfterMs });
+      }
+    }
     const retryAfterMs = this.rateLimits.take(provider.id);
     if (retryAfterMs > 0) return fail(ErrorCode.RATE_LIMITED, "rate limit exceeded", { retryAfterMs });
 
-    return { ok: true, recipientE164: e164, envelopes: send.envelopes };
+    return { ok: true, recipientE164: e164, envelopes: send.envelopes, sender: first.sender, recipient: first.recipient };
+  }
+
+  /** Counts an accepted Send against its sender's flood limits. */
+  accepted(verdict: Extract<SendVerdict, { ok: true }>): void {
+    this.senderLimits.record(verdict.sender, verdict.recipient);
   }
 }

@@ -26,7 +26,7 @@ import { type ConnectionOptions, type ConnectionStatus, InteropConnection } from
 import { DeviceHints } from "./device-hints.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "./errors.js";
 import { encryptForDevices, type FanoutRequest, type FanoutResult } from "./fanout.js";
-import { type DirectoryEntry, GatekeeperApi } from "./http-api.js";
+import { type DirectoryEntry, GatekeeperApi, type ReportInput } from "./http-api.js";
 import { ProviderTokens } from "./tokens.js";
 
 export interface InteropClientOptions {
@@ -106,6 +106,8 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   private seq = 0n;
   private handler: EnvelopeHandler | undefined;
   private readonly inbound: Inbound[] = [];
+  /** Chats (sender, recipient) whose head envelope is waiting for a retry: their later envelopes, in order. */
+  private readonly blocked = new Map<string, Inbound[]>();
   private readonly retrying = new Set<NodeJS.Timeout>();
   private draining = false;
   private generation = 0;
@@ -157,6 +159,27 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   /** A remote user's devices and profile (UNKNOWN_USER / NOT_OPTED_IN come as GatekeeperHttpError). */
   lookup(uri: string): Promise<DirectoryEntry> {
     return this.api.directory(uri);
+  }
+
+  // ---- safety (interop-protocol §7.5): the gatekeeper keeps and enforces a user's blocks ------------------------------
+
+  /** Whom `userUri` has blocked (tel: URIs, sorted). */
+  blocks(userUri: string): Promise<string[]> {
+    return this.api.blocks(userUri);
+  }
+
+  /** From now on the gatekeeper refuses `remote`'s messages to the user (the sender is told BLOCKED). */
+  block(userUri: string, remote: string): Promise<string[]> {
+    return this.api.block(userUri, remote);
+  }
+
+  unblock(userUri: string, remote: string): Promise<string[]> {
+    return this.api.unblock(userUri, remote);
+  }
+
+  /** Reports a contact with the IDs of the messages that show why; answers the gatekeeper's reference. */
+  report(input: ReportInput): Promise<string> {
+    return this.api.report(input);
   }
 
   // ---- receiving ---------------------------------------------------------------------------------------------------
@@ -213,6 +236,9 @@ export class InteropClient extends EventEmitter<ClientEvents> {
 
   private onConnectionState(status: ConnectionStatus): void {
     if (status.state === "connected") {
+      // A reconnect: what changed while we were away reaches us as queued notices from a gatekeeper that keeps
+      // them, but not from one that does not; the next send to each user reads its device list again.
+      if (this.generation > 0) this.hints.clear();
       this.generation++;
     } else {
       const lost = new InteropUnavailableError(
@@ -226,6 +252,7 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       }
       // The gatekeeper redelivers what we did not acknowledge on the next connection; local copies would repeat it.
       this.inbound.length = 0;
+      this.blocked.clear();
       for (const timer of this.retrying) clearTimeout(timer);
       this.retrying.clear();
     }
@@ -240,6 +267,12 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       while (this.inbound.length > 0 && this.handler) {
         const item = this.inbound.shift()!;
         if (item.generation !== this.generation) continue;
+        // A chat whose earlier envelope failed waits behind it (other chats go on), or it would come out of order.
+        const waiting = this.blocked.get(chatOf(item.envelope));
+        if (waiting) {
+          waiting.push(item);
+          continue;
+        }
         try {
           await this.handler(item.envelope);
         } catch (err) {
@@ -266,10 +299,15 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       { err, messageId: messageIdToString(item.envelope.id), attempts: item.attempts, retryInMs: delay },
       "handling a delivered envelope failed; not acknowledging it, trying again later",
     );
+    const chat = chatOf(item.envelope);
+    this.blocked.set(chat, []);
     const timer = setTimeout(() => {
       this.retrying.delete(timer);
+      const behind = this.blocked.get(chat) ?? [];
+      this.blocked.delete(chat);
       if (item.generation !== this.generation) return;
-      this.inbound.push(item);
+      // The failed envelope first, then its chat's envelopes that came meanwhile, in the order they came.
+      this.inbound.unshift(item, ...behind);
       void this.drainInbound();
     }, delay);
     this.retrying.add(timer);
@@ -416,8 +454,9 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       try {
         return await this.sendEnvelopes(envelopes, { timeoutMs: left });
       } catch (err) {
-        if (!(err instanceof InteropUnavailableError) || !err.outcomeUnknown || deadline - Date.now() <= 0) throw err;
-        this.log.info("connection lost while sending; sending the same envelopes again after reconnecting");
+        // Also when the connection closed between waiting for it and sending (a token renewal): nothing went out then.
+        if (!(err instanceof InteropUnavailableError) || deadline - Date.now() <= 0) throw err;
+        this.log.info({ outcomeUnknown: err.outcomeUnknown }, "connection lost while sending; sending the same envelopes again after reconnecting");
       }
     }
   }
@@ -471,6 +510,11 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       this.refilling.delete(user);
     }
   }
+}
+
+/** Envelopes keep their order per chat: one sender to one recipient (every device copy has its own stream). */
+function chatOf(e: Envelope): string {
+  return `${e.sender}\u0000${e.recipient}`;
 }
 
 /** An Error frame naming a Send's seq answers that Send like a refusing SendResult. */

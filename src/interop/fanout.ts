@@ -15,6 +15,7 @@ import {
 import type { DeviceHints } from "./device-hints.js";
 import { GatekeeperHttpError, InteropSendError } from "./errors.js";
 import type { GatekeeperApi } from "./http-api.js";
+import { redactUri } from "../log.js";
 
 export interface FanoutRequest {
   /** The sending local device (device 1 of a Matrix user). */
@@ -57,8 +58,16 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
 
   // Which devices, and which of them need a bundle: read without the lock (a stale read only costs a bundle).
   const look = await from.begin();
-  const known = deps.hints.get(to);
+  let known = deps.hints.get(to);
   const withSessions = await sessionDevices(look, to);
+  if (!known && withSessions.length > 0) {
+    // Sessions, but no word on the device list since this process started or reconnected: ask the directory rather
+    // than guess from the sessions, so a device added meanwhile gets its copy without a STALE_DEVICES round trip.
+    const entry = await fetchDirectory(deps.api, to);
+    deps.hints.setDevices(to, entry.devices.map((d) => d.deviceId));
+    for (const d of entry.devices) deps.hints.setRegistration(to, d.deviceId, d.registrationId);
+    known = deps.hints.get(to);
+  }
   const listed = known ? [...known.keys()] : withSessions;
   if (listed.length === 0) {
     // First contact: one request returns bundles for all devices.
@@ -86,7 +95,7 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
   }
   look.discard();
   for (const bundle of bundles.values()) deps.hints.setRegistration(to, bundle.deviceId, bundle.registrationId);
-  if (targets.length === 0) throw new InteropSendError("NO_DEVICES", `${to} has no devices to send to`);
+  if (targets.length === 0) throw new InteropSendError("NO_DEVICES", `${redactUri(to)} has no devices to send to`);
   targets.sort((a, b) => a - b);
 
   const timestampMs = request.timestampMs ?? BigInt(Date.now());
@@ -130,6 +139,14 @@ async function fetchBundles(api: GatekeeperApi, to: string) {
   }
 }
 
+async function fetchDirectory(api: GatekeeperApi, to: string) {
+  try {
+    return await api.directory(to);
+  } catch (err) {
+    throw asSendError(err, to) ?? err;
+  }
+}
+
 /** One device's bundle, or undefined when the gatekeeper says that device does not exist (any more). */
 async function fetchDeviceBundle(api: GatekeeperApi, to: string, deviceId: number): Promise<DevicePreKeyBundle | undefined> {
   try {
@@ -142,7 +159,7 @@ async function fetchDeviceBundle(api: GatekeeperApi, to: string, deviceId: numbe
 
 function asSendError(err: unknown, to: string): InteropSendError | undefined {
   if (!(err instanceof GatekeeperHttpError)) return undefined;
-  if (err.errcode === "UNKNOWN_USER") return new InteropSendError("UNKNOWN_USER", `${to} is not on the gatekeeper: ${err.message}`);
-  if (err.errcode === "NOT_OPTED_IN") return new InteropSendError("NOT_OPTED_IN", `${to} does not accept chats from this provider`);
+  if (err.errcode === "UNKNOWN_USER") return new InteropSendError("UNKNOWN_USER", `${redactUri(to)} is not on the gatekeeper: ${err.message}`);
+  if (err.errcode === "NOT_OPTED_IN") return new InteropSendError("NOT_OPTED_IN", `${redactUri(to)} does not accept chats from this provider`);
   return undefined;
 }

@@ -9,6 +9,9 @@ import {
   preKeyCountResponseSchema,
 } from "../protocol/signal/bundle.js";
 import { GatekeeperHttpError } from "./errors.js";
+import { redactDigits } from "../log.js";
+import { isProtocolError } from "../protocol/errors.js";
+import { blockListFromJson, reportReceiptFromJson, reportToJson, type BlockList, type ReportReason } from "../protocol/safety.js";
 import type { ProviderTokens } from "./tokens.js";
 
 const deviceRefSchema = z.object({
@@ -26,6 +29,19 @@ const directoryEntrySchema = z.object({
 });
 
 export type DirectoryEntry = z.infer<typeof directoryEntrySchema>;
+
+export interface ReportInput {
+  /** matrix: URI of the reporting user (its user token signs the request). */
+  reporter: string;
+  /** tel: URI of the reported contact. */
+  reported: string;
+  messageIds: Uint8Array[];
+  reason: ReportReason;
+  comment?: string;
+}
+
+/** The protocol's own codec validates these bodies (src/protocol/safety.ts); zod only checks they are JSON. */
+const anyJson = z.unknown();
 export type DeviceRef = z.infer<typeof deviceRefSchema>;
 
 const mediaUploadSchema = z.object({ id: z.string().min(1).max(256) });
@@ -83,6 +99,43 @@ export class GatekeeperApi {
     return this.json("GET", `/v1/keys/${encodeURIComponent(uri)}/count`, preKeyCountResponseSchema);
   }
 
+  /** Whom the user has blocked at the gatekeeper (sorted tel: URIs). */
+  async blocks(userUri: string): Promise<string[]> {
+    return this.blockList("GET", `/v1/blocks/${encodeURIComponent(userUri)}`, userUri);
+  }
+
+  /** Blocks `remote` for the user (idempotent); answers the block list afterwards. */
+  async block(userUri: string, remote: string): Promise<string[]> {
+    return this.blockList("PUT", `/v1/blocks/${encodeURIComponent(userUri)}/${encodeURIComponent(remote)}`, userUri);
+  }
+
+  async unblock(userUri: string, remote: string): Promise<string[]> {
+    return this.blockList("DELETE", `/v1/blocks/${encodeURIComponent(userUri)}/${encodeURIComponent(remote)}`, userUri);
+  }
+
+  /** Reports a contact to the gatekeeper; answers the gatekeeper's reference for the report. */
+  async report(input: ReportInput): Promise<string> {
+    const body = reportToJson({ ...input, comment: input.comment ?? "" });
+    const answer = await this.json("POST", "/v1/reports", anyJson, body, input.reporter);
+    return this.validated("POST /v1/reports", () => reportReceiptFromJson(answer).id);
+  }
+
+  private async blockList(method: string, path: string, userUri: string): Promise<string[]> {
+    const answer = await this.json(method, path, anyJson, undefined, userUri);
+    const list: BlockList = this.validated(`${method} /v1/blocks`, () => blockListFromJson(answer));
+    if (list.user !== userUri) throw new GatekeeperHttpError(502, "INVALID", `${method} /v1/blocks: gatekeeper answered the list of another user`);
+    return list.blocked;
+  }
+
+  private validated<T>(what: string, read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (isProtocolError(err)) throw new GatekeeperHttpError(502, "INVALID", `${what}: unexpected answer from the gatekeeper (${err.message})`);
+      throw err;
+    }
+  }
+
   /** Stores encrypted media bytes; returns the gatekeeper's media id. */
   async uploadMedia(body: Uint8Array, contentType = "application/octet-stream"): Promise<string> {
     const response = await this.request("POST", "/v1/media", {
@@ -122,7 +175,8 @@ export class GatekeeperApi {
       opts.asUser === undefined
         ? await this.options.tokens.providerToken()
         : await this.options.tokens.userToken(opts.asUser);
-    const what = `${method} ${path.split("?")[0]}`;
+    // Error messages end up in logs: the path names users, so their numbers are masked there.
+    const what = `${method} ${redactDigits(decodePath(path.split("?")[0]!))}`;
     let response: Response;
     try {
       response = await this.fetch(`${this.baseUrl}${path}`, {
@@ -156,6 +210,14 @@ export class GatekeeperApi {
       throw new GatekeeperHttpError(502, "INVALID", `${what}: unexpected answer from the gatekeeper (${where}${issue?.message})`);
     }
     return parsed.data;
+  }
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
   }
 }
 

@@ -5,6 +5,7 @@
  * transaction is processed (a crash then loses it) and drops to-device and device-list data, which E2EE needs.
  * Here a transaction is acknowledged only after the sink reports it durably queued.
  */
+import { redactDigits } from "../log.js";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -43,6 +44,8 @@ export interface AppserviceServerOptions {
   bodyLimitBytes?: number;
   /** Deadlines and the connection cap; defaults suit a homeserver on the same host or network. */
   limits?: Partial<ConnectionLimits>;
+  /** Answers GET /ready (unauthenticated, for orchestrators): 200 when ready, 503 otherwise, with the body given. */
+  readiness?: () => Promise<{ ready: boolean; body: object }>;
 }
 
 export interface AppserviceServer {
@@ -193,7 +196,7 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
     try {
       exists = await options.queryUser(userId);
     } catch (error) {
-      log.error({ err: error, userId }, "user query failed");
+      log.error({ err: error, userId: redactDigits(userId) }, "user query failed");
       return sendError(reply, 500, "M_UNKNOWN", "User query failed");
     }
     return exists ? {} : sendError(reply, 404, "M_NOT_FOUND", "No such user");
@@ -210,7 +213,14 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
     return {};
   });
 
+  // Liveness: the process runs and its event loop answers. Whether it can work is /ready.
   app.get("/health", UNAUTHENTICATED, async () => ({ status: "ok" }));
+
+  app.get("/ready", UNAUTHENTICATED, async (_req, reply) => {
+    if (!options.readiness) return { ready: true };
+    const { ready, body } = await options.readiness();
+    return reply.code(ready ? 200 : 503).send(body);
+  });
 
   await app.listen({ host: options.bindAddress, port: options.port });
   const port = (app.server.address() as AddressInfo).port;

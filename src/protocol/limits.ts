@@ -38,3 +38,17 @@ export const MAX_MESSAGE_NESTING = 3;
 
 /** A reaction is one emoji; ZWJ sequences and tag flags make some of them long. */
 export const MAX_REACTION_LENGTH = 64;
+
+/** Remote users one provider user may block at the gatekeeper. */
+export const MAX_BLOCKS_PER_USER = 10_000;
+
+/** Message IDs named in one Report; a user picks a few recent messages, so this is generous. */
+export const MAX_REPORT_MESSAGE_IDS = 100;
+
+/** The free-text comment of a Report. */
+export const MAX_REPORT_COMMENT_LENGTH = 1000;
+
+/** A BlockList, Report or ReportReceipt, binary or as JSON. */
+export const MAX_SAFETY_BODY_BYTES = 1024 * 1024;
+/** The longest disappearing-messages timer: WhatsApp offers 24 hours, 7 days and 90 days; a year bounds a peer. */
+export const MAX_DISAPPEARING_SECONDS = 365 * 24 * 3600;

@@ -247,4 +247,93 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "trust and safety: the contacts' identities each user was told about, and verified",
+    sql: `
+      -- Per Matrix user, contact and device: the identity key (its SHA-256) the user was last told about. A different
+      -- current key is a change to announce (once: the row is updated after the notice); a device without a row is a
+      -- new device. verified_at: the user verified this key (the verify command); reverify_needed: a verified identity changed
+      -- (or a device joined a verified contact), which block_until_verified holds messages for.
+      CREATE TABLE identity_trust (
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        identity_hash TEXT NOT NULL,
+        announced_at INTEGER NOT NULL,
+        verified_at INTEGER,
+        reverify_needed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (matrix_user, contact, device)
+      );
+    `,
+  },
+  {
+    version: 9,
+    name: "message requests: first messages from unknown numbers, held until the user answers",
+    sql: `
+      -- One open request per Matrix user and number that never chatted with them; the notice in the management room
+      -- is answered by command or by reacting to it. Requests expire; the held messages go with them.
+      CREATE TABLE message_requests (
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        notice_event_id TEXT,
+        first_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        over_cap INTEGER NOT NULL DEFAULT 0,   -- messages beyond the per-sender cap, not kept
+        PRIMARY KEY (matrix_user, contact)
+      );
+      CREATE INDEX message_requests_expiry ON message_requests(expires_at);
+      CREATE INDEX message_requests_notice ON message_requests(notice_event_id);
+      -- The held messages, as the inbox had them (decrypted; deleted when the request is answered or expires).
+      CREATE TABLE message_request_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        identity_changed INTEGER NOT NULL,
+        UNIQUE (matrix_user, contact, message_id)
+      );
+      -- A user's own choice, over bridge.message_requests.
+      CREATE TABLE message_request_prefs (
+        matrix_user TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 10,
+    name: "disappearing messages",
+    sql: `
+      -- Each chat's disappearing-messages timer (WhatsApp's ephemeral setting).
+      CREATE TABLE disappearing_timers (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        seconds INTEGER NOT NULL,
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri)
+      );
+      -- Matrix events to redact when their time is up (store/disappearing.ts).
+      CREATE TABLE disappearing_events (
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        redact_as TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, event_id)
+      );
+      CREATE INDEX disappearing_events_due ON disappearing_events(expires_at);
+    `,
+  },
+  {
+    version: 11,
+    name: "when inbox and Matrix inbound items were queued",
+    sql: `
+      -- For the oldest-item age of each queue (metrics); 0 for items queued before this column existed.
+      ALTER TABLE inbox ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE matrix_inbound ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -8,6 +8,9 @@ import { MessageMapStore, type MappingLog } from "./message-map.js";
 import { OutboxStore } from "./outbox.js";
 import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
+import { IdentityTrustStore } from "./identity-trust.js";
+import { MessageRequestStore } from "./message-requests.js";
+import { DisappearingStore } from "./disappearing.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -25,6 +28,9 @@ export class BridgeStore {
   readonly inbox: InboxStore;
   readonly reactions: ReactionStore;
   readonly readMarkers: ReadMarkerStore;
+  readonly identityTrust: IdentityTrustStore;
+  readonly requests: MessageRequestStore;
+  readonly disappearing: DisappearingStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -39,6 +45,9 @@ export class BridgeStore {
     this.inbox = new InboxStore(db);
     this.reactions = new ReactionStore(db);
     this.readMarkers = new ReadMarkerStore(db);
+    this.identityTrust = new IdentityTrustStore(db);
+    this.requests = new MessageRequestStore(db);
+    this.disappearing = new DisappearingStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

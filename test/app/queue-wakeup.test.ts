@@ -10,15 +10,12 @@ import { pino } from "pino";
 import { QueueWorker } from "../../src/app/queue-worker.js";
 import type { OutboxEntry } from "../../src/store/outbox.js";
 import { BridgeStore } from "../../src/store/store.js";
-import { postgresBinDir, startPostgres, type PostgresServer } from "../support/postgres-server.js";
+import { createTestDatabase, POSTGRES_START_TIMEOUT_MS, postgresUnavailableReason } from "../harness/postgres.js";
 
 const HOUR = 3_600_000;
-let pgServer: PostgresServer | undefined;
-let databases = 0;
 const tmp: string[] = [];
 
-after(async () => {
-  await pgServer?.stop();
+after(() => {
   for (const dir of tmp) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -33,10 +30,7 @@ const engines = [
   },
   {
     name: "postgres",
-    open: async () => {
-      pgServer ??= await startPostgres();
-      return BridgeStore.open(await pgServer.createDatabase(`mdb_wake_${process.pid}_${++databases}`));
-    },
+    open: async () => BridgeStore.open(await createTestDatabase()),
   },
 ];
 
@@ -68,11 +62,16 @@ for (const engine of engines) {
     let store: BridgeStore;
     let worker: QueueWorker<OutboxEntry> | undefined;
 
-    before(function () {
-      if (engine.name === "postgres" && !postgresBinDir()) {
-        console.warn("    PostgreSQL is not installed here: apt-get install postgresql to run these tests on it");
+    before(async function () {
+      if (engine.name !== "postgres") return;
+      const unavailable = postgresUnavailableReason();
+      if (unavailable !== undefined) {
+        console.warn(`    ${unavailable}; skipping the queue wake-up tests on PostgreSQL`);
         this.skip();
       }
+      // Started here, under a timeout that covers a first installation, rather than in the first test.
+      this.timeout(POSTGRES_START_TIMEOUT_MS);
+      await BridgeStore.open(await createTestDatabase()).then((s) => s.close());
     });
     beforeEach(async () => {
       store = await engine.open();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, formatPrettyLine, redactPhone, redactUri } from "../../src/log.js";
+import { createLogger, formatPrettyLine, redactDigits, redactPhone, redactUri } from "../../src/log.js";
 
 function collector() {
   const lines: string[] = [];
@@ -25,6 +25,14 @@ describe("logging", () => {
     assert.equal(redactUri("tel:+4915112345678"), "tel:+49151*****678");
     assert.equal(redactUri("tel:+4915112345678;ext=1"), "tel:+49151*****678");
     assert.equal(redactUri("matrix:u/alice:example.org"), "matrix:u/alice:example.org");
+  });
+
+  it("masks the numbers inside puppet IDs and request paths, but not message IDs", () => {
+    assert.equal(redactDigits("@wa_4915112345678:example.org"), "@wa_49151*****678:example.org");
+    assert.equal(redactDigits("GET /v1/keys/tel:+4915112345678"), "GET /v1/keys/tel:+49151*****678");
+    assert.equal(redactDigits("@alice:example.org"), "@alice:example.org");
+    assert.equal(redactDigits("000102030405060708090A0B0C0D0E0F"), "000102030405060708090A0B0C0D0E0F");
+    assert.equal(redactDigits("room !abc:example.org, 12 messages"), "room !abc:example.org, 12 messages");
   });
 
   it("writes JSON lines with message contents and credentials redacted", () => {

@@ -47,12 +47,25 @@ describe("core: commands", () => {
           "This is the FakeNet bridge. Commands:",
           "• start-chat <fake number> — open a chat with a FakeNet user (digits)",
           "• list — your bridged chats",
+          '• requests [on|off] — your message requests (first messages from FakeNet numbers you never chatted with); "on" or "off" for yourself',
+          "• accept <fake number> — accept a message request: the chat opens with the messages it held",
+          "• ignore <fake number> — drop a message request and what it held",
+          "• block <fake number> — stop a FakeNet user's messages to you (in a chat: that chat's contact)",
+          "• unblock <fake number> — let a blocked user write to you again",
+          "• blocked — the users you blocked",
           "• ping — the state of the connection to FakeNet",
+          "• logout — remove your FakeNet identity and all your chats from the bridge (asks for confirmation)",
+          "• confirm <code> — carry out the command that asked for confirmation",
           "• help — this text",
+          "In a chat with a FakeNet user, send:",
+          "• !fake safety-number — show the security code with the contact, to compare with the one their FakeNet shows",
+          "• !fake verify [<code>] — mark the contact's security code as verified, after comparing it (give the code to have it checked)",
+          "• !fake report [<count>] [spam|abuse|scam|other] — report the contact to FakeNet, with their last 5 messages (or <count>; as a reply: that message too); the reason defaults to spam",
+          "• !fake disappearing <timer> — set the chat's disappearing-messages timer (off, 24h, 7d or 90d), for you and the contact's FakeNet",
           "You can also start a chat by inviting a FakeNet user's Matrix ID to a new direct chat.",
         ].join("\n"),
       );
-      for (const def of COMMANDS) assert.match(help!, new RegExp(`^• ${def.name}\\b`, "m"));
+      for (const def of COMMANDS.filter((c) => c.level === "user")) assert.match(help!, new RegExp(`^• (?:!fake )?${def.name}\\b`, "m"));
     });
 
     it("shows an admin command to admins only", async () => {

@@ -6,12 +6,13 @@ import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
 import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
-import { InputError, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
+import { InputError, type IdentityNews, type RemoteSafety, type ReportReasonName, type SafetyNumber, type VerifyResult, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect, type OperationsPort, type StateEvent } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
 import { BridgeStore } from "../../src/store/store.js";
 import { minimalConfig } from "../config/fixtures.js";
+import { testDatabaseEngine, testDatabaseUrl } from "../support/test-database.js";
 
 export interface MatrixCall {
   method: keyof MatrixSide;
@@ -54,7 +55,10 @@ export class RecordingMatrixSide implements MatrixSide {
     this.record("ensurePuppet", e164, profile);
     return `@wa_${e164.slice(1)}:example.org`;
   }
-  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
+  async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
+    this.record("setState", asUser, roomId, state);
+  }
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
     this.record("createPortalRoom", opts);
     const roomId = `!room${++this.next}:example.org`;
     this.members.set(roomId, new Set([opts.puppetUserId]));
@@ -77,6 +81,17 @@ export class RecordingMatrixSide implements MatrixSide {
   async sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {
     this.record("sendEvent", asUser, roomId, type, content, txnId);
     return `$event${++this.next}`;
+  }
+  /** Room state as set through sendState, keyed "room|type|stateKey". */
+  readonly state = new Map<string, MatrixContent>();
+  async roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    this.record("roomState", asUser, roomId, type, stateKey);
+    return this.state.get(`${roomId}|${type}|${stateKey}`) ?? null;
+  }
+  async sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    this.record("sendState", asUser, roomId, type, stateKey, content);
+    this.state.set(`${roomId}|${type}|${stateKey}`, content);
+    return `$state${++this.next}`;
   }
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
     this.record("redact", asUser, roomId, eventId, txnId, reason);
@@ -144,9 +159,11 @@ export const fakeCodec: ContentCodec = {
       return { kind: "unsupported", what: "fake garbage" };
     }
   },
-  encode(event) {
+  encode(event, chat) {
     if (event.kind === "message" && event.text.length > 1000) return { ok: false, reason: "too long for the fake network" };
-    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(event)) };
+    // The chat's disappearing timer travels with the event, so tests see what the codec was given.
+    const sent = chat.disappearingSeconds ? { ...event, disappearingSeconds: chat.disappearingSeconds } : event;
+    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(sent)) };
   },
 };
 
@@ -162,7 +179,57 @@ export async function sentEvents(store: BridgeStore): Promise<OutgoingEvent[]> {
 }
 
 /** A remote network whose directory is a map; records lookups and identity set-ups. */
+/** RemoteSafety with scripted answers; records what the core asked of it. */
+export class ScriptedSafety implements RemoteSafety {
+  numbers: SafetyNumber[] = [{ device: 1, digits: "123451234512345123451234512345123451234512345123451234512345", qr: "UVI=" }];
+  /** Identity news not told yet, per contact; told news are removed (as the real network records them). */
+  readonly news = new Map<string, IdentityNews[]>();
+  readonly told: IdentityNews[] = [];
+  readonly verified: { contact: string; code?: string }[] = [];
+  verifyResult: VerifyResult = { ok: true, devices: [1] };
+  reverify = false;
+  readonly blocks = new Set<string>();
+  readonly reports: { contact: string; messageIds: readonly string[]; reason: ReportReasonName }[] = [];
+
+  async safetyNumbers(): Promise<SafetyNumber[]> {
+    return this.numbers;
+  }
+  async verify(_user: string, contact: string, code?: string): Promise<VerifyResult> {
+    this.verified.push(code === undefined ? { contact } : { contact, code });
+    if (this.verifyResult.ok) this.reverify = false;
+    return this.verifyResult;
+  }
+  async identityNews(_user: string, contact: string): Promise<IdentityNews[]> {
+    return this.news.get(contact) ?? [];
+  }
+  async identityNewsTold(_user: string, contact: string, news: readonly IdentityNews[]): Promise<void> {
+    this.told.push(...news);
+    this.news.set(contact, (this.news.get(contact) ?? []).filter((n) => !news.some((t) => t.ref === n.ref)));
+  }
+  async mustReverify(): Promise<boolean> {
+    return this.reverify;
+  }
+  async block(_user: string, contact: string): Promise<void> {
+    this.blocks.add(contact);
+  }
+  async unblock(_user: string, contact: string): Promise<void> {
+    this.blocks.delete(contact);
+  }
+  async blocked(): Promise<string[]> {
+    return [...this.blocks].sort();
+  }
+  async isBlocked(_user: string, contact: string): Promise<boolean> {
+    return this.blocks.has(contact);
+  }
+  async report(_user: string, contact: string, messageIds: readonly string[], reason: ReportReasonName): Promise<string> {
+    this.reports.push({ contact, messageIds, reason });
+    return `r-${this.reports.length}`;
+  }
+}
+
 export class ScriptedRemoteNetwork implements RemoteNetwork {
+  /** Set by coreWorld({ safety: true }); absent, the network offers no safety features. */
+  safety?: ScriptedSafety;
   readonly networkName = "FakeNet";
   readonly ids = fakeIds;
   readonly codec = fakeCodec;
@@ -172,6 +239,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
     toMatrix: (text) => ({ body: text }),
     fromMatrix: (content) => (this.fromMatrixInputs.push(content), content.body),
     withQuote: (quoted, text) => `«${quoted}» ${text}`,
+    mentionText: (user) => (user.startsWith("fake:") ? `@${user.slice("fake:".length)}` : undefined),
   };
   readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };
   readonly lookups: string[] = [];
@@ -257,6 +325,9 @@ export interface CoreWorldOptions {
   bridge?: Record<string, unknown>;
   directory?: Record<string, string>;
   media?: MediaPort;
+  /** Give the fake network RemoteSafety (security codes, blocks, reports). */
+  safety?: boolean;
+  ops?: OperationsPort;
 }
 
 /** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
@@ -268,12 +339,13 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
     .replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""))
     .replace("bridge:\n", `bridge:\n${settings}`);
   const config = parseConfig(text, join(dir, "config.yaml"), { baseDir: dir });
-  const store = await BridgeStore.open(join(dir, "bridge.db"));
+  const store = await BridgeStore.open(testDatabaseEngine() === "postgres" ? await testDatabaseUrl() : join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
+  if (options.safety) remote.safety = new ScriptedSafety();
   const logs: LogLine[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const deps = { config, store, matrix, remote, log, media: options.media };
+  const deps = { config, store, matrix, remote, log, media: options.media, ops: options.ops };
   const core = new BridgeCore(deps);
   return {
     core,

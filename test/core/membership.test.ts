@@ -29,6 +29,7 @@ describe("core: membership and portals", () => {
       assert.equal(help?.txnId, `help-${ev.event_id}`);
       assert.equal(help?.content.msgtype, "m.notice");
       assert.match(String(help?.content.body), /^This is the FakeNet bridge\. Commands:\n• start-chat <fake number>/);
+      assert.deepEqual(w.remote.identities, [ALICE], "reachable from now on: strangers' first messages come as requests");
     });
 
     it("commands in the registered room are answered there by the bot", async () => {

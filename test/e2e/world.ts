@@ -4,11 +4,12 @@ import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { providerPublicKey } from "../../src/config/provider-key.js";
 import type { BridgeConfig } from "../../src/config/schema.js";
-import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
+import { GatekeeperProcess, type GatekeeperProcessOptions } from "../../src/gatekeeper/process.js";
 import { GatekeeperApi } from "../../src/interop/http-api.js";
 import { ProviderTokens } from "../../src/interop/tokens.js";
 import { getTestEnv, type TestEnv } from "../harness/fixture.js";
 import { makeTestConfig, type ConfigSection } from "../harness/config.js";
+import { bridgeDatabaseUrl } from "../support/test-database.js";
 import { BridgeProcess } from "./bridge-process.js";
 import { MatrixTestUser } from "./matrix-user.js";
 
@@ -32,16 +33,20 @@ export async function startWorld(
   userLocalpart = `${name}${Date.now() % 1_000_000}`,
   /** Give the Matrix user a real E2EE device (for encrypted portals). */
   crypto = false,
+  /** Gatekeeper options; by default its rate and flood limits are out of reach (suites that test them set them). */
+  gatekeeper: GatekeeperProcessOptions = {},
 ): Promise<World> {
   const env = await getTestEnv();
   const dir = mkdtempSync(join(env.tmpDir, `${name}-`));
-  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 } });
+  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 }, senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 }, ...gatekeeper });
   const config = makeTestConfig({
     homeserverUrl: env.synapse.url,
     domain: env.synapse.serverName,
     appservicePort: env.appservicePort,
     registrationPath: env.config.appservice.registration,
     dataDir: dir,
+    // A suite that sets its own database (a SQLite file it inspects) keeps it on either run.
+    databaseUrl: overrides?.database ? undefined : await bridgeDatabaseUrl(),
     gatekeeperUrl: gk.url,
     // Unencrypted portals unless a suite asks for encryption (the encrypted suite covers Matrix E2EE).
     overrides: { ...overrides, bridge: { encryption: { default: false, allow: true }, ...overrides?.bridge } },
@@ -69,7 +74,14 @@ export async function startWorld(
     async stop() {
       user.stop();
       await bridge.stop();
+      // A message a simulated phone threw away (a reused ratchet counter, a bad MAC) is lost without a word to
+      // anyone: every suite fails on one, even when its own assertions did not look at that message.
+      const silentDrops = await gk.assertNothingDiscarded().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       await gk.stop();
+      if (silentDrops) throw silentDrops;
     },
   };
 }

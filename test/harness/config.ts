@@ -4,7 +4,7 @@ import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
 import type { BridgeConfig } from "../../src/config/schema.js";
 
-export type ConfigSection = "homeserver" | "appservice" | "bridge" | "gatekeeper" | "database" | "logging";
+export type ConfigSection = "homeserver" | "appservice" | "bridge" | "gatekeeper" | "database" | "metrics" | "provisioning" | "logging";
 
 export interface TestConfigOptions {
   homeserverUrl: string;
@@ -15,6 +15,8 @@ export interface TestConfigOptions {
   registrationPath: string;
   /** Directory for the bridge's SQLite database. */
   dataDir: string;
+  /** A PostgreSQL database for the bridge instead (MDB_TEST_DATABASE=postgres runs). */
+  databaseUrl?: string;
   /** Default: a placeholder URL nothing listens on; tests that run a gatekeeper pass its URL. */
   gatekeeperUrl?: string;
   /** Keys merged over the defaults, per section (raw YAML-level values, validated like a config file). */
@@ -45,9 +47,14 @@ export function makeTestConfig(opts: TestConfigOptions): BridgeConfig {
     bridge: {
       puppet_localpart_template: "wa_{digits}",
       permissions: { [opts.domain]: "user" },
+      // Suites written before message requests expect a contact's first message to open a portal; the requests
+      // suite (test/e2e/requests.test.ts) turns them on.
+      message_requests: "off",
     },
     gatekeeper: { url: opts.gatekeeperUrl ?? GATEKEEPER_PLACEHOLDER, provider_id: "test-bridge", provider_key: providerKey },
-    database: { type: "sqlite", path: path.join(opts.dataDir, "bridge.db") },
+    database: opts.databaseUrl ? { type: "postgres", url: opts.databaseUrl } : { type: "sqlite", path: path.join(opts.dataDir, "bridge.db") },
+    metrics: {},
+    provisioning: {},
     logging: { level: process.env["MDB_TEST_LOG"] ?? "warn", format: "json" },
   };
   for (const [name, values] of Object.entries(opts.overrides ?? {}) as [ConfigSection, Record<string, unknown>][]) {

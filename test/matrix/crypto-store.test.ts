@@ -13,7 +13,7 @@ import { newDeviceId, storeNameFor } from "../../src/matrix/crypto/engine.js";
 import { openPostgres, openSqlite } from "../../src/store/database.js";
 import type { SqlDatabase } from "../../src/sql/sql.js";
 import { CryptoRecordTable } from "../../src/store/crypto-records.js";
-import { postgresBinDir, startPostgres, type PostgresServer } from "../support/postgres-server.js";
+import { createTestDatabase, needPostgres } from "../harness/postgres.js";
 
 const log = pino({ level: "silent" });
 
@@ -65,13 +65,8 @@ describe("Matrix crypto stores (no homeserver)", function () {
   });
 
   it("does the same with the crypto stores on PostgreSQL", async function () {
-    if (!postgresBinDir()) this.skip();
-    this.timeout(120_000);
-    let server: PostgresServer | undefined;
-    const pgDb = await (async () => {
-      server = await startPostgres();
-      return openPostgres(await server.createDatabase("mdb_crypto_store"));
-    })();
+    await needPostgres(this, "the crypto store on PostgreSQL");
+    const pgDb = await openPostgres(await createTestDatabase());
     const pgRecords = new CryptoRecordTable(pgDb);
     try {
       await installCryptoStorage(pgRecords);
@@ -80,7 +75,6 @@ describe("Matrix crypto stores (no homeserver)", function () {
       detachCryptoStorage(pgRecords);
       await installCryptoStorage(records);
       await pgDb.close();
-      await server?.stop();
     }
   });
 

@@ -1,6 +1,7 @@
 // Random and mutated inputs into every decoder: each must either return a value or throw its typed error, never
 // anything else (a TypeError or RangeError from deep inside would mean an unchecked path). Seeded, so a failure can
 // be replayed with FUZZ_SEED=<seed>.
+import { decodeBlockList, decodeReport } from "../../src/protocol/safety.js";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { decodeContent } from "../../src/protocol/content.js";
@@ -100,6 +101,8 @@ describe("fuzzing the decoders", () => {
   fuzz("decodeClientFrame", [...of("dma.interop.v1.ClientFrame"), ...rejects("client_frame")], decodeClientFrame, isProtocolError);
   fuzz("decodeServerFrame", [...of("dma.interop.v1.ServerFrame"), ...rejects("server_frame")], decodeServerFrame, isProtocolError);
   fuzz("decodeContent", [...v.content.map((x) => unhex(x.hex)), ...rejects("content")], decodeContent, isProtocolError);
+  fuzz("decodeReport", [...of("dma.interop.v1.Report"), ...rejects("report")], decodeReport, isProtocolError);
+  fuzz("decodeBlockList", [...of("dma.interop.v1.BlockList"), ...rejects("block_list")], decodeBlockList, isProtocolError);
   fuzz("unpad", v.padding.map((x) => unhex(x.output)), unpad, codes("truncated", "malformed"));
 
   const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");

@@ -8,6 +8,9 @@ export const END_MARKER = "<!-- END GENERATED VECTORS -->";
 
 const BYTES_PER_LINE = 32;
 
+/** Bodies of the HTTPS safety endpoints, rendered in a section of their own. */
+const SAFETY_TYPES = new Set(["dma.interop.v1.BlockList", "dma.interop.v1.Report", "dma.interop.v1.ReportReceipt"]);
+
 function hexBlock(hex: string): string {
   if (hex.length === 0) return "```hex\n(empty)\n```";
   const lines: string[] = [];
@@ -31,7 +34,7 @@ export function renderVectorsMarkdown(v: Vectors): string {
   p();
   p("Input: canonical protobuf JSON (proto field names, bytes in base64, 64-bit integers as strings). Output: the");
   p("protobuf encoding, fields in ascending field-number order, default values omitted.");
-  for (const vec of v.protobuf) {
+  const protobufVector = (vec: Vectors["protobuf"][number]) => {
     p();
     p(`#### \`${vec.name}\` (\`${vec.type}\`)`);
     p();
@@ -42,7 +45,14 @@ export function renderVectorsMarkdown(v: Vectors): string {
     p(`Bytes (${bytesNote(vec.hex)}):`);
     p();
     p(hexBlock(vec.hex));
-  }
+  };
+  for (const vec of v.protobuf.filter((x) => !SAFETY_TYPES.has(x.type))) protobufVector(vec);
+
+  p();
+  p("### Safety bodies");
+  p();
+  p("The JSON is the HTTP body exactly as it travels (§7.5); the bytes are the same message in the binary encoding.");
+  for (const vec of v.protobuf.filter((x) => SAFETY_TYPES.has(x.type))) protobufVector(vec);
 
   p();
   p("### Content");

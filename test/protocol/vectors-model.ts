@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { fromJson, toJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
-import { ClientFrameSchema, EnvelopeSchema, ServerFrameSchema } from "../../src/protocol/gen/interop_pb.js";
+import { BlockListSchema, ClientFrameSchema, EnvelopeSchema, ReportReceiptSchema, ReportSchema, ServerFrameSchema } from "../../src/protocol/gen/interop_pb.js";
+import { decodeBlockList, decodeReport, decodeReportReceipt, encodeBlockList, encodeReport, encodeReportReceipt } from "../../src/protocol/safety.js";
 import { ContentSchema } from "../../src/protocol/gen/content_pb.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/protocol/envelope.js";
 import { decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame } from "../../src/protocol/frames.js";
@@ -41,7 +42,7 @@ export interface PaddingVector {
   output: string;
 }
 
-export type RejectDecoder = "envelope" | "client_frame" | "server_frame" | "content";
+export type RejectDecoder = "envelope" | "client_frame" | "server_frame" | "content" | "report" | "block_list";
 
 export interface RejectVector {
   name: string;
@@ -126,6 +127,21 @@ export const codecs: Record<string, ProtobufCodec> = {
     schema: ServerFrameSchema,
     encode: (json) => encodeServerFrame(fromJson(ServerFrameSchema, json)),
     decode: (bytes) => toJson(ServerFrameSchema, decodeServerFrame(bytes), jsonOptions),
+  },
+  "dma.interop.v1.BlockList": {
+    schema: BlockListSchema,
+    encode: (json) => encodeBlockList(fromJson(BlockListSchema, json)),
+    decode: (bytes) => toJson(BlockListSchema, decodeBlockList(bytes), jsonOptions),
+  },
+  "dma.interop.v1.Report": {
+    schema: ReportSchema,
+    encode: (json) => encodeReport(fromJson(ReportSchema, json)),
+    decode: (bytes) => toJson(ReportSchema, decodeReport(bytes), jsonOptions),
+  },
+  "dma.interop.v1.ReportReceipt": {
+    schema: ReportReceiptSchema,
+    encode: (json) => encodeReportReceipt(fromJson(ReportReceiptSchema, json)),
+    decode: (bytes) => toJson(ReportReceiptSchema, decodeReportReceipt(bytes), jsonOptions),
   },
 };
 

@@ -7,6 +7,7 @@ import { decodeContent, encodeContent } from "../../src/protocol/content.js";
 import { decodeEnvelope } from "../../src/protocol/envelope.js";
 import { ProtocolError } from "../../src/protocol/errors.js";
 import { decodeClientFrame, decodeServerFrame } from "../../src/protocol/frames.js";
+import { blockListFromJson, decodeBlockList, decodeReport, reportFromJson, reportReceiptFromJson } from "../../src/protocol/safety.js";
 import { decryptMedia, encryptMedia, expandMediaKey } from "../../src/protocol/media-crypto.js";
 import { messageIdFromString, messageIdToString } from "../../src/protocol/message-id.js";
 import { pad, unpad } from "../../src/protocol/padding.js";
@@ -22,6 +23,8 @@ const decoders: Record<RejectDecoder, (b: Uint8Array) => unknown> = {
   client_frame: decodeClientFrame,
   server_frame: decodeServerFrame,
   content: decodeContent,
+  report: decodeReport,
+  block_list: decodeBlockList,
 };
 
 describe("test vectors", () => {
@@ -45,6 +48,21 @@ describe("test vectors", () => {
       assert.deepEqual(codec.decode(unhex(vec.hex)), vec.json);
     });
   }
+
+  it("the safety bodies read from their JSON vectors, the form they take over HTTPS", () => {
+    const byName = new Map(v.protobuf.map((x) => [x.name, x]));
+    for (const n of ["block-list", "report", "report-receipt"]) assert.ok(byName.has(n), `missing vector ${n}`);
+    const report = reportFromJson(byName.get("report")!.json);
+    assert.deepEqual(report.messageIds.map(messageIdToString), ["101112131415161718191A1B1C1D1E1F", "202122232425262728292A2B2C2D2E2F"]);
+    assert.deepEqual(blockListFromJson(byName.get("block-list")!.json).blocked, ["tel:+12025550123", "tel:+4915112345678"]);
+    assert.equal(reportReceiptFromJson(byName.get("report-receipt")!.json).id, "r-42");
+    // The JSON mapping's other spelling (lowerCamelCase) and unknown fields of a later revision are accepted too.
+    assert.equal(reportFromJson({ reporter: "matrix:u/alice:example.org", reported: "tel:+4915112345678", messageIds: [], reason: "ABUSE", later: 1 }).reason, 2);
+    // A reason a later revision added is read as OTHER, not refused.
+    assert.equal(reportFromJson({ reporter: "matrix:u/alice:example.org", reported: "tel:+4915112345678", reason: "CHILD_SAFETY" }).reason, 4);
+    assert.throws(() => reportFromJson({ reporter: "matrix:u/alice:example.org", reported: "tel:+4915112345678", reason: 2, messageIds: "x" }), (e: unknown) => e instanceof ProtocolError && e.code === "malformed");
+    assert.throws(() => reportFromJson({ reporter: "matrix:u/alice:example.org", reported: "tel:+4915112345678" }), (e: unknown) => e instanceof ProtocolError && e.code === "invalid_field");
+  });
 
   for (const vec of v.content) {
     it(`content ${vec.name}: JSON -> padded bytes and back`, () => {

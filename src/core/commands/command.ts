@@ -1,7 +1,9 @@
 // A management-room command as data: what it is called, what it takes, who may run it and what it does. Help and
 // usage errors are generated from these definitions.
 import type { Role } from "../../config/schema.js";
+import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
+import type { MatrixEvent } from "../events.js";
 
 export interface CommandCall {
   ctx: CoreContext;
@@ -10,8 +12,20 @@ export interface CommandCall {
   eventId: string;
   /** The argument text after the command word (trimmed; "" when none). */
   args: string;
+  /** The chat the command was sent in, for commands that run in a portal. */
+  portal?: PortalRow;
+  /** The command message's content (a reply's m.relates_to, for instance). */
+  content?: Record<string, unknown>;
+  /** The command message itself, for portal commands that act as of when it was sent. */
+  event?: MatrixEvent;
   reply(text: string): Promise<void>;
 }
+
+/**
+ * Where a command runs: the management room (the default), a portal (with the prefix, "!wa verify", since everything
+ * else there is a message to the contact), or both.
+ */
+export type CommandPlace = "management" | "portal" | "both";
 
 export interface CommandDef {
   name: string;
@@ -22,5 +36,6 @@ export interface CommandDef {
   summary: (ctx: CoreContext) => string;
   /** The least role that may run it. */
   level: Role;
+  place?: CommandPlace;
   run(call: CommandCall): Promise<void>;
 }

@@ -32,6 +32,11 @@ export class SimInbox {
     })();
   }
 
+  /** Whether this envelope was accepted before (a retransmitted Send). */
+  wasAccepted(e: { id: Uint8Array; recipient: string; recipientDevice: number }): boolean {
+    return this.db.prepare("SELECT 1 FROM accepted_envelopes WHERE message_id = ? AND recipient = ? AND recipient_device = ?").get(e.id, e.recipient, e.recipientDevice) !== undefined;
+  }
+
   next(limit: number, afterSeq = 0): InboxItem[] {
     return (this.db.prepare("SELECT seq, e164, device_id, envelope FROM sim_inbox WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as {
       seq: number;

@@ -20,12 +20,15 @@ import type { MediaStore } from "../media.js";
 import type { ProviderHub } from "../provider-hub.js";
 import type { ProviderQueue } from "../provider-queue.js";
 import type { ProviderRegistry } from "../providers.js";
+import type { SenderLimits } from "../sender-limits.js";
+import type { ProviderUserBlocks } from "../user-blocks.js";
 import { matrixUserDomain, telUriE164 } from "../uris.js";
 import { decodeEnvelope, encodeEnvelope } from "../wire.js";
 import { composeContent, type SendRequest } from "./compose.js";
 import type { SimDevices } from "./devices.js";
 import type { InboxItem, SimInbox } from "./inbox.js";
 import { checkReceivedMedia, storeMedia, type ReceivedMedia, type StoredMedia } from "./media.js";
+import type { DiscardedStore, DiscardReason } from "./discarded.js";
 import type { ReceivedMessage, ReceivedStore } from "./received.js";
 
 export interface SimNetworkDeps {
@@ -37,9 +40,13 @@ export interface SimNetworkDeps {
   devices: SimDevices;
   inbox: SimInbox;
   received: ReceivedStore;
+  discarded: DiscardedStore;
   queue: ProviderQueue;
   hub: ProviderHub;
   media: MediaStore;
+  /** Provider users' blocks: a blocked simulated sender is refused, as a blocked phone's message would be. */
+  userBlocks: ProviderUserBlocks;
+  senderLimits: SenderLimits;
   /** Takes bundles from the key service (consuming one-time prekeys), as a phone would fetch them. */
   fetchBundles: (uri: string, deviceId?: number) => DevicePreKeyBundle[];
 }
@@ -110,18 +117,25 @@ export class SimNetwork {
 
   /** Where envelopes for `to` go: the provider serving a matrix: user, or the inbox of another simulated user. */
   private route(fromE164: string, to: string): { kind: "provider"; providerId: string } | { kind: "local"; e164: string } {
+    const sender = this.deps.directory.require(fromE164);
+    if (sender.suspended) throw new HttpError(403, "SUSPENDED", `${sender.uri} is suspended${sender.suspendedReason ? ` (${sender.suspendedReason})` : ""}`);
     const localE164 = telUriE164(to);
     if (localE164 !== undefined) {
       if (localE164 === fromE164) throw new HttpError(400, "INVALID", "a simulated user cannot send to itself");
       const recipient = this.deps.directory.get(localE164);
       if (!recipient) throw new HttpError(404, "UNKNOWN_USER", `no user ${to}`);
-      const sender = this.deps.directory.require(fromE164);
-      if (recipient.blocked.includes(sender.uri)) throw new HttpError(403, "FORBIDDEN", `${to} has blocked ${sender.uri}`);
+      if (recipient.blocked.includes(sender.uri)) throw new HttpError(403, "BLOCKED", `${to} has blocked ${sender.uri}`);
       return { kind: "local", e164: localE164 };
     }
     const domain = matrixUserDomain(to);
     const providerId = domain === undefined ? undefined : this.deps.providers.providerIdForDomain(domain);
     if (providerId === undefined) throw new HttpError(404, "UNKNOWN_USER", `${to} is neither a tel: user of this gatekeeper nor a matrix: user of an enlisted provider`);
+    if (this.deps.userBlocks.isBlocked(to, sender.uri)) throw new HttpError(403, "BLOCKED", `${to} has blocked ${sender.uri}`);
+    const flood = this.deps.senderLimits.check(sender.uri, to);
+    if (!flood.ok) {
+      const what = flood.limit === "messages_per_minute" ? "messages per minute" : "new chats per hour";
+      throw new HttpError(429, "RATE_LIMITED", `${sender.uri} is over its limit of ${what}`, flood.retryAfterMs);
+    }
     return { kind: "provider", providerId };
   }
 
@@ -171,8 +185,12 @@ export class SimNetwork {
         else for (const e of out) this.deps.queue.enqueue(target.providerId, e, encodeEnvelope(e));
       },
     );
-    if (target.kind === "local") this.wake();
-    else this.deps.hub.wake(target.providerId);
+    if (target.kind === "local") {
+      this.wake();
+    } else {
+      this.deps.senderLimits.record(user.uri, to);
+      this.deps.hub.wake(target.providerId);
+    }
     this.deps.log.debug({ from: deviceId, ...(target.kind === "provider" ? { provider: target.providerId } : { local: true }), devices: envelopes.length }, "simulated user sent a message");
     return messageIdToString(id);
   }
@@ -194,7 +212,10 @@ export class SimNetwork {
           this.deps.log.error({ err, seq: item.seq, attempts }, "processing an envelope for a simulated device failed");
           if (attempts >= MAX_ATTEMPTS) {
             // Record it as unreadable rather than retrying for ever.
-            this.deps.inbox.remove(item.seq);
+            this.deps.db.transaction(() => {
+              this.discard(item, decodeEnvelopeOrUndefined(item.envelope), "gave-up", `after ${attempts} attempts: ${err instanceof Error ? err.message : String(err)}`);
+              this.deps.inbox.remove(item.seq);
+            })();
             this.failures.delete(item.seq);
           } else {
             this.retryLater();
@@ -209,7 +230,11 @@ export class SimNetwork {
     const envelope = decodeEnvelopeOrUndefined(item.envelope);
     const user = this.deps.directory.get(e164);
     if (!envelope || !user || !user.devices.some((d) => d.deviceId === deviceId)) {
-      this.deps.inbox.remove(item.seq);
+      this.deps.db.transaction(() => {
+        if (envelope) this.discard(item, envelope, "unknown-recipient-device", `${e164} has no device ${deviceId} (any more)`);
+        else this.discard(item, undefined, "undecodable-envelope", "the stored envelope does not decode");
+        this.deps.inbox.remove(item.seq);
+      })();
       return;
     }
     const sender = { uri: envelope.sender, deviceId: envelope.senderDevice };
@@ -241,6 +266,8 @@ export class SimNetwork {
         },
         (r) => {
           stored = this.deps.received.add({ ...base, content: r.identityChanged ? { ...r.content, identityChanged: true } : r.content, ...(media ? { media } : {}) });
+          // Decrypted fine, but this device already has a message with this ID: a sender's retry, shown once.
+          if (!stored) this.discard(item, envelope, "redelivered", "a message with this ID was received before");
           this.deps.inbox.remove(item.seq);
         },
       );
@@ -250,9 +277,10 @@ export class SimNetwork {
       // Undecryptable ciphertext never becomes readable by retrying: record it and drop it from the inbox.
       this.deps.db.transaction(() => {
         if (err.code !== "duplicate-message") stored = this.deps.received.add({ ...base, content: { undecryptable: `${err.code}: ${err.message}` } });
+        this.discard(item, envelope, err.code as DiscardReason, describeSignalError(err));
         this.deps.inbox.remove(item.seq);
       })();
-      this.deps.log.warn({ code: err.code, device: deviceId }, "simulated device could not decrypt an envelope");
+      this.deps.log.warn({ code: err.code, device: deviceId, messageId: base.messageId, sender: envelope.sender, senderDevice: envelope.senderDevice }, "simulated device could not decrypt an envelope");
     }
     if (stored) this.deps.received.announce(stored);
     if (stored && content && this.wantsDeliveryReceipt(content, e164, deviceId)) {
@@ -263,6 +291,18 @@ export class SimNetwork {
     }
   }
 
+  private discard(item: InboxItem, envelope: Envelope | undefined, reason: DiscardReason, detail: string): void {
+    this.deps.discarded.add({
+      e164: item.e164,
+      deviceId: item.deviceId,
+      messageId: envelope ? messageIdToString(envelope.id) : "",
+      sender: envelope?.sender ?? "",
+      senderDevice: envelope?.senderDevice ?? 0,
+      reason,
+      detail,
+    });
+  }
+
   /** Like a phone: a delivery receipt for messages people see (not for reactions, receipts or typing), sent once
    * per user, by its lowest-numbered device, unless the user turned receipts off. */
   private wantsDeliveryReceipt(content: Content, e164: string, deviceId: number): boolean {
@@ -271,6 +311,12 @@ export class SimNetwork {
     const user = this.deps.directory.get(e164);
     return !!user && user.sendReceipts && user.devices[0]?.deviceId === deviceId;
   }
+}
+
+/** The SignalError's text with libsignal's own below it (which says "old counter", "bad MAC", ...). */
+function describeSignalError(err: SignalError): string {
+  const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? ` (${err.cause.message})` : "";
+  return `${err.message}${cause}`;
 }
 
 function decodeEnvelopeOrUndefined(bytes: Uint8Array): Envelope | undefined {

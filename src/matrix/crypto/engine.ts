@@ -3,6 +3,7 @@
 // clients show each puppet message as sent by a device its sender owns and verified.
 //
 // The engine knows devices, keys and rooms; it does not know portals. Callers pick which user decrypts an event.
+import { redactDigits } from "../../log.js";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import {
@@ -30,6 +31,7 @@ import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js
 import { detachCryptoStorage, installCryptoStorage, storeNameOfDatabase } from "./indexeddb.js";
 import { importLegacyStores, legacyStoreFiles } from "./legacy-import.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
+import { observed, type CryptoObserver } from "./observer.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
 import type { CryptoRecordStore } from "./record-store.js";
@@ -53,6 +55,8 @@ export interface CryptoEngineOptions {
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
   onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
+  /** Told of each encryption, decryption and to-device message, and of each store load (metrics). */
+  observer?: CryptoObserver;
 }
 
 /** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
@@ -105,6 +109,7 @@ export class MatrixCryptoEngine {
       maxOpen: opts.maxOpenMachines ?? 128,
       log: opts.log,
       onOpen: (machine, owner) => this.onMachineOpen(machine, owner),
+      ...(opts.observer ? { onStoreOpened: (seconds: number) => opts.observer!.storeOpened(seconds) } : {}),
     });
   }
 
@@ -164,6 +169,23 @@ export class MatrixCryptoEngine {
     return (await pending).deviceId;
   }
 
+  /**
+   * Retires the user's device (deleted on the homeserver; its crypto store is no longer used) and gives the user a
+   * new one, cross-signed again. For an admin repairing a device whose sessions are broken. Returns the new ID.
+   */
+  async resetDevice(userId: string): Promise<string> {
+    const old = await this.devices.get(userId);
+    if (!old) return this.ensureDevice(userId);
+    const pending = this.setUpDevice(userId, old);
+    this.ready.set(userId, pending);
+    pending.catch(() => this.ready.get(userId) === pending && this.ready.delete(userId));
+    const fresh = await pending;
+    await this.opts.client
+      .request("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(old.deviceId)}`, { asUser: userId, body: {} })
+      .catch((err) => this.opts.log.warn({ err, user: userId }, "could not delete the retired device"));
+    return fresh.deviceId;
+  }
+
   private async setUpDevice(userId: string, replacing?: CryptoDeviceRow): Promise<CryptoDeviceRow> {
     let row = await this.devices.get(userId);
     if (!row || replacing) {
@@ -191,10 +213,10 @@ export class MatrixCryptoEngine {
     if (outcome === "store-lost") {
       // The keys of this device are gone (the crypto store was deleted or restored from another backup than the
       // database). Reusing the device ID with new keys would look like an attack to other users' clients: retire it.
-      this.opts.log.error({ user: userId, device: current.deviceId }, "the crypto store of this device was lost; replacing the device with a new one");
+      this.opts.log.error({ user: redactDigits(userId), device: current.deviceId }, "the crypto store of this device was lost; replacing the device with a new one");
       await this.opts.client
         .request("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(current.deviceId)}`, { asUser: userId, body: {} })
-        .catch((err) => this.opts.log.warn({ err, user: userId }, "could not delete the device whose keys were lost"));
+        .catch((err) => this.opts.log.warn({ err, user: redactDigits(userId) }, "could not delete the device whose keys were lost"));
       if (replacing) throw new Error(`the crypto store for ${userId} keeps losing its keys`);
       return this.setUpDevice(userId, current);
     }
@@ -259,14 +281,14 @@ export class MatrixCryptoEngine {
       return;
     }
     const { to_user_id: _u, to_device_id: _d, ...event } = ev;
-    await this.pool.use(ownerOf(row), async (machine) => {
+    await observed(this.opts.observer, "olm_to_device", () => this.pool.use(ownerOf(row), async (machine) => {
       // The MSC4186 variant: a missing one-time-key count means "unchanged", which is what a lone to-device item says.
       const processed = await machine.receiveSyncChangesMsc4186(JSON.stringify([event]), new DeviceLists(), new Map(), undefined, untrusted());
       for (const p of processed) {
-        if ("utdInfo" in p) this.opts.log.warn({ user: row.userId, sender: ev.sender, type: ev.type }, "a to-device message for the bridge could not be decrypted");
+        if ("utdInfo" in p) this.opts.log.warn({ user: redactDigits(row.userId), sender: redactDigits(ev.sender), type: ev.type }, "a to-device message for the bridge could not be decrypted");
       }
       await flushOutgoingRequests(machine, this.http(row), this.opts.log);
-    });
+    }));
   }
 
   /**
@@ -299,7 +321,7 @@ export class MatrixCryptoEngine {
       }
       if (fed > 0) {
         await flushOutgoingRequests(machine, this.http(row), this.opts.log);
-        this.opts.log.info({ user: row.userId, messages: fed }, "fetched to-device messages the homeserver had not pushed");
+        this.opts.log.info({ user: redactDigits(row.userId), messages: fed }, "fetched to-device messages the homeserver had not pushed");
       }
       return fed;
     });
@@ -369,7 +391,7 @@ export class MatrixCryptoEngine {
     const sessionId = typeof ev.content.session_id === "string" ? ev.content.session_id : "";
     if (ev.content.algorithm !== MEGOLM) return { kind: "failed", reason: `unsupported encryption algorithm ${String(ev.content.algorithm)}` };
     const row = await this.readyDevice(asUser);
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_decrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       try {
         const decrypted = await machine.decryptRoomEvent(JSON.stringify(ev), new RoomId(ev.room_id), untrusted());
         const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
@@ -386,7 +408,7 @@ export class MatrixCryptoEngine {
         if (err.code === DecryptionErrorCode.MissingRoomKey || err.code === DecryptionErrorCode.UnknownMessageIndex) return { kind: "missing_key" as const, sessionId };
         return { kind: "failed" as const, reason: err.description };
       }
-    });
+    }), (outcome) => outcome.kind);
   }
 
   /**
@@ -403,7 +425,7 @@ export class MatrixCryptoEngine {
     }
     const recipients = state.recipients.includes(asUser) ? state.recipients : [...state.recipients, asUser];
     const users = () => recipients.map((u) => new UserId(u));
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_encrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       const http = this.http(row);
       const room = new RoomId(roomId);
       await machine.updateTrackedUsers(users());
@@ -422,7 +444,7 @@ export class MatrixCryptoEngine {
       }
       const encrypted = await machine.encryptRoomEvent(room, type, JSON.stringify(content));
       return JSON.parse(encrypted) as Record<string, unknown>;
-    });
+    }));
   }
 
   /** Forgets the room's cached members and settings (the bridge itself just changed them). */

@@ -20,6 +20,8 @@ export interface MachinePoolOptions {
   log: Logger;
   /** Runs once after each open, inside the machine's lock (callbacks, catching up on what happened while closed). */
   onOpen?: (machine: OlmMachine, owner: MachineOwner) => Promise<void>;
+  /** How long loading a machine from its store took (metrics). */
+  onStoreOpened?: (seconds: number) => void;
 }
 
 interface Entry {
@@ -90,6 +92,7 @@ export class MachinePool {
     } finally {
       handle.free();
     }
+    this.opts.onStoreOpened?.((performance.now() - started) / 1000);
     // Room key requests would let other devices ask our devices for keys; the bridge never needs that.
     machine.roomKeyRequestsEnabled = false;
     machine.roomKeyForwardingEnabled = false;

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file interop.proto.
  */
 export const file_interop: GenFile = /*@__PURE__*/
-  fileDesc("Cg1pbnRlcm9wLnByb3RvEg5kbWEuaW50ZXJvcC52MSL0AQoIRW52ZWxvcGUSDwoHdmVyc2lvbhgBIAEoDRIKCgJpZBgCIAEoDBIUCgx0aW1lc3RhbXBfbXMYAyABKAQSDgoGc2VuZGVyGAQgASgJEhUKDXNlbmRlcl9kZXZpY2UYBSABKA0SEQoJcmVjaXBpZW50GAYgASgJEhgKEHJlY2lwaWVudF9kZXZpY2UYByABKA0SKgoEdHlwZRgIIAEoDjIcLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlVHlwZRISCgpjaXBoZXJ0ZXh0GAkgASgMEiEKGXJlY2lwaWVudF9yZWdpc3RyYXRpb25faWQYCiABKA0ihQEKC0NsaWVudEZyYW1lEiQKBHNlbmQYASABKAsyFC5kbWEuaW50ZXJvcC52MS5TZW5kSAASIgoDYWNrGAIgASgLMhMuZG1hLmludGVyb3AudjEuQWNrSAASJAoEcGluZxgDIAEoCzIULmRtYS5pbnRlcm9wLnYxLlBpbmdIAEIGCgRraW5kIrACCgtTZXJ2ZXJGcmFtZRIxCgtzZW5kX3Jlc3VsdBgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLlNlbmRSZXN1bHRIABIqCgdkZWxpdmVyGAIgASgLMhcuZG1hLmludGVyb3AudjEuRGVsaXZlckgAEiQKBHBvbmcYAyABKAsyFC5kbWEuaW50ZXJvcC52MS5Qb25nSAASJgoFZXJyb3IYBCABKAsyFS5kbWEuaW50ZXJvcC52MS5FcnJvckgAEjEKC3ByZWtleXNfbG93GAUgASgLMhouZG1hLmludGVyb3AudjEuUHJla2V5c0xvd0gAEjkKD2RldmljZXNfY2hhbmdlZBgGIAEoCzIeLmRtYS5pbnRlcm9wLnYxLkRldmljZXNDaGFuZ2VkSABCBgoEa2luZCJACgRTZW5kEgsKA3NlcRgBIAEoBBIrCgllbnZlbG9wZXMYAiADKAsyGC5kbWEuaW50ZXJvcC52MS5FbnZlbG9wZSKmAQoKU2VuZFJlc3VsdBILCgNzZXEYASABKAQSCgoCb2sYAiABKAgSJwoEY29kZRgDIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYBCABKAkSFwoPY3VycmVudF9kZXZpY2VzGAUgAygNEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNEhUKDXN0YWxlX2RldmljZXMYByADKA0iNQoHRGVsaXZlchIqCghlbnZlbG9wZRgBIAEoCzIYLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlInoKA0FjaxIKCgJpZBgBIAEoDBIRCglyZWNpcGllbnQYAiABKAkSGAoQcmVjaXBpZW50X2RldmljZRgDIAEoDRIqCgdyZWZ1c2VkGAQgASgOMhkuZG1hLmludGVyb3AudjEuRXJyb3JDb2RlEg4KBmRldGFpbBgFIAEoCSIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiTQoFRXJyb3ISJwoEY29kZRgBIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYAiABKAkSCwoDc2VxGAMgASgEIi0KClByZWtleXNMb3cSDAoEdXNlchgBIAEoCRIRCglyZW1haW5pbmcYAiABKA0iLwoORGV2aWNlc0NoYW5nZWQSDAoEdXNlchgBIAEoCRIPCgdkZXZpY2VzGAIgAygNKk4KDEVudmVsb3BlVHlwZRIdChlFTlZFTE9QRV9UWVBFX1VOU1BFQ0lGSUVEEAASEgoOUFJFS0VZX01FU1NBR0UQARILCgdNRVNTQUdFEAIqqgEKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASEAoMVU5LTk9XTl9VU0VSEAESEAoMTk9UX09QVEVEX0lOEAISCwoHQkxPQ0tFRBADEhEKDVNUQUxFX0RFVklDRVMQBBIQCgxSQVRFX0xJTUlURUQQBRILCgdJTlZBTElEEAYSEAoMVU5BVVRIT1JJWkVEEAcSDAoISU5URVJOQUwQCGIGcHJvdG8z");
+  fileDesc("Cg1pbnRlcm9wLnByb3RvEg5kbWEuaW50ZXJvcC52MSL0AQoIRW52ZWxvcGUSDwoHdmVyc2lvbhgBIAEoDRIKCgJpZBgCIAEoDBIUCgx0aW1lc3RhbXBfbXMYAyABKAQSDgoGc2VuZGVyGAQgASgJEhUKDXNlbmRlcl9kZXZpY2UYBSABKA0SEQoJcmVjaXBpZW50GAYgASgJEhgKEHJlY2lwaWVudF9kZXZpY2UYByABKA0SKgoEdHlwZRgIIAEoDjIcLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlVHlwZRISCgpjaXBoZXJ0ZXh0GAkgASgMEiEKGXJlY2lwaWVudF9yZWdpc3RyYXRpb25faWQYCiABKA0ihQEKC0NsaWVudEZyYW1lEiQKBHNlbmQYASABKAsyFC5kbWEuaW50ZXJvcC52MS5TZW5kSAASIgoDYWNrGAIgASgLMhMuZG1hLmludGVyb3AudjEuQWNrSAASJAoEcGluZxgDIAEoCzIULmRtYS5pbnRlcm9wLnYxLlBpbmdIAEIGCgRraW5kIrACCgtTZXJ2ZXJGcmFtZRIxCgtzZW5kX3Jlc3VsdBgBIAEoCzIaLmRtYS5pbnRlcm9wLnYxLlNlbmRSZXN1bHRIABIqCgdkZWxpdmVyGAIgASgLMhcuZG1hLmludGVyb3AudjEuRGVsaXZlckgAEiQKBHBvbmcYAyABKAsyFC5kbWEuaW50ZXJvcC52MS5Qb25nSAASJgoFZXJyb3IYBCABKAsyFS5kbWEuaW50ZXJvcC52MS5FcnJvckgAEjEKC3ByZWtleXNfbG93GAUgASgLMhouZG1hLmludGVyb3AudjEuUHJla2V5c0xvd0gAEjkKD2RldmljZXNfY2hhbmdlZBgGIAEoCzIeLmRtYS5pbnRlcm9wLnYxLkRldmljZXNDaGFuZ2VkSABCBgoEa2luZCJACgRTZW5kEgsKA3NlcRgBIAEoBBIrCgllbnZlbG9wZXMYAiADKAsyGC5kbWEuaW50ZXJvcC52MS5FbnZlbG9wZSKmAQoKU2VuZFJlc3VsdBILCgNzZXEYASABKAQSCgoCb2sYAiABKAgSJwoEY29kZRgDIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYBCABKAkSFwoPY3VycmVudF9kZXZpY2VzGAUgAygNEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNEhUKDXN0YWxlX2RldmljZXMYByADKA0iNQoHRGVsaXZlchIqCghlbnZlbG9wZRgBIAEoCzIYLmRtYS5pbnRlcm9wLnYxLkVudmVsb3BlInoKA0FjaxIKCgJpZBgBIAEoDBIRCglyZWNpcGllbnQYAiABKAkSGAoQcmVjaXBpZW50X2RldmljZRgDIAEoDRIqCgdyZWZ1c2VkGAQgASgOMhkuZG1hLmludGVyb3AudjEuRXJyb3JDb2RlEg4KBmRldGFpbBgFIAEoCSIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiTQoFRXJyb3ISJwoEY29kZRgBIAEoDjIZLmRtYS5pbnRlcm9wLnYxLkVycm9yQ29kZRIOCgZkZXRhaWwYAiABKAkSCwoDc2VxGAMgASgEIi0KClByZWtleXNMb3cSDAoEdXNlchgBIAEoCRIRCglyZW1haW5pbmcYAiABKA0iLwoORGV2aWNlc0NoYW5nZWQSDAoEdXNlchgBIAEoCRIPCgdkZXZpY2VzGAIgAygNIioKCUJsb2NrTGlzdBIMCgR1c2VyGAEgASgJEg8KB2Jsb2NrZWQYAiADKAkigAEKBlJlcG9ydBIQCghyZXBvcnRlchgBIAEoCRIQCghyZXBvcnRlZBgCIAEoCRITCgttZXNzYWdlX2lkcxgDIAMoDBIsCgZyZWFzb24YBCABKA4yHC5kbWEuaW50ZXJvcC52MS5SZXBvcnRSZWFzb24SDwoHY29tbWVudBgFIAEoCSIbCg1SZXBvcnRSZWNlaXB0EgoKAmlkGAEgASgJKk4KDEVudmVsb3BlVHlwZRIdChlFTlZFTE9QRV9UWVBFX1VOU1BFQ0lGSUVEEAASEgoOUFJFS0VZX01FU1NBR0UQARILCgdNRVNTQUdFEAIqqgEKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASEAoMVU5LTk9XTl9VU0VSEAESEAoMTk9UX09QVEVEX0lOEAISCwoHQkxPQ0tFRBADEhEKDVNUQUxFX0RFVklDRVMQBBIQCgxSQVRFX0xJTUlURUQQBRILCgdJTlZBTElEEAYSEAoMVU5BVVRIT1JJWkVEEAcSDAoISU5URVJOQUwQCCpXCgxSZXBvcnRSZWFzb24SHQoZUkVQT1JUX1JFQVNPTl9VTlNQRUNJRklFRBAAEggKBFNQQU0QARIJCgVBQlVTRRACEggKBFNDQU0QAxIJCgVPVEhFUhAEYgZwcm90bzM");
 
 /**
  * One envelope per recipient device. `id` is the logical message ID (16 bytes), shared by every
@@ -436,6 +436,101 @@ export const DevicesChangedSchema: GenMessage<DevicesChanged> = /*@__PURE__*/
   messageDesc(file_interop, 11);
 
 /**
+ * Whom a provider user has blocked: the gatekeeper refuses their messages to that user (BLOCKED at the sender's side).
+ *
+ * @generated from message dma.interop.v1.BlockList
+ */
+export type BlockList = Message<"dma.interop.v1.BlockList"> & {
+  /**
+   * matrix: URI of the provider user
+   *
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * tel: URIs, sorted, distinct
+   *
+   * @generated from field: repeated string blocked = 2;
+   */
+  blocked: string[];
+};
+
+/**
+ * Describes the message dma.interop.v1.BlockList.
+ * Use `create(BlockListSchema)` to create a new message.
+ */
+export const BlockListSchema: GenMessage<BlockList> = /*@__PURE__*/
+  messageDesc(file_interop, 12);
+
+/**
+ * A provider user reports a remote user to the gatekeeper, naming the messages that show why. The gatekeeper cannot
+ * read them (end-to-end encrypted); the IDs let it match the report with what it routed (who, when, how large).
+ *
+ * @generated from message dma.interop.v1.Report
+ */
+export type Report = Message<"dma.interop.v1.Report"> & {
+  /**
+   * matrix: URI of the provider user (the user token's sub)
+   *
+   * @generated from field: string reporter = 1;
+   */
+  reporter: string;
+
+  /**
+   * tel: URI
+   *
+   * @generated from field: string reported = 2;
+   */
+  reported: string;
+
+  /**
+   * 0..MAX_REPORT_MESSAGE_IDS message IDs (16 bytes each), distinct
+   *
+   * @generated from field: repeated bytes message_ids = 3;
+   */
+  messageIds: Uint8Array[];
+
+  /**
+   * @generated from field: dma.interop.v1.ReportReason reason = 4;
+   */
+  reason: ReportReason;
+
+  /**
+   * optional, at most MAX_REPORT_COMMENT_LENGTH characters
+   *
+   * @generated from field: string comment = 5;
+   */
+  comment: string;
+};
+
+/**
+ * Describes the message dma.interop.v1.Report.
+ * Use `create(ReportSchema)` to create a new message.
+ */
+export const ReportSchema: GenMessage<Report> = /*@__PURE__*/
+  messageDesc(file_interop, 13);
+
+/**
+ * @generated from message dma.interop.v1.ReportReceipt
+ */
+export type ReportReceipt = Message<"dma.interop.v1.ReportReceipt"> & {
+  /**
+   * the gatekeeper's reference for the report
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message dma.interop.v1.ReportReceipt.
+ * Use `create(ReportReceiptSchema)` to create a new message.
+ */
+export const ReportReceiptSchema: GenMessage<ReportReceipt> = /*@__PURE__*/
+  messageDesc(file_interop, 14);
+
+/**
  * @generated from enum dma.interop.v1.EnvelopeType
  */
 export enum EnvelopeType {
@@ -526,4 +621,44 @@ export enum ErrorCode {
  */
 export const ErrorCodeSchema: GenEnum<ErrorCode> = /*@__PURE__*/
   enumDesc(file_interop, 1);
+
+/**
+ * @generated from enum dma.interop.v1.ReportReason
+ */
+export enum ReportReason {
+  /**
+   * @generated from enum value: REPORT_REASON_UNSPECIFIED = 0;
+   */
+  REPORT_REASON_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SPAM = 1;
+   */
+  SPAM = 1,
+
+  /**
+   * harassment, threats, hateful content
+   *
+   * @generated from enum value: ABUSE = 2;
+   */
+  ABUSE = 2,
+
+  /**
+   * fraud, phishing, impersonation
+   *
+   * @generated from enum value: SCAM = 3;
+   */
+  SCAM = 3,
+
+  /**
+   * @generated from enum value: OTHER = 4;
+   */
+  OTHER = 4,
+}
+
+/**
+ * Describes the enum dma.interop.v1.ReportReason.
+ */
+export const ReportReasonSchema: GenEnum<ReportReason> = /*@__PURE__*/
+  enumDesc(file_interop, 2);
 

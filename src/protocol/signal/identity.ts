@@ -1,5 +1,5 @@
 // Local identities (created once per device) and what we know about remote identities.
-import { Fingerprint, IdentityKeyPair, PublicKey } from "@signalapp/libsignal-client";
+import { Fingerprint, IdentityKeyPair, PublicKey, ScannableFingerprint } from "@signalapp/libsignal-client";
 import { randomInt } from "node:crypto";
 import type { SqlDatabase } from "../../sql/sql.js";
 import { checkDeviceAddress, type DeviceAddress } from "./address.js";
@@ -64,17 +64,51 @@ const FINGERPRINT_VERSION = 2;
 export async function safetyNumber(uow: SignalUnitOfWork, remote: DeviceAddress): Promise<SafetyNumber | null> {
   const remoteKey = await getRemoteIdentity(uow, remote);
   if (!remoteKey) return null;
+  return safetyNumberOf(uow.local.uri, uow.identityKeyPair().publicKey.serialize(), remote.uri, remoteKey);
+}
+
+/**
+ * The safety number of two identities (interop-protocol §9.1): libsignal's Fingerprint, version 2, 5200 iterations,
+ * over the canonical URIs in UTF-8 and the serialized identity keys. Symmetric in its digits: both sides show the
+ * same 60 digits; the scannable forms mirror each other.
+ */
+export function safetyNumberOf(localUri: string, localKey: Uint8Array, remoteUri: string, remoteKey: Uint8Array): SafetyNumber {
   const encoder = new TextEncoder();
   const fingerprint = Fingerprint.new(
     FINGERPRINT_ITERATIONS,
     FINGERPRINT_VERSION,
-    encoder.encode(uow.local.uri),
-    uow.identityKeyPair().publicKey,
-    encoder.encode(remote.uri),
-    PublicKey.deserialize(remoteKey),
+    encoder.encode(localUri),
+    PublicKey.deserialize(Uint8Array.from(localKey)),
+    encoder.encode(remoteUri),
+    PublicKey.deserialize(Uint8Array.from(remoteKey)),
   );
   return {
     digits: fingerprint.displayableFingerprint().toString(),
     scannable: fingerprint.scannableFingerprint().toBuffer(),
   };
+}
+
+/** Whether a scanned code (the other side's scannable fingerprint) matches ours; false for bytes that do not parse. */
+export function scannableMatches(ours: Uint8Array, theirs: Uint8Array): boolean {
+  try {
+    return ScannableFingerprint._fromBuffer(Uint8Array.from(ours)).compare(ScannableFingerprint._fromBuffer(Uint8Array.from(theirs)));
+  } catch {
+    return false;
+  }
+}
+
+export interface RemoteIdentity {
+  deviceId: number;
+  /** Serialized public key. */
+  identityKey: Uint8Array<ArrayBuffer>;
+}
+
+/** The identities of a remote user's current devices (those we have a session with), lowest device first. */
+export async function currentRemoteIdentities(uow: SignalUnitOfWork, remoteUri: string): Promise<RemoteIdentity[]> {
+  const out: RemoteIdentity[] = [];
+  for (const deviceId of [...(await uow.sessionDevices(remoteUri))].sort((a, b) => a - b)) {
+    const identityKey = await uow.remoteIdentity({ uri: remoteUri, deviceId });
+    if (identityKey) out.push({ deviceId, identityKey });
+  }
+  return out;
 }

@@ -15,8 +15,13 @@ export {
   localIdentityKey,
   type SafetyNumber,
   safetyNumber,
+  safetyNumberOf,
+  scannableMatches,
+  currentRemoteIdentities,
+  type RemoteIdentity,
 } from "./identity.js";
 export { withIdentityLock } from "./identity-lock.js";
+export { onStaleRatchet, type StaleRatchet } from "./ratchet-watch.js";
 export {
   createDeviceKeysUpload,
   DEFAULT_ONE_TIME_PREKEYS,

@@ -21,7 +21,9 @@ import { messageIdToString } from "../../../src/protocol/message-id.js";
 import { pad } from "../../../src/protocol/padding.js";
 import { PROTOCOL_VERSION } from "../../../src/protocol/limits.js";
 import { formatPhoneInternational, matrixUri, normalisePhoneNumber, telUri } from "../../../src/protocol/uri.js";
-import { toBinary } from "@bufbuild/protobuf";
+import { toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { BlockListSchema, ReportReason, ReportReceiptSchema, ReportSchema } from "../../../src/protocol/gen/interop_pb.js";
+import { encodeBlockList, encodeReport, encodeReportReceipt } from "../../../src/protocol/safety.js";
 import {
   hex,
   jsonOptions,
@@ -146,6 +148,21 @@ serverFrameVector("server-devices-changed", "Bob's devices are now 2 and 4.", {
   kind: { case: "devicesChanged", value: { user: BOB, devices: [2, 4] } },
 });
 
+// Safety bodies (§7.5): what travels as JSON over HTTPS, with its binary form.
+const CAROL = "tel:+12025550123";
+function safetyVector<D extends DescMessage>(name: string, description: string, schema: D, init: MessageInitShape<D>, encode: (init: MessageInitShape<D>) => Uint8Array): void {
+  protobuf.push({ name, description, type: schema.typeName, json: toJson(schema, create(schema, init), jsonOptions), hex: hex(encode(init)) });
+}
+safetyVector("block-list", "Alice has blocked Carol and Bob (sorted).", BlockListSchema, { user: ALICE, blocked: [CAROL, BOB] }, encodeBlockList);
+safetyVector(
+  "report",
+  "Alice reports Bob for spam, naming two of his messages.",
+  ReportSchema,
+  { reporter: ALICE, reported: BOB, messageIds: [bytes(16, 0x10), bytes(16, 0x20)], reason: ReportReason.SPAM, comment: "unsolicited offers" },
+  encodeReport,
+);
+safetyVector("report-receipt", "The gatekeeper's reference for Alice's report.", ReportReceiptSchema, { id: "r-42" }, encodeReportReceipt);
+
 const content: ContentVector[] = [];
 function contentVector(name: string, description: string, init: MessageInitShape<typeof ContentSchema>, padding: number): void {
   const message = create(ContentSchema, init);
@@ -239,6 +256,31 @@ contentVector(
   },
   9,
 );
+// Added with content kinds beyond v1's first set (compatible growth): a disappearing chat, WhatsApp's own IDs, places.
+contentVector(
+  "content-disappearing-text",
+  "Bob's text in a chat with a 7-day disappearing timer: inside ephemeral_message, the timer in ContextInfo.expiration.",
+  { message: { ephemeralMessage: { message: { extendedTextMessage: { text: "gone in a week", contextInfo: { expiration: 604800 } } } } } },
+  6,
+);
+contentVector(
+  "content-disappearing-timer",
+  "Alice turns on disappearing messages for 24 hours (EPHEMERAL_SETTING, no key).",
+  { message: { protocolMessage: { type: ProtocolMessage_Type.EPHEMERAL_SETTING, ephemeralExpiration: 86400, ephemeralSettingTimestamp: T / 1000n } } },
+  3,
+);
+contentVector(
+  "content-reaction-whatsapp-id",
+  "Bob reacts to a message a WhatsApp client sent, by that client's own message ID.",
+  { message: { reactionMessage: { key: { remoteJid: BOB, fromMe: false, id: "3EB0C431C26A1916E07E" }, text: "👍", senderTimestampMs: T } } },
+  8,
+);
+contentVector(
+  "content-location",
+  "Bob shares a place.",
+  { message: { locationMessage: { degreesLatitude: 52.520008, degreesLongitude: 13.404954, name: "Fernsehturm", address: "Panoramastraße 1A, Berlin" } } },
+  10,
+);
 
 const rejects: RejectVector[] = [];
 function rawEnvelope(overrides: Partial<MessageInitShape<typeof EnvelopeSchema>>): string {
@@ -283,6 +325,27 @@ rejects.push(
     description: "Content with both a message and a chat state.",
     decoder: "content",
     hex: hex(pad(toBinary(ContentSchema, create(ContentSchema, { message: { conversation: "Hi" }, chatState: {} })), 1)),
+    code: "invalid_field",
+  },
+  {
+    name: "report-id-15-bytes",
+    description: "A report naming a message ID of 15 bytes.",
+    decoder: "report",
+    hex: hex(toBinary(ReportSchema, create(ReportSchema, { reporter: ALICE, reported: BOB, messageIds: [bytes(15)], reason: ReportReason.SPAM }))),
+    code: "invalid_field",
+  },
+  {
+    name: "report-reporter-tel",
+    description: "A report whose reporter is a phone number (only provider users report through this API).",
+    decoder: "report",
+    hex: hex(toBinary(ReportSchema, create(ReportSchema, { reporter: BOB, reported: BOB, reason: ReportReason.SPAM }))),
+    code: "invalid_field",
+  },
+  {
+    name: "block-list-unsorted",
+    description: "A block list with a duplicate entry.",
+    decoder: "block_list",
+    hex: hex(toBinary(BlockListSchema, create(BlockListSchema, { user: ALICE, blocked: [BOB, BOB] }))),
     code: "invalid_field",
   },
 );
