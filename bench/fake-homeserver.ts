@@ -277,6 +277,8 @@ export class FakeHomeserver {
       return reply.code(404).send({ errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
     });
     app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+      // Like Synapse, /versions answers without a token (the bridge waits for it at start-up).
+      if (req.method === "GET" && req.url.split("?")[0] === "/_matrix/client/versions") return;
       const auth = req.headers.authorization;
       if (!auth?.startsWith("Bearer ")) return reply.code(401).send({ errcode: "M_MISSING_TOKEN", error: "Missing access token" });
       if (auth.slice(7) !== this.o.registration.as_token) return reply.code(401).send({ errcode: "M_UNKNOWN_TOKEN", error: "Unknown access token" });
@@ -302,6 +304,8 @@ export class FakeHomeserver {
       this.registered.add(userId);
       return { user_id: userId };
     });
+
+    app.get("/_matrix/client/versions", async () => ({ versions: ["v1.11", "v1.12"], unstable_features: {} }));
 
     app.get(`${CS}/account/whoami`, async (req) => ({ user_id: this.actor(req) }));
 

@@ -52,11 +52,12 @@ export class WhatsAppSide {
     try {
       // A few at a time: each new user's keys are made by the gatekeeper, and thousands one by one take minutes.
       let next = 0;
+      let added = 0;
       const adder = async () => {
         while (next < contacts.length) {
           const c = contacts[next++]!;
           await gk.addUser(c.phone, c.name, { devices: 1 });
-          if (next % 1000 === 0) opts.progress?.(`${next} of ${contacts.length} simulated users added`);
+          if (++added % 1000 === 0) opts.progress?.(`${added} of ${contacts.length} simulated users added`);
         }
       };
       await Promise.all(Array.from({ length: Math.min(8, contacts.length) }, adder));
