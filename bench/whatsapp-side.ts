@@ -46,7 +46,8 @@ export class WhatsAppSide {
       rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
       senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 },
       logLevel: "warn",
-      adminMaxConnections: watched.length + 64,
+      // One per watch stream, and room for the sends: a warm-up sends to every watched user at once.
+      adminMaxConnections: 2 * watched.length + 64,
     });
     const side = new WhatsAppSide(gk, contacts, watched);
     try {
