@@ -169,7 +169,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       if (err instanceof HeldForVerification) return HELD;
       const remote = toRemoteError(err);
       if (remote.reason === "unreachable" || remote.reason === "rate_limited" || remote.reason === "internal") {
-        return { kind: "retry", detail: remote.message, unreachable: remote.reason === "unreachable" };
+        return { kind: "retry", detail: remote.message, unreachable: remote.reason === "unreachable", rateLimited: remote.reason === "rate_limited" };
       }
       return { kind: "failed", reason: remote.reason, detail: remote.message };
     }

@@ -104,6 +104,9 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: async (e) => {
+        const admission = await core.admitSend(e);
+        if (admission.kind === "refused") return; // the user was told; the entry is done
+        if (admission.kind === "held") throw new RetryAfter("over the user's messages per minute (bridge.limits)", admission.retryAfterMs);
         const outcome = await network.deliver(e);
         if (outcome.kind === "sent") {
           await core.onSent(e);

@@ -16,6 +16,9 @@ export const LOG_FORMATS = ["json", "pretty"] as const;
 export const IDENTITY_CHANGE_POLICIES = ["warn", "block_until_verified"] as const;
 export type IdentityChangePolicy = (typeof IDENTITY_CHANGE_POLICIES)[number];
 
+export const OVER_LIMIT_POLICIES = ["hold", "refuse"] as const;
+export type OverLimitPolicy = (typeof OVER_LIMIT_POLICIES)[number];
+
 export const ROLES = ["user", "admin"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -191,6 +194,16 @@ export function buildConfigSchema(context: SchemaContext) {
       }
     });
 
+  // What one Matrix user may do through the bridge; 0 turns a limit off.
+  const limits = z
+    .strictObject({
+      messages_per_minute: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(60),
+      new_portals_per_hour: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(30),
+      // Messages over the limit: held in the outbox and sent when the minute allows, or refused with a notice.
+      messages_over_limit: expecting(z.enum(OVER_LIMIT_POLICIES), `"hold" or "refuse"`).default("hold"),
+    })
+    .prefault({});
+
   // Registered after superRefine: refining clones the schema, and issues name the clone.
   const permissions = expecting(
     z.record(z.string(), expecting(z.enum(ROLES), `"user" or "admin"`)).superRefine((map, ctx) => {
@@ -239,6 +252,8 @@ export function buildConfigSchema(context: SchemaContext) {
       message_requests: expecting(z.enum(["on", "off"]), `"on" or "off"`).default("on"),
       message_request_expiry_hours: expecting(z.number().positive().max(365 * 24), "a number of hours above 0 and at most a year").default(7 * 24),
       message_request_max_held: expecting(z.int().min(1).max(1000), "a whole number from 1 to 1000").default(20),
+      // Flood limits per Matrix user, counted by the bridge (the gatekeeper limits each sender again on its side).
+      limits,
       permissions,
     }),
   );

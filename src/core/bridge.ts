@@ -11,6 +11,7 @@ import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
 import { handleRemoteEntry } from "./incoming/index.js";
 import { handleMembership } from "./membership.js";
+import { admitSend, type SendAdmission } from "./limits.js";
 import { notices } from "./notices.js";
 import * as outcomes from "./outcomes.js";
 import { isBridgedType, receiptToRemote, sendToRemote, typingToRemote } from "./outgoing/index.js";
@@ -133,6 +134,11 @@ export class BridgeCore {
 
   onSendHeld(entry: OutboxEntry): Promise<void> {
     return outcomes.onSendHeld(this.ctx, entry);
+  }
+
+  /** Whether an outbox entry is within the user's bridge-side limits (bridge.limits); tells the user when it is not. */
+  admitSend(entry: OutboxEntry): Promise<SendAdmission> {
+    return admitSend(this.ctx, entry);
   }
 
   onSent(entry: OutboxEntry): Promise<void> {

@@ -3,6 +3,7 @@
 import type { PortalRow } from "../store/portals.js";
 import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
+import { admitNewPortal } from "./limits.js";
 import { notices } from "./notices.js";
 import { isBridgedType, sendToRemote } from "./outgoing/index.js";
 import type { RemoteProfile } from "./ports.js";
@@ -11,6 +12,7 @@ import type { RemoteProfile } from "./ports.js";
 export async function startChat(ctx: CoreContext, userId: string, contact: string): Promise<string> {
   await ctx.remote.ensureIdentity(userId);
   const profile = await ctx.remote.lookup(userId, contact);
+  await admitNewPortal(ctx, userId, contact);
   return ensurePortal(ctx, userId, contact, profile);
 }
 
@@ -46,6 +48,7 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
     try {
       await ctx.remote.ensureIdentity(ev.sender);
       const profile = await ctx.remote.lookup(ev.sender, contact);
+      await admitNewPortal(ctx, ev.sender, contact);
       await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile.name, avatar: profile.avatar });
     } catch (err) {
       await ctx.notice(puppet, ev.room_id, notices.warning(ctx.explain(err, contact)), `lookup-${ev.event_id}`);

@@ -270,4 +270,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: "bridge-side flood limits per Matrix user",
+    sql: `
+      -- One row per message sent (its outbox message ID) and per new chat opened (the contact) by a Matrix user, kept
+      -- while it falls in its limit's window, so that a restart does not reset the window.
+      CREATE TABLE user_limit_events (
+        matrix_user TEXT NOT NULL,
+        kind TEXT NOT NULL,           -- message | portal
+        ref TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, kind, ref)
+      );
+      CREATE INDEX user_limit_events_time ON user_limit_events(matrix_user, kind, at);
+    `,
+  },
 ];

@@ -10,6 +10,7 @@ import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
 import { IdentityTrustStore } from "./identity-trust.js";
 import { MessageRequestStore } from "./message-requests.js";
+import { UserLimitStore } from "./user-limits.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -29,6 +30,7 @@ export class BridgeStore {
   readonly readMarkers: ReadMarkerStore;
   readonly identityTrust: IdentityTrustStore;
   readonly requests: MessageRequestStore;
+  readonly limits: UserLimitStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -45,6 +47,7 @@ export class BridgeStore {
     this.readMarkers = new ReadMarkerStore(db);
     this.identityTrust = new IdentityTrustStore(db);
     this.requests = new MessageRequestStore(db);
+    this.limits = new UserLimitStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

@@ -89,5 +89,19 @@ for (const engine of engines) {
       await s.requests.setEnabledFor(ALICE, true);
       assert.equal(await s.requests.enabledFor(ALICE), true);
     });
+
+    it("counts a user's messages in a sliding window, once per message, and says when the next one fits", async () => {
+      const limit = 3;
+      const minute = 60_000;
+      for (const [ref, at] of [["m1", 1000], ["m2", 2000], ["m3", 3000]] as const) {
+        assert.deepEqual(await s.limits.admit(ALICE, "message", ref, limit, minute, at), { ok: true });
+      }
+      assert.deepEqual(await s.limits.admit(ALICE, "message", "m4", limit, minute, 4000), { ok: false, retryAfterMs: 1000 + minute - 4000, count: 3 });
+      assert.deepEqual(await s.limits.admit(ALICE, "message", "m2", limit, minute, 4000), { ok: true }, "a retried send is not counted twice");
+      assert.deepEqual(await s.limits.admit(ALICE, "portal", ANNA, limit, minute, 4000), { ok: true }, "kinds count apart");
+      assert.deepEqual(await s.limits.admit("@bob:example.org", "message", "m4", limit, minute, 4000), { ok: true }, "users count apart");
+      assert.deepEqual(await s.limits.admit(ALICE, "message", "m4", limit, minute, 1000 + minute), { ok: true }, "the oldest left the window");
+      assert.equal(await s.limits.count(ALICE, "message", minute, 1000 + minute), 3);
+    });
   });
 }
