@@ -16,6 +16,7 @@ export const LOG_FORMATS = ["json", "pretty"] as const;
 export const IDENTITY_CHANGE_POLICIES = ["warn", "block_until_verified"] as const;
 export type IdentityChangePolicy = (typeof IDENTITY_CHANGE_POLICIES)[number];
 
+export const KEY_SHARING_POLICIES = ["all", "cross_signed"] as const;
 export const OVER_LIMIT_POLICIES = ["hold", "refuse"] as const;
 export type OverLimitPolicy = (typeof OVER_LIMIT_POLICIES)[number];
 
@@ -186,6 +187,8 @@ export function buildConfigSchema(context: SchemaContext) {
       default: expecting(z.boolean(), "true or false").default(true),
       allow: expecting(z.boolean(), "true or false").default(true),
       max_key_wait_seconds: expecting(z.number().positive().max(7 * 24 * 3600), "a number of seconds above 0 and at most a week").default(600),
+      // Which Matrix devices get the room keys of the bridge's puppets: all, or only those their owner cross-signed.
+      share_keys_with: expecting(z.enum(KEY_SHARING_POLICIES), `"all" or "cross_signed"`).default("all"),
     })
     .prefault({})
     .superRefine((values, ctx) => {

@@ -286,4 +286,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX user_limit_events_time ON user_limit_events(matrix_user, kind, at);
     `,
   },
+  {
+    version: 10,
+    name: "devices the bridge withheld room keys from, and which portals were told",
+    sql: `
+      -- bridge.encryption.share_keys_with: cross_signed leaves devices their owner did not cross-sign without the
+      -- puppets' room keys; the room hears once per device which one.
+      CREATE TABLE excluded_devices_told (
+        room_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        told_at INTEGER NOT NULL,
+        PRIMARY KEY (room_id, user_id, device_id)
+      );
+    `,
+  },
 ];

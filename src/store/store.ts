@@ -11,6 +11,7 @@ import { ReactionStore, ReadMarkerStore } from "./reactions.js";
 import { IdentityTrustStore } from "./identity-trust.js";
 import { MessageRequestStore } from "./message-requests.js";
 import { UserLimitStore } from "./user-limits.js";
+import { ExcludedDeviceStore } from "./excluded-devices.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -31,6 +32,7 @@ export class BridgeStore {
   readonly identityTrust: IdentityTrustStore;
   readonly requests: MessageRequestStore;
   readonly limits: UserLimitStore;
+  readonly excludedDevices: ExcludedDeviceStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -48,6 +50,7 @@ export class BridgeStore {
     this.identityTrust = new IdentityTrustStore(db);
     this.requests = new MessageRequestStore(db);
     this.limits = new UserLimitStore(db);
+    this.excludedDevices = new ExcludedDeviceStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */
