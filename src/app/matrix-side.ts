@@ -110,6 +110,23 @@ export class AppserviceMatrixSide implements MatrixSide {
     });
   }
 
+  async createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string> {
+    return this.client.as(this.botUserId).createRoom({
+      preset: "private_chat",
+      name: opts.name,
+      topic: opts.topic,
+      invite: [opts.inviteUserId],
+      creation_content: { type: "m.space" },
+      // Only the bot arranges the space; the user may rename it or change its picture.
+      power_level_content_override: { users: { [this.botUserId]: 100, [opts.inviteUserId]: 50 }, events: { "m.space.child": 100 }, events_default: 100, state_default: 50 },
+    });
+  }
+
+  async setSpaceChild(spaceId: string, childRoomId: string, present: boolean): Promise<void> {
+    // An m.space.child with no `via` is how a child is removed.
+    await this.client.as(this.botUserId).sendStateEvent(spaceId, "m.space.child", childRoomId, present ? { via: [this.domain] } : {});
+  }
+
   async joinRoom(asUser: string, roomId: string): Promise<void> {
     await this.client.as(asUser).join(roomId);
     this.crypto?.roomChanged(roomId);

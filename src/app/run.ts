@@ -59,6 +59,7 @@ export async function startBridge(config: BridgeConfig, log: Logger = createLogg
   // Envelopes arrive only after start-up below, when `core` exists.
   remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user), {
     identityChange: config.bridge.identity_change,
+    reachableBy: (user, sender) => core.reachableBy(user, sender),
   });
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const core = new BridgeCore({ config, store, matrix, remote, log: log.child({ part: "core" }), media });

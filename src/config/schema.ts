@@ -16,6 +16,7 @@ export const LOG_FORMATS = ["json", "pretty"] as const;
 export const IDENTITY_CHANGE_POLICIES = ["warn", "block_until_verified"] as const;
 export type IdentityChangePolicy = (typeof IDENTITY_CHANGE_POLICIES)[number];
 
+export const REACHABILITY_SETTINGS = ["everyone", "contacts", "nobody"] as const;
 export const KEY_SHARING_POLICIES = ["all", "cross_signed"] as const;
 export const OVER_LIMIT_POLICIES = ["hold", "refuse"] as const;
 export type OverLimitPolicy = (typeof OVER_LIMIT_POLICIES)[number];
@@ -255,6 +256,10 @@ export function buildConfigSchema(context: SchemaContext) {
       message_requests: expecting(z.enum(["on", "off"]), `"on" or "off"`).default("on"),
       message_request_expiry_hours: expecting(z.number().positive().max(365 * 24), "a number of hours above 0 and at most a year").default(7 * 24),
       message_request_max_held: expecting(z.int().min(1).max(1000), "a whole number from 1 to 1000").default(20),
+      // Each user's portals and management room as children of a space named for the network.
+      personal_space: expecting(z.boolean(), "true or false").default(true),
+      // Who may write to a user who has not chosen (the `reachable` command): everyone, their contacts, nobody.
+      default_reachable: expecting(z.enum(REACHABILITY_SETTINGS), `"everyone", "contacts" or "nobody"`).default("everyone"),
       // Flood limits per Matrix user, counted by the bridge (the gatekeeper limits each sender again on its side).
       limits,
       permissions,

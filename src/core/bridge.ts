@@ -13,6 +13,7 @@ import { handleRemoteEntry } from "./incoming/index.js";
 import { handleMembership } from "./membership.js";
 import { admitSend, type SendAdmission } from "./limits.js";
 import { notices } from "./notices.js";
+import { isReachableBy } from "./reachability.js";
 import * as outcomes from "./outcomes.js";
 import { isBridgedType, receiptToRemote, sendToRemote, typingToRemote } from "./outgoing/index.js";
 import { startChat } from "./portals.js";
@@ -101,6 +102,11 @@ export class BridgeCore {
   /** Whether remote traffic for this Matrix user may be bridged at all; the runtime refuses envelopes for others. */
   acceptsRemoteFor(matrixUser: string): boolean {
     return this.ctx.allowed(matrixUser);
+  }
+
+  /** Whether the user's reachability setting lets a message from this contact through; the runtime refuses the rest. */
+  reachableBy(matrixUser: string, contact: string): Promise<boolean> {
+    return isReachableBy(this.ctx, matrixUser, contact);
   }
 
   /** Opens (or reuses) the portal with a contact after checking the directory. Returns the room ID. */

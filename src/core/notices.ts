@@ -66,6 +66,18 @@ export const notices = {
   noRequests: (enabled: boolean) => (enabled ? "You have no message requests." : "You have no message requests, and they are off: first messages from new numbers open a chat directly."),
   requestsSwitched: (on: boolean) =>
     on ? "Message requests are on: first messages from numbers you never chatted with wait here for your answer." : "Message requests are off: first messages from new numbers open a chat directly.",
+  reachability: (setting: "everyone" | "contacts" | "nobody", network: string, changed: boolean) => {
+    const who =
+      setting === "everyone"
+        ? `everyone on ${network} can write to you`
+        : setting === "contacts"
+          ? `only your contacts can write to you from ${network}: numbers you started a chat with or wrote to, and message requests you accepted. Others' messages are refused, and to them it looks as if you had blocked them`
+          : `nobody can write to you from ${network}: every message to you is refused, and to the sender it looks as if you had blocked them. You can still write to others`;
+    if (!changed) return `Now ${who}. Change it with "reachable everyone", "reachable contacts" or "reachable nobody".`;
+    return `✅ From now on, ${who}.${setting === "everyone" ? "" : ' To undo: "reachable everyone".'}`;
+  },
+  spaceReady: (network: string, roomId: string) => `Your ${network} chats are in this space: https://matrix.to/#/${roomId} (you have been invited).`,
+  spacesOff: () => "This bridge is set up without a space for your chats.",
   noSafety: (network: string) => `${network} does not support this through the bridge.`,
   portalOnly: (prefix: string, name: string) => `Send "${prefix} ${name}" in the chat with the contact, not here.`,
   cannotShow: (who: string, what: string, network: string) =>

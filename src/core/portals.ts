@@ -5,6 +5,8 @@ import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
 import { admitNewPortal } from "./limits.js";
 import { notices } from "./notices.js";
+import { rememberContact } from "./reachability.js";
+import { addToSpace, removeFromSpace } from "./space.js";
 import { isBridgedType, sendToRemote } from "./outgoing/index.js";
 import type { RemoteProfile } from "./ports.js";
 
@@ -13,7 +15,9 @@ export async function startChat(ctx: CoreContext, userId: string, contact: strin
   await ctx.remote.ensureIdentity(userId);
   const profile = await ctx.remote.lookup(userId, contact);
   await admitNewPortal(ctx, userId, contact);
-  return ensurePortal(ctx, userId, contact, profile);
+  const roomId = await ensurePortal(ctx, userId, contact, profile);
+  await rememberContact(ctx, userId, contact, "wrote");
+  return roomId;
 }
 
 /** The portal's room, made now if the chat has none (or its room lost the puppet). */
@@ -29,11 +33,13 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
         return existing.roomId;
       }
       await ctx.store.portals.forgetRoom(existing.roomId);
+      await removeFromSpace(ctx, userId, existing.roomId);
     }
     const encrypted = ctx.config.bridge.encryption.default;
     const roomId = await ctx.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: profile?.name ?? ctx.label(contact), encrypted });
     await ctx.store.portals.upsert({ matrixUser: userId, remoteUri: contact, roomId, encrypted });
     ctx.log.info({ room: roomId }, "portal created");
+    await addToSpace(ctx, userId, roomId);
     return roomId;
   });
 }
@@ -59,10 +65,13 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
     const previous = await ctx.store.portals.get(ev.sender, contact);
     if (previous?.roomId && previous.roomId !== ev.room_id) {
       await ctx.matrix.leaveRoom(puppet, previous.roomId, "the chat moved to a new room").catch(() => undefined);
+      await removeFromSpace(ctx, ev.sender, previous.roomId);
     }
     // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
     await ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
     ctx.log.info({ room: ev.room_id }, "portal adopted from an invite");
+    await rememberContact(ctx, ev.sender, contact, "wrote");
+    await addToSpace(ctx, ev.sender, ev.room_id);
     adopted = true;
   });
   if (adopted) await bridgeEarlyMessages(ctx, ev.room_id, puppet);
@@ -92,6 +101,7 @@ async function bridgeEarlyMessages(ctx: CoreContext, roomId: string, puppet: str
 export async function forgetPortal(ctx: CoreContext, portal: PortalRow): Promise<void> {
   if (!portal.roomId) return;
   await ctx.store.portals.forgetRoom(portal.roomId);
+  await removeFromSpace(ctx, portal.matrixUser, portal.roomId);
   await ctx.matrix.leaveRoom(ctx.puppetOf(portal.remoteUri), portal.roomId).catch((e) => ctx.log.warn({ err: e }, "puppet could not leave"));
   ctx.log.info({ room: portal.roomId }, "user left a portal; it will be recreated on the next message");
 }

@@ -17,6 +17,10 @@ export interface MatrixSide {
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
   /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /** Creates a space owned by the bot, inviting the Matrix user. */
+  createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string>;
+  /** Makes a room a child of a space of the bot's (m.space.child), or stops it being one. */
+  setSpaceChild(spaceId: string, childRoomId: string, present: boolean): Promise<void>;
   joinRoom(asUser: string, roomId: string): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;

@@ -301,4 +301,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: "the user's space of chats, who may reach them, and their contacts",
+    sql: `
+      -- space_room: the user's space of portals (bridge.personal_space); space_declined: they left it, none is made
+      -- again unless they ask. reachable: everyone | contacts | nobody, NULL for bridge.default_reachable.
+      ALTER TABLE bridge_users ADD COLUMN space_room TEXT;
+      ALTER TABLE bridge_users ADD COLUMN space_declined INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE bridge_users ADD COLUMN reachable TEXT;
+      -- The numbers a user wrote to (opened a chat with, or sent something) or whose message request they accepted:
+      -- with reachable = contacts only these get through.
+      CREATE TABLE user_contacts (
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        how TEXT NOT NULL,            -- wrote | accepted
+        since INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, contact)
+      );
+      INSERT INTO user_contacts (matrix_user, contact, how, since)
+        SELECT matrix_user, remote_uri, 'wrote', min(timestamp) FROM message_map WHERE direction = 'out' GROUP BY matrix_user, remote_uri;
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import { IdentityTrustStore } from "./identity-trust.js";
 import { MessageRequestStore } from "./message-requests.js";
 import { UserLimitStore } from "./user-limits.js";
 import { ExcludedDeviceStore } from "./excluded-devices.js";
+import { ContactStore } from "./contacts.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -33,6 +34,7 @@ export class BridgeStore {
   readonly requests: MessageRequestStore;
   readonly limits: UserLimitStore;
   readonly excludedDevices: ExcludedDeviceStore;
+  readonly contacts: ContactStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -51,6 +53,7 @@ export class BridgeStore {
     this.requests = new MessageRequestStore(db);
     this.limits = new UserLimitStore(db);
     this.excludedDevices = new ExcludedDeviceStore(db);
+    this.contacts = new ContactStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

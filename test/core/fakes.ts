@@ -60,6 +60,21 @@ export class RecordingMatrixSide implements MatrixSide {
     this.members.set(roomId, new Set([opts.puppetUserId]));
     return roomId;
   }
+  /** Children of each space, as the calls left them. */
+  readonly spaces = new Map<string, Set<string>>();
+  async createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string> {
+    this.record("createSpace", opts);
+    const roomId = `!space${this.spaces.size + 1}:example.org`;
+    this.spaces.set(roomId, new Set());
+    return roomId;
+  }
+  async setSpaceChild(spaceId: string, childRoomId: string, present: boolean): Promise<void> {
+    this.record("setSpaceChild", spaceId, childRoomId, present);
+    const children = this.spaces.get(spaceId) ?? new Set<string>();
+    this.spaces.set(spaceId, children);
+    if (present) children.add(childRoomId);
+    else children.delete(childRoomId);
+  }
   async joinRoom(asUser: string, roomId: string): Promise<void> {
     this.record("joinRoom", asUser, roomId);
     this.membersOf(roomId).add(asUser);

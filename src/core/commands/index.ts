@@ -8,6 +8,7 @@ import { notices } from "../notices.js";
 import { listCommand, startChatCommand } from "./chats.js";
 import type { CommandDef, CommandPlace } from "./command.js";
 import { blockCommand, blockedCommand, reportCommand, unblockCommand } from "./moderation.js";
+import { reachableCommand, spaceCommand } from "./inbox.js";
 import { acceptCommand, ignoreCommand, requestsCommand } from "./requests.js";
 import { safetyNumberCommand, verifyCommand } from "./safety.js";
 import { pingCommand } from "./status.js";
@@ -31,6 +32,8 @@ export const COMMANDS: readonly CommandDef[] = [
   blockCommand,
   unblockCommand,
   blockedCommand,
+  reachableCommand,
+  spaceCommand,
   pingCommand,
   helpCommand,
   safetyNumberCommand,
