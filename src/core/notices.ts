@@ -29,10 +29,10 @@ export const notices = {
   heldRateLimited: (network: string, afterMs: number | undefined) =>
     `⏳ Not sent yet: ${network} is limiting how fast messages can be sent. It is kept and goes out by itself${afterMs ? ` in about ${Math.max(1, Math.ceil(afterMs / 60_000))} minute${afterMs > 60_000 ? "s" : ""}` : " shortly"}.`,
   heldOverMessageLimit: (limit: number, afterMs: number) =>
-    `⏳ Not sent yet: this bridge lets you send ${limit} messages a minute, and you reached that. Your messages are kept and go out by themselves, in order, starting in about ${inSeconds(afterMs)}.`,
-  overMessageLimit: (limit: number) => `you sent more than ${limit} messages in a minute, which is this bridge's limit; wait a moment and send it again`,
+    `⏳ Not sent yet: this bridge lets you send ${limit} message${limit === 1 ? "" : "s"} a minute, and you reached that. Your messages are kept and go out by themselves, in order, starting in about ${inSeconds(afterMs)}.`,
+  overMessageLimit: (limit: number) => `you sent more than ${limit} message${limit === 1 ? "" : "s"} in a minute, which is this bridge's limit; wait a moment and send it again`,
   overPortalLimit: (limit: number, afterMs: number) =>
-    `You opened ${limit} new chats in the last hour, which is this bridge's limit. You can open the next one in about ${inMinutes(afterMs)}; chats you already have keep working.`,
+    `You opened ${limit} new chat${limit === 1 ? "" : "s"} in the last hour, which is this bridge's limit. You can open the next one in about ${inMinutes(afterMs)}; chats you already have keep working.`,
   heldForVerification: (who: string, compare: string, verify: string) =>
     `⏸ Not sent yet: the security code with ${who} changed since you verified it. Compare it ("${compare}"), then send "${verify}"; held messages then go out.`,
   safetyNumbers: (who: string, lines: string[]) => `🔐 Security code with ${who} (the same on ${who}'s phone if nobody is in between):\n${lines.join("\n")}`,
