@@ -103,5 +103,29 @@ for (const engine of engines) {
       assert.deepEqual(await s.limits.admit(ALICE, "message", "m4", limit, minute, 1000 + minute), { ok: true }, "the oldest left the window");
       assert.equal(await s.limits.count(ALICE, "message", minute, 1000 + minute), 3);
     });
+
+    it("keeps contacts, the user's space and reachability, and which rooms were told about excluded devices", async () => {
+      await s.users.ensure(ALICE, "matrix:u/alice:example.org");
+      assert.deepEqual(await s.users.get(ALICE).then((u) => [u?.spaceRoom, u?.spaceDeclined, u?.reachable]), [null, false, null]);
+      await s.users.setSpace(ALICE, "!space:example.org");
+      await s.users.setReachable(ALICE, "contacts");
+      assert.equal((await s.users.bySpace("!space:example.org"))?.userId, ALICE);
+      assert.equal((await s.users.get(ALICE))?.reachable, "contacts");
+      await s.users.setSpace(ALICE, null, true);
+      assert.deepEqual(await s.users.get(ALICE).then((u) => [u?.spaceRoom, u?.spaceDeclined]), [null, true]);
+
+      assert.equal(await s.contacts.has(ALICE, ANNA), false);
+      await s.contacts.add(ALICE, ANNA, "accepted", 1000);
+      await s.contacts.add(ALICE, ANNA, "wrote", 2000);
+      assert.equal(await s.contacts.has(ALICE, ANNA), true);
+      assert.equal(await s.contacts.has("@bob:example.org", ANNA), false);
+
+      const devices = [{ userId: ALICE, deviceId: "PHONE" }, { userId: ALICE, deviceId: "TABLET" }];
+      assert.deepEqual(await s.excludedDevices.untold("!portal:example.org", devices), devices);
+      await s.excludedDevices.told("!portal:example.org", [devices[1]!]);
+      await s.excludedDevices.told("!portal:example.org", [devices[1]!]);
+      assert.deepEqual(await s.excludedDevices.untold("!portal:example.org", devices), [devices[0]]);
+      assert.deepEqual(await s.excludedDevices.untold("!other:example.org", devices), devices, "per room");
+    });
   });
 }
