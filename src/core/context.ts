@@ -7,7 +7,7 @@ import { puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import type { BridgeStore } from "../store/store.js";
 import { KeyedLock } from "../util/keyed-lock.js";
-import { LimitError } from "./limits.js";
+import { LimitError } from "./limit-error.js";
 import { notices } from "./notices.js";
 import { RemoteError, type MatrixSide, type MediaPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
 

@@ -6,15 +6,11 @@
 import type { OutboxEntry } from "../store/outbox.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import type { CoreContext } from "./context.js";
+import { LimitError } from "./limit-error.js";
 import { notices } from "./notices.js";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-
-/** A new chat was refused: the message says when the user may open the next one. */
-export class LimitError extends Error {
-  override readonly name = "LimitError";
-}
 
 export type SendAdmission = { kind: "go" } | { kind: "held"; retryAfterMs: number } | { kind: "refused" };
 
