@@ -276,7 +276,7 @@ export class BridgeCrypto implements SendEncryption {
       const body =
         `🔐 ${fresh.length === 1 ? `The device ${names[0]} gets` : `The devices ${names.join(", ")} get`} no keys for the messages bridged into this chat, so ` +
         `${fresh.length === 1 ? "it cannot read them" : "they cannot read them"}: this bridge shares keys only with devices their owner has verified (cross-signed). ` +
-        "Verify it from one of your other devices, and the next messages can be read there.";
+        `Verify ${fresh.length === 1 ? "it" : "them"} from another device, and the next messages can be read there.`;
       await this.opts.notice(asUser, roomId, { msgtype: "m.notice", body }, `keyexcl-${fresh.map((d) => d.deviceId).join("-").slice(0, 200)}`);
       await this.opts.store.excludedDevices.told(roomId, fresh);
       this.opts.log.info({ room: roomId, devices: fresh.length }, "room keys withheld from devices their owner did not cross-sign; the room was told");
