@@ -46,9 +46,10 @@ export class LocalOlmDevice {
     private readonly machine: OlmMachine,
   ) {}
 
-  static async create(keys: FakeKeyDirectory, userId: string, deviceId: string): Promise<LocalOlmDevice> {
+  /** `open` makes the machine (default: one without a persistent store). */
+  static async create(keys: FakeKeyDirectory, userId: string, deviceId: string, open?: () => Promise<OlmMachine>): Promise<LocalOlmDevice> {
     await initAsync();
-    const machine = await OlmMachine.initialize(new UserId(userId), new DeviceId(deviceId));
+    const machine = open ? await open() : await OlmMachine.initialize(new UserId(userId), new DeviceId(deviceId));
     const device = new LocalOlmDevice(keys, userId, deviceId, machine);
     keys.onLocalToDevice((ev) => {
       if (ev.to_user_id === userId && ev.to_device_id === deviceId) void device.receiveToDevice(ev);

@@ -10,7 +10,7 @@ import { messageIdFromString, messageIdToString } from "../protocol/message-id.j
 import { matrixUri, parseUri } from "../protocol/uri.js";
 import { whatsAppCodec, whatsAppDialect, whatsAppIds, whatsAppPhrases } from "../networks/whatsapp/index.js";
 import { SignalDeviceStore } from "../protocol/signal/device-store.js";
-import { ensureLocalIdentity } from "../protocol/signal/identity.js";
+import { ensureLocalIdentity, safetyNumber } from "../protocol/signal/identity.js";
 import { SignalError } from "../protocol/signal/errors.js";
 import type { InteropClient } from "../interop/client.js";
 import { EnvelopeRefusedError, GatekeeperHttpError, InteropSendError, InteropUnavailableError } from "../interop/errors.js";
@@ -70,6 +70,26 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       log,
       toRemoteError,
     });
+  }
+
+  /**
+   * The safety number between the user's interop identity and each of the contact's devices (null for a device the
+   * user has no session with yet); an empty list when the user has no identity yet.
+   */
+  async safetyNumbers(matrixUser: string, contact: string, devices: readonly number[]): Promise<{ deviceId: number; digits: string | null }[]> {
+    const store = await this.deviceStore(matrixUri(matrixUser));
+    if (!store) return [];
+    const uow = await store.begin();
+    const out: { deviceId: number; digits: string | null }[] = [];
+    for (const deviceId of devices) out.push({ deviceId, digits: (await safetyNumber(uow, { uri: contact, deviceId }))?.digits ?? null });
+    return out;
+  }
+
+  /** The user's identity was deleted from the store (logout): the next use makes and uploads a new one. */
+  forgetIdentity(matrixUser: string): void {
+    const uri = matrixUri(matrixUser);
+    this.ready.delete(uri);
+    this.devices.delete(uri);
   }
 
   /** The Signal store of a Matrix user's interop device, if it exists (used for prekey refills). */

@@ -9,12 +9,14 @@ import type { MatrixEvent } from "../core/bridge.js";
 import { parseUri } from "../protocol/uri.js";
 import type { QueuedInbound } from "../store/appservice-queue.js";
 import { CryptoDeviceStore } from "../store/crypto-devices.js";
+import { CryptoRecordTable } from "../store/crypto-records.js";
 import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
 import type { BridgeStore } from "../store/store.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { ToDeviceEvent } from "../matrix/events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
 import { cryptoPaths, MatrixCryptoEngine, type ExcludedDevice } from "../matrix/crypto/engine.js";
+import type { CryptoObserver } from "../matrix/crypto/observer.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
 export const CRYPTO_QUEUE_KEY = "\u0000crypto";
@@ -30,6 +32,8 @@ export interface BridgeCryptoOptions {
   notice: (asUser: string, roomId: string, content: Record<string, unknown>, txnId: string) => Promise<void>;
   /** How long an event waits for its room key before the sender is told it was lost (default 10 minutes). */
   maxKeyWaitMs?: number;
+  /** Metrics of the engine's operations. */
+  observer?: CryptoObserver;
   /** How long an undecryptable event waits for older to-device messages in the queue (default 5 s). */
   catchUpMs?: number;
 }
@@ -70,10 +74,13 @@ export class BridgeCrypto implements SendEncryption {
     const engine = await MatrixCryptoEngine.start({
       client: opts.client,
       devices: new CryptoDeviceStore(opts.store.db),
+      records: new CryptoRecordTable(opts.store.db),
       ...paths,
       deviceDisplayName: `${opts.config.bridge.network_name} bridge`,
+      maxOpenMachines: opts.config.bridge.encryption.max_open_devices,
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
+      ...(opts.observer ? { observer: opts.observer } : {}),
       shareKeysWith: opts.config.bridge.encryption.share_keys_with,
       onDevicesExcluded: (asUser, roomId, devices) => self?.tellExcluded(asUser, roomId, devices),
     });

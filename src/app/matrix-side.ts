@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, puppetDisplayName, puppetUserId } from "../config/identities.js";
 import type { MatrixClient } from "../matrix/client.js";
-import type { MatrixContent, MatrixSide, RemoteAvatar } from "../core/ports.js";
+import type { MatrixContent, MatrixSide, RemoteAvatar, StateEvent } from "../core/ports.js";
 import type { MatrixEvent } from "../core/events.js";
 import type { MatrixIntent } from "../matrix/intent.js";
 import type { PuppetRow } from "../store/puppets.js";
@@ -97,8 +97,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
   }
 
-  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
-    const initialState: { type: string; state_key: string; content: MatrixContent }[] = [];
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
+    const initialState: { type: string; state_key: string; content: MatrixContent }[] = (opts.initialState ?? []).map((s) => ({ type: s.type, state_key: s.stateKey, content: s.content }));
     if (opts.encrypted) initialState.push({ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } });
     // No room name: clients name a DM after the other member, the puppet, whose display name follows the contact.
     return this.client.as(opts.puppetUserId).createRoom({
@@ -122,9 +122,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     });
   }
 
-  async setSpaceChild(spaceId: string, childRoomId: string, present: boolean): Promise<void> {
-    // An m.space.child with no `via` is how a child is removed.
-    await this.client.as(this.botUserId).sendStateEvent(spaceId, "m.space.child", childRoomId, present ? { via: [this.domain] } : {});
+  async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
+    await this.client.as(asUser).sendStateEvent(roomId, state.type, state.stateKey, state.content);
   }
 
   async joinRoom(asUser: string, roomId: string): Promise<void> {
@@ -163,7 +162,18 @@ export class AppserviceMatrixSide implements MatrixSide {
     // encrypts again, and the homeserver still keeps only the first.
     const sealed = await this.crypto?.seal(asUser, roomId, type, content);
     if (sealed) return this.client.as(asUser, sealed.deviceId).sendEvent(roomId, sealed.type, sealed.content, txnId);
-    return this.client.as(asUser).sendEvent(roomId, type, content, txnId);
+    // Sent as a device, the transaction ID is kept in Synapse's database; without one only in its memory, so a retry
+    // after a homeserver restart that swallowed the answer would post the message twice (the fault suite saw it).
+    const deviceId = this.crypto ? await this.crypto.ensureDevice(asUser) : undefined;
+    return this.client.as(asUser, deviceId).sendEvent(roomId, type, content, txnId);
+  }
+
+  roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    return this.client.as(asUser).getStateEvent(roomId, type, stateKey);
+  }
+
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    return this.client.as(asUser).sendStateEvent(roomId, type, stateKey, content);
   }
 
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {

@@ -3,6 +3,7 @@
 // An error that says it is permanent (`permanent: true`, e.g. a Matrix 413) is given up on at once: retrying
 // would fail the same way, and the chat's later entries wait behind it.
 import type { Logger } from "pino";
+import { StoreError } from "../sql/sql.js";
 import { backoffDelay } from "../util/backoff.js";
 
 export interface QueueOps<T> {
@@ -84,7 +85,9 @@ export class QueueWorker<T> {
       const attempts = this.ops.attempts(item) + 1;
       const message = err instanceof Error ? err.message : String(err);
       const permanent = isPermanent(err);
-      if (permanent || attempts >= this.ops.maxAttempts) {
+      // A full disk or an unreachable database says nothing about the entry: it waits as long as the outage lasts.
+      const outage = err instanceof StoreError && (err.code === "disk-full" || err.code === "unavailable");
+      if (permanent || (attempts >= this.ops.maxAttempts && !outage)) {
         this.log.error({ err, queue: this.ops.name, attempts, permanent }, permanent ? "giving up on a queue entry: the error is permanent" : "giving up on a queue entry");
         try {
           await this.ops.giveUp(item, err);

@@ -8,25 +8,28 @@ Commands:
   generate-registration   write the appservice registration for the homeserver, and the
                           provider key named by gatekeeper.provider_key if that file is missing
   check-config            validate the config file (and the registration, if it exists)
+  healthcheck             ask the running bridge whether it is alive (exit 0) or not (exit 1);
+                          --ready: whether it is ready (database, homeserver and gatekeeper reachable)
 
 Options:
   -c, --config <path>     config file (default: config.yaml)
   -f, --file <path>       generate-registration: where to write the registration
                           (default: appservice.registration from the config)
       --rotate            generate-registration: replace as_token and hs_token with new ones
+      --ready             healthcheck: ask /ready instead of /health
   -h, --help              show this help
   -v, --version           show the version
 
 Exit codes: 0 success, 1 the bridge failed while running, 2 usage or configuration error.
 See docs/configuration.md for every configuration key.`;
 
-export const COMMANDS = ["start", "generate-registration", "check-config"] as const;
+export const COMMANDS = ["start", "generate-registration", "check-config", "healthcheck"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export type Invocation =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
-  | { readonly kind: "command"; readonly command: CommandName; readonly configPath: string; readonly registrationPath?: string; readonly rotate: boolean };
+  | { readonly kind: "command"; readonly command: CommandName; readonly configPath: string; readonly registrationPath?: string; readonly rotate: boolean; readonly ready: boolean };
 
 /** A mistake on the command line; reported with the usage hint and exit code 2. */
 export class UsageError extends Error {
@@ -44,6 +47,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
         config: { type: "string", short: "c" },
         file: { type: "string", short: "f" },
         rotate: { type: "boolean" },
+        ready: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -65,6 +69,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     if (values.file !== undefined) throw new UsageError(`--file only applies to generate-registration`);
     if (values.rotate) throw new UsageError(`--rotate only applies to generate-registration`);
   }
+  if (values.ready && command !== "healthcheck") throw new UsageError("--ready only applies to healthcheck");
   if (values.config === "") throw new UsageError("--config needs a path");
   if (values.file === "") throw new UsageError("--file needs a path");
   return {
@@ -73,5 +78,6 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     configPath: values.config ?? "config.yaml",
     ...(values.file !== undefined ? { registrationPath: values.file } : {}),
     rotate: values.rotate ?? false,
+    ready: values.ready ?? false,
   };
 }

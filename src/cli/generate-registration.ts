@@ -16,6 +16,13 @@ export interface GenerateRegistrationArgs {
   readonly rotate: boolean;
 }
 
+const shellWord = (word: string) => (/^[A-Za-z0-9._:=@\/-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+
+/** The `dma-gatekeeper provider add` line for this bridge, ready to paste into a shell. */
+export function enlistCommand(providerId: string, publicKey: string, domain: string): string {
+  return ["dma-gatekeeper", "provider", "add", "--id", providerId, "--public-key", publicKey, "--domain", domain].map(shellWord).join(" ");
+}
+
 export function generateRegistrationCommand(io: CliIO, args: GenerateRegistrationArgs): number {
   const analysis = analyseConfigFile(args.configPath, { env: io.env, deferMissingSecretFiles: true });
   if (!analysis.config) {
@@ -26,13 +33,16 @@ export function generateRegistrationCommand(io: CliIO, args: GenerateRegistratio
   reportNotes(io, analysis.notes.filter((note) => !analysis.deferredFiles.some((file) => file.keyName === note.path)));
 
   const missingKey = analysis.deferredFiles.find((file) => file.keyName === "gatekeeper.provider_key");
+  let publicKey: string;
   if (missingKey) {
-    const publicKey = generateProviderKey(missingKey.path);
+    publicKey = generateProviderKey(missingKey.path);
     io.out(`created provider key ${missingKey.path}`);
     io.out(`provider public key (give it to the gatekeeper operator to enlist provider "${config.gatekeeper.provider_id}"): ${publicKey}`);
   } else {
-    io.out(`provider public key: ${providerPublicKey(config.gatekeeper.provider_key)}`);
+    publicKey = providerPublicKey(config.gatekeeper.provider_key);
+    io.out(`provider public key: ${publicKey}`);
   }
+  io.out(`to enlist it on the reference gatekeeper:\n  ${enlistCommand(config.gatekeeper.provider_id, publicKey, config.homeserver.domain)}`);
 
   const target = resolve(args.registrationPath ?? config.appservice.registration);
   let existing: Registration | null = null;

@@ -5,6 +5,7 @@ import { parseInvocation, UsageError, USAGE } from "./args.js";
 import { checkConfig } from "./check-config.js";
 import { generateRegistrationCommand } from "./generate-registration.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIO, type CliIO } from "./io.js";
+import { healthcheckCommand } from "./healthcheck.js";
 import { startCommand } from "./start.js";
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
@@ -32,6 +33,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
           return generateRegistrationCommand(io, invocation);
         case "start":
           return startCommand(io, invocation.configPath);
+        case "healthcheck":
+          return healthcheckCommand(io, invocation.configPath, invocation.ready);
       }
   }
 }

@@ -69,7 +69,7 @@ export function analyseConfig(text: string, options: LoadOptions = {}): ConfigAn
   // An empty file is an empty mapping: the problems then list each required key.
   raw ??= {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    const message = `the file must hold a mapping of sections (homeserver, appservice, bridge, gatekeeper, database, logging), got ${describeValue(raw)}`;
+    const message = `the file must hold a mapping of sections (homeserver, appservice, bridge, gatekeeper, database, metrics, provisioning, logging), got ${describeValue(raw)}`;
     return { config: null, problems: [{ path: "", keyPath: [], message }], notes: [], deferredFiles: [] };
   }
 

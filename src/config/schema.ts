@@ -76,6 +76,41 @@ const bindAddress = () =>
     "an IP address or host name to listen on",
   );
 
+/** An inline secret that is surely a forgotten `file:`: one word that starts like a path or ends in a key file's suffix. */
+function looksLikePath(text: string): boolean {
+  const word = text.trim();
+  return !/\s/.test(word) && !word.includes("-----") && (/^(?:\.{1,2}\/|\/|~\/)/.test(word) || /\.(?:pem|key|der)$/i.test(word));
+}
+
+export const DEFAULT_METRICS_LISTEN = "127.0.0.1:29341";
+export const DEFAULT_PROVISIONING_LISTEN = "127.0.0.1:29342";
+
+function sharedSecret(context: SchemaContext) {
+  return expecting(z.string(), "a secret of at least 32 characters, env:NAME or file:/path", { secret: true }).transform((text, ctx) => {
+    const outcome = resolveSecret(text, context);
+    if (outcome.ok !== true) {
+      ctx.issues.push({ code: "custom", input: text, message: outcome.ok === false ? outcome.problem : outcome.note });
+      return z.NEVER;
+    }
+    if (outcome.value.length < 32) {
+      ctx.issues.push({ code: "custom", input: text, message: "is shorter than 32 characters; use a long random string (e.g. openssl rand -hex 32)" });
+      return z.NEVER;
+    }
+    return outcome.value;
+  });
+}
+
+/** "host:port" (an IPv6 host in brackets) as a bind address and port, or null. */
+export function parseListenAddress(text: string): { host: string; port: number } | null {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  if (!match) return null;
+  const host = match[1] ?? match[2]!;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (match[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) return null;
+  return { host, port };
+}
+
 function providerKey(context: SchemaContext) {
   return expecting(z.string(), "file:/path/to/key.pem, env:NAME or the PEM text itself", { secret: true }).transform(
     (text, ctx) => {
@@ -93,8 +128,10 @@ function providerKey(context: SchemaContext) {
       if (outcome.note) context.notes.push({ keyPath, message: outcome.note });
       const problem = providerKeyProblem(outcome.value);
       if (problem) {
-        const where = text.startsWith("file:") || text.startsWith("env:") ? `the key from ${text}` : "the key";
-        ctx.issues.push({ code: "custom", input: text, message: `${where} ${problem}` });
+        const inline = !text.startsWith("file:") && !text.startsWith("env:");
+        const where = inline ? "the key" : `the key from ${text}`;
+        const hint = inline && looksLikePath(text) ? `; did you mean file:${text.trim()}?` : "";
+        ctx.issues.push({ code: "custom", input: text, message: `${where} ${problem}${hint}` });
         return z.NEVER;
       }
       return outcome.value;
@@ -190,6 +227,7 @@ export function buildConfigSchema(context: SchemaContext) {
       max_key_wait_seconds: expecting(z.number().positive().max(7 * 24 * 3600), "a number of seconds above 0 and at most a week").default(600),
       // Which Matrix devices get the room keys of the bridge's puppets: all, or only those their owner cross-signed.
       share_keys_with: expecting(z.enum(KEY_SHARING_POLICIES), `"all" or "cross_signed"`).default("all"),
+      max_open_devices: expecting(z.number().int().min(1).max(100_000), "a whole number from 1 to 100000").default(128),
     })
     .prefault({})
     .superRefine((values, ctx) => {
@@ -293,6 +331,31 @@ export function buildConfigSchema(context: SchemaContext) {
     })
     .transform((db) => ({ ...db, type: db.type ?? (db.url !== undefined ? ("postgres" as const) : ("sqlite" as const)) }));
 
+  // Prometheus metrics on a listener of their own: never on the appservice port, which the homeserver reaches and
+  // which need not be reachable by a monitoring system (or the other way round).
+  const metrics = z
+    .strictObject({
+      enabled: expecting(z.boolean(), "true or false").default(false),
+      listen: expecting(z.string().refine((text) => parseListenAddress(text) !== null), "host:port to listen on, such as 127.0.0.1:29341 or [::]:29341")
+        // Kept as written (a parsed config is written back out by tests and tools); run.ts parses it.
+        .default(DEFAULT_METRICS_LISTEN),
+    })
+    .prefault({});
+
+  // The provisioning API (integrations, client UIs), on a listener of its own, guarded by a shared secret.
+  const provisioning = z
+    .strictObject({
+      enabled: expecting(z.boolean(), "true or false").default(false),
+      listen: expecting(z.string().refine((text) => parseListenAddress(text) !== null), "host:port to listen on, such as 127.0.0.1:29342").default(DEFAULT_PROVISIONING_LISTEN),
+      shared_secret: sharedSecret(context).optional(),
+    })
+    .prefault({})
+    .superRefine((p, ctx) => {
+      if (p.enabled && p.shared_secret === undefined) {
+        ctx.addIssue({ code: "custom", path: ["shared_secret"], message: "is required when enabled is true (a random string of at least 32 characters; env: or file: keep it out of this file)" });
+      }
+    });
+
   const logging = z
     .strictObject({
       level: expecting(z.enum(LOG_LEVELS), LOG_LEVELS.map((l) => `"${l}"`).join(", ")).default("info"),
@@ -301,12 +364,15 @@ export function buildConfigSchema(context: SchemaContext) {
     .prefault({});
 
   return z
-    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, logging })
+    .strictObject({ homeserver, appservice, bridge, gatekeeper, database, metrics, provisioning, logging })
     .superRefine((config, ctx) => {
       const botId = botUserId(config);
       if (botId.length > MAX_USER_ID_LENGTH) {
         ctx.addIssue({ code: "custom", path: ["appservice", "bot_localpart"], message: `makes the bot's user ID longer than ${MAX_USER_ID_LENGTH} characters` });
       }
+      // zod runs this check even when the template itself was refused (when that is the only problem); without
+      // exactly one {digits} there is no namespace to check (found by `npm run fuzz`: a TypeError for "constructor").
+      if (puppetTemplateProblem(config.bridge.puppet_localpart_template)) return;
       const longestPuppet = `@${config.bridge.puppet_localpart_template.replace(DIGITS_PLACEHOLDER, "9".repeat(15))}:${config.homeserver.domain}`;
       if (longestPuppet.length > MAX_USER_ID_LENGTH) {
         ctx.addIssue({ code: "custom", path: ["bridge", "puppet_localpart_template"], message: `makes puppet user IDs longer than ${MAX_USER_ID_LENGTH} characters` });

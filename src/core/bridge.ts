@@ -1,5 +1,6 @@
 // The bridge core: routes what comes in from Matrix and from the network to the handler for its kind. It talks to
 // both sides only through the ports (ports.ts) and keeps its own state in the store.
+import { ProvisioningService } from "./provisioning.js";
 import type { InboxEntry } from "../store/inbox.js";
 import type { OutboxEntry } from "../store/outbox.js";
 import { isPuppetUserId } from "../config/identities.js";
@@ -7,8 +8,12 @@ import { isPortalCommand, runCommand, runPortalCommand } from "./commands/index.
 import { refuse } from "./outgoing/queue.js";
 import { answerAndTell } from "./commands/requests.js";
 import { expireRequests, REQUEST_REACTIONS } from "./requests.js";
+import { DISAPPEARING_TIMER_STATE } from "./disappearing.js";
+import { timerStateToRemote } from "./outgoing/disappearing.js";
+import { pinsToRemote } from "./outgoing/kinds.js";
 import { CoreContext, type CoreDeps } from "./context.js";
 import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
+import { ExpirySweeper } from "./expiry-sweeper.js";
 import { handleRemoteEntry } from "./incoming/index.js";
 import { handleMembership } from "./membership.js";
 import { admitSend, type SendAdmission } from "./limits.js";
@@ -25,9 +30,21 @@ export { messageIdForEvent } from "./outgoing/index.js";
 
 export class BridgeCore {
   private readonly ctx: CoreContext;
+  private readonly expiry: ExpirySweeper;
 
   constructor(deps: CoreDeps) {
     this.ctx = new CoreContext(deps);
+    this.expiry = new ExpirySweeper(this.ctx);
+    this.ctx.expiryScheduled = (at) => this.expiry.wake(at);
+  }
+
+  /** Starts redacting expired disappearing messages (what fell due while the bridge was down, first). */
+  startTimers(): void {
+    this.expiry.start();
+  }
+
+  async stopTimers(): Promise<void> {
+    await this.expiry.stop();
   }
 
   async handleMatrixEvent(ev: MatrixEvent): Promise<void> {
@@ -76,9 +93,11 @@ export class BridgeCore {
       ctx.log.warn({ user: ev.sender, room: ev.room_id }, "not bridging an event: the sender is no longer allowed to use the bridge");
       return ctx.noticeAsPuppet(portal.remoteUri, ev.room_id, notices.notDelivered(notices.notAllowed(ctx.network)), `deny-${ev.event_id}`);
     }
+    if (ev.type === DISAPPEARING_TIMER_STATE && ev.state_key === "") return timerStateToRemote(ctx, portal, ev);
+    if (ev.type === "m.room.pinned_events" && ev.state_key === "") return pinsToRemote(ctx, portal, ev);
     // "!wa …" in a portal is a command for the bridge, never a message to the contact.
     const body = ev.type === "m.room.message" && typeof ev.content.body === "string" ? ev.content.body : undefined;
-    if (body !== undefined && portal.roomId && isPortalCommand(ctx, body)) return runPortalCommand(ctx, portal, body, ev.event_id, ev.content);
+    if (body !== undefined && portal.roomId && isPortalCommand(ctx, body)) return runPortalCommand(ctx, portal, ev);
     if (isBridgedType(ev.type)) {
       if (ev.type !== "m.room.redaction" && (await ctx.remote.safety?.isBlocked(portal.matrixUser, portal.remoteUri))) {
         return refuse(ctx, portal, ev, notices.youBlockedThem(ctx.label(portal.remoteUri), ctx.remote.phrases.commandPrefix));
@@ -107,6 +126,11 @@ export class BridgeCore {
   /** Whether the user's reachability setting lets a message from this contact through; the runtime refuses the rest. */
   reachableBy(matrixUser: string, contact: string): Promise<boolean> {
     return isReachableBy(this.ctx, matrixUser, contact);
+  }
+
+  /** What the provisioning API may do for a user. */
+  provisioning(): ProvisioningService {
+    return new ProvisioningService(this.ctx);
   }
 
   /** Opens (or reuses) the portal with a contact after checking the directory. Returns the room ID. */

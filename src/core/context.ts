@@ -9,7 +9,7 @@ import type { BridgeStore } from "../store/store.js";
 import { KeyedLock } from "../util/keyed-lock.js";
 import { LimitError } from "./limit-error.js";
 import { notices } from "./notices.js";
-import { RemoteError, type MatrixSide, type MediaPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
+import { RemoteError, type MatrixSide, type MediaPort, type OperationsPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
 
 export interface CoreDeps {
   config: BridgeConfig;
@@ -18,6 +18,8 @@ export interface CoreDeps {
   remote: RemoteNetwork;
   log: Logger;
   media?: MediaPort | undefined;
+  /** The runtime's operations for admin commands; absent in tests that need none. */
+  ops?: OperationsPort | undefined;
 }
 
 const LEVELS: Record<Role, number> = { user: 1, admin: 2 };
@@ -29,6 +31,7 @@ export class CoreContext {
   readonly remote: RemoteNetwork;
   readonly log: Logger;
   readonly media: MediaPort | undefined;
+  readonly ops: OperationsPort | undefined;
   /** One chat's portal work at a time (creating, adopting), so two first messages never make two rooms. */
   readonly chatLock = new KeyedLock();
   /** Rooms told about the current outage, so each hears it once. */
@@ -41,6 +44,8 @@ export class CoreContext {
   readonly rateLimitNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
+  /** A disappearing message's redaction was scheduled for `at` (ms); the expiry sweeper listens (bridge.ts). */
+  expiryScheduled: (at: number) => void = () => {};
 
   constructor(deps: CoreDeps) {
     this.config = deps.config;
@@ -49,6 +54,7 @@ export class CoreContext {
     this.remote = deps.remote;
     this.log = deps.log;
     this.media = deps.media;
+    this.ops = deps.ops;
   }
 
   get network(): string {

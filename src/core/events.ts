@@ -32,18 +32,58 @@ export type RemoteText = string;
 /** Media as the network carries it; only the network's MediaPort and codec look inside. */
 export type RemoteMedia = { readonly network: string; readonly value: unknown };
 
-export type ReceiptKind = "delivered" | "read" | "played";
+/** `read_self`/`played_self`: the Matrix user's own other device read or played it (WhatsApp's read-self). */
+export type ReceiptKind = "delivered" | "read" | "played" | "read_self" | "played_self";
+
+/** What a message says about itself besides its content (WhatsApp's ContextInfo). */
+export interface MessageContext {
+  /** Contact IDs the text mentions; the network's dialect knows how a mention is written in the text. */
+  mentions?: string[];
+  forwarded?: boolean;
+}
+
+/** A link preview the sender's app made (the bridge never fetches a URL itself). */
+export interface LinkPreview {
+  url: string;
+  title?: string;
+  description?: string;
+}
+
+export interface Place {
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+  /** A web page for the place, as the sender's app gave it. */
+  url?: string;
+  accuracyMeters?: number;
+}
+
+export interface ContactCard {
+  name: string;
+  /** The vCard text (RFC 6350), as the network carries it. */
+  vcard: string;
+}
 
 /** What a contact sent, decoded by the network's codec. */
 export type RemoteEvent =
-  | { kind: "message"; text: RemoteText; replyTo?: { messageId: string; quotedText?: RemoteText } }
-  | { kind: "media"; media: RemoteMedia; what: string; replyTo?: string }
+  | ({ kind: "message"; text: RemoteText; replyTo?: { messageId: string; quotedText?: RemoteText }; preview?: LinkPreview } & MessageContext)
+  | ({ kind: "media"; media: RemoteMedia; what: string; replyTo?: string; sticker?: boolean } & MessageContext)
+  /** A place; `live` when the contact shares their location live (updates follow as further events). */
+  | ({ kind: "location"; place: Place; live: boolean; caption?: string; replyTo?: string } & MessageContext)
+  | ({ kind: "contact"; cards: ContactCard[]; replyTo?: string } & MessageContext)
+  /** A poll; `maxSelections` 0 allows any number of answers. */
+  | ({ kind: "poll"; question: string; options: string[]; maxSelections: number } & MessageContext)
+  /** A message of the chat was pinned or unpinned for both sides. */
+  | { kind: "pin"; targetId: string; pinned: boolean }
   | { kind: "edit"; targetId: string; text: RemoteText }
   | { kind: "delete"; targetId: string }
   /** An empty emoji takes the contact's reaction back. */
   | { kind: "reaction"; targetId: string; emoji: string }
   | { kind: "receipt"; receipt: ReceiptKind; messageIds: string[] }
   | { kind: "typing"; typing: boolean; audio: boolean }
+  /** The contact changed the chat's disappearing-messages timer; 0 turns it off. */
+  | { kind: "disappearing_timer"; seconds: number }
   /** Something the bridge cannot show; `what` names it for the notice ("a poll"), `detail` is for the log. */
   | { kind: "unsupported"; what: string; detail?: string };
 
@@ -60,11 +100,16 @@ export interface MessageRef {
 
 /** What the Matrix user does, for the network's codec to encode. */
 export type OutgoingEvent =
-  | { kind: "message"; text: RemoteText; emote: boolean; replyTo?: MessageRef }
-  | { kind: "media"; media: RemoteMedia }
+  | { kind: "message"; text: RemoteText; emote: boolean; replyTo?: MessageRef; mentions?: string[]; preview?: LinkPreview }
+  /** `sticker`: a Matrix m.sticker, which the network may show as a sticker. */
+  | { kind: "media"; media: RemoteMedia; sticker?: boolean }
+  | { kind: "location"; place: Place; replyTo?: MessageRef }
+  | { kind: "pin"; target: MessageRef; pinned: boolean }
   | { kind: "edit"; target: MessageRef; text: RemoteText }
   | { kind: "delete"; target: MessageRef }
   /** An empty emoji takes the user's reaction back. */
   | { kind: "reaction"; target: MessageRef; emoji: string }
   | { kind: "receipt"; receipt: "read"; messageIds: string[] }
-  | { kind: "typing"; typing: boolean };
+  | { kind: "typing"; typing: boolean }
+  /** The Matrix user changed the chat's disappearing-messages timer; 0 turns it off. */
+  | { kind: "disappearing_timer"; seconds: number };

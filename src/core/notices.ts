@@ -108,6 +108,32 @@ export const notices = {
   noChats: (noun: string) => `You have no bridged chats yet. Start one with: start-chat <${noun}>`,
   chatList: (network: string, lines: string[]) => `Your ${network} chats:\n${lines.join("\n")}`,
   chatLine: (who: string, roomId: string) => `• ${who} — https://matrix.to/#/${roomId}`,
+  confirmRequest: (what: string, code: string, minutes: number) =>
+    `⚠ This will ${what}. It cannot be undone. To go on, send "confirm ${code}" within ${minutes} minutes.`,
+  nothingToConfirm: () => "There is nothing to confirm (or it was asked more than 5 minutes ago); send the command again.",
+  wrongConfirmCode: (what: string) => `That is not the code for "${what}". Send "confirm" with the code from the question.`,
+
+  // Admin commands.
+  version: (network: string, version: string) => `${network} bridge (matrix-dma-bridge) version ${version}.`,
+  notAvailable: () => "This is not available in this bridge's runtime.",
+  notAUserId: (given: string) => `"${given}" is not a Matrix user ID (@name:server).`,
+  notARoomId: (given: string) => `"${given}" is not a room ID (!id:server).`,
+  userPortals: (userId: string, lines: string[]) =>
+    lines.length === 0 ? `${userId} has no portals.` : `Portals of ${userId}:\n${lines.join("\n")}`,
+  adminChatLine: (who: string, roomId: string, encrypted: boolean) => `• ${who} — ${roomId}${encrypted ? " (encrypted)" : ""}`,
+  noSuchPortal: (roomId: string) => `${roomId} is not a portal of this bridge.`,
+  portalDeletedByUser: () => "This chat was closed from an app connected to the bridge. The next message from either side opens a new one.",
+  portalDeletedHere: () => "This chat was closed by the bridge admin. The next message from either side opens a new one.",
+  portalDeleted: (who: string, userId: string, roomId: string) => `Deleted the portal of ${userId} with ${who} (${roomId}); its puppet left the room.`,
+  profileSynced: (who: string, name: string, portals: number) => `Profile of ${who} synced: "${name}", bridge info updated in ${portals} portal${portals === 1 ? "" : "s"}.`,
+  statusReport: (lines: string[]) => `Bridge status:\n${lines.join("\n")}`,
+  notBridgeUser: (userId: string) => `${userId} is neither the bridge bot nor one of its puppets.`,
+  cryptoReset: (userId: string, deviceId: string) =>
+    `${userId} has a new Matrix device (${deviceId}), cross-signed; the old one was retired. Others' clients will see a new device.`,
+  loggedOut: (network: string, portals: number) =>
+    `Done: your ${network} identity, keys and ${portals} chat${portals === 1 ? "" : "s"} were removed. Writing again (or start-chat) makes a new identity; contacts will see a new security code.`,
+  portalClosedByLogout: (network: string) => `This chat was closed: its Matrix user logged out of ${network} through the bridge.`,
+
   chatReady: (who: string, roomId: string) => `Chat with ${who} is ready: https://matrix.to/#/${roomId} (you have been invited).`,
   connected: (network: string, since: string, pending: number) =>
     `Bridge is connected to ${network} since ${since}. Messages waiting to be sent: ${pending}.`,

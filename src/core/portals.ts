@@ -1,6 +1,7 @@
 // Portal lifecycle: one Matrix room per (Matrix user, contact), owned by the contact's puppet. Created by command or
 // by a first message, adopted from an invite of the puppet, forgotten when the user leaves (and then made anew).
 import type { PortalRow } from "../store/portals.js";
+import { bridgeInfoState, postBridgeInfo, watchingProfile } from "./bridge-info.js";
 import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
 import { admitNewPortal } from "./limits.js";
@@ -24,7 +25,7 @@ export async function startChat(ctx: CoreContext, userId: string, contact: strin
 export function ensurePortal(ctx: CoreContext, userId: string, contact: string, profile: Pick<RemoteProfile, "name" | "avatar"> | undefined): Promise<string> {
   return ctx.chatLock.run(ctx.chatKey(userId, contact), async () => {
     await ctx.store.users.ensure(userId, ctx.remote.ids.localUser(userId));
-    const puppet = await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile?.name, avatar: profile?.avatar });
+    const puppet = await watchingProfile(ctx, contact, () => ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile?.name, avatar: profile?.avatar }));
     const existing = await ctx.store.portals.get(userId, contact);
     if (existing?.roomId) {
       const members = await ctx.matrix.joinedMembers(existing.roomId).catch(() => [] as string[]);
@@ -36,7 +37,8 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
       await removeFromSpace(ctx, userId, existing.roomId);
     }
     const encrypted = ctx.config.bridge.encryption.default;
-    const roomId = await ctx.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: profile?.name ?? ctx.label(contact), encrypted });
+    const initialState = await bridgeInfoState(ctx, contact);
+    const roomId = await ctx.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: profile?.name ?? ctx.label(contact), encrypted, initialState });
     await ctx.store.portals.upsert({ matrixUser: userId, remoteUri: contact, roomId, encrypted });
     ctx.log.info({ room: roomId }, "portal created");
     await addToSpace(ctx, userId, roomId);
@@ -55,7 +57,7 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
       await ctx.remote.ensureIdentity(ev.sender);
       const profile = await ctx.remote.lookup(ev.sender, contact);
       await admitNewPortal(ctx, ev.sender, contact);
-      await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile.name, avatar: profile.avatar });
+      await watchingProfile(ctx, contact, () => ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile.name, avatar: profile.avatar }), ev.room_id);
     } catch (err) {
       await ctx.notice(puppet, ev.room_id, notices.warning(ctx.explain(err, contact)), `lookup-${ev.event_id}`);
       await ctx.matrix.leaveRoom(puppet, ev.room_id, "cannot chat with this contact");
@@ -69,6 +71,7 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
     }
     // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
     await ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
+    await postBridgeInfo(ctx, contact, ev.room_id);
     ctx.log.info({ room: ev.room_id }, "portal adopted from an invite");
     await rememberContact(ctx, ev.sender, contact, "wrote");
     await addToSpace(ctx, ev.sender, ev.room_id);
@@ -95,6 +98,21 @@ async function bridgeEarlyMessages(ctx: CoreContext, roomId: string, puppet: str
   if (unreadable.length > 0) {
     await ctx.notice(puppet, roomId, notices.earlyUnreadable(unreadable.length, ctx.label(portal.remoteUri)), `early-${unreadable[0]!.event_id}`);
   }
+}
+
+/**
+ * Closes a portal on purpose (an admin, the user through an integration): the puppet says so and leaves, and the chat
+ * is forgotten, so the next message from either side opens a new room.
+ */
+export async function closePortal(ctx: CoreContext, portal: PortalRow, text: string, reason: string): Promise<void> {
+  if (!portal.roomId) return;
+  const roomId = portal.roomId;
+  const puppet = ctx.puppetOf(portal.remoteUri);
+  await ctx.notice(puppet, roomId, text, `closed-${roomId}`).catch((err) => ctx.log.warn({ err }, "could not post the closing notice"));
+  await ctx.store.portals.forgetRoom(roomId);
+  await removeFromSpace(ctx, portal.matrixUser, roomId);
+  await ctx.matrix.leaveRoom(puppet, roomId, reason).catch((err) => ctx.log.warn({ err, room: roomId }, "the puppet could not leave a closed portal"));
+  ctx.log.info({ room: roomId, reason }, "portal closed");
 }
 
 /** The user left their portal: it is forgotten (the next message makes a new one) and the puppet leaves too. */

@@ -7,6 +7,33 @@ import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, 
 /** Matrix event content as the core builds it (m.room.message and friends). */
 export type MatrixContent = Record<string, unknown>;
 
+/** What the runtime knows that the core does not: queues, crypto devices, the interop identity's storage. */
+export interface OperationsPort {
+  readonly version: string;
+  status(): Promise<OperationsStatus>;
+  /** Gives a bridge-owned Matrix user (the bot or a puppet) a fresh E2EE device, retiring the old one; returns its ID. */
+  resetCrypto(userId: string): Promise<string>;
+  /**
+   * Forgets a Matrix user's network side: the interop identity and its keys, queued messages, the message map and
+   * the portal rows (the caller has already closed the rooms). The next use makes a new identity.
+   */
+  forgetUser(userId: string): Promise<void>;
+}
+
+export interface OperationsStatus {
+  readonly queues: readonly { name: string; depth: number; oldestAgeSeconds: number }[];
+  /** Open crypto machines; null when Matrix encryption is off. */
+  readonly cryptoMachines: number | null;
+  readonly portals: number;
+  readonly puppets: number;
+}
+
+export interface StateEvent {
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: MatrixContent;
+}
+
 export interface MatrixSide {
   readonly botUserId: string;
   readonly domain: string;
@@ -19,13 +46,22 @@ export interface MatrixSide {
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
   /** Creates a space owned by the bot, inviting the Matrix user. */
   createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string>;
-  /** Makes a room a child of a space of the bot's (m.space.child), or stops it being one. */
-  setSpaceChild(spaceId: string, childRoomId: string, present: boolean): Promise<void>;
+  /**
+   * Creates a DM portal room owned by the puppet, inviting the Matrix user. `initialState` goes into the room as it is
+   * created (bridge info), so no client ever sees the room without it.
+   */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string>;
+  /** Sets a state event as `asUser`. */
+  setState(asUser: string, roomId: string, state: StateEvent): Promise<void>;
   joinRoom(asUser: string, roomId: string): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */
   sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string>;
+  /** The content of a room's state event, read as a bridge-owned member of the room; null when it has none. */
+  roomState(asUser: string, roomId: string, type: string, stateKey?: string): Promise<MatrixContent | null>;
+  /** Sets a state event as a bridge-owned user (never encrypted); returns the event ID. */
+  sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string>;
   redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void>;
   sendReadReceipt(asUser: string, roomId: string, eventId: string): Promise<void>;
   setTyping(asUser: string, roomId: string, typing: boolean, timeoutMs: number): Promise<void>;
@@ -132,6 +168,8 @@ export interface TextDialect {
   fromMatrix(content: MatrixText): RemoteText;
   /** A reply that shows the message it answers inline (when that message never crossed the bridge). */
   withQuote(quoted: RemoteText, text: RemoteText): RemoteText;
+  /** How the text writes a mention of this user (a contact ID or ContactIds.localUser's ID); undefined if it cannot. */
+  mentionText?(user: string): string | undefined;
 }
 
 /** Matrix message text: the plain body, and HTML when there is formatting. */
@@ -144,11 +182,20 @@ export interface MatrixText {
 /** A refusal the user is shown, e.g. "the message is too long to send (…)". */
 export type Encoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
 
+/** What a decoded event may say besides itself. */
+export interface DecodeExtras {
+  /** For the log: context fields that could not be used and were left out (the event stands without them). */
+  dropped?: readonly string[];
+  /** The message was sent in a chat with disappearing messages: it disappears this many seconds after it was sent. */
+  expiresInSeconds?: number;
+}
+
 /** Between the core's events and the network's wire content (what the outbox and inbox hold). */
 export interface ContentCodec {
   /** Never throws: what cannot be read becomes "unsupported", naming what it was. */
-  decode(bytes: Uint8Array): RemoteEvent;
-  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded;
+  decode(bytes: Uint8Array): RemoteEvent & DecodeExtras;
+  /** `disappearingSeconds`: the chat's disappearing-messages timer, which messages sent in it carry. */
+  encode(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded;
 }
 
 /** Sentences that name the network's own features. */

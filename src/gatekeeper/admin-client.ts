@@ -6,6 +6,7 @@ import type { DirectoryUser } from "./directory.js";
 import type { Provider } from "./providers.js";
 import type { SendRequest } from "./sim/compose.js";
 import type { SendMedia } from "./sim/media.js";
+import type { DiscardedEnvelope } from "./sim/discarded.js";
 import type { ReceivedMedia, ReceivedMessage } from "./sim/received.js";
 import type { DeliveryRefusal } from "./refusals.js";
 import type { StoredReport } from "./reports.js";
@@ -22,6 +23,8 @@ export interface DownloadedMedia {
 export interface ProviderStatus extends Provider {
   connected: boolean;
   queued: number;
+  /** PrekeysLow and DevicesChanged notices the provider has not read yet. */
+  notices: number;
 }
 
 export interface AddUserRequest {
@@ -108,6 +111,11 @@ export class GatekeeperAdminClient {
     return this.call("PUT", `/admin/users/${enc(phone)}/opt-in`, list ? { optedIn, allowedProviders: list } : { optedIn });
   }
 
+  /** The simulated user changes their name and/or picture (a media ID from the media service; null removes it). */
+  setProfile(phone: string, profile: { name?: string; avatar?: string | null }): Promise<DirectoryUser> {
+    return this.call("PUT", `/admin/users/${enc(phone)}/profile`, profile);
+  }
+
   setSendReceipts(phone: string, sendReceipts: boolean): Promise<DirectoryUser> {
     return this.call("PUT", `/admin/users/${enc(phone)}/receipts`, { sendReceipts });
   }
@@ -163,6 +171,11 @@ export class GatekeeperAdminClient {
 
   received(phone: string, after = 0): Promise<ReceivedMessage[]> {
     return this.call("GET", `/admin/users/${enc(phone)}/messages?after=${after}`);
+  }
+
+  /** Envelopes the simulated devices threw away (all users, or `phone`'s): undecryptable, reused counters, redeliveries. */
+  discarded(phone?: string, after = 0): Promise<DiscardedEnvelope[]> {
+    return this.call("GET", phone === undefined ? `/admin/discarded?after=${after}` : `/admin/users/${enc(phone)}/discarded?after=${after}`);
   }
 
   /** The user's messages that a provider refused to deliver. */

@@ -190,7 +190,48 @@ CREATE INDEX chat_pairs_by_initiator ON chat_pairs (initiator, first_at);
 CREATE INDEX chat_pairs_by_last ON chat_pairs (last_at);
 `;
 
-const MIGRATIONS: readonly string[] = [GATEKEEPER_SCHEMA_SQL, SIGNAL_SCHEMA_SQL, SIM_RECEIVED_MEDIA_SQL, USED_TOKEN_IDS_SQL, DELIVERY_REFUSALS_SQL, SAFETY_SQL];
+// 7: envelopes the simulated devices threw away (undecryptable, a reused counter, a redelivery), so tests can fail
+// on a message no user will see (sim/discarded.ts).
+const SIM_DISCARDED_SQL = `
+CREATE TABLE sim_discarded (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  e164 TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  message_id TEXT NOT NULL,          -- hex of the envelope id, '' when it did not decode
+  sender TEXT NOT NULL,
+  sender_device INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  discarded_at INTEGER NOT NULL
+);
+CREATE INDEX sim_discarded_by_user ON sim_discarded (e164, seq);
+`;
+
+// 8: PrekeysLow and DevicesChanged notices, kept until the provider has read them (provider-notices.ts): one per
+// provider, kind and user, the latest replacing the one before.
+const PROVIDER_NOTICES_SQL = `
+CREATE TABLE provider_notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider_id TEXT NOT NULL,
+  kind TEXT NOT NULL,                -- prekeys_low | devices_changed
+  user TEXT NOT NULL,                -- URI the notice is about
+  frame BLOB NOT NULL,               -- encoded ServerFrame
+  created_at INTEGER NOT NULL,
+  UNIQUE (provider_id, kind, user)
+);
+CREATE INDEX provider_notices_by_provider ON provider_notices (provider_id, id);
+`;
+
+const MIGRATIONS: readonly string[] = [
+  GATEKEEPER_SCHEMA_SQL,
+  SIGNAL_SCHEMA_SQL,
+  SIM_RECEIVED_MEDIA_SQL,
+  USED_TOKEN_IDS_SQL,
+  DELIVERY_REFUSALS_SQL,
+  SAFETY_SQL,
+  SIM_DISCARDED_SQL,
+  PROVIDER_NOTICES_SQL,
+];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */
 export function openGatekeeperDb(dataDir: string): Db {

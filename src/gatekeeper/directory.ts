@@ -89,6 +89,13 @@ export class Directory {
     })();
   }
 
+  /** A user changes their profile: a new name, and/or a new picture (a media ID) or none (null). */
+  setProfile(e164: string, profile: { name?: string | undefined; avatar?: string | null | undefined }): void {
+    this.require(e164);
+    if (profile.name !== undefined) this.db.prepare("UPDATE users SET name = ? WHERE e164 = ?").run(profile.name, e164);
+    if (profile.avatar !== undefined) this.db.prepare("UPDATE users SET avatar = ? WHERE e164 = ?").run(profile.avatar, e164);
+  }
+
   setSendReceipts(e164: string, sendReceipts: boolean): void {
     this.require(e164);
     this.db.prepare("UPDATE users SET send_receipts = ? WHERE e164 = ?").run(sendReceipts ? 1 : 0, e164);

@@ -16,6 +16,8 @@ import { UsedTokenIds } from "./token-ids.js";
 import { SimDevices } from "./sim/devices.js";
 import { SimInbox } from "./sim/inbox.js";
 import { SimNetwork } from "./sim/network.js";
+import { ProviderNotices } from "./provider-notices.js";
+import { DiscardedStore } from "./sim/discarded.js";
 import { ReceivedStore } from "./sim/received.js";
 import { DeliveryRefusals } from "./refusals.js";
 import { matrixUserDomain, telUriE164, telUriOf } from "./uris.js";
@@ -71,8 +73,10 @@ export class Gatekeeper {
   readonly directory: Directory;
   readonly queue: ProviderQueue;
   readonly hub: ProviderHub;
+  readonly notices: ProviderNotices;
   readonly inbox: SimInbox;
   readonly received: ReceivedStore;
+  readonly discarded: DiscardedStore;
   readonly refusals: DeliveryRefusals;
   readonly media: MediaStore;
   readonly simDevices: SimDevices;
@@ -96,9 +100,11 @@ export class Gatekeeper {
     this.keys = new KeyStore(this.db);
     this.directory = new Directory(this.db, this.keys);
     this.queue = new ProviderQueue(this.db);
-    this.hub = new ProviderHub(this.queue, this.log);
+    this.notices = new ProviderNotices(this.db);
+    this.hub = new ProviderHub(this.queue, this.notices, this.log);
     this.inbox = new SimInbox(this.db);
     this.received = new ReceivedStore(this.db);
+    this.discarded = new DiscardedStore(this.db);
     this.refusals = new DeliveryRefusals(this.db);
     this.media = new MediaStore(this.db, options.dataDir, options.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES);
     this.simDevices = new SimDevices(this.db, this.keys);
@@ -121,6 +127,7 @@ export class Gatekeeper {
       devices: this.simDevices,
       inbox: this.inbox,
       received: this.received,
+      discarded: this.discarded,
       queue: this.queue,
       hub: this.hub,
       media: this.media,
@@ -204,13 +211,12 @@ export class Gatekeeper {
     return device;
   }
 
-  /** Pushes DevicesChanged to every connected provider that may reach the user. Offline providers learn the new
-   * list from STALE_DEVICES on their next send. */
+  /** Tells every provider that may reach the user its new device list: now if connected, else when it connects. */
   private announceDevices(e164: string): void {
     const uri = telUriOf(e164);
     const devices = this.keys.devices(uri).map((d) => d.deviceId);
     for (const p of this.providers.list()) {
-      if (this.directory.mayReach(e164, p.id)) this.hub.push(p.id, { kind: { case: "devicesChanged", value: { user: uri, devices } } });
+      if (this.directory.mayReach(e164, p.id)) this.hub.notify(p.id, "devices_changed", uri, { kind: { case: "devicesChanged", value: { user: uri, devices } } });
     }
   }
 
@@ -241,7 +247,12 @@ export class Gatekeeper {
       throw new HttpError(403, "FORBIDDEN", "uploading keys needs a user token whose sub is the URI in the path");
     }
     this.keys.upload(uri, parseKeysUpload(body));
-    return this.keys.counts(uri);
+    const counts = this.keys.counts(uri);
+    // Stocked up again: a PrekeysLow still waiting for this user would only make the provider check for nothing.
+    if (counts.devices.every((d) => Math.min(d.oneTimePreKeys, d.oneTimeKyberPreKeys) >= this.prekeyLowThreshold)) {
+      this.notices.resolve(principal.providerId, "prekeys_low", uri);
+    }
+    return counts;
   }
 
   keyCounts(principal: Principal, uri: string): PreKeyCountResponse {
@@ -329,7 +340,7 @@ export class Gatekeeper {
       if (row.remaining >= this.prekeyLowThreshold || domain === undefined || !provider.domains.includes(domain)) continue;
       lowest.set(row.uri, Math.min(row.remaining, lowest.get(row.uri) ?? Infinity));
     }
-    for (const [user, remaining] of lowest) this.hub.push(providerId, { kind: { case: "prekeysLow", value: { user, remaining } } });
+    for (const [user, remaining] of lowest) this.hub.notify(providerId, "prekeys_low", user, { kind: { case: "prekeysLow", value: { user, remaining } } });
   }
 
   /** Hands out bundles (consuming one-time prekeys) and reacts to low stock: PrekeysLow for a provider's user, a
@@ -360,7 +371,7 @@ export class Gatekeeper {
     }
     const domain = matrixUserDomain(level.uri);
     const providerId = domain === undefined ? undefined : this.providers.providerIdForDomain(domain);
-    if (providerId) this.hub.push(providerId, { kind: { case: "prekeysLow", value: { user: level.uri, remaining } } });
+    if (providerId) this.hub.notify(providerId, "prekeys_low", level.uri, { kind: { case: "prekeysLow", value: { user: level.uri, remaining } } });
   }
 
   private requireReachable(e164: string, providerId: string): void {

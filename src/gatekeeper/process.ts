@@ -22,6 +22,7 @@ import {
 } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-token.js";
 import type { DeliveryRefusal } from "./refusals.js";
+import { isLoss, type DiscardedEnvelope } from "./sim/discarded.js";
 
 export { AdminApiError, GatekeeperAdminClient };
 export type { AddUserRequest, DeviceRef, DirectoryUser, DownloadedMedia, Provider, ReceivedMedia, ReceivedMessage, SendMedia, SendRequest, StoredReport };
@@ -167,6 +168,20 @@ export class GatekeeperProcess {
 
   refusals(phone: string, after = 0): Promise<DeliveryRefusal[]> {
     return this.admin.refusals(phone, after);
+  }
+
+  /** What the simulated devices threw away (see sim/discarded.ts); `isLoss` tells losses from redeliveries. */
+  discarded(phone?: string, after = 0): Promise<DiscardedEnvelope[]> {
+    return this.admin.discarded(phone, after);
+  }
+
+  /** Throws, listing them, when a simulated device threw away a message its user will never see. */
+  async assertNothingDiscarded(): Promise<void> {
+    const lost = (await this.admin.discarded()).filter(isLoss);
+    if (lost.length > 0) {
+      const lines = lost.slice(0, 20).map((d) => `${d.e164} device ${d.deviceId}: ${d.reason} for ${d.messageId || "?"} from ${d.sender} device ${d.senderDevice}: ${d.detail}`);
+      throw new Error(`simulated devices silently discarded ${lost.length} envelope(s):\n${lines.join("\n")}`);
+    }
   }
 
   /** Polls the user's received messages until one matches; throws with what did arrive after `timeoutMs`. */

@@ -37,6 +37,7 @@ const userBody = z
   .strict();
 const optInBody = z.object({ optedIn: z.boolean(), allowedProviders: z.array(z.string()).optional() }).strict();
 const receiptsBody = z.object({ sendReceipts: z.boolean() }).strict();
+const profileBody = z.object({ name: z.string().min(1).optional(), avatar: z.string().nullable().optional() }).strict();
 const blockBody = z.object({ uri: z.string() }).strict();
 const tamperBody = z.object({ offset: z.int().min(0).optional() }).strict();
 const suspendBody = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
@@ -71,7 +72,7 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
   });
 
   app.get("/admin/providers", async () =>
-    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id) })),
+    gk.providers.list().map((p) => ({ ...p, connected: gk.hub.isConnected(p.id), queued: gk.queue.count(p.id), notices: gk.notices.count(p.id) })),
   );
 
   app.post("/admin/providers", async (request, reply) => {
@@ -111,6 +112,12 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     const e164 = normalisePhone(request.params.phone);
     const body = parse(optInBody, request.body, "opt-in");
     return gk.setOptIn(e164, body.optedIn, body.allowedProviders);
+  });
+
+  app.put<{ Params: { phone: string } }>("/admin/users/:phone/profile", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.setProfile(e164, parse(profileBody, request.body, "profile"));
+    return gk.directory.require(e164);
   });
 
   app.put<{ Params: { phone: string } }>("/admin/users/:phone/receipts", async (request) => {
@@ -190,6 +197,14 @@ export async function registerAdminRoutes(app: FastifyInstance, gk: Gatekeeper, 
     const e164 = normalisePhone(request.params.phone);
     gk.directory.require(e164);
     return gk.received.list(e164, afterParam(request.query.after));
+  });
+
+  // Envelopes the simulated devices threw away without showing them (sim/discarded.ts): all users', or one user's.
+  app.get<{ Querystring: { after?: string } }>("/admin/discarded", async (request) => gk.discarded.list(undefined, afterParam(request.query.after)));
+  app.get<{ Params: { phone: string }; Querystring: { after?: string } }>("/admin/users/:phone/discarded", async (request) => {
+    const e164 = normalisePhone(request.params.phone);
+    gk.directory.require(e164);
+    return gk.discarded.list(e164, afterParam(request.query.after));
   });
 
   // Messages of this user that a provider refused to deliver (the user's phone would say "not delivered").

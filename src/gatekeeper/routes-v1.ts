@@ -142,6 +142,7 @@ export async function registerV1Routes(app: FastifyInstance, gk: Gatekeeper): Pr
       gk.hub.disconnect(providerId, socket);
       gk.log.info({ provider: providerId }, "provider disconnected");
     });
+    socket.on("pong", (data: Buffer) => gk.hub.pong(providerId, socket, data));
     socket.on("error", (err) => gk.log.warn({ err, provider: providerId }, "provider socket error"));
     gk.log.info({ provider: providerId }, "provider connected");
     gk.hub.connect(providerId, socket);

@@ -106,6 +106,8 @@ export class InteropClient extends EventEmitter<ClientEvents> {
   private seq = 0n;
   private handler: EnvelopeHandler | undefined;
   private readonly inbound: Inbound[] = [];
+  /** Chats (sender, recipient) whose head envelope is waiting for a retry: their later envelopes, in order. */
+  private readonly blocked = new Map<string, Inbound[]>();
   private readonly retrying = new Set<NodeJS.Timeout>();
   private draining = false;
   private generation = 0;
@@ -234,6 +236,9 @@ export class InteropClient extends EventEmitter<ClientEvents> {
 
   private onConnectionState(status: ConnectionStatus): void {
     if (status.state === "connected") {
+      // A reconnect: what changed while we were away reaches us as queued notices from a gatekeeper that keeps
+      // them, but not from one that does not; the next send to each user reads its device list again.
+      if (this.generation > 0) this.hints.clear();
       this.generation++;
     } else {
       const lost = new InteropUnavailableError(
@@ -247,6 +252,7 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       }
       // The gatekeeper redelivers what we did not acknowledge on the next connection; local copies would repeat it.
       this.inbound.length = 0;
+      this.blocked.clear();
       for (const timer of this.retrying) clearTimeout(timer);
       this.retrying.clear();
     }
@@ -261,6 +267,12 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       while (this.inbound.length > 0 && this.handler) {
         const item = this.inbound.shift()!;
         if (item.generation !== this.generation) continue;
+        // A chat whose earlier envelope failed waits behind it (other chats go on), or it would come out of order.
+        const waiting = this.blocked.get(chatOf(item.envelope));
+        if (waiting) {
+          waiting.push(item);
+          continue;
+        }
         try {
           await this.handler(item.envelope);
         } catch (err) {
@@ -287,10 +299,15 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       { err, messageId: messageIdToString(item.envelope.id), attempts: item.attempts, retryInMs: delay },
       "handling a delivered envelope failed; not acknowledging it, trying again later",
     );
+    const chat = chatOf(item.envelope);
+    this.blocked.set(chat, []);
     const timer = setTimeout(() => {
       this.retrying.delete(timer);
+      const behind = this.blocked.get(chat) ?? [];
+      this.blocked.delete(chat);
       if (item.generation !== this.generation) return;
-      this.inbound.push(item);
+      // The failed envelope first, then its chat's envelopes that came meanwhile, in the order they came.
+      this.inbound.unshift(item, ...behind);
       void this.drainInbound();
     }, delay);
     this.retrying.add(timer);
@@ -493,6 +510,11 @@ export class InteropClient extends EventEmitter<ClientEvents> {
       this.refilling.delete(user);
     }
   }
+}
+
+/** Envelopes keep their order per chat: one sender to one recipient (every device copy has its own stream). */
+function chatOf(e: Envelope): string {
+  return `${e.sender}\u0000${e.recipient}`;
 }
 
 /** An Error frame naming a Send's seq answers that Send like a refusing SendResult. */

@@ -1,6 +1,8 @@
 // What the client last heard about remote users' device lists (from bundles, STALE_DEVICES answers and
-// DevicesChanged notices). In memory only: the Signal sessions are the durable record of whom we talk to, and a
-// wrong guess costs one STALE_DEVICES round trip, after which the gatekeeper's answer is known again.
+// DevicesChanged notices). In memory only, and re-read deterministically instead of guessed: after a start (no hint
+// for a user we have sessions with) the fan-out asks the directory once before it encrypts, and after a reconnect
+// every hint is dropped, since notices sent while we were away may not have reached us. A wrong hint still costs
+// only a STALE_DEVICES round trip, after which the gatekeeper's answer is known again.
 
 /** Per device: its registration ID when known (a bundle told us), undefined when only its existence is known. */
 export type DeviceList = ReadonlyMap<number, number | undefined>;
@@ -30,6 +32,10 @@ export class DeviceHints {
 
   forget(uri: string): void {
     this.users.delete(uri);
+  }
+
+  clear(): void {
+    this.users.clear();
   }
 
   private put(uri: string, list: Map<number, number | undefined>): void {

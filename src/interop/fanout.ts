@@ -58,8 +58,16 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
 
   // Which devices, and which of them need a bundle: read without the lock (a stale read only costs a bundle).
   const look = await from.begin();
-  const known = deps.hints.get(to);
+  let known = deps.hints.get(to);
   const withSessions = await sessionDevices(look, to);
+  if (!known && withSessions.length > 0) {
+    // Sessions, but no word on the device list since this process started or reconnected: ask the directory rather
+    // than guess from the sessions, so a device added meanwhile gets its copy without a STALE_DEVICES round trip.
+    const entry = await fetchDirectory(deps.api, to);
+    deps.hints.setDevices(to, entry.devices.map((d) => d.deviceId));
+    for (const d of entry.devices) deps.hints.setRegistration(to, d.deviceId, d.registrationId);
+    known = deps.hints.get(to);
+  }
   const listed = known ? [...known.keys()] : withSessions;
   if (listed.length === 0) {
     // First contact: one request returns bundles for all devices.
@@ -126,6 +134,14 @@ export async function encryptForDevices(deps: FanoutDeps, request: FanoutRequest
 async function fetchBundles(api: GatekeeperApi, to: string) {
   try {
     return await api.fetchBundles(to);
+  } catch (err) {
+    throw asSendError(err, to) ?? err;
+  }
+}
+
+async function fetchDirectory(api: GatekeeperApi, to: string) {
+  try {
+    return await api.directory(to);
   } catch (err) {
     throw asSendError(err, to) ?? err;
   }

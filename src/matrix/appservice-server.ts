@@ -44,6 +44,8 @@ export interface AppserviceServerOptions {
   bodyLimitBytes?: number;
   /** Deadlines and the connection cap; defaults suit a homeserver on the same host or network. */
   limits?: Partial<ConnectionLimits>;
+  /** Answers GET /ready (unauthenticated, for orchestrators): 200 when ready, 503 otherwise, with the body given. */
+  readiness?: () => Promise<{ ready: boolean; body: object }>;
 }
 
 export interface AppserviceServer {
@@ -211,7 +213,14 @@ export async function startAppserviceServer(options: AppserviceServerOptions): P
     return {};
   });
 
+  // Liveness: the process runs and its event loop answers. Whether it can work is /ready.
   app.get("/health", UNAUTHENTICATED, async () => ({ status: "ok" }));
+
+  app.get("/ready", UNAUTHENTICATED, async (_req, reply) => {
+    if (!options.readiness) return { ready: true };
+    const { ready, body } = await options.readiness();
+    return reply.code(ready ? 200 : 503).send(body);
+  });
 
   await app.listen({ host: options.bindAddress, port: options.port });
   const port = (app.server.address() as AddressInfo).port;

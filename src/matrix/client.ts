@@ -186,6 +186,20 @@ export class MatrixClient implements MatrixTransport {
   }
 
   /**
+   * Whether the homeserver answers at all, in one attempt without retries: `/versions` needs no token, so this tells
+   * "not reachable" apart from "refuses us". Used to wait for the homeserver at start-up and for readiness.
+   */
+  async homeserverAnswers(timeoutMs: number): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.homeserverUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(timeoutMs) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Asks the homeserver to ping this appservice (MSC2659) and returns the round trip it measured.
    * Proves at start-up that the homeserver accepts our as_token and can reach our endpoint; Synapse also resends at
    * once the transactions it held back while it considered us down (otherwise it waits out its backoff, up to 8.5 min).

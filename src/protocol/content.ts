@@ -17,13 +17,17 @@ import {
   type MessageKey,
   type ProtocolMessage,
   type Receipt,
+  type StickerMessage,
   type VideoMessage,
 } from "./gen/content_pb.js";
 import { checkByteLength } from "./checks.js";
 import { ProtocolError, invalidField } from "./errors.js";
-import { MAX_CONTENT_BYTES, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
-import { checkMessageIdString } from "./message-id.js";
+import { MAX_CONTENT_BYTES, MAX_DISAPPEARING_SECONDS, MAX_MESSAGE_NESTING, MAX_REACTION_LENGTH, MAX_RECEIPT_IDS } from "./limits.js";
+import { MAX_WRAPPERS, unwrapMessage, WRAPPERS, wrapperOf } from "./content-wrappers.js";
+import { MORE_KINDS, moreKindOf, validateMoreKinds, type MoreKind } from "./content-kinds.js";
+import { checkMessageRefString } from "./message-id.js";
 import { pad, unpad } from "./padding.js";
+import { tolerate } from "./content-tolerance.js";
 import { decodeProto, encodeProto } from "./proto-codec.js";
 import { checkUri } from "./uri.js";
 
@@ -40,8 +44,10 @@ export type ContentKind =
   | "reaction"
   | "revoke"
   | "edit"
+  | "ephemeral_setting"
   | "receipt"
   | "chat_state"
+  | MoreKind
   | "unknown";
 
 const MEDIA_KEY_BYTES = 32;
@@ -58,12 +64,18 @@ export function encodeContent(init: ContentInit, opts: { padding?: number } = {}
   return padded;
 }
 
-/** Unpads, parses and validates the plaintext of a decrypted envelope. */
-export function decodeContent(bytes: Uint8Array): Content {
+/**
+ * Unpads, parses and validates the plaintext of a decrypted envelope. A field that is only context (a quote, a
+ * participant, one receipt ID) and cannot be used is dropped rather than failing the message (content-tolerance.ts);
+ * what was dropped is appended to `dropped`, one sentence each, for the log.
+ */
+export function decodeContent(bytes: Uint8Array, dropped: string[] = []): Content {
   if (bytes instanceof Uint8Array && bytes.length > MAX_CONTENT_BYTES) {
     throw new ProtocolError("oversized", `content: ${bytes.length} bytes exceed the limit of ${MAX_CONTENT_BYTES}`);
   }
-  return validateContent(decodeProto(ContentSchema, unpad(bytes), MAX_CONTENT_BYTES, "content"));
+  const content = decodeProto(ContentSchema, unpad(bytes), MAX_CONTENT_BYTES, "content");
+  dropped.push(...tolerate(content, validateMessage));
+  return validateContent(content);
 }
 
 /** Exactly one of message, receipt and chat_state is set; each follows the rules of the spec. */
@@ -95,6 +107,8 @@ const MESSAGE_KINDS: readonly [MessageField, string][] = [
   ["videoMessage", "video_message"],
   ["protocolMessage", "protocol_message"],
   ["reactionMessage", "reaction_message"],
+  ...MORE_KINDS.map(([field, name]) => [field, name] as [MessageField, string]),
+  ...WRAPPERS.map(([field, name]) => [field, name] as [MessageField, string]),
 ];
 
 function setKinds(message: Message): string[] {
@@ -108,13 +122,22 @@ function setKinds(message: Message): string[] {
  * A Message with no known kind set is valid and has kind "unknown" (a later revision's new message type): the
  * receiver shows a notice instead of dropping it. Two kinds at once is invalid.
  */
-function validateMessage(message: Message, path: string, depth: number): void {
+export function validateMessage(message: Message, path: string, depth: number, wrapped = 0): void {
   if (depth > MAX_MESSAGE_NESTING) {
     throw invalidField(path, `messages nest at most ${MAX_MESSAGE_NESTING} levels deep (quotes, edits)`);
   }
   const kinds = setKinds(message);
   if (kinds.length > 1) throw invalidField(path, `holds more than one kind of message: ${kinds.join(", ")}`);
   const m = message;
+  const wrapper = wrapperOf(m);
+  if (wrapper) {
+    // A wrapper only adds flags, so it does not count as a level of quoting; its own depth has a limit of its own.
+    const at = `${path}.${wrapper.name}`;
+    if (wrapped + 1 > MAX_WRAPPERS) throw invalidField(at, `wrappers nest at most ${MAX_WRAPPERS} levels deep`);
+    if (!wrapper.inner.message) throw invalidField(`${at}.message`, "is required in a wrapper");
+    validateMessage(wrapper.inner.message, `${at}.message`, depth, wrapped + 1);
+    return;
+  }
   if (m.extendedTextMessage) {
     const at = `${path}.extended_text_message`;
     if (m.extendedTextMessage.text.length === 0) throw invalidField(`${at}.text`, "must not be empty");
@@ -132,10 +155,13 @@ function validateMessage(message: Message, path: string, depth: number): void {
     }
   }
   if (m.protocolMessage) validateProtocolMessage(m.protocolMessage, `${path}.protocol_message`, depth);
+  if (m.ptvMessage) validateMedia(m.ptvMessage, `${path}.ptv_message`, depth);
+  validateMoreKinds(m, path, { media: (part, at) => validateMedia(part, at, depth), key: (key, at) => validateKey(key, at) });
 }
 
 function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: number): void {
-  validateKey(pm.key, `${path}.key`);
+  // A timer change is about the chat, not a message: WhatsApp's clients send it without a key.
+  if (pm.type !== ProtocolMessage_Type.EPHEMERAL_SETTING || pm.key) validateKey(pm.key, `${path}.key`);
   switch (pm.type) {
     case ProtocolMessage_Type.REVOKE:
       if (pm.editedMessage) throw invalidField(`${path}.edited_message`, "must be absent in a REVOKE");
@@ -150,13 +176,18 @@ function validateProtocolMessage(pm: ProtocolMessage, path: string, depth: numbe
       validateMessage(edited, `${path}.edited_message`, depth + 1);
       break;
     }
+    case ProtocolMessage_Type.EPHEMERAL_SETTING:
+      if (pm.ephemeralExpiration > MAX_DISAPPEARING_SECONDS) {
+        throw invalidField(`${path}.ephemeral_expiration`, `a disappearing timer is at most ${MAX_DISAPPEARING_SECONDS} seconds`);
+      }
+      break;
     default:
       // Unknown protocol message types are left to contentKind() ("unknown"), like unknown message kinds.
       break;
   }
 }
 
-type MediaMessage = ImageMessage | VideoMessage | AudioMessage | DocumentMessage;
+type MediaMessage = ImageMessage | VideoMessage | AudioMessage | DocumentMessage | StickerMessage;
 
 function validateMedia(media: MediaMessage, path: string, depth: number): void {
   checkByteLength(media.mediaKey, MEDIA_KEY_BYTES, `${path}.media_key`);
@@ -173,9 +204,10 @@ function validateMedia(media: MediaMessage, path: string, depth: number): void {
 
 function validateContextInfo(info: ContextInfo | undefined, path: string, depth: number): void {
   if (!info) return;
-  if (info.stanzaId.length > 0) checkMessageIdString(info.stanzaId, `${path}.stanza_id`);
+  if (info.stanzaId.length > 0) checkMessageRefString(info.stanzaId, `${path}.stanza_id`);
   if (info.participant.length > 0) checkUri(info.participant, `${path}.participant`);
   if (info.remoteJid.length > 0) checkUri(info.remoteJid, `${path}.remote_jid`);
+  info.mentionedJid.forEach((uri, i) => checkUri(uri, `${path}.mentioned_jid[${i}]`));
   if (info.quotedMessage) {
     if (info.stanzaId.length === 0) throw invalidField(`${path}.stanza_id`, "is required with quoted_message");
     validateMessage(info.quotedMessage, `${path}.quoted_message`, depth + 1);
@@ -184,7 +216,7 @@ function validateContextInfo(info: ContextInfo | undefined, path: string, depth:
 
 function validateKey(key: MessageKey | undefined, path: string): void {
   if (!key) throw invalidField(path, "is required");
-  checkMessageIdString(key.id, `${path}.id`);
+  checkMessageRefString(key.id, `${path}.id`);
   if (key.remoteJid.length > 0) checkUri(key.remoteJid, `${path}.remote_jid`);
   if (key.participant.length > 0) checkUri(key.participant, `${path}.participant`);
 }
@@ -195,7 +227,7 @@ function validateReceipt(receipt: Receipt, path: string): void {
   if (receipt.messageIds.length > MAX_RECEIPT_IDS) {
     throw invalidField(`${path}.message_ids`, `lists ${receipt.messageIds.length} IDs, at most ${MAX_RECEIPT_IDS} allowed`);
   }
-  receipt.messageIds.forEach((id, i) => checkMessageIdString(id, `${path}.message_ids[${i}]`));
+  receipt.messageIds.forEach((id, i) => checkMessageRefString(id, `${path}.message_ids[${i}]`));
 }
 
 function validateChatState(state: ChatState, path: string): void {
@@ -211,15 +243,19 @@ export function contentKind(content: Content): ContentKind {
   return messageKind(m);
 }
 
-export function messageKind(m: Message): ContentKind {
+export function messageKind(wrapped: Message): ContentKind {
+  const m = unwrapMessage(wrapped).message;
   if (m.conversation.length > 0) return "text";
   if (m.extendedTextMessage) return "extended_text";
+  const more = moreKindOf(m);
+  if (more) return more;
   const media = mediaPartOf(m);
   if (media) return media.kind;
   if (m.reactionMessage) return "reaction";
   if (m.protocolMessage) {
     if (m.protocolMessage.type === ProtocolMessage_Type.REVOKE) return "revoke";
     if (m.protocolMessage.type === ProtocolMessage_Type.MESSAGE_EDIT) return "edit";
+    if (m.protocolMessage.type === ProtocolMessage_Type.EPHEMERAL_SETTING) return "ephemeral_setting";
   }
   return "unknown";
 }
@@ -229,12 +265,19 @@ export type MediaPart =
   | { kind: "image"; part: ImageMessage }
   | { kind: "video"; part: VideoMessage }
   | { kind: "audio"; part: AudioMessage }
-  | { kind: "document"; part: DocumentMessage };
+  | { kind: "document"; part: DocumentMessage }
+  /** Stickers are images to the media keys (WhatsApp encrypts them with the image keys). */
+  | { kind: "sticker"; part: StickerMessage };
 
-export function mediaPartOf(m: Message): MediaPart | undefined {
+/** Looks inside wrappers (content-wrappers.ts): a disappearing chat's image is still an image. */
+export function mediaPartOf(wrapped: Message): MediaPart | undefined {
+  const m = unwrapMessage(wrapped).message;
   if (m.imageMessage) return { kind: "image", part: m.imageMessage };
   if (m.videoMessage) return { kind: "video", part: m.videoMessage };
   if (m.audioMessage) return { kind: "audio", part: m.audioMessage };
   if (m.documentMessage) return { kind: "document", part: m.documentMessage };
+  // A video note is a video message in a field of its own; it is encrypted as a video.
+  if (m.ptvMessage) return { kind: "video", part: m.ptvMessage };
+  if (m.stickerMessage) return { kind: "sticker", part: m.stickerMessage };
   return undefined;
 }

@@ -50,3 +50,5 @@ export const MAX_REPORT_COMMENT_LENGTH = 1000;
 
 /** A BlockList, Report or ReportReceipt, binary or as JSON. */
 export const MAX_SAFETY_BODY_BYTES = 1024 * 1024;
+/** The longest disappearing-messages timer: WhatsApp offers 24 hours, 7 days and 90 days; a year bounds a peer. */
+export const MAX_DISAPPEARING_SECONDS = 365 * 24 * 3600;

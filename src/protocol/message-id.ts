@@ -45,3 +45,25 @@ function describe(s: unknown): string {
   if (typeof s !== "string") return typeof s;
   return s.length > 40 ? `${s.length} characters` : JSON.stringify(s);
 }
+
+/**
+ * A reference to an earlier message (MessageKey.id, ContextInfo.stanza_id, Receipt.message_ids) may carry another
+ * network's own ID form, e.g. WhatsApp's "3EB0…" (22 characters) or "3A…": a gatekeeper passes them through, and a
+ * receiver that cannot match one simply finds no message. Only the characters such IDs use, so the string is still
+ * safe as a lookup key and in logs.
+ */
+const MESSAGE_REF_PATTERN = /^[0-9A-Za-z._:-]{1,128}$/;
+
+export function isMessageRefString(s: unknown): s is string {
+  return typeof s === "string" && MESSAGE_REF_PATTERN.test(s);
+}
+
+export function checkMessageRefString(s: string, field = "id"): void {
+  if (!isMessageRefString(s)) {
+    throw new ProtocolError(
+      "invalid_field",
+      `${field}: a message reference is a message ID string or another network's ID (1..128 letters, digits, ".", "_", ":", "-"), got ${describe(s)}`,
+      { field },
+    );
+  }
+}

@@ -86,6 +86,9 @@ export function normalisePhoneNumber(input: string, defaultCountry?: string): st
     const where = parsed.country ?? `country code +${parsed.countryCallingCode}`;
     throw uriError(`${quote(text)} is not a valid phone number for ${where}`, field);
   }
+  // libphonenumber's metadata accepts some national numbers that make more than E.164's 15 digits (found by the
+  // fuzzer: "07911 111 2.345678" with DE); telUri would then refuse the result with a message meant for developers.
+  if (!isE164(parsed.number)) throw uriError(`${quote(text)} is not a valid phone number: it has too many digits`, field);
   return parsed.number;
 }
 

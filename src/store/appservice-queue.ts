@@ -40,7 +40,7 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
         const payload = JSON.stringify(item.payload);
         const seen = await this.db.run("INSERT INTO appservice_seen (item_key, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [inboundKey(txnId, item, payload), now]);
         if (seen.changes === 0) continue;
-        await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)", [item.kind, item.roomId ?? null, payload]);
+        await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload, queued_at) VALUES (?, ?, ?, ?)", [item.kind, item.roomId ?? null, payload, now]);
         queued++;
       }
       return queued;
@@ -59,7 +59,7 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
 
   /** Puts an item back in the queue on purpose (an event whose room key arrived), past the duplicate check. */
   async requeue(item: InboundItem): Promise<void> {
-    await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload) VALUES (?, ?, ?)", [item.kind, item.roomId ?? null, JSON.stringify(item.payload)]);
+    await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload, queued_at) VALUES (?, ?, ?, ?)", [item.kind, item.roomId ?? null, JSON.stringify(item.payload), Date.now()]);
   }
 
   done(seq: number): Promise<void> {

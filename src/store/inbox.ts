@@ -46,9 +46,9 @@ export class InboxStore extends QueueTable<InboxEntry> {
     );
     if (seen.changes === 0) return false;
     await this.db.run(
-      `INSERT INTO inbox (matrix_user, remote_uri, sender_device, message_id, timestamp, content, identity_changed)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [e.matrixUser, e.remoteUri, e.senderDevice, e.messageId, e.timestamp, e.content, e.identityChanged ? 1 : 0],
+      `INSERT INTO inbox (matrix_user, remote_uri, sender_device, message_id, timestamp, content, identity_changed, queued_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [e.matrixUser, e.remoteUri, e.senderDevice, e.messageId, e.timestamp, e.content, e.identityChanged ? 1 : 0, now],
     );
     return true;
   }

@@ -216,6 +216,39 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
+    name: "the Matrix crypto stores in the bridge database",
+    sql: `
+      -- The IndexedDB databases of the crypto engine (two per bridge device): schema version and object stores.
+      CREATE TABLE crypto_idb_databases (
+        name TEXT PRIMARY KEY,          -- "<device store name>::matrix-sdk-crypto" and "...-meta"
+        schema TEXT NOT NULL            -- JSON: version, object stores and their indexes
+      );
+      -- Their records: the key in an order-preserving encoding, the value a structured clone (already encrypted by
+      -- the engine with the store key). Indexes are rebuilt in memory when a device's store is opened.
+      CREATE TABLE crypto_idb_records (
+        db TEXT NOT NULL,
+        store TEXT NOT NULL,
+        key BLOB NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (db, store, key)
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      CREATE TABLE crypto_idb_databases (
+        name TEXT PRIMARY KEY,
+        schema TEXT NOT NULL
+      );
+      CREATE TABLE crypto_idb_records (
+        db TEXT NOT NULL,
+        store TEXT NOT NULL,
+        key BYTEA NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (db, store, key)
+      );
+    `,
+  },
+  {
+    version: 8,
     name: "trust and safety: the contacts' identities each user was told about, and verified",
     sql: `
       -- Per Matrix user, contact and device: the identity key (its SHA-256) the user was last told about. A different
@@ -235,7 +268,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 8,
+    version: 9,
     name: "message requests: first messages from unknown numbers, held until the user answers",
     sql: `
       -- One open request per Matrix user and number that never chatted with them; the notice in the management room
@@ -271,7 +304,40 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 9,
+    version: 10,
+    name: "disappearing messages",
+    sql: `
+      -- Each chat's disappearing-messages timer (WhatsApp's ephemeral setting).
+      CREATE TABLE disappearing_timers (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        seconds INTEGER NOT NULL,
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri)
+      );
+      -- Matrix events to redact when their time is up (store/disappearing.ts).
+      CREATE TABLE disappearing_events (
+        room_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        redact_as TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, event_id)
+      );
+      CREATE INDEX disappearing_events_due ON disappearing_events(expires_at);
+    `,
+  },
+  {
+    version: 11,
+    name: "when inbox and Matrix inbound items were queued",
+    sql: `
+      -- For the oldest-item age of each queue (metrics); 0 for items queued before this column existed.
+      ALTER TABLE inbox ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE matrix_inbound ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 12,
     name: "bridge-side flood limits per Matrix user",
     sql: `
       -- One row per message sent (its outbox message ID) and per new chat opened (the contact) by a Matrix user, kept
@@ -287,7 +353,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 10,
+    version: 13,
     name: "devices the bridge withheld room keys from, and which portals were told",
     sql: `
       -- bridge.encryption.share_keys_with: cross_signed leaves devices their owner did not cross-sign without the
@@ -302,7 +368,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 11,
+    version: 14,
     name: "the user's space of chats, who may reach them, and their contacts",
     sql: `
       -- space_room: the user's space of portals (bridge.personal_space); space_declined: they left it, none is made

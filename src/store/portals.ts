@@ -25,6 +25,11 @@ export class PortalStore {
     return (await this.db.all("SELECT * FROM portals WHERE matrix_user = ? ORDER BY created_at", [matrixUser])).map(toPortal);
   }
 
+  /** Every user's portal with this contact (the contact's profile shows in all of them). */
+  async forContact(remoteUri: string): Promise<PortalRow[]> {
+    return (await this.db.all("SELECT * FROM portals WHERE remote_uri = ? AND room_id IS NOT NULL", [remoteUri])).map(toPortal);
+  }
+
   async upsert(p: PortalRow, now = Date.now()): Promise<void> {
     await this.db.run(
       `INSERT INTO portals (matrix_user, remote_uri, room_id, encrypted, created_at) VALUES (?, ?, ?, ?, ?)

@@ -13,6 +13,7 @@ import { MessageRequestStore } from "./message-requests.js";
 import { UserLimitStore } from "./user-limits.js";
 import { ExcludedDeviceStore } from "./excluded-devices.js";
 import { ContactStore } from "./contacts.js";
+import { DisappearingStore } from "./disappearing.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -35,6 +36,7 @@ export class BridgeStore {
   readonly limits: UserLimitStore;
   readonly excludedDevices: ExcludedDeviceStore;
   readonly contacts: ContactStore;
+  readonly disappearing: DisappearingStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -54,6 +56,7 @@ export class BridgeStore {
     this.limits = new UserLimitStore(db);
     this.excludedDevices = new ExcludedDeviceStore(db);
     this.contacts = new ContactStore(db);
+    this.disappearing = new DisappearingStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

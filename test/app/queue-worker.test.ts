@@ -5,6 +5,7 @@ import { describe, it } from "mocha";
 import { pino } from "pino";
 import { isPermanent, QueueWorker, type QueueOps } from "../../src/app/queue-worker.js";
 import { MatrixApiError, MatrixConnectionError, isPermanentMatrixError } from "../../src/matrix/errors.js";
+import { StoreError } from "../../src/sql/sql.js";
 
 interface Item {
   id: string;
@@ -82,6 +83,16 @@ describe("QueueWorker", () => {
     assert.deepEqual(q.handled, ["flaky", "flaky", "flaky"]);
     assert.deepEqual(q.retries, ["flaky", "flaky"]);
     assert.deepEqual(q.gaveUp.map((g) => g.id), ["flaky"]);
+  });
+
+  it("waits out a full disk however many attempts it takes, and never gives the entry up", async () => {
+    let failures = 5;
+    const q = new MemoryQueue((i) => (i.id === "blocked" && failures-- > 0 ? new StoreError("disk-full", "the database's disk is full") : undefined));
+    q.items.push({ id: "blocked", chat: "a", attempts: 0 }, { id: "after", chat: "a", attempts: 0 });
+    await drain(q, 3);
+    assert.deepEqual(q.gaveUp, []);
+    assert.deepEqual(q.handled, ["blocked", "blocked", "blocked", "blocked", "blocked", "blocked", "after"]);
+    assert.deepEqual(q.doneIds, ["blocked", "after"]);
   });
 
   it("treats any error with permanent: true as permanent", async () => {

@@ -131,6 +131,7 @@ describe("matrix-dma-bridge CLI", () => {
     const publicKey = providerPublicKey(readFileSync(keyPath, "utf8"));
     assert.match(first.stdout, new RegExp(`created provider key ${keyPath}`));
     assert.ok(first.stdout.includes(`: ${publicKey}\n`), first.stdout);
+    assert.ok(first.stdout.includes(`\n  dma-gatekeeper provider add --id matrix-example-org --public-key ${publicKey} --domain example.org\n`), first.stdout);
     assert.match(first.stdout, /wrote .*registration\.yaml \(new tokens\)/);
     assert.equal(statSync(registrationPath).mode & 0o777, 0o600);
     const original = readRegistration(registrationPath);

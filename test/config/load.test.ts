@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../src/config/errors.js";
 import { analyseConfig, analyseConfigFile, loadConfig, parseConfig } from "../../src/config/load.js";
+import { parseListenAddress } from "../../src/config/schema.js";
 import { ed25519Pem, minimalConfig, removeTempDirs, tempDir } from "./fixtures.js";
 
 const REPO_ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -34,10 +35,10 @@ describe("config loading", () => {
     assert.equal(config.bridge.puppet_localpart_template, "wa_{digits}");
     assert.equal(config.bridge.puppet_displayname_template, "{name} (WhatsApp)");
     assert.equal(config.bridge.default_country, null);
-    assert.deepEqual(config.bridge.encryption, { default: true, allow: true, max_key_wait_seconds: 600, share_keys_with: "all" });
     assert.deepEqual(config.bridge.limits, { messages_per_minute: 60, new_portals_per_hour: 30, messages_over_limit: "hold" });
     assert.equal(config.bridge.personal_space, true);
     assert.equal(config.bridge.default_reachable, "everyone");
+    assert.deepEqual(config.bridge.encryption, { default: true, allow: true, max_key_wait_seconds: 600, max_open_devices: 128, share_keys_with: "all" });
     assert.equal(config.bridge.max_media_size_mb, 100);
     assert.equal(config.database.type, "sqlite");
     assert.equal(config.database.path, join(dir, "data", "bridge.db"));
@@ -161,7 +162,7 @@ logging:
       "bridge.encryption.default: cannot be true while allow is false (line 5)",
     ]);
     const encryptionOff = minimalConfig(dir).replace("bridge:\n", "bridge:\n  encryption: { default: false, allow: false }\n");
-    assert.deepEqual(parseConfig(encryptionOff, "c.yaml", { baseDir: dir }).bridge.encryption, { default: false, allow: false, max_key_wait_seconds: 600, share_keys_with: "all" });
+    assert.deepEqual(parseConfig(encryptionOff, "c.yaml", { baseDir: dir }).bridge.encryption, { default: false, allow: false, max_key_wait_seconds: 600, max_open_devices: 128, share_keys_with: "all" });
   });
 
   it("validates the safety settings: limits, key sharing, reachability", () => {
@@ -194,6 +195,8 @@ logging:
       problemsOf(() => parseConfig(withTemplates(localpart, displayname), "t.yaml", { baseDir: dir })).map((line) => line.replace(/ \(line \d+\)$/, ""));
 
     assert.deepEqual(problems("wa_{digits}_{digits}"), ['bridge.puppet_localpart_template: must contain {digits} exactly once, got "wa_{digits}_{digits}"']);
+    // The only problem in the file: the whole-config checks then run too, and must not trip over the template.
+    assert.deepEqual(problems("constructor"), ['bridge.puppet_localpart_template: must contain {digits} exactly once, got "constructor"']);
     assert.deepEqual(problems("wa_{digits}_{country}"), [
       'bridge.puppet_localpart_template: has the unknown placeholder {country} (only {digits} is allowed), got "wa_{digits}_{country}"',
     ]);
@@ -251,6 +254,33 @@ logging:
     const missing = problemsOf(() => parseConfig(minimalConfig(dir, "database:\n  type: postgres\n"), "c.yaml", { baseDir: dir }));
     assert.ok(missing.some((l) => l.startsWith("database.url: is required when type is")), missing.join("\n"));
   });
+
+  it("leaves provisioning off by default and requires a long shared secret to turn it on", () => {
+    const dir = tempDir();
+    assert.deepEqual(parseConfig(minimalConfig(dir), "c.yaml", { baseDir: dir }).provisioning, { enabled: false, listen: "127.0.0.1:29342" });
+    const secret = "s".repeat(40);
+    const on = parseConfig(minimalConfig(dir, "provisioning:\n  enabled: true\n  shared_secret: env:PROV\n"), "c.yaml", { baseDir: dir, env: { PROV: secret } });
+    assert.equal(on.provisioning.shared_secret, secret);
+    const missing = problemsOf(() => parseConfig(minimalConfig(dir, "provisioning:\n  enabled: true\n"), "c.yaml", { baseDir: dir }));
+    assert.ok(missing.some((l) => l.startsWith("provisioning.shared_secret: is required when enabled is true")), missing.join("\n"));
+    const short = problemsOf(() => parseConfig(minimalConfig(dir, "provisioning:\n  enabled: true\n  shared_secret: tooshort\n"), "c.yaml", { baseDir: dir }));
+    assert.ok(short.some((l) => l.startsWith("provisioning.shared_secret: is shorter than 32 characters")), short.join("\n"));
+    assert.ok(!short.join("\n").includes("tooshort"), "the secret is never echoed");
+  });
+
+  it("leaves metrics off by default and checks the listen address", () => {
+    const dir = tempDir();
+    assert.deepEqual(parseConfig(minimalConfig(dir), "c.yaml", { baseDir: dir }).metrics, { enabled: false, listen: "127.0.0.1:29341" });
+    const on = parseConfig(minimalConfig(dir, "metrics:\n  enabled: true\n  listen: \"[::]:9100\"\n"), "c.yaml", { baseDir: dir });
+    assert.deepEqual(on.metrics, { enabled: true, listen: "[::]:9100" });
+    assert.deepEqual(parseListenAddress(on.metrics.listen), { host: "::", port: 9100 });
+    assert.deepEqual(parseListenAddress("metrics.example.org:80"), { host: "metrics.example.org", port: 80 });
+    for (const bad of ["29341", "0.0.0.0:0", "0.0.0.0:70000", ":::9100", "[nonsense]:1", "a b:1"]) {
+      assert.equal(parseListenAddress(bad), null, bad);
+      const lines = problemsOf(() => parseConfig(minimalConfig(dir, `metrics:\n  listen: "${bad}"\n`), "c.yaml", { baseDir: dir }));
+      assert.ok(lines.some((l) => l.startsWith("metrics.listen: must be host:port to listen on")), lines.join("\n"));
+    }
+  });
 });
 
 describe("config secrets", () => {
@@ -300,6 +330,11 @@ describe("config secrets", () => {
     ]);
     const inline = problemsOf(() => parseConfig(withKey(dir, "hunter2-very-secret"), "c.yaml", { baseDir: dir }));
     assert.deepEqual(inline, ["gatekeeper.provider_key: the key is not a PEM-encoded private key (line 10)"]);
+    for (const path of ["./provider.key", "/etc/bridge/provider-key.pem", "provider.pem"]) {
+      assert.deepEqual(problemsOf(() => parseConfig(withKey(dir, path), "c.yaml", { baseDir: dir })), [
+        `gatekeeper.provider_key: the key is not a PEM-encoded private key; did you mean file:${path}? (line 10)`,
+      ]);
+    }
     const wrongType = problemsOf(() => parseConfig(withKey(dir, "123456789"), "c.yaml", { baseDir: dir }));
     assert.deepEqual(wrongType, ["gatekeeper.provider_key: must be file:/path/to/key.pem, env:NAME or the PEM text itself (line 10)"]);
   });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { CoreContext } from "../../src/core/context.js";
 import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia } from "../../src/core/events.js";
-import { InputError, type IdentityNews, type RemoteSafety, type ReportReasonName, type SafetyNumber, type VerifyResult, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect } from "../../src/core/ports.js";
+import { InputError, type IdentityNews, type RemoteSafety, type ReportReasonName, type SafetyNumber, type VerifyResult, type ContactIds, type ContentCodec, type MatrixContent, type MatrixSide, type MatrixText, type MediaPort, type NetworkPhrases, type RemoteAvatar, type RemoteNetwork, type RemoteProfile, type RemoteStatus, type TextDialect, type OperationsPort, type StateEvent } from "../../src/core/ports.js";
 import { BridgeCore } from "../../src/core/bridge.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
@@ -54,7 +54,14 @@ export class RecordingMatrixSide implements MatrixSide {
     this.record("ensurePuppet", e164, profile);
     return `@wa_${e164.slice(1)}:example.org`;
   }
-  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string> {
+  async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
+    this.record("setState", asUser, roomId, state);
+    const children = this.spaces.get(roomId);
+    if (state.type !== "m.space.child" || !children) return;
+    if (Array.isArray(state.content.via)) children.add(state.stateKey);
+    else children.delete(state.stateKey);
+  }
+  async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
     this.record("createPortalRoom", opts);
     const roomId = `!room${++this.next}:example.org`;
     this.members.set(roomId, new Set([opts.puppetUserId]));
@@ -67,13 +74,6 @@ export class RecordingMatrixSide implements MatrixSide {
     const roomId = `!space${this.spaces.size + 1}:example.org`;
     this.spaces.set(roomId, new Set());
     return roomId;
-  }
-  async setSpaceChild(spaceId: string, childRoomId: string, present: boolean): Promise<void> {
-    this.record("setSpaceChild", spaceId, childRoomId, present);
-    const children = this.spaces.get(spaceId) ?? new Set<string>();
-    this.spaces.set(spaceId, children);
-    if (present) children.add(childRoomId);
-    else children.delete(childRoomId);
   }
   async joinRoom(asUser: string, roomId: string): Promise<void> {
     this.record("joinRoom", asUser, roomId);
@@ -89,6 +89,17 @@ export class RecordingMatrixSide implements MatrixSide {
   async sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {
     this.record("sendEvent", asUser, roomId, type, content, txnId);
     return `$event${++this.next}`;
+  }
+  /** Room state as set through sendState, keyed "room|type|stateKey". */
+  readonly state = new Map<string, MatrixContent>();
+  async roomState(asUser: string, roomId: string, type: string, stateKey = ""): Promise<MatrixContent | null> {
+    this.record("roomState", asUser, roomId, type, stateKey);
+    return this.state.get(`${roomId}|${type}|${stateKey}`) ?? null;
+  }
+  async sendState(asUser: string, roomId: string, type: string, stateKey: string, content: MatrixContent): Promise<string> {
+    this.record("sendState", asUser, roomId, type, stateKey, content);
+    this.state.set(`${roomId}|${type}|${stateKey}`, content);
+    return `$state${++this.next}`;
   }
   async redact(asUser: string, roomId: string, eventId: string, txnId: string, reason?: string): Promise<void> {
     this.record("redact", asUser, roomId, eventId, txnId, reason);
@@ -156,9 +167,11 @@ export const fakeCodec: ContentCodec = {
       return { kind: "unsupported", what: "fake garbage" };
     }
   },
-  encode(event) {
+  encode(event, chat) {
     if (event.kind === "message" && event.text.length > 1000) return { ok: false, reason: "too long for the fake network" };
-    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(event)) };
+    // The chat's disappearing timer travels with the event, so tests see what the codec was given.
+    const sent = chat.disappearingSeconds ? { ...event, disappearingSeconds: chat.disappearingSeconds } : event;
+    return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(sent)) };
   },
 };
 
@@ -234,6 +247,7 @@ export class ScriptedRemoteNetwork implements RemoteNetwork {
     toMatrix: (text) => ({ body: text }),
     fromMatrix: (content) => (this.fromMatrixInputs.push(content), content.body),
     withQuote: (quoted, text) => `«${quoted}» ${text}`,
+    mentionText: (user) => (user.startsWith("fake:") ? `@${user.slice("fake:".length)}` : undefined),
   };
   readonly phrases: NetworkPhrases = { notOptedIn: (who) => `${who} has not opted in on FakeNet.`, commandPrefix: "!fake", contactNoun: "fake number", contactExample: "1234", contactSpellings: "digits" };
   readonly lookups: string[] = [];
@@ -321,6 +335,7 @@ export interface CoreWorldOptions {
   media?: MediaPort;
   /** Give the fake network RemoteSafety (security codes, blocks, reports). */
   safety?: boolean;
+  ops?: OperationsPort;
 }
 
 /** A BridgeCore over the fakes, with the default config but for `permissions` and `bridge`. */
@@ -338,7 +353,7 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
   if (options.safety) remote.safety = new ScriptedSafety();
   const logs: LogLine[] = [];
   const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const deps = { config, store, matrix, remote, log, media: options.media };
+  const deps = { config, store, matrix, remote, log, media: options.media, ops: options.ops };
   const core = new BridgeCore(deps);
   return {
     core,

@@ -44,7 +44,9 @@ describe("core: incoming events", () => {
       assert.deepEqual(w.matrix.called("ensurePuppet")[0]?.args, ["+4915112345678", { name: "Anna", avatar: undefined }]);
       const [create, ...more] = w.matrix.called("createPortalRoom");
       assert.deepEqual(more, []);
-      assert.deepEqual(create?.args[0], { puppetUserId: ANNA_PUPPET, inviteUserId: ALICE, name: "Anna", encrypted: true });
+      const { initialState, ...opts } = create?.args[0] as { initialState: { type: string }[] };
+      assert.deepEqual(opts, { puppetUserId: ANNA_PUPPET, inviteUserId: ALICE, name: "Anna", encrypted: true });
+      assert.deepEqual(initialState.map((s) => s.type), ["m.bridge", "uk.half-shot.bridge"]);
       const room = await portalRoom();
       assert.ok(room);
       const [msg, ...others] = w.matrix.messages();

@@ -22,6 +22,15 @@ export class BridgeProcess {
     writeFileSync(this.configPath, stringify(config), { mode: 0o600 });
   }
 
+  private readonly watchers: { pattern: RegExp; count: number }[] = [];
+
+  /** Counts the log lines matching `pattern` from now on, across restarts (the kept log is only a tail). */
+  watchLines(pattern: RegExp): { readonly count: number } {
+    const w = { pattern, count: 0 };
+    this.watchers.push(w);
+    return w;
+  }
+
   /** The running bridge's process ID (benchmarks read its CPU time and memory from /proc), if it runs. */
   get pid(): number | undefined {
     const child = this.child;
@@ -33,19 +42,32 @@ export class BridgeProcess {
     return this.output;
   }
 
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Starts the bridge and waits until it has `started` (per /ready: database, homeserver, bot and queues; the
+   * gatekeeper may still be connecting) or, with until "listening", only until /health answers.
+   */
+  async start(timeoutMs = 30_000, until: "listening" | "started" = "started"): Promise<void> {
     const child = spawn(process.execPath, ["--enable-source-maps", CLI, "start", "-c", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    let partial = "";
     const collect = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString("utf8")).slice(-LOG_TAIL);
+      const text = chunk.toString("utf8");
+      this.output = (this.output + text).slice(-LOG_TAIL);
+      if (this.watchers.length === 0) return;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) for (const w of this.watchers) if (w.pattern.test(line)) w.count++;
     };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
-    const health = `http://127.0.0.1:${this.config.appservice.port}/health`;
+    const base = `http://127.0.0.1:${this.config.appservice.port}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the bridge exited with ${child.exitCode} while starting:\n${this.output}`);
-      const ok = await fetch(health).then((r) => r.ok, () => false);
+      const ok =
+        until === "listening"
+          ? await fetch(`${base}/health`).then((r) => r.ok, () => false)
+          : await fetch(`${base}/ready`).then(async (r) => ((await r.json()) as { started?: boolean }).started === true, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`the bridge did not come up within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -55,6 +77,15 @@ export class BridgeProcess {
   /** Graceful stop (SIGTERM), as an admin would. */
   stop(): Promise<void> {
     return this.signal("SIGTERM");
+  }
+
+  /** SIGSTOP: the process stays, but answers nothing (a swapped-out or livelocked host) until thaw(). */
+  freeze(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  thaw(): void {
+    this.child?.kill("SIGCONT");
   }
 
   /** No goodbye: what a power cut or the OOM killer does. */

@@ -200,6 +200,7 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
       if (JSON.stringify(got) !== JSON.stringify(outTexts)) {
         // What else did the device get (undecryptable envelopes, other kinds)? It tells where a message went.
         const other = (await gk.received(ANNA)).filter((m) => m.deviceId === device && !JSON.stringify(m.content).includes("burst-"));
+        console.error(`device ${device} discarded: ${JSON.stringify((await gk.discarded(ANNA)).filter((d) => d.deviceId === device))}`);
         console.error(`device ${device} also received: ${JSON.stringify(other.slice(-20).map((m) => ({ id: m.messageId, content: m.content })))}`);
         console.error(bridge.logs.split("\n").filter((l) => /outbox|queue|interop|error|warn/i.test(l)).slice(-60).join("\n"));
         // Did the bridge take the missing messages in (message map) and did it still hold them (outbox)?
@@ -218,6 +219,8 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
       }
       assert.deepEqual(got, outTexts, `device ${device}: every outgoing message exactly once, in order; ${describeDiff(got, outTexts)}`);
     }
+    // Nothing thrown away on the phones either (a reused counter would be a message nobody sees).
+    await gk.assertNothingDiscarded();
   });
 });
 

@@ -2,10 +2,10 @@
 // users of a real gatekeeper, in an unencrypted and in an encrypted portal. Every file is compared byte for byte
 // after the crossing; oversized and tampered files are refused with a notice and never posted.
 import assert from "node:assert/strict";
-import { createHash, randomBytes, webcrypto } from "node:crypto";
-import type { MatrixClient } from "matrix-js-sdk";
+import { randomBytes } from "node:crypto";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { CryptoTestUser } from "../matrix/crypto-client.js";
+import { decryptLikeAClient, download, encryptLikeAClient, sha256, upload, type EncryptedFile } from "./attachments.js";
 import { startWorld, type World } from "./world.js";
 
 const ANNA = "+4915112340101";
@@ -18,39 +18,6 @@ const THUMB = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), 
 
 type MediaJson = { mimetype?: string; caption?: string; fileName?: string; seconds?: number; ptt?: boolean; width?: number; height?: number; waveform?: string; jpegThumbnail?: string };
 type Received = { message?: { imageMessage?: MediaJson; videoMessage?: MediaJson; audioMessage?: MediaJson; documentMessage?: MediaJson; conversation?: string } };
-type EncryptedFile = { url: string; key: webcrypto.JsonWebKey; iv: string; hashes: { sha256: string }; v: string };
-
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const unpadded = (b: Uint8Array) => Buffer.from(b).toString("base64").replace(/=+$/, "");
-
-async function upload(client: MatrixClient, bytes: Uint8Array, type: string, name?: string): Promise<string> {
-  const { content_uri } = await client.uploadContent(new Blob([bytes], { type }), { type, ...(name ? { name } : {}) });
-  return content_uri;
-}
-
-/** Downloads through the authenticated media API, as a current client does. */
-async function download(client: MatrixClient, mxc: string): Promise<Buffer> {
-  const [server, id] = mxc.slice("mxc://".length).split("/");
-  const res = await fetch(`${client.getHomeserverUrl()}/_matrix/client/v1/media/download/${server}/${id}`, { headers: { authorization: `Bearer ${client.getAccessToken()}` } });
-  assert.equal(res.status, 200, `download of ${mxc}`);
-  return Buffer.from(await res.arrayBuffer());
-}
-
-/** Matrix encrypted attachments as a web client makes them (WebCrypto AES-CTR, independent of the bridge's code). */
-async function encryptLikeAClient(plaintext: Uint8Array): Promise<{ ciphertext: Buffer; file: Omit<EncryptedFile, "url"> }> {
-  const iv = new Uint8Array(16);
-  webcrypto.getRandomValues(iv.subarray(0, 8));
-  const key = await webcrypto.subtle.generateKey({ name: "AES-CTR", length: 256 }, true, ["encrypt", "decrypt"]);
-  const ciphertext = Buffer.from(await webcrypto.subtle.encrypt({ name: "AES-CTR", counter: iv, length: 64 }, key, plaintext));
-  return { ciphertext, file: { key: await webcrypto.subtle.exportKey("jwk", key), iv: unpadded(iv), hashes: { sha256: unpadded(createHash("sha256").update(ciphertext).digest()) }, v: "v2" } };
-}
-
-async function decryptLikeAClient(ciphertext: Uint8Array, file: EncryptedFile): Promise<Buffer> {
-  assert.equal(unpadded(createHash("sha256").update(ciphertext).digest()), file.hashes.sha256.replace(/=+$/, ""), "the attachment matches its hash");
-  const key = await webcrypto.subtle.importKey("jwk", file.key, { name: "AES-CTR" }, false, ["decrypt"]);
-  return Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(file.iv, "base64"), length: 64 }, key, ciphertext));
-}
-
 describe("bridge end to end: media both ways", function () {
   this.timeout(120_000);
 

@@ -71,7 +71,14 @@ export async function startWorld(
     async stop() {
       user.stop();
       await bridge.stop();
+      // A message a simulated phone threw away (a reused ratchet counter, a bad MAC) is lost without a word to
+      // anyone: every suite fails on one, even when its own assertions did not look at that message.
+      const silentDrops = await gk.assertNothingDiscarded().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       await gk.stop();
+      if (silentDrops) throw silentDrops;
     },
   };
 }

@@ -1,7 +1,9 @@
 // The `dma-gatekeeper` command line against a running server (itself started through the CLI by src/gatekeeper/process.ts).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { enlistCommand } from "../../src/cli/generate-registration.js";
 import { textContent } from "../../src/protocol/content-builders.js";
 import { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TestProvider } from "./peer.js";
@@ -81,6 +83,35 @@ describe("dma-gatekeeper CLI", function () {
     assert.match(old.stderr, /--admin-url/);
   });
 
+  it("enlists a public key that starts with '-', as the bridge prints the command", async () => {
+    let key: string;
+    do key = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x!;
+    while (!key.startsWith("-"));
+    const [program, ...words] = enlistCommand("dash-bridge", key, "dash.example.org").split(" ");
+    assert.equal(program, "dma-gatekeeper");
+    const added = await run([...words, ...server]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).publicKey, key);
+    const listed = await run(["provider", "list", ...server]);
+    assert.ok((JSON.parse(listed.stdout) as { id: string; publicKey: string }[]).some((p) => p.id === "dash-bridge" && p.publicKey === key), listed.stdout);
+    // An option name after an option that wants a value is still a mistake, not the value.
+    const missing = await run(["provider", "add", "--id", "--public-key", key, ...server]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /ambiguous/);
+  });
+
+  it("changes a simulated user's profile", async () => {
+    const renamed = await run(["user", "profile", "+4915112345678", "--name", "Anna Berg", ...server]);
+    assert.equal(renamed.code, 0, renamed.stderr);
+    assert.equal(JSON.parse(renamed.stdout).name, "Anna Berg");
+    const none = await run(["user", "profile", "+4915112345678", ...server]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /needs --name or --avatar/);
+    const unknown = await run(["user", "profile", "+4915199999999", "--name", "X", ...server]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /UNKNOWN_USER/);
+  });
+
   it("explains errors and usage mistakes with an exit status", async () => {
     const bad = await run(["user", "add", "12", "--name", "X", ...server]);
     assert.equal(bad.code, 1);
@@ -130,6 +161,45 @@ describe("dma-gatekeeper CLI", function () {
       const reset = await run(["user", "reset-identity", "+4915112345678", "--device", "2", ...server]);
       assert.equal(reset.code, 0, reset.stderr);
       assert.equal(JSON.parse(reset.stdout).deviceId, 2);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it("sends locations, contact cards, polls, pins, timers and decorated text as WhatsApp's clients build them", async () => {
+    const bob = await provider.user("bob");
+    await bob.uploadKeys();
+    const conn = await provider.connect();
+    const from = "+4915112345678";
+    const got = async (args: string[]) => {
+      const sent = await run(["user", "send", from, "--to", bob.uri, ...args, ...server]);
+      assert.equal(sent.code, 0, sent.stderr);
+      // The envelope of this very send: earlier ones (and receipts to Alice) are on this connection too.
+      const id = sent.stdout.trim();
+      const env = await conn.waitForDelivery((e) => Buffer.from(e.id).toString("hex").toUpperCase() === id && e.recipient === bob.uri);
+      conn.ack(env);
+      return (await bob.decrypt(env)).content.message!;
+    };
+    try {
+      const loc = (await got(["--location", "52.52,13.405", "--name", "Fernsehturm", "--address", "Berlin"])).locationMessage;
+      assert.deepEqual([loc?.degreesLatitude, loc?.degreesLongitude, loc?.name, loc?.address], [52.52, 13.405, "Fernsehturm", "Berlin"]);
+      assert.equal((await got(["--location", "1.5,-2", "--live"])).liveLocationMessage?.degreesLongitude, -2);
+      const card = (await got(["--contact", "Bob Builder:+49 151 99999999"])).contactMessage;
+      assert.equal(card?.displayName, "Bob Builder");
+      assert.match(card?.vcard ?? "", /FN:Bob Builder\nTEL;type=CELL;waid=4915199999999:\+49 151 99999999/);
+      assert.equal((await got(["--contact", "A:+1 202 555 0100", "--contact", "B:+1 202 555 0101"])).contactsArrayMessage?.contacts.length, 2);
+      const poll = (await got(["--poll", "Lunch?", "--option", "Pizza", "--option", "Sushi", "--max-selections", "1"])).pollCreationMessageV3;
+      assert.deepEqual([poll?.name, poll?.options.map((o) => o.optionName), poll?.selectableOptionsCount, poll?.encKey.length], ["Lunch?", ["Pizza", "Sushi"], 1, 32]);
+      const pin = (await got(["--pin", "3EB0C431C26A1916E07E"])).pinInChatMessage;
+      assert.deepEqual([pin?.key?.id, pin?.type], ["3EB0C431C26A1916E07E", 1]);
+      assert.equal((await got(["--disappearing", "7d"])).protocolMessage?.ephemeralExpiration, 604800);
+      const timed = (await got(["vanishing", "--expires-in", "24h"])).ephemeralMessage?.message?.extendedTextMessage;
+      assert.deepEqual([timed?.text, timed?.contextInfo?.expiration], ["vanishing", 86400]);
+      const deco = (await got(["hi", "@4915112345678", "https://x.org", "--mention", "tel:+4915112345678", "--forwarded", "--preview", "https://x.org", "--title", "X"])).extendedTextMessage;
+      assert.deepEqual([deco?.contextInfo?.mentionedJid, deco?.contextInfo?.isForwarded, deco?.matchedText, deco?.title], [["tel:+4915112345678"], true, "https://x.org", "X"]);
+      const bad = await run(["user", "send", from, "--to", bob.uri, "--location", "north", ...server]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /--location takes LAT,LON/);
     } finally {
       await conn.close();
     }

@@ -4,7 +4,7 @@ import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
 import type { BridgeConfig } from "../../src/config/schema.js";
 
-export type ConfigSection = "homeserver" | "appservice" | "bridge" | "gatekeeper" | "database" | "logging";
+export type ConfigSection = "homeserver" | "appservice" | "bridge" | "gatekeeper" | "database" | "metrics" | "provisioning" | "logging";
 
 export interface TestConfigOptions {
   homeserverUrl: string;
@@ -53,6 +53,8 @@ export function makeTestConfig(opts: TestConfigOptions): BridgeConfig {
     },
     gatekeeper: { url: opts.gatekeeperUrl ?? GATEKEEPER_PLACEHOLDER, provider_id: "test-bridge", provider_key: providerKey },
     database: { type: "sqlite", path: path.join(opts.dataDir, "bridge.db") },
+    metrics: {},
+    provisioning: {},
     logging: { level: process.env["MDB_TEST_LOG"] ?? "warn", format: "json" },
   };
   for (const [name, values] of Object.entries(opts.overrides ?? {}) as [ConfigSection, Record<string, unknown>][]) {

@@ -1,118 +1,21 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { spawnSupervised, type SupervisedProcess } from "./supervised-process.js";
 
-// Runs the program in the background inside the root and stays as its parent. A watcher reads our stdin pipe:
-// when the test process dies in any way (even SIGKILL, which skips every 'exit' handler) the pipe reaches EOF
-// and the watcher stops the program, so no Synapse outlives its test run.
-const SUPERVISOR = `
-exec 3<&0 </dev/null
-"$@" 3<&- &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null' TERM INT HUP
-(
-  read -r _ <&3
-  kill -TERM "$pid" 2>/dev/null
-  i=0
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$i" -ge 75 ]; then kill -KILL "$pid" 2>/dev/null; break; fi
-    sleep 0.2; i=$((i + 1))
-  done
-) &
-watcher=$!
-exec 3<&-
-code=0
-while kill -0 "$pid" 2>/dev/null; do wait "$pid"; code=$?; done
-kill "$watcher" 2>/dev/null
-exit "$code"
-`;
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Last resort when mocha exits hard (--exit) without stop(): kill the whole process group synchronously.
-  process.on("exit", () => {
-    for (const child of live) killGroup(child, "SIGKILL");
-  });
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-export interface RootProcess {
-  readonly pid: number;
-  /** Settles with the exit code (or the signal's name) once the supervisor has exited. */
-  readonly exited: Promise<number | string>;
-  /** True until the process exits. */
-  running(): boolean;
-  /** SIGTERM, then SIGKILL to the whole process group when it has not exited after graceMs. */
-  stop(graceMs?: number): Promise<void>;
-}
+export type RootProcess = SupervisedProcess;
 
 /**
  * Starts argv inside the chroot at root, in its own process group, with stdout and stderr appended to
  * outputPath (host path). The environment is minimal so the host's Python or locale settings cannot leak in.
  */
 export function spawnInRoot(root: string, argv: string[], outputPath: string): RootProcess {
-  installExitHook();
-  const out = openSync(outputPath, "a");
-  let child: ChildProcess;
-  try {
-    child = spawn("chroot", [root, "/bin/sh", "-c", SUPERVISOR, "supervisor", ...argv], {
-      detached: true,
-      stdio: ["pipe", out, out],
-      env: {
-        PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        LANG: "C.UTF-8",
-        HOME: "/root",
-        PYTHONDONTWRITEBYTECODE: "1",
-      },
-    });
-  } finally {
-    closeSync(out);
-  }
-  if (child.pid === undefined) throw new Error("could not start chroot (is it installed and are we root?)");
-  const pid = child.pid;
-  live.add(child);
-  // The pipe must not keep the test process alive, and its write end must stay open until we stop.
-  child.stdin?.on("error", () => {});
-  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  child.unref();
-
-  let isRunning = true;
-  const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => {
-      isRunning = false;
-      live.delete(child);
-      resolve(code ?? signal ?? "unknown");
-    });
-  });
-
-  return {
-    pid,
-    exited,
-    running: () => isRunning,
-    async stop(graceMs = 15_000) {
-      if (!isRunning) return;
-      child.stdin?.end();
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {
-        // Already exited; the 'exit' event is on its way.
-      }
-      const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
-      await exited;
-      clearTimeout(timer);
-      // The program exits before its supervisor does; this sweeps up a watcher that is still between its sleeps.
-      killGroup(child, "SIGKILL");
+  return spawnSupervised({
+    wrapper: ["chroot", root],
+    argv,
+    outputPath,
+    env: {
+      PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      LANG: "C.UTF-8",
+      HOME: "/root",
+      PYTHONDONTWRITEBYTECODE: "1",
     },
-  };
+  });
 }

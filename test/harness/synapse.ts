@@ -32,6 +32,11 @@ export interface SynapseHandle {
   registerUser(localpart: string, opts?: RegisterOptions): Promise<RegisteredUser>;
   /** Stops the Synapse and removes its data; a no-op for an external one. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Stops Synapse (SIGTERM, or SIGKILL with `kill`) and starts it again on the same port with the same data, as an
+   * admin restart or a crash would. Throws for an external Synapse, which is not ours to restart.
+   */
+  restart(options?: { kill?: boolean }): Promise<void>;
 }
 
 export interface StartSynapseOptions {
@@ -109,6 +114,9 @@ async function connectExternalSynapse(rawUrl: string): Promise<SynapseHandle> {
     logPath: undefined,
     registerUser: (localpart, o) => registerWithSharedSecret(url, sharedSecret, localpart, o),
     stop: async () => {},
+    restart: async () => {
+      throw new Error(`the external Synapse at ${url} (${ENV_URL}) cannot be restarted by the tests`);
+    },
   };
 }
 
@@ -160,11 +168,8 @@ async function startLocalSynapse(opts: StartSynapseOptions): Promise<SynapseHand
   );
 
   const started = Date.now();
-  const proc = spawnInRoot(
-    root,
-    ["python3", "-m", "synapse.app.homeserver", "-c", inRoot(path.join(runDir, "homeserver.yaml"))],
-    outputPath,
-  );
+  const argv = ["python3", "-m", "synapse.app.homeserver", "-c", inRoot(path.join(runDir, "homeserver.yaml"))];
+  let proc = spawnInRoot(root, argv, outputPath);
   try {
     await waitUntilAnswering(url, proc, opts.startTimeoutMs ?? 60_000);
   } catch (err) {
@@ -189,6 +194,14 @@ async function startLocalSynapse(opts: StartSynapseOptions): Promise<SynapseHand
     external: false,
     logPath,
     registerUser: (localpart, o) => registerWithSharedSecret(url, sharedSecret, localpart, o),
+    async restart(options = {}) {
+      if (stopping) throw new Error("Synapse was stopped; it cannot be restarted");
+      const t0 = Date.now();
+      await proc.stop(options.kill ? 0 : 15_000);
+      proc = spawnInRoot(root, argv, outputPath);
+      await waitUntilAnswering(url, proc, opts.startTimeoutMs ?? 60_000);
+      harnessLog.info({ url, ms: Date.now() - t0, kill: options.kill ?? false }, "Synapse restarted");
+    },
     stop() {
       stopping ??= (async () => {
         await proc.stop();

@@ -168,13 +168,16 @@ describe("InteropClient against a dma-gatekeeper process", function () {
     await gk.admin.addUser({ phone, name: "Faye", devices: 1, sendReceipts: false });
     const alice = await bridge.user("alice5");
     await bridge.client.sendContent(alice, to, text("first"), newMessageId());
-    await gk.admin.addDevice(phone);
 
-    // A client that has not heard the DevicesChanged notice (as after a restart): it knows only the session with
-    // device 1. It is not connected (the gatekeeper allows one connection per provider), so its envelopes go out
-    // through the connected client, as an outbox would send them.
+    // A client that is not connected (the gatekeeper allows one connection per provider), so it never hears the
+    // DevicesChanged notice: it read the device list [1] before the device was added. Its envelopes go out through
+    // the connected client, as an outbox would send them.
     const restarted = await BridgeSide.open(gk.url, key);
     try {
+      const early = await restarted.client.encryptMessage({ from: alice, to, plaintext: text("read the list"), messageId: newMessageId() });
+      assert.deepEqual(early.devices, [1]);
+      assert.equal((await bridge.client.sendEnvelopes(early.envelopes)).ok, true);
+      await gk.admin.addDevice(phone);
       const id = newMessageId();
       const first = await restarted.client.encryptMessage({ from: alice, to, plaintext: text("stale"), messageId: id });
       assert.deepEqual(first.devices, [1]);
@@ -190,8 +193,29 @@ describe("InteropClient against a dma-gatekeeper process", function () {
     } finally {
       await restarted.close();
     }
-    const got = await eventually(() => gk.admin.received(phone), (m) => m.filter((x) => x.messageId).length === 3, 10_000, "copies");
-    assert.deepEqual(got.map((m) => m.deviceId).sort(), [1, 1, 2]);
+    const got = await eventually(() => gk.admin.received(phone), (m) => m.filter((x) => x.messageId).length === 4, 10_000, "copies");
+    assert.deepEqual(got.map((m) => m.deviceId).sort(), [1, 1, 1, 2]);
+  });
+
+  it("after a restart, reads the device list from the directory before its first send (no STALE_DEVICES round trip)", async () => {
+    const phone = nextPhone();
+    const to = `tel:${phone}`;
+    await gk.admin.addUser({ phone, name: "Gina", devices: 1, sendReceipts: false });
+    const alice = await bridge.user("alice5b");
+    await bridge.client.sendContent(alice, to, text("before"), newMessageId());
+    // Gina adds a device and re-registers the old one while "the bridge is down"; a client started afterwards
+    // has sessions (with device 1's old registration) but has heard nothing.
+    await gk.admin.addDevice(phone);
+    await gk.admin.resetIdentity(phone, 1);
+    const restarted = await BridgeSide.open(gk.url, key);
+    try {
+      const first = await restarted.client.encryptMessage({ from: alice, to, plaintext: text("after"), messageId: newMessageId() });
+      assert.deepEqual(first.devices, [1, 2], "both devices on the first try");
+      assert.deepEqual(first.identityChangedDevices, [1], "the re-registered device got a fresh session");
+      assert.equal((await bridge.client.sendEnvelopes(first.envelopes)).ok, true, "the gatekeeper takes them as they are");
+    } finally {
+      await restarted.close();
+    }
   });
 
   it("reports refusals with typed errors: unknown user, not opted in, blocked", async () => {
@@ -306,6 +330,45 @@ describe("InteropClient connection handling", function () {
     assert.equal(bridge.client.status().state, "connected");
     assert.ok(states.includes("waiting") && states.at(-1) === "connected", states.join(","));
     await eventually(() => again.admin.received(phone), (m) => m.length === 1, 10_000, "delivery after restart");
+  });
+
+  it("catches up on a device change made while it was disconnected", async () => {
+    const { gk, key } = await gatekeeper();
+    const bridge = await bridgeFor(gk, key);
+    const phone = nextPhone();
+    await gk.admin.addUser({ phone, name: "Hugo", sendReceipts: false });
+    bridge.client.start();
+    await bridge.client.connection.waitConnected(10_000);
+    const alice = await bridge.user("catchup");
+    assert.deepEqual((await bridge.client.sendContent(alice, `tel:${phone}`, text("one device"), newMessageId())).devices, [1]);
+
+    await gk.stop();
+    await eventually(() => bridge.client.status().state, (s) => s === "waiting", 10_000, "waiting state");
+    const again = await startGatekeeperProcess({ dataDir: gk.dataDir, port: gk.port });
+    cleanups.push(() => again.stop());
+    await again.admin.addDevice(phone);
+    await bridge.client.connection.waitConnected(30_000);
+    const after = await bridge.client.encryptMessage({ from: alice, to: `tel:${phone}`, plaintext: text("two devices"), messageId: newMessageId() });
+    assert.deepEqual(after.devices, [1, 2], "the device added while it was away gets its copy on the first try");
+    assert.equal((await bridge.client.sendEnvelopes(after.envelopes)).ok, true);
+  });
+
+  it("keeps a chat's order when an envelope's handler fails: that chat waits, the others go on", async () => {
+    const { gk, key } = await gatekeeper();
+    const bridge = await bridgeFor(gk, key, { handlerRetry: { initialMs: 3000, maxMs: 3000 } });
+    const [anna, ben] = [nextPhone(), nextPhone()];
+    await gk.admin.addUser({ phone: anna, name: "Anna", sendReceipts: false });
+    await gk.admin.addUser({ phone: ben, name: "Ben", sendReceipts: false });
+    bridge.client.start();
+    await bridge.client.connection.waitConnected(10_000);
+    const alice = await bridge.user("order");
+    bridge.failNext = 1; // the first envelope's handler fails once (a full disk, say)
+    for (const t of ["a1", "a2", "a3"]) await gk.admin.send(anna, { to: alice.local.uri, text: t });
+    await gk.admin.send(ben, { to: alice.local.uri, text: "b1" });
+    await eventually(() => bridge.textsFrom(`tel:${anna}`), (t) => t.length === 3, 20_000, "Anna's three messages");
+    assert.deepEqual(bridge.textsFrom(`tel:${anna}`), ["a1", "a2", "a3"]);
+    const order = bridge.received.map((r) => `${r.sender === `tel:${ben}` ? "b" : "a"}:${r.content.message?.conversation}`);
+    assert.ok(order.indexOf("b:b1") < order.indexOf("a:a1"), `Ben's chat did not wait for Anna's: ${order.join(", ")}`);
   });
 
   it("redelivers unacknowledged envelopes to the next connection", async () => {

@@ -246,4 +246,28 @@ describe("appservice server", () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: "ok" });
   });
+
+  it("serves /ready without a token: 200 when ready, 503 with the reasons otherwise", async () => {
+    let ready = false;
+    const other = await startAppserviceServer({
+      bindAddress: "127.0.0.1",
+      port: 0,
+      hsToken: HS_TOKEN,
+      sink,
+      queryUser: async () => false,
+      logger: quiet,
+      readiness: async () => ({ ready, body: { ready, why: ready ? [] : ["homeserver"] } }),
+    });
+    try {
+      const no = await fetch(`http://127.0.0.1:${other.port}/ready`);
+      assert.equal(no.status, 503);
+      assert.deepEqual(await no.json(), { ready: false, why: ["homeserver"] });
+      ready = true;
+      const yes = await fetch(`http://127.0.0.1:${other.port}/ready`);
+      assert.equal(yes.status, 200);
+      assert.deepEqual(await yes.json(), { ready: true, why: [] });
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -12,6 +12,7 @@ import { StoreLock, StoreLockedError } from "../../src/matrix/crypto/store-lock.
 import { openSqlite } from "../../src/store/database.js";
 import type { SqliteEngine } from "../../src/sql/engines/sqlite.js";
 import { CryptoDeviceStore } from "../../src/store/crypto-devices.js";
+import { CryptoRecordTable } from "../../src/store/crypto-records.js";
 import { getTestEnv, TEST_ENV_TIMEOUT_MS, type TestEnv } from "../harness/fixture.js";
 import { CryptoTestUser } from "./crypto-client.js";
 
@@ -33,7 +34,7 @@ describe("Matrix crypto engine (harness Synapse, matrix-js-sdk Rust crypto clien
   let feed = Promise.resolve();
 
   const startEngine = () =>
-    MatrixCryptoEngine.start({ client, devices: new CryptoDeviceStore(db), storeDir: join(dir, "matrix-crypto"), keyPath: join(dir, "matrix-crypto.key"), deviceDisplayName: "test bridge", log });
+    MatrixCryptoEngine.start({ client, devices: new CryptoDeviceStore(db), records: new CryptoRecordTable(db), storeDir: join(dir, "matrix-crypto"), keyPath: join(dir, "matrix-crypto.key"), deviceDisplayName: "test bridge", log });
 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);

@@ -1,24 +1,27 @@
-// The crypto engine's local pieces without a homeserver: machines persist in their stores, idle ones are closed and
-// their files released, the store key is checked, encrypted attachments round-trip.
+// The crypto engine's local pieces without a homeserver: machines persist in their stores (in the bridge database),
+// idle ones are closed and their records leave memory, the store key is checked, encrypted attachments round-trip.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { pino } from "pino";
 import { decryptAttachment, encryptAttachment, AttachmentError } from "../../src/matrix/crypto/attachments.js";
-import { installCryptoStorage, openStoreFiles } from "../../src/matrix/crypto/indexeddb.js";
+import { detachCryptoStorage, installCryptoStorage, isStoreLoaded } from "../../src/matrix/crypto/indexeddb.js";
 import { MachinePool } from "../../src/matrix/crypto/machine-pool.js";
 import { loadOrCreateStoreKey, readStoreKey, StoreKeyError } from "../../src/matrix/crypto/store-key.js";
 import { newDeviceId, storeNameFor } from "../../src/matrix/crypto/engine.js";
+import { openPostgres, openSqlite } from "../../src/store/database.js";
+import type { SqlDatabase } from "../../src/sql/sql.js";
+import { CryptoRecordTable } from "../../src/store/crypto-records.js";
+import { createTestDatabase, needPostgres } from "../harness/postgres.js";
 
 const log = pino({ level: "silent" });
-const fds = () => readdirSync("/proc/self/fd").length;
 
 describe("Matrix crypto stores (no homeserver)", function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), "mdb-crypto-store-"));
-  const storeDir = join(dir, "stores");
+  let db: SqlDatabase;
+  let records: CryptoRecordTable;
   const key = loadOrCreateStoreKey(join(dir, "store.key"));
   const owner = (i: number) => {
     const userId = `@wa_4930${i}:example.org`;
@@ -26,27 +29,67 @@ describe("Matrix crypto stores (no homeserver)", function () {
   };
 
   before(async () => {
-    // The engine test may have installed the shim already in this process, with its own folder.
-    await installCryptoStorage(storeDir).catch(async (err: Error) => {
-      if (!/already/.test(err.message)) throw err;
-      await initAsync();
-    });
+    db = openSqlite(join(dir, "bridge.db"));
+    records = new CryptoRecordTable(db);
+    await installCryptoStorage(records);
   });
 
-  it("keeps a machine's identity across close and reopen, and closes idle machines beyond the limit", async function () {
+  after(async () => {
+    detachCryptoStorage(records);
+    await db.close();
+  });
+
+  /** The pool over a record store: identities persist, idle machines leave memory. */
+  async function poolRoundTrip(records: CryptoRecordTable, prefix: string): Promise<void> {
+    const who = (i: number) => ({ ...owner(i), storeName: `${prefix}${owner(i).storeName}` });
     const pool = new MachinePool({ storeKey: key, maxOpen: 2, log });
     const keys: string[] = [];
-    for (let i = 0; i < 4; i++) keys.push(await pool.use(owner(i), async (m) => m.identityKeys.ed25519.toBase64()));
+    for (let i = 0; i < 4; i++) keys.push(await pool.use(who(i), async (m) => m.identityKeys.ed25519.toBase64()));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(pool.openCount, 2, "only the two most recently used stay open");
-    assert.equal(pool.isOpen(owner(0).userId), false);
-    assert.equal(openStoreFiles(owner(0).storeName), 0, "a closed machine's SQLite files are released");
-    const fdsBefore = fds();
+    assert.equal(pool.isOpen(who(0).userId), false);
+    assert.equal(isStoreLoaded(who(0).storeName), false, "a closed machine's records leave memory");
+    assert.equal(isStoreLoaded(who(3).storeName), true);
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 4; i++) assert.equal(await pool.use(owner(i), async (m) => m.identityKeys.ed25519.toBase64()), keys[i], "same keys after reopening");
+      for (let i = 0; i < 4; i++) assert.equal(await pool.use(who(i), async (m) => m.identityKeys.ed25519.toBase64()), keys[i], "same keys after reopening");
     }
+    const names = await records.names();
+    for (let i = 0; i < 4; i++) assert.ok(names.includes(`${who(i).storeName}::matrix-sdk-crypto`), "every device's store is in the bridge database");
+    await pool.close();
     await new Promise((r) => setTimeout(r, 50));
-    assert.ok(fds() <= fdsBefore + 2, `file descriptors do not grow with reopening (${fdsBefore} -> ${fds()})`);
+    for (let i = 0; i < 4; i++) assert.equal(isStoreLoaded(who(i).storeName), false, "nothing stays in memory after the pool closed");
+  }
+
+  it("keeps a machine's identity across close and reopen, and closes idle machines beyond the limit", async function () {
+    await poolRoundTrip(records, "");
+  });
+
+  it("does the same with the crypto stores on PostgreSQL", async function () {
+    await needPostgres(this, "the crypto store on PostgreSQL");
+    const pgDb = await openPostgres(await createTestDatabase());
+    const pgRecords = new CryptoRecordTable(pgDb);
+    try {
+      await installCryptoStorage(pgRecords);
+      await poolRoundTrip(pgRecords, "pg-");
+    } finally {
+      detachCryptoStorage(pgRecords);
+      await installCryptoStorage(records);
+      await pgDb.close();
+    }
+  });
+
+  it("reloads a machine whose store failed to save, after the operations queued for it", async () => {
+    const pool = new MachinePool({ storeKey: key, maxOpen: 4, log });
+    const o = owner(7);
+    const identity = await pool.use(o, async (m) => m.identityKeys.ed25519.toBase64());
+    const queued = pool.use(o, async () => {
+      pool.discardStore(o.storeName);
+      return pool.isOpen(o.userId);
+    });
+    assert.equal(await queued, true, "not closed under the running operation");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.isOpen(o.userId), false);
+    assert.equal(await pool.use(o, async (m) => m.identityKeys.ed25519.toBase64()), identity, "reloaded from the stored state");
     await pool.close();
   });
 

@@ -43,6 +43,9 @@ describe("phone numbers", () => {
     ["+999 1234567", undefined, /not a valid phone number/],
     ["+49 151 12345678", "XX", /unknown default country/],
     ["1".repeat(100), undefined, /longer than/],
+    // Found by `npm run fuzz`: libphonenumber takes these as valid German numbers of 16 digits, past E.164's 15.
+    ["+4978345978345678", undefined, /too many digits/],
+    ["07911 111 2.345678", "DE", /too many digits/],
   ];
   for (const [input, country, message] of rejected) {
     it(`rejects ${JSON.stringify(input.length > 20 ? `${input.slice(0, 20)}…` : input)}${country ? ` (default ${country})` : ""} with a clear message`, () => {

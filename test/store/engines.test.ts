@@ -7,15 +7,13 @@ import { BridgeStore } from "../../src/store/store.js";
 import { numberPlaceholders } from "../../src/sql/engines/postgres.js";
 import { ensureLocalIdentity } from "../../src/protocol/signal/identity.js";
 import { createDeviceKeysUpload } from "../../src/protocol/signal/prekeys.js";
-import { postgresBinDir, startPostgres, type PostgresServer } from "../support/postgres-server.js";
+import { createTestDatabase, POSTGRES_START_TIMEOUT_MS, postgresUnavailableReason, postgresUrl } from "../harness/postgres.js";
 
 interface Engine {
   name: string;
   open(): Promise<BridgeStore>;
 }
 
-let pgServer: PostgresServer | undefined;
-let databases = 0;
 const tmp: string[] = [];
 
 const engines: Engine[] = [
@@ -30,14 +28,12 @@ const engines: Engine[] = [
   {
     name: "postgres",
     async open() {
-      pgServer ??= await startPostgres();
-      return BridgeStore.open(await pgServer.createDatabase(`mdb_test_${++databases}`));
+      return BridgeStore.open(await createTestDatabase());
     },
   },
 ];
 
 after(async () => {
-  await pgServer?.stop();
   for (const dir of tmp) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,11 +47,18 @@ for (const engine of engines) {
   describe(`store on ${engine.name}`, function () {
     this.timeout(60_000);
     let s: BridgeStore;
-    before(function () {
-      // PostgreSQL comes from Debian's packages; CI installs it (.ci/run). Say loudly when a machine lacks it.
-      if (engine.name === "postgres" && !postgresBinDir()) {
-        console.warn("    PostgreSQL is not installed here: apt-get install postgresql to run the PostgreSQL store tests");
+    before(async function () {
+      // PostgreSQL comes from Debian's packages (scripts/postgres.sh, run by make test). Say loudly when a machine
+      // cannot have it.
+      const unavailable = engine.name === "postgres" ? postgresUnavailableReason() : undefined;
+      if (unavailable !== undefined) {
+        console.warn(`    ${unavailable}; skipping the PostgreSQL store tests`);
         this.skip();
+      }
+      if (engine.name === "postgres") {
+        // Started here, under a timeout that covers a first installation, rather than in the first test.
+        this.timeout(POSTGRES_START_TIMEOUT_MS);
+        await postgresUrl();
       }
     });
     beforeEach(async () => {

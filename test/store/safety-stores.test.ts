@@ -5,16 +5,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BridgeStore } from "../../src/store/store.js";
-import { postgresBinDir, startPostgres, type PostgresServer } from "../support/postgres-server.js";
+import { createTestDatabase, needPostgres } from "../harness/postgres.js";
 
 const ALICE = "@alice:example.org";
 const ANNA = "tel:+4915112345678";
 
-let pgServer: PostgresServer | undefined;
-let databases = 0;
 const tmp: string[] = [];
 after(async () => {
-  await pgServer?.stop();
   for (const dir of tmp) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -30,8 +27,7 @@ const engines: { name: string; open(): Promise<BridgeStore> }[] = [
   {
     name: "postgres",
     async open() {
-      pgServer ??= await startPostgres();
-      return BridgeStore.open(await pgServer.createDatabase(`mdb_safety_${++databases}`));
+      return BridgeStore.open(await createTestDatabase());
     },
   },
 ];
@@ -40,8 +36,8 @@ for (const engine of engines) {
   describe(`safety stores on ${engine.name}`, function () {
     this.timeout(60_000);
     let s: BridgeStore;
-    before(function () {
-      if (engine.name === "postgres" && !postgresBinDir()) this.skip();
+    before(async function () {
+      if (engine.name === "postgres") await needPostgres(this, "the PostgreSQL safety store tests");
     });
     beforeEach(async () => {
       s = await engine.open();

@@ -28,6 +28,8 @@ export interface RemoteMedia {
   ptt: boolean;
   waveform?: Uint8Array;
   jpegThumbnail?: Uint8Array;
+  /** A sticker: an image that Matrix shows as m.sticker. */
+  sticker?: boolean;
 }
 
 const MEDIA_PATH = /(?:^|\/)v1\/media\/([A-Za-z0-9_-]{1,256})$/;
@@ -80,6 +82,11 @@ export function remoteMediaOf(m: Message): RemoteMedia {
     case "document": {
       const x = media.part;
       return defined({ ...common("document", x), caption: nonEmpty(x.caption), fileName: nonEmpty(sanitiseFileName(x.fileName || x.title)), ptt: false, jpegThumbnail: nonEmptyBytes(x.jpegThumbnail) });
+    }
+    case "sticker": {
+      // WhatsApp encrypts stickers with the image keys; their thumbnail is a PNG, which Matrix's JPEG path does not take.
+      const x = media.part;
+      return defined({ ...common("image", x), mimetype: x.mimetype || "image/webp", width: nonZero(x.width), height: nonZero(x.height), ptt: false, sticker: true });
     }
   }
 }

@@ -3,6 +3,7 @@
 import type { Role } from "../../config/schema.js";
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
+import type { MatrixEvent } from "../events.js";
 
 export interface CommandCall {
   ctx: CoreContext;
@@ -15,6 +16,8 @@ export interface CommandCall {
   portal?: PortalRow;
   /** The command message's content (a reply's m.relates_to, for instance). */
   content?: Record<string, unknown>;
+  /** The command message itself, for portal commands that act as of when it was sent. */
+  event?: MatrixEvent;
   reply(text: string): Promise<void>;
 }
 

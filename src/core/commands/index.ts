@@ -4,14 +4,18 @@
 // contact.
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
+import type { MatrixEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { listCommand, startChatCommand } from "./chats.js";
 import type { CommandDef, CommandPlace } from "./command.js";
+import { disappearingCommand } from "./disappearing.js";
 import { blockCommand, blockedCommand, reportCommand, unblockCommand } from "./moderation.js";
 import { reachableCommand, spaceCommand } from "./inbox.js";
 import { acceptCommand, ignoreCommand, requestsCommand } from "./requests.js";
 import { safetyNumberCommand, verifyCommand } from "./safety.js";
 import { pingCommand } from "./status.js";
+import { deletePortalCommand, logoutCommand, portalsCommand, resetCryptoCommand, statusCommand, syncProfileCommand, versionCommand } from "./admin.js";
+import { confirmCommand } from "./confirm.js";
 
 export type { CommandCall, CommandDef, CommandPlace } from "./command.js";
 
@@ -35,10 +39,20 @@ export const COMMANDS: readonly CommandDef[] = [
   reachableCommand,
   spaceCommand,
   pingCommand,
+  logoutCommand,
+  confirmCommand,
   helpCommand,
   safetyNumberCommand,
   verifyCommand,
   reportCommand,
+  disappearingCommand,
+  // Admin only: help shows them to admins.
+  statusCommand,
+  versionCommand,
+  portalsCommand,
+  deletePortalCommand,
+  syncProfileCommand,
+  resetCryptoCommand,
 ];
 
 export type ParsedCommand =
@@ -106,20 +120,14 @@ export function isPortalCommand(ctx: CoreContext, body: string): boolean {
   return prefixPattern(ctx.remote.phrases.commandPrefix).test(body.trim());
 }
 
-/** Runs a command sent in a portal; the contact's puppet answers there. */
-export async function runPortalCommand(
-  ctx: CoreContext,
-  portal: PortalRow,
-  body: string,
-  eventId: string,
-  content: Record<string, unknown> = {},
-  commands: readonly CommandDef[] = COMMANDS,
-): Promise<void> {
+/** Runs a command sent in a portal (a message whose body starts with the prefix); the contact's puppet answers there. */
+export async function runPortalCommand(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, commands: readonly CommandDef[] = COMMANDS): Promise<void> {
   const roomId = portal.roomId!;
-  const reply = (text: string) => ctx.noticeAsPuppet(portal.remoteUri, roomId, text, `cmd-${eventId}`);
+  const reply = (text: string) => ctx.noticeAsPuppet(portal.remoteUri, roomId, text, `cmd-${ev.event_id}`);
+  const body = typeof ev.content.body === "string" ? ev.content.body : "";
   const parsed = parseCommand(body, ctx.remote.phrases.commandPrefix, commands, ctx);
   if (!parsed) return reply(portalHelpText(ctx, portal.matrixUser, commands));
-  await dispatch(ctx, parsed, "portal", reply, { ctx, userId: portal.matrixUser, roomId, eventId, args: "", portal, content, reply });
+  await dispatch(ctx, parsed, "portal", reply, { ctx, userId: portal.matrixUser, roomId, eventId: ev.event_id, args: "", portal, content: ev.content, event: ev, reply });
 }
 
 async function dispatch(

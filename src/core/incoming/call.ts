@@ -23,9 +23,9 @@ export async function mappedHere(call: IncomingCall, messageId: string): Promise
 }
 
 /** Posts a new message as the puppet and maps it for later replies, reactions, edits and receipts. */
-export async function postMessage(call: IncomingCall, content: MatrixContent, txn = call.txn): Promise<string> {
+export async function postMessage(call: IncomingCall, content: MatrixContent, txn = call.txn, type = "m.room.message"): Promise<string> {
   const { ctx, entry } = call;
-  const eventId = await ctx.matrix.sendEvent(call.puppet, call.roomId, "m.room.message", content, txn);
+  const eventId = await ctx.matrix.sendEvent(call.puppet, call.roomId, type, content, txn);
   await ctx.store.messages.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, roomId: call.roomId, eventId, direction: "in", sender: entry.remoteUri, timestamp: entry.timestamp });
   return eventId;
 }

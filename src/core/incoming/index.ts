@@ -8,7 +8,12 @@ import { ensurePortal } from "../portals.js";
 import { announceIdentityNews } from "../safety.js";
 import { holdAsRequest, shouldHold } from "../requests.js";
 import { cannotShow, type IncomingCall } from "./call.js";
+import { contactToMatrix } from "./contact.js";
 import { deleteToMatrix } from "./delete.js";
+import { locationToMatrix } from "./location.js";
+import { pinToMatrix } from "./pin.js";
+import { pollToMatrix } from "./poll.js";
+import { afterDisappearingMessage, disappearingTimerToMatrix } from "./disappearing.js";
 import { editToMatrix } from "./edit.js";
 import { mediaToMatrix } from "./media.js";
 import { messageToMatrix } from "./message.js";
@@ -26,6 +31,11 @@ const HANDLERS: Handlers = {
   reaction: reactionToMatrix,
   receipt: receiptToMatrix,
   typing: typingToMatrix,
+  disappearing_timer: disappearingTimerToMatrix,
+  location: locationToMatrix,
+  contact: contactToMatrix,
+  poll: pollToMatrix,
+  pin: pinToMatrix,
   unsupported: (call, ev) => cannotShow(call, ev.what),
 };
 
@@ -33,7 +43,7 @@ const HANDLERS: Handlers = {
  * Kinds that never open a portal: there is nothing to mark, redact or react to in a chat that has no room (messages
  * of an earlier room are not this portal's), and a new room would be an empty invite.
  */
-const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction"]);
+const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction", "disappearing_timer", "pin"]);
 
 /** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
 export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Promise<void> {
@@ -43,12 +53,18 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
     return;
   }
   const contact = entry.remoteUri;
+  // The network refuses a blocked contact's new messages; this catches those queued before the block.
+  if (await ctx.remote.safety?.isBlocked(entry.matrixUser, contact)) {
+    ctx.log.debug({ messageId: entry.messageId }, "dropping content from a contact the user blocked");
+    return;
+  }
   if (!ctx.remote.ids.isContact(contact)) {
     ctx.log.warn({ messageId: entry.messageId }, "dropping content from a sender that is not one of the network's users");
     return;
   }
   const ev = ctx.remote.codec.decode(entry.content);
   if (ev.kind === "unsupported" && ev.detail) ctx.log.warn({ messageId: entry.messageId, reason: ev.detail }, "could not decode a remote message");
+  if (ev.dropped) ctx.log.warn({ messageId: entry.messageId, dropped: ev.dropped }, "parts of a remote message could not be used and were left out");
   const puppet = ctx.puppetOf(contact);
   let roomId: string;
   if (NEEDS_EXISTING_PORTAL.has(ev.kind)) {
@@ -69,4 +85,5 @@ export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Pr
   else if (entry.identityChanged) await ctx.notice(puppet, roomId, notices.identityChanged(ctx.label(contact), ctx.network), `idc-${entry.messageId}`);
   const call: IncomingCall = { ctx, entry, contact, puppet, roomId, txn: `in-${entry.messageId}` };
   await (HANDLERS[ev.kind] as (call: IncomingCall, ev: RemoteEvent) => Promise<void>)(call, ev);
+  if (ev.expiresInSeconds) await afterDisappearingMessage(call, ev.expiresInSeconds);
 }

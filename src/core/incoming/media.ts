@@ -3,6 +3,7 @@ import type { RemoteEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { MediaError, type MatrixContent } from "../ports.js";
 import { cannotShow, mappedHere, postMessage, type IncomingCall } from "./call.js";
+import { decorate } from "./decorations.js";
 
 export async function mediaToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "media" }>): Promise<void> {
   const { ctx, entry } = call;
@@ -18,5 +19,11 @@ export async function mediaToMatrix(call: IncomingCall, ev: Extract<RemoteEvent,
   }
   const quoted = ev.replyTo ? await mappedHere(call, ev.replyTo) : undefined;
   if (quoted) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };
-  await postMessage(call, content);
+  if (ev.sticker) {
+    // m.sticker is an event type of its own, with the image's body, info and url (or file) but no msgtype.
+    const { msgtype: _msgtype, ...sticker } = content;
+    await postMessage(call, sticker, call.txn, "m.sticker");
+    return;
+  }
+  await postMessage(call, decorate(call, content, ev));
 }

@@ -3,6 +3,7 @@ import type { RemoteEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { splitForMatrix } from "../text-limits.js";
 import { mappedHere, postMessage, type IncomingCall } from "./call.js";
+import { decorate } from "./decorations.js";
 
 export async function messageToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "message" }>): Promise<void> {
   const { ctx } = call;
@@ -17,7 +18,7 @@ export async function messageToMatrix(call: IncomingCall, ev: Extract<RemoteEven
   // A text too large for one event goes out in parts (Synapse refuses it whole, for good). The first part is the
   // message (mapped, replied to); later parts get txn IDs derived from the entry's, so retries stay idempotent.
   const { parts, shownChars, totalChars } = splitForMatrix(text, { convert: ctx.remote.text.toMatrix });
-  await postMessage(call, { msgtype: "m.text", ...parts[0]!, ...(relatesTo ? { "m.relates_to": relatesTo } : {}) });
+  await postMessage(call, decorate(call, { msgtype: "m.text", ...parts[0]!, ...(relatesTo ? { "m.relates_to": relatesTo } : {}) }, ev));
   for (let k = 1; k < parts.length; k++) await ctx.matrix.sendEvent(call.puppet, call.roomId, "m.room.message", { msgtype: "m.text", ...parts[k]! }, `${call.txn}-part${k}`);
   if (shownChars < totalChars) {
     await ctx.notice(call.puppet, call.roomId, notices.cut(ctx.label(call.contact), shownChars, totalChars, ctx.network), `cut-${call.entry.messageId}`);

@@ -5,6 +5,11 @@ import { mappedHere, type IncomingCall } from "./call.js";
 
 export async function receiptToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "receipt" }>): Promise<void> {
   const { ctx, entry } = call;
+  if (ev.receipt === "read_self" || ev.receipt === "played_self") {
+    // The Matrix user's own other device: the bridge cannot move the user's own read marker (no double puppeting).
+    ctx.log.debug({ receipt: ev.receipt, ids: ev.messageIds.length }, "a receipt from the user's own other device; nothing to show");
+    return;
+  }
   if (ev.receipt === "delivered") {
     for (const id of ev.messageIds) {
       const m = await ctx.store.messages.byMessageId(entry.matrixUser, entry.remoteUri, id);

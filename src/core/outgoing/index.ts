@@ -2,7 +2,8 @@
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
-import { mediaToRemote } from "./media.js";
+import { locationToRemote, pollToRemote } from "./kinds.js";
+import { mediaToRemote, stickerToRemote } from "./media.js";
 import { textToRemote } from "./message.js";
 import { messageIdForEvent } from "./queue.js";
 import { reactionToRemote } from "./reaction.js";
@@ -14,7 +15,11 @@ export { messageIdForEvent } from "./queue.js";
 type Handler = (ctx: CoreContext, portal: PortalRow, ev: MatrixEvent) => Promise<void>;
 
 const HANDLERS: Readonly<Record<string, Handler>> = {
-  "m.room.message": (ctx, portal, ev) => (ctx.media?.handles(String(ev.content.msgtype)) ? mediaToRemote(ctx, portal, ev) : textToRemote(ctx, portal, ev)),
+  "m.room.message": (ctx, portal, ev) =>
+    ev.content.msgtype === "m.location" ? locationToRemote(ctx, portal, ev) : ctx.media?.handles(String(ev.content.msgtype)) ? mediaToRemote(ctx, portal, ev) : textToRemote(ctx, portal, ev),
+  "m.sticker": stickerToRemote,
+  "org.matrix.msc3381.poll.start": pollToRemote,
+  "m.poll.start": pollToRemote,
   "m.reaction": reactionToRemote,
   "m.room.redaction": redactionToRemote,
 };

@@ -6,15 +6,23 @@ import { MediaError } from "../ports.js";
 import { relationOf } from "./message.js";
 import { queueForRemote, refOf, refuse } from "./queue.js";
 
-export async function mediaToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {
+export async function mediaToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, sticker = false): Promise<void> {
   const replyTo = relationOf(ev.content)["m.in_reply_to"]?.event_id;
   const target = typeof replyTo === "string" ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
   let media: RemoteMedia;
   try {
-    media = await ctx.media!.toRemote(portal.matrixUser, ev.content, target ? refOf(target) : undefined);
+    // A sticker is an image to the media port (m.sticker has the image's url/file and info but no msgtype).
+    const content = sticker ? { ...ev.content, msgtype: "m.image" } : ev.content;
+    media = await ctx.media!.toRemote(portal.matrixUser, content, target ? refOf(target) : undefined);
   } catch (err) {
     if (err instanceof MediaError) return refuse(ctx, portal, ev, err.userMessage);
     throw err;
   }
-  await queueForRemote(ctx, portal, ev, { event: { kind: "media", media }, mapAsMessage: true });
+  await queueForRemote(ctx, portal, ev, { event: { kind: "media", media, ...(sticker ? { sticker } : {}) }, mapAsMessage: true });
+}
+
+/** m.sticker: sent as the network's sticker where it has one (the codec decides), else as an image. */
+export function stickerToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {
+  if (!ctx.media) return refuse(ctx, portal, ev, "stickers are not bridged: media is turned off");
+  return mediaToRemote(ctx, portal, ev, true);
 }

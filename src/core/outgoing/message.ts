@@ -3,6 +3,7 @@ import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
 import type { MatrixText } from "../ports.js";
+import { mentionedUsers, previewOf, withMentionText } from "./decorations.js";
 import { queueForRemote, refOf, refuse } from "./queue.js";
 
 type Relation = { rel_type?: unknown; event_id?: unknown; "m.in_reply_to"?: { event_id?: unknown } };
@@ -13,8 +14,6 @@ const UNBRIDGED_NAMES: Record<string, string> = {
   "m.video": "videos",
   "m.audio": "audio messages",
   "m.file": "files",
-  "m.location": "locations",
-  "m.sticker": "stickers",
 };
 
 export function relationOf(content: Record<string, unknown>): Relation {
@@ -42,9 +41,12 @@ export async function textToRemote(ctx: CoreContext, portal: PortalRow, ev: Matr
   const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
   const target = replyTo ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
   // A reply to something that never crossed the bridge is sent as plain text rather than refused.
-  const text = ctx.remote.text.fromMatrix(textOf(ev.content));
+  const mentioned = mentionedUsers(ctx, portal.matrixUser, ev.content);
+  const text = ctx.remote.text.fromMatrix(withMentionText(ctx, textOf(ev.content), mentioned));
+  const preview = previewOf(ev.content, text);
+  const mentions = [...new Set(mentioned.values())];
   await queueForRemote(ctx, portal, ev, {
-    event: { kind: "message", text, emote: msgtype === "m.emote", ...(target ? { replyTo: refOf(target) } : {}) },
+    event: { kind: "message", text, emote: msgtype === "m.emote", ...(target ? { replyTo: refOf(target) } : {}), ...(mentions.length ? { mentions } : {}), ...(preview ? { preview } : {}) },
     mapAsMessage: true,
   });
 }

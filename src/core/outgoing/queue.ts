@@ -5,6 +5,7 @@ import type { MappedMessage } from "../../store/message-map.js";
 import type { PortalRow } from "../../store/portals.js";
 import { isPermanent, type CoreContext } from "../context.js";
 import type { MatrixEvent, MessageRef, OutgoingEvent } from "../events.js";
+import { scheduleExpiry } from "../disappearing.js";
 import { notices } from "../notices.js";
 import { RemoteError } from "../ports.js";
 
@@ -34,7 +35,9 @@ export interface Outgoing {
 export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, out: Outgoing): Promise<void> {
   const { matrixUser, remoteUri } = portal;
   if (!(await identityReady(ctx, portal, ev.room_id, ev.event_id))) return;
-  const encoded = ctx.remote.codec.encode(out.event, { contact: remoteUri, nowMs: Date.now() });
+  // New messages of a chat with disappearing messages carry its timer, and disappear on Matrix too.
+  const disappearingSeconds = out.mapAsMessage ? (await ctx.store.disappearing.timer(matrixUser, remoteUri)).seconds : 0;
+  const encoded = ctx.remote.codec.encode(out.event, { contact: remoteUri, nowMs: Date.now(), ...(disappearingSeconds > 0 ? { disappearingSeconds } : {}) });
   if (!encoded.ok) return refuse(ctx, portal, ev, encoded.reason);
   const messageId = messageIdForEvent(ev.room_id, ev.event_id);
   await ctx.store.transaction(async () => {
@@ -53,6 +56,10 @@ export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: Ma
         sender: ctx.remote.ids.localUser(matrixUser),
         timestamp: ev.origin_server_ts ?? Date.now(),
       });
+      if (disappearingSeconds > 0) {
+        // The contact's puppet may redact in the portal (it has the room's top power level).
+        await scheduleExpiry(ctx, { roomId: ev.room_id, eventId: ev.event_id, redactAs: ctx.puppetOf(remoteUri), expiresAt: (ev.origin_server_ts ?? Date.now()) + disappearingSeconds * 1000 });
+      }
     }
   });
   ctx.remote.wake();

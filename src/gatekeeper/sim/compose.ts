@@ -12,10 +12,14 @@ import {
   type MessageRef,
 } from "../../protocol/content-builders.js";
 import type { Content } from "../../protocol/content.js";
-import { isMessageIdString } from "../../protocol/message-id.js";
+import { disappearingTimerContent, withExpiration } from "../../protocol/content-ephemeral.js";
+import { MAX_DISAPPEARING_SECONDS } from "../../protocol/limits.js";
+import { isMessageRefString } from "../../protocol/message-id.js";
+import { contactContent, contactSchema, decoratedTextContent, locationContent, locationSchema, pinContent, pollContent, pollSchema, textExtrasSchema } from "./compose-kinds.js";
 import { mediaContent, sendMediaSchema, type StoredMedia } from "./media.js";
 
-const messageId = z.string().refine(isMessageIdString, "a message ID is 32 uppercase hex digits");
+// Another network's IDs (WhatsApp's 3EB0...) are accepted too, so a test can refer to what such a client sent.
+const messageId = z.string().refine(isMessageRefString, "a message ID is 32 uppercase hex digits (or another network's ID)");
 
 export const sendRequestSchema = z
   .object({
@@ -34,12 +38,27 @@ export const sendRequestSchema = z
     revoke: messageId.optional(),
     read: z.array(messageId).min(1).max(1024).optional(),
     typing: z.enum(["composing", "recording", "paused"]).optional(),
+    location: locationSchema.optional(),
+    /** One contact card, or several. */
+    contacts: z.array(contactSchema).min(1).max(20).optional(),
+    poll: pollSchema.optional(),
+    pin: z.object({ id: messageId, pinned: z.boolean() }).strict().optional(),
+    ...textExtrasSchema,
+    /** Sets the chat's disappearing-messages timer (seconds; 0 turns it off), as WhatsApp's EPHEMERAL_SETTING. */
+    disappearing: z.int().min(0).max(MAX_DISAPPEARING_SECONDS).optional(),
+    /** With `text` or `media`: sent as in a chat with this disappearing timer (seconds), as WhatsApp wraps it. */
+    expiresIn: z.int().min(1).max(MAX_DISAPPEARING_SECONDS).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
-    const kinds = (["text", "media", "react", "edit", "revoke", "read", "typing"] as const).filter((k) => r[k] !== undefined);
-    if (kinds.length !== 1) ctx.addIssue({ code: "custom", message: `exactly one of text, media, react, edit, revoke, read, typing is needed, got ${kinds.length ? kinds.join(", ") : "none"}` });
-    if (r.replyTo !== undefined && r.text === undefined && r.media === undefined) ctx.addIssue({ code: "custom", message: "replyTo goes with text or media" });
+    const all = ["text", "media", "react", "edit", "revoke", "read", "typing", "disappearing", "location", "contacts", "poll", "pin"] as const;
+    const kinds = all.filter((k) => r[k] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: "custom", message: `exactly one of ${all.join(", ")} is needed, got ${kinds.length ? kinds.join(", ") : "none"}` });
+    for (const extra of ["mentions", "forwarded", "preview"] as const) {
+      if (r[extra] !== undefined && r.text === undefined) ctx.addIssue({ code: "custom", message: `${extra} goes with text` });
+    }
+    if (r.expiresIn !== undefined && r.text === undefined && r.media === undefined && r.location === undefined) ctx.addIssue({ code: "custom", message: "expiresIn goes with text, media or location" });
+    if (r.replyTo !== undefined && r.text === undefined && r.media === undefined && r.location === undefined) ctx.addIssue({ code: "custom", message: "replyTo goes with text, media or location" });
   });
 
 export type SendRequest = z.infer<typeof sendRequestSchema>;
@@ -51,11 +70,20 @@ export type AuthorLookup = (id: string) => "partner" | "me";
 export function composeContent(req: SendRequest, ownUri: string, authorOf: AuthorLookup, now: bigint, stored?: StoredMedia): Content {
   const ref = (id: string): MessageRef => ({ id, remoteJid: req.to, fromMe: authorOf(id) === "me" });
   const quote = req.replyTo === undefined ? undefined : { stanzaId: req.replyTo, participant: authorOf(req.replyTo) === "me" ? ownUri : req.to };
-  if (req.text !== undefined) return textContent(req.text, quote);
+  const timed = (c: Content) => (req.expiresIn ? withExpiration(c, req.expiresIn) : c);
+  if (req.text !== undefined) {
+    const decorated = req.mentions || req.forwarded || req.preview;
+    return timed(decorated ? decoratedTextContent(req.text, quote, { mentions: req.mentions, forwarded: req.forwarded, preview: req.preview }) : textContent(req.text, quote));
+  }
+  if (req.location) return timed(locationContent(req.location, quote));
+  if (req.contacts) return contactContent(req.contacts);
+  if (req.poll) return pollContent(req.poll);
+  if (req.pin) return pinContent(ref(req.pin.id), req.pin.pinned, now);
   if (req.media) {
     if (!stored) throw new Error("composeContent: the media file must be stored before the message is built");
-    return mediaContent(req.media, stored, quote);
+    return timed(mediaContent(req.media, stored, quote));
   }
+  if (req.disappearing !== undefined) return disappearingTimerContent(req.disappearing, Number(now));
   if (req.react) return reactionContent(ref(req.react.id), req.react.emoji, now);
   if (req.edit) return editContent({ ...ref(req.edit.id), fromMe: true }, req.edit.text, now);
   if (req.revoke) return revokeContent({ ...ref(req.revoke), fromMe: true }, now);

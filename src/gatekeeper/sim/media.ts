@@ -33,6 +33,10 @@ export const sendMediaSchema = z
     waveform: z.array(z.int().min(0).max(100)).min(1).max(64).optional(),
     /** Images, videos and documents: a small JPEG preview, base64. */
     thumbnail: base64.min(1).optional(),
+    /** An image sent as a sticker (WhatsApp's stickerMessage; WebP). */
+    sticker: z.boolean().optional(),
+    /** A video sent as a video note (WhatsApp's round ptvMessage). */
+    videoNote: z.boolean().optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -47,6 +51,8 @@ export const sendMediaSchema = z
     only("ptt", ["audio"]);
     only("waveform", ["audio"]);
     only("thumbnail", ["image", "video", "document"]);
+    only("sticker", ["image"]);
+    only("videoNote", ["video"]);
   });
 
 export type SendMedia = z.infer<typeof sendMediaSchema>;
@@ -98,11 +104,14 @@ export function mediaContent(media: SendMedia, stored: StoredMedia, quote?: { st
   let message: MessageInitShape<typeof ContentSchema>;
   switch (media.kind) {
     case "image":
-      message = { message: { imageMessage: { ...file, caption, width: media.width ?? 0, height: media.height ?? 0, ...thumbnail } } };
+      if (media.sticker) message = { message: { stickerMessage: { ...file, mimetype: media.mimetype ?? "image/webp", width: media.width ?? 0, height: media.height ?? 0 } } };
+      else message = { message: { imageMessage: { ...file, caption, width: media.width ?? 0, height: media.height ?? 0, ...thumbnail } } };
       break;
-    case "video":
-      message = { message: { videoMessage: { ...file, caption, seconds: media.seconds ?? 0, width: media.width ?? 0, height: media.height ?? 0, ...thumbnail } } };
+    case "video": {
+      const video = { ...file, caption, seconds: media.seconds ?? 0, width: media.width ?? 0, height: media.height ?? 0, ...thumbnail };
+      message = { message: media.videoNote ? { ptvMessage: video } : { videoMessage: video } };
       break;
+    }
     case "audio":
       message = { message: { audioMessage: { ...file, seconds: media.seconds ?? 0, ptt: media.ptt ?? false, ...(media.waveform ? { waveform: Uint8Array.from(media.waveform) } : {}) } } };
       break;
@@ -150,7 +159,8 @@ function mediaRefOf(m: Message | undefined): MediaRef | undefined {
   });
   const media = mediaPartOf(m);
   if (!media) return undefined;
-  return pick(media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
+  // Stickers are encrypted with the image keys.
+  return pick(media.kind === "sticker" ? "image" : media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
 }
 
 /** Fetches, verifies and decrypts the file of a received media message, streaming; yields only verified bytes. */

@@ -28,6 +28,7 @@ import { composeContent, type SendRequest } from "./compose.js";
 import type { SimDevices } from "./devices.js";
 import type { InboxItem, SimInbox } from "./inbox.js";
 import { checkReceivedMedia, storeMedia, type ReceivedMedia, type StoredMedia } from "./media.js";
+import type { DiscardedStore, DiscardReason } from "./discarded.js";
 import type { ReceivedMessage, ReceivedStore } from "./received.js";
 
 export interface SimNetworkDeps {
@@ -39,6 +40,7 @@ export interface SimNetworkDeps {
   devices: SimDevices;
   inbox: SimInbox;
   received: ReceivedStore;
+  discarded: DiscardedStore;
   queue: ProviderQueue;
   hub: ProviderHub;
   media: MediaStore;
@@ -210,7 +212,10 @@ export class SimNetwork {
           this.deps.log.error({ err, seq: item.seq, attempts }, "processing an envelope for a simulated device failed");
           if (attempts >= MAX_ATTEMPTS) {
             // Record it as unreadable rather than retrying for ever.
-            this.deps.inbox.remove(item.seq);
+            this.deps.db.transaction(() => {
+              this.discard(item, decodeEnvelopeOrUndefined(item.envelope), "gave-up", `after ${attempts} attempts: ${err instanceof Error ? err.message : String(err)}`);
+              this.deps.inbox.remove(item.seq);
+            })();
             this.failures.delete(item.seq);
           } else {
             this.retryLater();
@@ -225,7 +230,11 @@ export class SimNetwork {
     const envelope = decodeEnvelopeOrUndefined(item.envelope);
     const user = this.deps.directory.get(e164);
     if (!envelope || !user || !user.devices.some((d) => d.deviceId === deviceId)) {
-      this.deps.inbox.remove(item.seq);
+      this.deps.db.transaction(() => {
+        if (envelope) this.discard(item, envelope, "unknown-recipient-device", `${e164} has no device ${deviceId} (any more)`);
+        else this.discard(item, undefined, "undecodable-envelope", "the stored envelope does not decode");
+        this.deps.inbox.remove(item.seq);
+      })();
       return;
     }
     const sender = { uri: envelope.sender, deviceId: envelope.senderDevice };
@@ -257,6 +266,8 @@ export class SimNetwork {
         },
         (r) => {
           stored = this.deps.received.add({ ...base, content: r.identityChanged ? { ...r.content, identityChanged: true } : r.content, ...(media ? { media } : {}) });
+          // Decrypted fine, but this device already has a message with this ID: a sender's retry, shown once.
+          if (!stored) this.discard(item, envelope, "redelivered", "a message with this ID was received before");
           this.deps.inbox.remove(item.seq);
         },
       );
@@ -266,9 +277,10 @@ export class SimNetwork {
       // Undecryptable ciphertext never becomes readable by retrying: record it and drop it from the inbox.
       this.deps.db.transaction(() => {
         if (err.code !== "duplicate-message") stored = this.deps.received.add({ ...base, content: { undecryptable: `${err.code}: ${err.message}` } });
+        this.discard(item, envelope, err.code as DiscardReason, describeSignalError(err));
         this.deps.inbox.remove(item.seq);
       })();
-      this.deps.log.warn({ code: err.code, device: deviceId }, "simulated device could not decrypt an envelope");
+      this.deps.log.warn({ code: err.code, device: deviceId, messageId: base.messageId, sender: envelope.sender, senderDevice: envelope.senderDevice }, "simulated device could not decrypt an envelope");
     }
     if (stored) this.deps.received.announce(stored);
     if (stored && content && this.wantsDeliveryReceipt(content, e164, deviceId)) {
@@ -279,6 +291,18 @@ export class SimNetwork {
     }
   }
 
+  private discard(item: InboxItem, envelope: Envelope | undefined, reason: DiscardReason, detail: string): void {
+    this.deps.discarded.add({
+      e164: item.e164,
+      deviceId: item.deviceId,
+      messageId: envelope ? messageIdToString(envelope.id) : "",
+      sender: envelope?.sender ?? "",
+      senderDevice: envelope?.senderDevice ?? 0,
+      reason,
+      detail,
+    });
+  }
+
   /** Like a phone: a delivery receipt for messages people see (not for reactions, receipts or typing), sent once
    * per user, by its lowest-numbered device, unless the user turned receipts off. */
   private wantsDeliveryReceipt(content: Content, e164: string, deviceId: number): boolean {
@@ -287,6 +311,12 @@ export class SimNetwork {
     const user = this.deps.directory.get(e164);
     return !!user && user.sendReceipts && user.devices[0]?.deviceId === deviceId;
   }
+}
+
+/** The SignalError's text with libsignal's own below it (which says "old counter", "bad MAC", ...). */
+function describeSignalError(err: SignalError): string {
+  const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? ` (${err.cause.message})` : "";
+  return `${err.message}${cause}`;
 }
 
 function decodeEnvelopeOrUndefined(bytes: Uint8Array): Envelope | undefined {

@@ -13,6 +13,7 @@ export interface CryptoDeviceRow {
 
 export interface CryptoDeviceRegistry {
   get(userId: string): Promise<CryptoDeviceRow | undefined>;
+  all(): Promise<CryptoDeviceRow[]>;
   /** The user's device if it is this one (a message for an older device of the user finds nothing). */
   byDevice(userId: string, deviceId: string): Promise<CryptoDeviceRow | undefined>;
   /** Records a new device, replacing the user's previous one (whose store is then no longer used). */

@@ -28,10 +28,13 @@ import type { MatrixClient } from "../client.js";
 import type { CryptoDeviceRegistry, CryptoDeviceRow } from "./device-registry.js";
 import type { ToDeviceEvent } from "../events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../transaction.js";
-import { installCryptoStorage } from "./indexeddb.js";
+import { detachCryptoStorage, installCryptoStorage, storeNameOfDatabase } from "./indexeddb.js";
+import { importLegacyStores, legacyStoreFiles } from "./legacy-import.js";
 import { MachinePool, type MachineOwner } from "./machine-pool.js";
+import { observed, type CryptoObserver } from "./observer.js";
 import { deviceHttp, flushOutgoingRequests, sendToDevice, type DeviceHttp } from "./outgoing-requests.js";
 import { MEGOLM, RoomStateCache, type RoomCryptoState } from "./room-state.js";
+import type { CryptoRecordStore } from "./record-store.js";
 import { loadOrCreateStoreKey } from "./store-key.js";
 import { StoreLock } from "./store-lock.js";
 
@@ -39,17 +42,21 @@ export interface CryptoEngineOptions {
   client: MatrixClient;
   /** Which device each user has, and how far its to-device inbox was read (kept by the caller). */
   devices: CryptoDeviceRegistry;
-  /** Folder of the crypto stores (one SQLite file pair per device); created with mode 0700. */
+  /** Where every device's crypto store lives (the bridge database). */
+  records: CryptoRecordStore;
+  /** Folder of the lock that keeps a second bridge process off the same crypto state; created with mode 0700. */
   storeDir: string;
   /** The store encryption key; kept outside storeDir. */
   keyPath: string;
   /** Shown in users' device lists, e.g. "WhatsApp bridge". */
   deviceDisplayName: string;
-  /** Machines kept open at most (default 64). */
+  /** Machines (devices with their crypto state in memory) kept open at most (default 128). */
   maxOpenMachines?: number;
   log: Logger;
   /** Room keys arrived (or were withheld) for these sessions: events waiting for them can be tried again. */
   onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
+  /** Told of each encryption, decryption and to-device message, and of each store load (metrics). */
+  observer?: CryptoObserver;
   /**
    * Which devices in a room get the room keys of the bridge's users: every device (the default), or only those their
    * owner cross-signed (the library's identity-based strategy; a user without cross-signing gets none).
@@ -109,22 +116,41 @@ export class MatrixCryptoEngine {
     this.rooms = new RoomStateCache(opts.client);
     this.pool = new MachinePool({
       storeKey,
-      maxOpen: opts.maxOpenMachines ?? 64,
+      maxOpen: opts.maxOpenMachines ?? 128,
       log: opts.log,
       onOpen: (machine, owner) => this.onMachineOpen(machine, owner),
+      ...(opts.observer ? { onStoreOpened: (seconds: number) => opts.observer!.storeOpened(seconds) } : {}),
     });
   }
 
-  /** Loads the wasm engine and takes the store folder's lock (one process per store). */
+  /**
+   * Loads the wasm engine and takes the store folder's lock (one process per store). Crypto stores an older bridge
+   * kept in files there are imported into the record store first.
+   */
   static async start(opts: CryptoEngineOptions): Promise<MatrixCryptoEngine> {
-    await installCryptoStorage(opts.storeDir);
-    const storeKey = loadOrCreateStoreKey(opts.keyPath);
     const lock = StoreLock.acquire(opts.storeDir);
-    return new MatrixCryptoEngine(opts, lock, storeKey);
+    let engine: MatrixCryptoEngine | undefined;
+    try {
+      await installCryptoStorage(opts.records, (database, err) => {
+        opts.log.error({ err, database }, "saving the Matrix crypto store failed; the operation was undone and the device's machine is reloaded");
+        engine?.pool.discardStore(storeNameOfDatabase(database));
+      });
+      if (legacyStoreFiles(opts.storeDir).length > 0) {
+        const storeNames = (await opts.devices.all()).map((d) => d.storeName);
+        await importLegacyStores({ storeDir: opts.storeDir, storeNames, records: opts.records, log: opts.log });
+      }
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const storeKey = loadOrCreateStoreKey(opts.keyPath);
+    engine = new MatrixCryptoEngine(opts, lock, storeKey);
+    return engine;
   }
 
   async stop(): Promise<void> {
     await this.pool.close();
+    detachCryptoStorage(this.opts.records);
     this.lock.release();
   }
 
@@ -151,6 +177,23 @@ export class MatrixCryptoEngine {
       pending.catch(() => this.ready.get(userId) === pending && this.ready.delete(userId));
     }
     return (await pending).deviceId;
+  }
+
+  /**
+   * Retires the user's device (deleted on the homeserver; its crypto store is no longer used) and gives the user a
+   * new one, cross-signed again. For an admin repairing a device whose sessions are broken. Returns the new ID.
+   */
+  async resetDevice(userId: string): Promise<string> {
+    const old = await this.devices.get(userId);
+    if (!old) return this.ensureDevice(userId);
+    const pending = this.setUpDevice(userId, old);
+    this.ready.set(userId, pending);
+    pending.catch(() => this.ready.get(userId) === pending && this.ready.delete(userId));
+    const fresh = await pending;
+    await this.opts.client
+      .request("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(old.deviceId)}`, { asUser: userId, body: {} })
+      .catch((err) => this.opts.log.warn({ err, user: userId }, "could not delete the retired device"));
+    return fresh.deviceId;
   }
 
   private async setUpDevice(userId: string, replacing?: CryptoDeviceRow): Promise<CryptoDeviceRow> {
@@ -246,14 +289,14 @@ export class MatrixCryptoEngine {
       return;
     }
     const { to_user_id: _u, to_device_id: _d, ...event } = ev;
-    await this.pool.use(ownerOf(row), async (machine) => {
+    await observed(this.opts.observer, "olm_to_device", () => this.pool.use(ownerOf(row), async (machine) => {
       // The MSC4186 variant: a missing one-time-key count means "unchanged", which is what a lone to-device item says.
       const processed = await machine.receiveSyncChangesMsc4186(JSON.stringify([event]), new DeviceLists(), new Map(), undefined, untrusted());
       for (const p of processed) {
         if ("utdInfo" in p) this.opts.log.warn({ user: redactDigits(row.userId), sender: redactDigits(ev.sender), type: ev.type }, "a to-device message for the bridge could not be decrypted");
       }
       await flushOutgoingRequests(machine, this.http(row), this.opts.log);
-    });
+    }));
   }
 
   /**
@@ -349,7 +392,7 @@ export class MatrixCryptoEngine {
     const sessionId = typeof ev.content.session_id === "string" ? ev.content.session_id : "";
     if (ev.content.algorithm !== MEGOLM) return { kind: "failed", reason: `unsupported encryption algorithm ${String(ev.content.algorithm)}` };
     const row = await this.readyDevice(asUser);
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_decrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       try {
         const decrypted = await machine.decryptRoomEvent(JSON.stringify(ev), new RoomId(ev.room_id), untrusted());
         const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
@@ -366,7 +409,7 @@ export class MatrixCryptoEngine {
         if (err.code === DecryptionErrorCode.MissingRoomKey || err.code === DecryptionErrorCode.UnknownMessageIndex) return { kind: "missing_key" as const, sessionId };
         return { kind: "failed" as const, reason: err.description };
       }
-    });
+    }), (outcome) => outcome.kind);
   }
 
   /**
@@ -383,7 +426,7 @@ export class MatrixCryptoEngine {
     }
     const recipients = state.recipients.includes(asUser) ? state.recipients : [...state.recipients, asUser];
     const users = () => recipients.map((u) => new UserId(u));
-    return this.pool.use(ownerOf(row), async (machine) => {
+    return observed(this.opts.observer, "megolm_encrypt", () => this.pool.use(ownerOf(row), async (machine) => {
       const http = this.http(row);
       const room = new RoomId(roomId);
       await machine.updateTrackedUsers(users());
@@ -400,7 +443,7 @@ export class MatrixCryptoEngine {
       const encrypted = await machine.encryptRoomEvent(room, type, JSON.stringify(content));
       const excluded = this.sharing === "cross_signed" ? await unsignedDevices(machine, recipients) : [];
       return { content: JSON.parse(encrypted) as Record<string, unknown>, excluded };
-    }).then(async ({ content: sealed, excluded }) => {
+    })).then(async ({ content: sealed, excluded }) => {
       // Outside the machine's lock: telling the user sends (and encrypts) a notice with the same device.
       if (excluded.length > 0) await this.opts.onDevicesExcluded?.(asUser, roomId, excluded);
       return sealed;

@@ -4,7 +4,7 @@
 import { DeviceId, OlmMachine, StoreHandle, UserId } from "@matrix-org/matrix-sdk-crypto-wasm";
 import type { Logger } from "pino";
 import { KeyedLock } from "../../util/keyed-lock.js";
-import { releaseStoreFiles } from "./indexeddb.js";
+import { wasmHeapBytes } from "./wasm-memory.js";
 
 export interface MachineOwner {
   userId: string;
@@ -20,6 +20,8 @@ export interface MachinePoolOptions {
   log: Logger;
   /** Runs once after each open, inside the machine's lock (callbacks, catching up on what happened while closed). */
   onOpen?: (machine: OlmMachine, owner: MachineOwner) => Promise<void>;
+  /** How long loading a machine from its store took (metrics). */
+  onStoreOpened?: (seconds: number) => void;
 }
 
 interface Entry {
@@ -90,6 +92,7 @@ export class MachinePool {
     } finally {
       handle.free();
     }
+    this.opts.onStoreOpened?.((performance.now() - started) / 1000);
     // Room key requests would let other devices ask our devices for keys; the bridge never needs that.
     machine.roomKeyRequestsEnabled = false;
     machine.roomKeyForwardingEnabled = false;
@@ -109,9 +112,22 @@ export class MachinePool {
     const entry = this.open.get(userId);
     if (!entry) return;
     this.open.delete(userId);
+    // Frees the wasm machine and closes its IndexedDB connections; the store's records then leave memory too.
     entry.machine.close();
-    // The shim closes its IndexedDB connections asynchronously; release the files once that has happened.
-    setImmediate(() => releaseStoreFiles(entry.owner.storeName));
+    this.opts.log.debug({ user: userId, open: this.open.size, wasmHeapMiB: mib(wasmHeapBytes()) }, "crypto machine closed");
+  }
+
+  /**
+   * Closes the machine of this store once the operations queued for it are done: a save of its store failed, so what
+   * the machine holds in memory may be ahead of what is stored; it is reloaded from the stored state when next used.
+   */
+  discardStore(storeName: string): void {
+    for (const [userId, entry] of this.open) {
+      if (entry.owner.storeName !== storeName) continue;
+      void this.lock.run(userId, async () => {
+        if (this.open.get(userId) === entry) this.closeEntry(userId);
+      });
+    }
   }
 
   private evictIdle(): void {
@@ -142,4 +158,8 @@ function wasmLogger(log: Logger): { debug(d: unknown): void; info(d: unknown): v
     warn: (d) => log.debug({ engine: String(d) }, "crypto engine"),
     error: (d) => log.warn({ engine: String(d) }, "crypto engine"),
   };
+}
+
+function mib(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : Math.round(bytes / 104857.6) / 10;
 }

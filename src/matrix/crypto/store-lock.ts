@@ -3,7 +3,7 @@
 // The lock is an exclusive SQLite lock (an OS file lock), so it vanishes with the process, also after SIGKILL.
 import Database from "better-sqlite3";
 import { join } from "node:path";
-import { createPrivateFile } from "../../util/private-files.js";
+import { createPrivateFile, ensurePrivateDir } from "../../util/private-files.js";
 
 export class StoreLockedError extends Error {
   constructor(folder: string, holder: string) {
@@ -17,6 +17,7 @@ export class StoreLock {
 
   /** Takes the lock for `folder` or throws StoreLockedError. */
   static acquire(folder: string): StoreLock {
+    ensurePrivateDir(folder);
     const path = join(folder, "bridge.lock");
     // It holds only a PID, but like every file in the folder it is the bridge's alone.
     createPrivateFile(path);

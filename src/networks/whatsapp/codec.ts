@@ -1,6 +1,6 @@
 // The core's events <-> WhatsApp's content protobuf (interop-protocol §8), as the outbox and inbox store it.
 import { create } from "@bufbuild/protobuf";
-import type { MessageRef, OutgoingEvent, RemoteEvent } from "../../core/events.js";
+import type { MessageRef, OutgoingEvent, ReceiptKind, RemoteEvent } from "../../core/events.js";
 import type { ContentCodec, Encoded } from "../../core/ports.js";
 import { codePoints } from "../../core/text-limits.js";
 import { decodeContent, encodeContent } from "../../protocol/content.js";
@@ -8,6 +8,15 @@ import { isProtocolError } from "../../protocol/errors.js";
 import { chatStateContent, ChatStateKind, editContent, reactionContent, receiptContent, ReceiptType, revokeContent, textContent } from "../../protocol/content-builders.js";
 import { ContentSchema, ProtocolMessage_Type, type Content, type Message } from "../../protocol/gen/content_pb.js";
 import { MAX_CONTENT_BYTES } from "../../protocol/limits.js";
+import { disappearingTimerContent, expirationOf, withExpiration } from "../../protocol/content-ephemeral.js";
+import { unwrapMessage } from "../../protocol/content-wrappers.js";
+import { contactEvent } from "./kinds/contact.js";
+import { contextOf, previewFields, previewOf } from "./kinds/context.js";
+import { locationEvent, locationMessage } from "./kinds/location.js";
+import { pinEvent, pinMessage } from "./kinds/pin.js";
+import { pollEvent } from "./kinds/poll.js";
+import { stickerFromImage } from "./kinds/sticker.js";
+import { viewOnceEvent } from "./kinds/view-once.js";
 import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";
 
 /** A Content is at most MAX_CONTENT_BYTES once padded; this leaves room for the quote, the edit wrapper and padding. */
@@ -17,12 +26,16 @@ export const whatsAppCodec: ContentCodec = {
   decode(bytes) {
     if (bytes.length === 0) return { kind: "unsupported", what: "a message that could not be decrypted" };
     let content: Content;
+    const dropped: string[] = [];
     try {
-      content = decodeContent(bytes);
+      content = decodeContent(bytes, dropped);
     } catch (err) {
       return { kind: "unsupported", what: "an unreadable message", detail: (err as Error).message };
     }
-    return contentToEvent(content);
+    const event = contentToEvent(content);
+    // A message of a disappearing chat says how long it lives; the core schedules its redaction.
+    const expiresInSeconds = content.message && (event.kind === "message" || event.kind === "media") ? expirationOf(content.message) : 0;
+    return { ...event, ...(dropped.length > 0 ? { dropped } : {}), ...(expiresInSeconds > 0 ? { expiresInSeconds } : {}) };
   },
   encode(event, chat) {
     try {
@@ -35,19 +48,31 @@ export const whatsAppCodec: ContentCodec = {
   },
 };
 
-function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: number }): Encoded {
+function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded {
   const now = BigInt(chat.nowMs);
   const key = (ref: MessageRef) => ({ id: ref.messageId, remoteJid: chat.contact, fromMe: ref.fromMe });
+  // In a chat with disappearing messages, WhatsApp's clients expect new messages wrapped and carrying the timer.
+  const timed = (content: Content) => (chat.disappearingSeconds ? withExpiration(content, chat.disappearingSeconds) : content);
   switch (event.kind) {
     case "message": {
       const text = event.emote ? `/me ${event.text}` : event.text;
-      return tooLong(text, "the message") ?? ok(textContent(text, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined));
+      const quote = event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined;
+      const tooBig = tooLong(text, "the message");
+      if (tooBig) return tooBig;
+      if (!event.mentions?.length && !event.preview) return ok(timed(textContent(text, quote)));
+      // Mentions and previews live in the extended text's fields.
+      const contextInfo = { ...(quote ?? {}), ...(event.mentions?.length ? { mentionedJid: event.mentions } : {}) };
+      return ok(timed(create(ContentSchema, { message: { extendedTextMessage: { text, ...previewFields(event.preview), contextInfo } } })));
     }
+    case "location":
+      return ok(timed(create(ContentSchema, { message: locationMessage(event.place, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined) })));
+    case "pin":
+      return ok(create(ContentSchema, { message: pinMessage(event.target, chat.contact, event.pinned, chat.nowMs) }));
     case "edit":
       return tooLong(event.text, "the edited text") ?? ok(editContent(key(event.target), event.text, now));
     case "media":
       if (!isWhatsAppMedia(event.media)) return { ok: false, reason: "the file was prepared for another network" };
-      return ok(create(ContentSchema, { message: event.media.value as MessageInit }));
+      return ok(timed(create(ContentSchema, { message: event.sticker ? stickerFromImage(event.media.value as MessageInit) : (event.media.value as MessageInit) })));
     case "delete":
       return ok(revokeContent(key(event.target), now));
     case "reaction":
@@ -56,6 +81,8 @@ function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: numbe
       return ok(receiptContent(ReceiptType.READ, event.messageIds, now));
     case "typing":
       return ok(chatStateContent(event.typing ? ChatStateKind.COMPOSING : ChatStateKind.PAUSED));
+    case "disappearing_timer":
+      return ok(disappearingTimerContent(event.seconds, chat.nowMs));
   }
 }
 
@@ -75,35 +102,52 @@ function tooLong(text: string, what: string): Encoded | undefined {
   return { ok: false, reason: `${what} is too long to send (${chars} characters; at most about ${fit} fit in one message)` };
 }
 
-export function plainTextOf(m: Message | undefined): string | undefined {
-  if (!m) return undefined;
+export function plainTextOf(wrapped: Message | undefined): string | undefined {
+  if (!wrapped) return undefined;
+  const m = unwrapMessage(wrapped).message;
   return m.conversation || m.extendedTextMessage?.text || m.imageMessage?.caption || m.videoMessage?.caption || m.documentMessage?.caption || undefined;
 }
+
+/** An inactive device got it: for the sender that is a delivery. */
+const RECEIPT_KINDS: Partial<Record<ReceiptType, ReceiptKind>> = {
+  [ReceiptType.DELIVERED]: "delivered",
+  [ReceiptType.INACTIVE]: "delivered",
+  [ReceiptType.READ]: "read",
+  [ReceiptType.PLAYED]: "played",
+  [ReceiptType.READ_SELF]: "read_self",
+  [ReceiptType.PLAYED_SELF]: "played_self",
+};
 
 function contentToEvent(c: Content): RemoteEvent {
   if (c.message) return messageToEvent(c.message);
   if (c.receipt) {
     const t = c.receipt.type;
-    return { kind: "receipt", receipt: t === ReceiptType.READ ? "read" : t === ReceiptType.PLAYED ? "played" : "delivered", messageIds: [...c.receipt.messageIds] };
+    return { kind: "receipt", receipt: RECEIPT_KINDS[t] ?? "delivered", messageIds: [...c.receipt.messageIds] };
   }
   if (c.chatState) return { kind: "typing", typing: c.chatState.state === ChatStateKind.COMPOSING, audio: c.chatState.audio };
   return { kind: "unsupported", what: "an empty message" };
 }
 
-function messageToEvent(m: Message): RemoteEvent {
+function messageToEvent(wrapped: Message): RemoteEvent {
+  // Wrappers (disappearing chats, captioned documents, newer edits) only add flags to the message inside.
+  const { message: m, viewOnce } = unwrapMessage(wrapped);
+  if (viewOnce) return viewOnceEvent(m);
   if (m.conversation) return { kind: "message", text: m.conversation };
   const ext = m.extendedTextMessage;
   if (ext?.text) {
     const ctx = ext.contextInfo;
+    const preview = previewOf(ext);
+    const extras = { ...contextOf(ctx), ...(preview ? { preview } : {}) };
     if (ctx?.stanzaId) {
       const quotedText = plainTextOf(ctx.quotedMessage);
-      return { kind: "message", text: ext.text, replyTo: { messageId: ctx.stanzaId, ...(quotedText ? { quotedText } : {}) } };
+      return { kind: "message", text: ext.text, replyTo: { messageId: ctx.stanzaId, ...(quotedText ? { quotedText } : {}) }, ...extras };
     }
-    return { kind: "message", text: ext.text };
+    return { kind: "message", text: ext.text, ...extras };
   }
   const r = m.reactionMessage;
   if (r?.key?.id) return { kind: "reaction", targetId: r.key.id, emoji: r.text };
   const p = m.protocolMessage;
+  if (p?.type === ProtocolMessage_Type.EPHEMERAL_SETTING) return { kind: "disappearing_timer", seconds: p.ephemeralExpiration };
   if (p?.key?.id) {
     if (p.type === ProtocolMessage_Type.REVOKE) return { kind: "delete", targetId: p.key.id };
     if (p.type === ProtocolMessage_Type.MESSAGE_EDIT) {
@@ -113,16 +157,20 @@ function messageToEvent(m: Message): RemoteEvent {
     }
     return { kind: "unsupported", what: "a protocol message of an unknown type" };
   }
-  const media = m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage;
+  const media = m.imageMessage ?? m.videoMessage ?? m.audioMessage ?? m.documentMessage ?? m.ptvMessage ?? m.stickerMessage;
   if (media) {
     const replyTo = media.contextInfo?.stanzaId;
-    return { kind: "media", media: whatsAppMedia(m), what: mediaWhat(m), ...(replyTo ? { replyTo } : {}) };
+    return { kind: "media", media: whatsAppMedia(m), what: mediaWhat(m), ...(replyTo ? { replyTo } : {}), ...(m.stickerMessage ? { sticker: true } : {}), ...contextOf(media.contextInfo) };
   }
-  return { kind: "unsupported", what: "a message of a kind this bridge does not know (for example a sticker, poll, location or contact)" };
+  const other = locationEvent(m) ?? contactEvent(m) ?? pollEvent(m) ?? pinEvent(m);
+  if (other) return other;
+  return { kind: "unsupported", what: "a message of a kind this bridge does not know" };
 }
 
 function mediaWhat(m: Message): string {
   if (m.imageMessage) return "an image";
+  if (m.stickerMessage) return "a sticker";
+  if (m.ptvMessage) return "a video note";
   if (m.videoMessage) return "a video";
   if (m.audioMessage) return m.audioMessage.ptt ? "a voice note" : "an audio file";
   return "a file";

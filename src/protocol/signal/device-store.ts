@@ -25,8 +25,9 @@ import {
 import { checkDeviceAddress, type DeviceAddress, formatDevice } from "./address.js";
 import { SignalError, type SignalErrorCode } from "./errors.js";
 import { withIdentityLock } from "./identity-lock.js";
+import { ratchetsCommitted, type RatchetPosition } from "./ratchet-watch.js";
 import { WriteBuffer } from "./write-buffer.js";
-import type { SqlDatabase } from "../../sql/sql.js";
+import { StoreError, type SqlDatabase, type SqlValue } from "../../sql/sql.js";
 
 type Db = SqlDatabase;
 
@@ -212,12 +213,14 @@ export class SignalDeviceStore {
    */
   async transact<T>(fn: (uow: SignalUnitOfWork) => Promise<T>, alsoInTransaction?: (result: T) => Promise<void> | void): Promise<T> {
     return withIdentityLock(this.local, async () => {
+      const outermost = !this.db.inTransaction;
       const uow = await this.begin();
       const result = await fn(uow);
       await this.db.transaction(async () => {
         await uow.commit();
         await alsoInTransaction?.(result);
       });
+      if (outermost) uow.reportDurable();
       return result;
     });
   }
@@ -248,7 +251,12 @@ export class SignalUnitOfWork
   private readonly nextIds: Record<KeyIdKind, number>;
   private idsChanged = false;
   private readonly identityChanges = new Map<string, number>();
-  private storeFailure: SignalError | undefined;
+  private storeFailure: SignalError | StoreError | undefined;
+  /**
+   * Reads for libsignal's store callbacks. libsignal hands an error thrown there back as text only, so a database
+   * error (a full disk) is kept here and rethrown as itself: it must not pass for an undecryptable message.
+   */
+  private readonly reads: Pick<Db, "get" | "all">;
 
   private readonly sessions: WriteBuffer<SessionRow>;
   private readonly identities: WriteBuffer<IdentityRow>;
@@ -256,6 +264,8 @@ export class SignalUnitOfWork
   private readonly signedPreKeys: WriteBuffer<SignedPreKeyRow>;
   private readonly kyberPreKeys: WriteBuffer<KyberPreKeyRow>;
   private readonly kyberUses: KyberUseRow[] = [];
+  /** Where each message this unit of work encrypted sits on its chain, for the stale-ratchet watch. */
+  private readonly sent: { remote: DeviceAddress; position: RatchetPosition }[] = [];
 
   /** Use SignalDeviceStore.begin(), which reads the device's row first. */
   constructor(
@@ -274,7 +284,15 @@ export class SignalUnitOfWork
       kyberPrekey: row.next_kyber_prekey_id,
     };
     const id = this.localId;
-    const db = this.db;
+    const keep = (err: unknown): never => {
+      if (err instanceof StoreError) this.storeFailure ??= err;
+      throw err;
+    };
+    this.reads = {
+      get: <T>(sql: string, params?: readonly SqlValue[]) => store.db.get<T>(sql, params).catch(keep),
+      all: <T>(sql: string, params?: readonly SqlValue[]) => store.db.all<T>(sql, params).catch(keep),
+    };
+    const db = this.reads;
     this.sessions = new WriteBuffer(async (key) => {
       const [uri, device] = splitRemoteKey(key);
       const r = await db.get<{ record: Buffer; updated_at: number }>(SQL.sessionGet, [id, uri, device]);
@@ -341,9 +359,13 @@ export class SignalUnitOfWork
       this.state = "committed";
       return;
     }
+    // Outside any transaction the writes are durable when writeAll returns; inside one, only when it commits
+    // (transact() reports them then).
+    const standalone = !this.db.inTransaction;
     try {
       await this.writeAll();
       this.state = "committed";
+      if (standalone) this.reportDurable();
     } catch (err) {
       this.state = "discarded";
       throw err;
@@ -391,6 +413,16 @@ export class SignalUnitOfWork
     });
   }
 
+  /** Its writes are on disk: what it encrypted is now "used" for the stale-ratchet watch (once). */
+  reportDurable(): void {
+    ratchetsCommitted(this.db, this.local, this.sent.splice(0));
+  }
+
+  /** Records where a message encrypted in this unit of work sits on its sending chain (see ratchet-watch.ts). */
+  noteSent(remote: DeviceAddress, position: RatchetPosition | undefined): void {
+    if (position) this.sent.push({ remote, position });
+  }
+
   /** Drops the buffered writes; the unit of work cannot be used afterwards. */
   discard(): void {
     this.state = "discarded";
@@ -406,7 +438,7 @@ export class SignalUnitOfWork
   }
 
   /** The error a store method raised during the last libsignal call, if any (cleared by reading it). */
-  takeStoreFailure(): SignalError | undefined {
+  takeStoreFailure(): SignalError | StoreError | undefined {
     const err = this.storeFailure;
     this.storeFailure = undefined;
     return err;
@@ -539,7 +571,7 @@ export class SignalUnitOfWork
 
   /** Device IDs of `remoteUri` that this device holds a session record for, ascending. */
   async sessionDevices(remoteUri: string): Promise<number[]> {
-    const rows = await this.db.all<{ remote_device: number; record: Buffer; updated_at: number }>(SQL.sessionsForUri, [this.localId, remoteUri]);
+    const rows = await this.reads.all<{ remote_device: number; record: Buffer; updated_at: number }>(SQL.sessionsForUri, [this.localId, remoteUri]);
     const fromDb = rows.map((r): [string, SessionRow] => [
         remoteKey(remoteUri, r.remote_device),
         { remoteUri, remoteDevice: r.remote_device, record: bytes(r.record), updatedAt: r.updated_at },
@@ -600,7 +632,7 @@ export class SignalUnitOfWork
   }
 
   async listSignedPreKeys(): Promise<SignedPreKeyRow[]> {
-    const rows = await this.db.all<{ key_id: number; record: Buffer; created_at: number; superseded_at: number | null }>(SQL.signedAll, [this.localId]);
+    const rows = await this.reads.all<{ key_id: number; record: Buffer; created_at: number; superseded_at: number | null }>(SQL.signedAll, [this.localId]);
     const fromDb = rows.map((r): [string, SignedPreKeyRow] => [
         String(r.key_id),
         { keyId: r.key_id, record: bytes(r.record), createdAt: r.created_at, supersededAt: r.superseded_at },
@@ -646,7 +678,7 @@ export class SignalUnitOfWork
     const seenPending = this.kyberUses.some(
       (u) => u.keyId === kyberPreKeyId && u.signedPreKeyId === signedPreKeyId && sameBytes(u.baseKey, base),
     );
-    if (seenPending || (await this.db.get(SQL.kyberUseExists, [this.localId, kyberPreKeyId, signedPreKeyId, base])) !== undefined) {
+    if (seenPending || (await this.reads.get(SQL.kyberUseExists, [this.localId, kyberPreKeyId, signedPreKeyId, base])) !== undefined) {
       throw this.fail(
         "replayed-prekey-message",
         `PreKey message reuses last-resort Kyber prekey ${kyberPreKeyId} with a base key seen before`,
@@ -666,7 +698,7 @@ export class SignalUnitOfWork
   }
 
   async listKyberLastResortPreKeys(): Promise<KyberPreKeyRow[]> {
-    const rows = await this.db.all<{ key_id: number; record: Buffer; created_at: number; superseded_at: number | null }>(SQL.kyberAllLastResort, [this.localId]);
+    const rows = await this.reads.all<{ key_id: number; record: Buffer; created_at: number; superseded_at: number | null }>(SQL.kyberAllLastResort, [this.localId]);
     const fromDb = rows.map((r): [string, KyberPreKeyRow] => [
       String(r.key_id),
       {

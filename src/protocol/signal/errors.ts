@@ -1,5 +1,6 @@
 // One error type for the Signal layer, with a code the caller can branch on instead of parsing libsignal messages.
 import { ErrorCode, LibSignalErrorBase } from "@signalapp/libsignal-client";
+import { StoreError } from "../../sql/sql.js";
 
 export type SignalErrorCode =
   /** Bad argument from our own code (device ID out of range, unit of work already committed, ...). */
@@ -34,13 +35,17 @@ export class SignalError extends Error {
   }
 }
 
-/** Maps an error thrown by a libsignal call to a SignalError (our own errors pass through unchanged). */
-export function translateLibsignalError(err: unknown, fallback: SignalErrorCode, context: string): SignalError {
-  if (err instanceof SignalError) return err;
+/**
+ * Maps an error thrown by a libsignal call to a SignalError (our own errors pass through unchanged). A database
+ * error raised by a store method inside the call (a full disk, an unreachable database) comes back as itself: it
+ * says nothing about the ciphertext, and calling it undecryptable would make the caller give the message up.
+ */
+export function translateLibsignalError(err: unknown, fallback: SignalErrorCode, context: string): SignalError | StoreError {
+  if (err instanceof SignalError || err instanceof StoreError) return err;
   // Errors our store methods throw inside a libsignal call come back wrapped; find ours in the cause chain.
   let cause: unknown = err;
   for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
-    if (cause instanceof SignalError) return cause;
+    if (cause instanceof SignalError || cause instanceof StoreError) return cause;
     cause = cause.cause;
   }
   const text = err instanceof Error ? err.message : String(err);

@@ -21,6 +21,7 @@ export {
   type RemoteIdentity,
 } from "./identity.js";
 export { withIdentityLock } from "./identity-lock.js";
+export { onStaleRatchet, type StaleRatchet } from "./ratchet-watch.js";
 export {
   createDeviceKeysUpload,
   DEFAULT_ONE_TIME_PREKEYS,

@@ -22,6 +22,7 @@ import { checkDeviceAddress, type DeviceAddress, formatDevice, toProtocolAddress
 import { type DevicePreKeyBundle, devicePreKeyBundleSchema } from "./bundle.js";
 import type { SignalUnitOfWork } from "./device-store.js";
 import { SignalError, translateLibsignalError } from "./errors.js";
+import { sendingPosition } from "./ratchet-watch.js";
 
 /** `prekey` = libsignal PreKeySignalMessage (envelope type PREKEY_MESSAGE), `message` = SignalMessage (MESSAGE). */
 export type CiphertextKind = "prekey" | "message";
@@ -143,11 +144,10 @@ export async function encryptTo(
   if (kind !== CiphertextMessageType.PreKey && kind !== CiphertextMessageType.Whisper) {
     throw new SignalError("invalid-message", `libsignal produced an unexpected message type ${kind}`);
   }
-  return {
-    type: kind === CiphertextMessageType.PreKey ? "prekey" : "message",
-    ciphertext: message.serialize(),
-    remoteRegistrationId: record.remoteRegistrationId(),
-  };
+  const type = kind === CiphertextMessageType.PreKey ? "prekey" : "message";
+  const ciphertext = message.serialize();
+  uow.noteSent(remote, sendingPosition(type, ciphertext));
+  return { type, ciphertext, remoteRegistrationId: record.remoteRegistrationId() };
 }
 
 export interface DecryptedMessage {

@@ -1,6 +1,6 @@
 // WhatsApp's content protobuf <-> the core's events: every kind both ways, and what cannot be read or sent.
 import assert from "node:assert/strict";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { OutgoingEvent } from "../../../src/core/events.js";
 import { TEXT_MAX_BYTES, whatsAppCodec as codec } from "../../../src/networks/whatsapp/codec.js";
 import { stripReplyFallback } from "../../../src/networks/whatsapp/formatting/reply-fallback.js";
@@ -8,6 +8,7 @@ import { whatsAppDialect, whatsAppIds, whatsAppMedia } from "../../../src/networ
 import { decodeContent, encodeContent } from "../../../src/protocol/content.js";
 import { editContent, reactionContent, revokeContent, textContent } from "../../../src/protocol/content-builders.js";
 import { ContentSchema } from "../../../src/protocol/gen/content_pb.js";
+import { pad } from "../../../src/protocol/padding.js";
 
 const ANNA = "tel:+4915112345678";
 const ID = "A".repeat(32);
@@ -49,6 +50,38 @@ describe("WhatsApp codec", () => {
     assert.ok(!broken.ok && /cannot be sent in a form WhatsApp accepts/.test(broken.reason), "refused, not thrown");
   });
 
+  it("wraps messages of a disappearing chat as WhatsApp does and encodes timer changes", () => {
+    const timed = (ev: OutgoingEvent) => {
+      const out = codec.encode(ev, { ...chat, disappearingSeconds: 86400 });
+      assert.ok(out.ok, out.ok ? "" : out.reason);
+      return decodeContent(out.bytes).message;
+    };
+    const text = timed({ kind: "message", text: "hi", emote: false })?.ephemeralMessage?.message?.extendedTextMessage;
+    assert.deepEqual([text?.text, text?.contextInfo?.expiration], ["hi", 86400]);
+    const img = timed({ kind: "media", media: whatsAppMedia({ imageMessage: image }) })?.ephemeralMessage?.message?.imageMessage;
+    assert.deepEqual([img?.caption, img?.contextInfo?.expiration], ["c", 86400]);
+    assert.equal(timed({ kind: "reaction", target: { messageId: ID, sender: ANNA, fromMe: false }, emoji: "x" })?.reactionMessage?.text, "x", "reactions are not wrapped");
+    const setting = sent({ kind: "disappearing_timer", seconds: 604800 }).message?.protocolMessage;
+    assert.deepEqual([setting?.type, setting?.ephemeralExpiration, setting?.ephemeralSettingTimestamp], [3, 604800, 0n]);
+    const roundTrip = codec.encode({ kind: "message", text: "x", emote: false }, { ...chat, disappearingSeconds: 60 });
+    assert.ok(roundTrip.ok);
+    assert.deepEqual(codec.decode(roundTrip.bytes), { kind: "message", text: "x", expiresInSeconds: 60 });
+  });
+
+  it("encodes locations, pins, mentions, previews and WebP stickers in WhatsApp's fields", () => {
+    const loc = sent({ kind: "location", place: { latitude: 48.1, longitude: 11.5, name: "Marienplatz", accuracyMeters: 20 } }).message?.locationMessage;
+    assert.deepEqual([loc?.degreesLatitude, loc?.degreesLongitude, loc?.name, loc?.accuracyInMeters], [48.1, 11.5, "Marienplatz", 20]);
+    const pin = sent({ kind: "pin", target: { messageId: ID, sender: ANNA, fromMe: false }, pinned: true }).message?.pinInChatMessage;
+    assert.deepEqual([pin?.key?.id, pin?.key?.remoteJid, pin?.type], [ID, ANNA, 1]);
+    assert.equal(sent({ kind: "pin", target: { messageId: ID, sender: ANNA, fromMe: true }, pinned: false }).message?.pinInChatMessage?.type, 2);
+    const text = sent({ kind: "message", text: "@4915112345678 https://x.org", emote: false, mentions: [ANNA], preview: { url: "https://x.org", title: "X" } }).message?.extendedTextMessage;
+    assert.deepEqual([text?.contextInfo?.mentionedJid, text?.matchedText, text?.title], [[ANNA], "https://x.org", "X"]);
+    const webp = sent({ kind: "media", media: whatsAppMedia({ imageMessage: { ...image, mimetype: "image/webp", width: 512, height: 512 } }), sticker: true }).message;
+    assert.deepEqual([webp?.stickerMessage?.mimetype, webp?.stickerMessage?.width, webp?.imageMessage], ["image/webp", 512, undefined]);
+    const png = sent({ kind: "media", media: whatsAppMedia({ imageMessage: image }), sticker: true }).message;
+    assert.ok(png?.imageMessage && !png.stickerMessage, "a sticker that is no WebP goes as the image it is");
+  });
+
   it("refuses a text too long for one message, with both numbers", () => {
     assert.ok(codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES), emote: false }, chat).ok);
     const long = codec.encode({ kind: "message", text: "x".repeat(TEXT_MAX_BYTES + 1), emote: false }, chat);
@@ -68,6 +101,16 @@ describe("WhatsApp codec", () => {
     assert.deepEqual(decode(revokeContent(key, 1n)), { kind: "delete", targetId: ID });
     assert.equal(decode(create(ContentSchema, { message: { imageMessage: image } })).kind, "media");
     assert.equal(decode(create(ContentSchema, { message: {} })).kind, "unsupported");
+  });
+
+  it("passes what it had to leave out of a message on for the log, and the message on as it stands", () => {
+    const bytes = pad(toBinary(ContentSchema, create(ContentSchema, { message: { extendedTextMessage: { text: "re", contextInfo: { stanzaId: "bad id", quotedMessage: { conversation: "q" } } } } })), 1);
+    const ev = codec.decode(bytes);
+    assert.equal(ev.kind, "message");
+    assert.ok(ev.kind === "message" && ev.text === "re" && ev.replyTo === undefined);
+    assert.equal(ev.dropped?.length, 1);
+    assert.match(ev.dropped[0]!, /stanza_id/);
+    assert.equal(codec.decode(encodeContent(textContent("hi"))).dropped, undefined);
   });
 
   it("turns what cannot be read into 'unsupported', naming it, never throwing", () => {

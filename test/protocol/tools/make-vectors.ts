@@ -256,6 +256,31 @@ contentVector(
   },
   9,
 );
+// Added with content kinds beyond v1's first set (compatible growth): a disappearing chat, WhatsApp's own IDs, places.
+contentVector(
+  "content-disappearing-text",
+  "Bob's text in a chat with a 7-day disappearing timer: inside ephemeral_message, the timer in ContextInfo.expiration.",
+  { message: { ephemeralMessage: { message: { extendedTextMessage: { text: "gone in a week", contextInfo: { expiration: 604800 } } } } } },
+  6,
+);
+contentVector(
+  "content-disappearing-timer",
+  "Alice turns on disappearing messages for 24 hours (EPHEMERAL_SETTING, no key).",
+  { message: { protocolMessage: { type: ProtocolMessage_Type.EPHEMERAL_SETTING, ephemeralExpiration: 86400, ephemeralSettingTimestamp: T / 1000n } } },
+  3,
+);
+contentVector(
+  "content-reaction-whatsapp-id",
+  "Bob reacts to a message a WhatsApp client sent, by that client's own message ID.",
+  { message: { reactionMessage: { key: { remoteJid: BOB, fromMe: false, id: "3EB0C431C26A1916E07E" }, text: "👍", senderTimestampMs: T } } },
+  8,
+);
+contentVector(
+  "content-location",
+  "Bob shares a place.",
+  { message: { locationMessage: { degreesLatitude: 52.520008, degreesLongitude: 13.404954, name: "Fernsehturm", address: "Panoramastraße 1A, Berlin" } } },
+  10,
+);
 
 const rejects: RejectVector[] = [];
 function rawEnvelope(overrides: Partial<MessageInitShape<typeof EnvelopeSchema>>): string {

@@ -1,0 +1,143 @@
+// Stickers, video notes, locations, contact cards, polls, pins, mentions, forwarded marks and link previews through
+// the real bridge, both ways where the direction exists, in a plain and an encrypted portal: the Matrix event's
+// shape on one side, what the simulated WhatsApp user decoded on the other.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
+import { encryptLikeAClient, upload } from "./attachments.js";
+import { PIXEL_PNG, startWorld, type World } from "./world.js";
+
+const ANNA = "+4915112340031";
+type Json = Record<string, any>;
+
+for (const encrypted of [false, true]) describe(`bridge end to end: stickers, locations, contacts, polls, pins, mentions, previews (${encrypted ? "encrypted" : "plain"} portal)`, function () {
+  this.timeout(120_000);
+  let w: World;
+  let room: string;
+  let failed = false;
+  const annaGot = async (pred: (c: Json) => boolean, what: string) =>
+    (await w.gk.waitForMessage(ANNA, (m) => m.deviceId === 1 && pred(m.content as Json), 30_000).catch((e: Error) => {
+      throw new Error(`${what}: ${e.message}`);
+    })) as { messageId: string; content: Json; media?: { ok: boolean; sha256?: string } };
+  const inRoom = async (what: string, pred: (e: { type: string; content: Json; sender: string }) => boolean) => (await w.user.waitForEvent(what, (e) => e.roomId === room && pred(e as never), 30_000)) as unknown as { eventId: string; type: string; sender: string; content: Json };
+
+  before(async function () {
+    this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
+    const bridge = encrypted ? { encryption: { default: true, allow: true } } : {};
+    w = await startWorld("kinds", [{ phone: ANNA, name: "Anna" }], { bridge }, undefined, encrypted);
+    room = await w.user.createDm(w.puppet(ANNA), { encrypted });
+    await w.user.waitFor("the puppet to join", () => (w.user.client.getRoom(room)?.getMember(w.puppet(ANNA))?.membership === "join" ? true : undefined));
+    // The Matrix user's interop identity (keys) exists once they have sent something.
+    await w.user.sendText(room, "hi");
+    await annaGot((c) => c.message?.conversation === "hi", "the first message");
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") failed = true;
+  });
+  after(async () => {
+    if (failed && w) console.error(w.bridge.logs.slice(-6000));
+    await w?.stop();
+  });
+
+  it("a WhatsApp sticker is an m.sticker, a video note an m.video", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "image", data: PIXEL_PNG.toString("base64"), mimetype: "image/webp", width: 512, height: 512, sticker: true } });
+    const sticker = await inRoom("the sticker", (e) => e.type === "m.sticker");
+    assert.equal(sticker.sender, w.puppet(ANNA));
+    assert.equal(sticker.content.msgtype, undefined);
+    assert.equal(sticker.content.info?.mimetype, "image/webp");
+    assert.ok(encrypted ? sticker.content.file?.url : sticker.content.url, "the sticker's file is on Matrix");
+    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "video", data: randomBytes(2000).toString("base64"), mimetype: "video/mp4", seconds: 3, videoNote: true } });
+    const note = await inRoom("the video note", (e) => e.content.msgtype === "m.video");
+    assert.equal(note.content.info?.duration, 3000);
+  });
+
+  it("a WhatsApp location is an m.location with geo_uri and MSC3488 fields", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, location: { latitude: 52.52, longitude: 13.405, name: "Fernsehturm", address: "Berlin" } });
+    const loc = await inRoom("the location", (e) => e.content.msgtype === "m.location");
+    assert.equal(loc.content.geo_uri, "geo:52.52,13.405");
+    assert.deepEqual(loc.content["org.matrix.msc3488.location"], { uri: "geo:52.52,13.405", description: "Fernsehturm, Berlin" });
+    assert.match(loc.content.body, /Fernsehturm/);
+  });
+
+  it("a WhatsApp contact card is a readable text that keeps the vCard", async () => {
+    const vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Bob Builder\nTEL;type=CELL:+49 151 99999999\nEND:VCARD";
+    await w.gk.sendAs(ANNA, { to: w.userUri, contacts: [{ name: "Bob Builder", vcard }] });
+    const card = await inRoom("the contact card", (e) => typeof e.content.body === "string" && e.content.body.startsWith("👤 Bob Builder"));
+    assert.equal(card.content.body, "👤 Bob Builder\n📞 +49 151 99999999 (cell)");
+    assert.deepEqual(card.content["fi.mdb.vcard"], [vcard]);
+  });
+
+  it("a WhatsApp poll is an MSC3381 poll start", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, poll: { question: "Lunch?", options: ["Pizza", "Sushi"], maxSelections: 1 } });
+    const poll = await inRoom("the poll", (e) => e.type === "org.matrix.msc3381.poll.start");
+    const start = poll.content["org.matrix.msc3381.poll.start"] as Json;
+    assert.equal(start.question["org.matrix.msc1767.text"], "Lunch?");
+    assert.deepEqual(start.answers.map((a: Json) => a["org.matrix.msc1767.text"]), ["Pizza", "Sushi"]);
+    assert.equal(start.max_selections, 1);
+  });
+
+  it("mentions, the forwarded mark and a link preview arrive with the text", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, text: `look @${w.user.userId.slice(1)} https://example.org/a`, mentions: [w.userUri], forwarded: true, preview: { url: "https://example.org/a", title: "Page A", description: "About A" } });
+    const msg = await inRoom("the decorated text", (e) => typeof e.content.body === "string" && e.content.body.includes("https://example.org/a"));
+    const body = String(msg.content.body);
+    assert.deepEqual(msg.content["m.mentions"], { user_ids: [w.user.userId] });
+    assert.match(String(msg.content.formatted_body), new RegExp(`<a href="https://matrix.to/#/${w.user.userId}">`));
+    assert.ok(body.startsWith("↪️ Forwarded\n"));
+    assert.deepEqual(msg.content["com.beeper.linkpreviews"], [{ matched_url: "https://example.org/a", "og:url": "https://example.org/a", "og:title": "Page A", "og:description": "About A" }]);
+  });
+
+  it("pins cross both ways", async () => {
+    const id = await w.gk.sendAs(ANNA, { to: w.userUri, text: "pin me" });
+    const ev = await inRoom("the message to pin", (e) => e.content.body === "pin me");
+    await w.gk.sendAs(ANNA, { to: w.userUri, pin: { id, pinned: true } });
+    await w.user.waitFor("the pin on Matrix", async () => {
+      const state = await w.user.client.getStateEvent(room, "m.room.pinned_events", "").catch(() => undefined);
+      return (state as { pinned?: string[] } | undefined)?.pinned?.includes((ev as { eventId: string }).eventId) ? true : undefined;
+    });
+    const mine = await w.user.sendText(room, "and this one");
+    const sent = await annaGot((c) => c.message?.conversation === "and this one", "Alice's message");
+    await w.user.client.sendStateEvent(room, "m.room.pinned_events" as never, { pinned: [(ev as { eventId: string }).eventId, mine] } as never, "");
+    const pin = await annaGot((c) => c.message?.pinInChatMessage?.key?.id === sent.messageId, "the pin from Matrix");
+    assert.equal(pin.content.message.pinInChatMessage.type, "PIN_FOR_ALL");
+  });
+
+  it("a Matrix location reaches WhatsApp as a locationMessage", async () => {
+    await w.user.send(room, "m.room.message", { msgtype: "m.location", body: "Marienplatz", geo_uri: "geo:48.137,11.575;u=20", "org.matrix.msc3488.location": { uri: "geo:48.137,11.575;u=20", description: "Marienplatz" } });
+    const got = await annaGot((c) => c.message?.locationMessage !== undefined, "the location");
+    const l = got.content.message.locationMessage;
+    assert.deepEqual([l.degreesLatitude, l.degreesLongitude, l.name, l.accuracyInMeters], [48.137, 11.575, "Marienplatz", 20]);
+  });
+
+  it("a Matrix WebP sticker reaches WhatsApp as a sticker whose file verifies", async () => {
+    const bytes = randomBytes(3000);
+    const info = { mimetype: "image/webp", w: 512, h: 512, size: bytes.length };
+    if (encrypted) {
+      const { ciphertext, file } = await encryptLikeAClient(bytes);
+      const url = await upload(w.user.client, ciphertext, "application/octet-stream");
+      await w.user.send(room, "m.sticker", { body: "cat", info, file: { ...file, url } });
+    } else {
+      await w.user.send(room, "m.sticker", { body: "cat", info, url: await upload(w.user.client, bytes, "image/webp") });
+    }
+    const got = await annaGot((c) => c.message?.stickerMessage !== undefined, "the sticker");
+    assert.equal(got.content.message.stickerMessage.mimetype, "image/webp");
+    assert.equal(got.media?.ok, true, "the simulated phone fetched and verified the sticker's file");
+  });
+
+  it("a Matrix mention of the contact goes out as WhatsApp writes one", async () => {
+    await w.user.send(room, "m.room.message", {
+      msgtype: "m.text",
+      body: "Anna: ping",
+      format: "org.matrix.custom.html",
+      formatted_body: `<a href="https://matrix.to/#/${w.puppet(ANNA)}">Anna</a>: ping`,
+      "m.mentions": { user_ids: [w.puppet(ANNA)] },
+    });
+    const got = await annaGot((c) => c.message?.extendedTextMessage?.text?.endsWith(": ping"), "the mention");
+    assert.equal(got.content.message.extendedTextMessage.text, `@${ANNA.slice(1)}: ping`);
+    assert.deepEqual(got.content.message.extendedTextMessage.contextInfo.mentionedJid, [`tel:${ANNA}`]);
+  });
+
+  it("a Matrix poll is refused with a notice", async () => {
+    await w.user.send(room, "org.matrix.msc3381.poll.start", { "org.matrix.msc3381.poll.start": { question: { "org.matrix.msc1767.text": "?" }, kind: "org.matrix.msc3381.poll.disclosed", max_selections: 1, answers: [{ id: "a", "org.matrix.msc1767.text": "A" }] }, "org.matrix.msc1767.text": "?" });
+    await inRoom("the refusal", (e) => e.content.msgtype === "m.notice" && /polls are not bridged to WhatsApp yet/.test(String(e.content.body)));
+  });
+});
