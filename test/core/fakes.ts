@@ -12,6 +12,7 @@ import { parseConfig } from "../../src/config/load.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
 import { BridgeStore } from "../../src/store/store.js";
 import { minimalConfig } from "../config/fixtures.js";
+import { testDatabaseEngine, testDatabaseUrl } from "../support/test-database.js";
 
 export interface MatrixCall {
   method: keyof MatrixSide;
@@ -347,7 +348,7 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
     .replace('    "example.org": user\n', Object.entries(rules).map(([k, v]) => `    "${k}": ${v}\n`).join(""))
     .replace("bridge:\n", `bridge:\n${settings}`);
   const config = parseConfig(text, join(dir, "config.yaml"), { baseDir: dir });
-  const store = await BridgeStore.open(join(dir, "bridge.db"));
+  const store = await BridgeStore.open(testDatabaseEngine() === "postgres" ? await testDatabaseUrl() : join(dir, "bridge.db"));
   const matrix = new RecordingMatrixSide();
   const remote = new ScriptedRemoteNetwork(options.directory);
   if (options.safety) remote.safety = new ScriptedSafety();

@@ -26,7 +26,7 @@ describe("core: outgoing events", () => {
   afterEach(async () => w.close());
 
   const send = (ev: MatrixEvent) => w.core.handleMatrixEvent(ev);
-  const outboxRows = () => w.store.db.all("SELECT message_id AS messageId, room_id AS roomId, event_id AS eventId FROM outbox ORDER BY seq");
+  const outboxRows = () => w.store.db.all('SELECT message_id AS "messageId", room_id AS "roomId", event_id AS "eventId" FROM outbox ORDER BY seq');
   /** A message Anna sent, as the incoming side maps it. */
   async function mapIncoming(timestamp: number): Promise<{ messageId: string; eventId: string }> {
     const messageId = newRemoteId();

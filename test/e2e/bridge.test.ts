@@ -1,7 +1,7 @@
 // The bridge end to end: a matrix-js-sdk user on the harness Synapse chats with simulated phone-number users of a
 // real reference gatekeeper, through the real bridge process.
+import { withBridgeDatabase } from "../support/test-database.js";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
 import type { GatekeeperProcess } from "../../src/gatekeeper/process.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import type { BridgeProcess } from "./bridge-process.js";
@@ -204,17 +204,17 @@ describe("bridge end to end (Synapse + gatekeeper + bridge process)", function (
         console.error(`device ${device} also received: ${JSON.stringify(other.slice(-20).map((m) => ({ id: m.messageId, content: m.content })))}`);
         console.error(bridge.logs.split("\n").filter((l) => /outbox|queue|interop|error|warn/i.test(l)).slice(-60).join("\n"));
         // Did the bridge take the missing messages in (message map) and did it still hold them (outbox)?
-        const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-        for (const t of outTexts.filter((x) => !got.includes(x))) {
-          const eventId = outEvents[outTexts.indexOf(t)];
-          const mapped = db.prepare("SELECT message_id, timestamp FROM message_map WHERE event_id = ?").get(eventId);
-          const queued = db.prepare("SELECT seq, attempts, last_error, envelopes IS NOT NULL AS encrypted FROM outbox WHERE event_id = ?").get(eventId);
-          const elsewhere = (await gk.received(ANNA)).filter((m) => m.messageId === (mapped as { message_id?: string } | undefined)?.message_id).map((m) => ({ device: m.deviceId, content: m.content }));
-          // Did the homeserver ever deliver it? The intake records every event it took in.
-          const taken = db.prepare("SELECT received_at FROM appservice_seen WHERE item_key = ?").get(`event:${eventId}`);
-          console.error(`missing ${JSON.stringify(t)}: event ${eventId}, taken in ${JSON.stringify(taken)}, mapped ${JSON.stringify(mapped)}, in outbox ${JSON.stringify(queued)}, received by ${JSON.stringify(elsewhere)}`);
-        }
-        db.close();
+        await withBridgeDatabase(w.config, async (db) => {
+          for (const t of outTexts.filter((x) => !got.includes(x))) {
+            const eventId = outEvents[outTexts.indexOf(t)]!;
+            const mapped = await db.get<{ message_id?: string }>("SELECT message_id, timestamp FROM message_map WHERE event_id = ?", [eventId]);
+            const queued = await db.get("SELECT seq, attempts, last_error, envelopes IS NOT NULL AS encrypted FROM outbox WHERE event_id = ?", [eventId]);
+            const elsewhere = (await gk.received(ANNA)).filter((m) => m.messageId === mapped?.message_id).map((m) => ({ device: m.deviceId, content: m.content }));
+            // Did the homeserver ever deliver it? The intake records every event it took in.
+            const taken = await db.get("SELECT received_at FROM appservice_seen WHERE item_key = ?", [`event:${eventId}`]);
+            console.error(`missing ${JSON.stringify(t)}: event ${eventId}, taken in ${JSON.stringify(taken)}, mapped ${JSON.stringify(mapped)}, in outbox ${JSON.stringify(queued)}, received by ${JSON.stringify(elsewhere)}`);
+          }
+        });
         console.error(gk.logs.split("\n").filter((l) => /warn|error|"level":[45]0/i.test(l)).slice(-30).join("\n"));
       }
       assert.deepEqual(got, outTexts, `device ${device}: every outgoing message exactly once, in order; ${describeDiff(got, outTexts)}`);

@@ -3,12 +3,12 @@
 // identities), identity changes made with the gatekeeper CLI's `user reset-identity` and announced once whether a
 // receive or a send sees them (also across a bridge restart), new devices, holding until re-verified, block, unblock
 // and report with the gatekeeper's view checked, and flood limits refusing with RATE_LIMITED.
+import { withBridgeDatabase } from "../support/test-database.js";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Fingerprint, PublicKey } from "@signalapp/libsignal-client";
-import Database from "better-sqlite3";
 import { AdminApiError } from "../../src/gatekeeper/process.js";
 import { GatekeeperApi } from "../../src/interop/http-api.js";
 import { ProviderTokens } from "../../src/interop/tokens.js";
@@ -268,12 +268,7 @@ describe("bridge end to end: block, unblock, report and flood limits", function 
     const received = (await w.gk.received(FLO)).filter((m) => String(conversation(m)).startsWith("mine "));
     assert.ok(received.length < 6, "some are held");
     // What did not go out waits in the bridge's outbox for the gatekeeper's retry time.
-    const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-    try {
-      const waiting = db.prepare("SELECT count(*) AS n FROM outbox WHERE remote_uri = ? AND event_id IS NOT NULL").get(`tel:${FLO}`) as { n: number };
-      assert.equal(waiting.n, 6 - received.length);
-    } finally {
-      db.close();
-    }
+    const waiting = await withBridgeDatabase(w.config, (db) => db.get<{ n: unknown }>("SELECT count(*) AS n FROM outbox WHERE remote_uri = ? AND event_id IS NOT NULL", [`tel:${FLO}`]));
+    assert.equal(Number(waiting?.n), 6 - received.length);
   });
 });

@@ -9,6 +9,7 @@ import { GatekeeperApi } from "../../src/interop/http-api.js";
 import { ProviderTokens } from "../../src/interop/tokens.js";
 import { getTestEnv, type TestEnv } from "../harness/fixture.js";
 import { makeTestConfig, type ConfigSection } from "../harness/config.js";
+import { bridgeDatabaseUrl } from "../support/test-database.js";
 import { BridgeProcess } from "./bridge-process.js";
 import { MatrixTestUser } from "./matrix-user.js";
 
@@ -44,6 +45,8 @@ export async function startWorld(
     appservicePort: env.appservicePort,
     registrationPath: env.config.appservice.registration,
     dataDir: dir,
+    // A suite that sets its own database (a SQLite file it inspects) keeps it on either run.
+    databaseUrl: overrides?.database ? undefined : await bridgeDatabaseUrl(),
     gatekeeperUrl: gk.url,
     // Unencrypted portals unless a suite asks for encryption (the encrypted suite covers Matrix E2EE).
     overrides: { ...overrides, bridge: { encryption: { default: false, allow: true }, ...overrides?.bridge } },

@@ -3,8 +3,8 @@
 // the gatekeeper, SIGSTOPs the bridge past Synapse's transaction timeout and restarts Synapse. Then everything sent
 // must arrive exactly once, in order per chat, at every receiving device; the ledger says what did not, and under
 // which fault it was sent. Used by `npm run faults` (long) and test/faults/faults.test.ts (the short CI run).
+import { withBridgeDatabase } from "../support/test-database.js";
 import type { DiscardedEnvelope } from "../../src/gatekeeper/sim/discarded.js";
-import Database from "better-sqlite3";
 import { isLoss } from "../../src/gatekeeper/sim/discarded.js";
 import { SmallDisk } from "./small-disk.js";
 import { prng } from "../support/prng.js";
@@ -330,7 +330,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
         }
       }
     }
-    for (const m of ledger.lostMessages(receivers)) say(`lost: ${describeLoss(w, m, started)}`);
+    for (const m of ledger.lostMessages(receivers)) say(`lost: ${await describeLoss(w, m, started)}`);
     const discarded = await w.gk.discarded();
     const summary = ledger.summary(receivers);
     for (const c of summary.chats) for (const t of c.duplicated) say(`duplicate at ${c.at}: ${t} as ${ledger.copiesOf(c.at, t).map((x) => x.id).join(", ")}`);
@@ -346,17 +346,15 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
 }
 
 /** Where a lost message got to: for Matrix → WhatsApp, what the bridge's database knows of its event. */
-function describeLoss(w: World, m: SentMessage, started: number): string {
+async function describeLoss(w: World, m: SentMessage, started: number): Promise<string> {
   const at = `"${m.text}" (${m.id ?? "no id"}), sent at +${((m.sentAt - started) / 1000).toFixed(1)} s during ${m.during}`;
   if (m.direction !== "to-whatsapp" || !m.id) return at;
+  const id = m.id;
   try {
-    const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-    try {
-      const one = (sql: string, ...args: unknown[]) => JSON.stringify(db.prepare(sql).get(...args) ?? null);
-      return `${at}: taken in by the intake ${one("SELECT received_at FROM appservice_seen WHERE item_key = ?", `event:${m.id}`)}, mapped ${one("SELECT message_id, timestamp FROM message_map WHERE event_id = ?", m.id)}, in the outbox ${one("SELECT seq, attempts, last_error FROM outbox WHERE event_id = ?", m.id)}`;
-    } finally {
-      db.close();
-    }
+    return await withBridgeDatabase(w.config, async (db) => {
+      const one = async (sql: string, ...args: string[]) => JSON.stringify((await db.get(sql, args)) ?? null);
+      return `${at}: taken in by the intake ${await one("SELECT received_at FROM appservice_seen WHERE item_key = ?", `event:${id}`)}, mapped ${await one("SELECT message_id, timestamp FROM message_map WHERE event_id = ?", id)}, in the outbox ${await one("SELECT seq, attempts, last_error FROM outbox WHERE event_id = ?", id)}`;
+    });
   } catch (err) {
     return `${at} (the bridge's database could not be read: ${(err as Error).message})`;
   }

@@ -15,6 +15,8 @@ export interface TestConfigOptions {
   registrationPath: string;
   /** Directory for the bridge's SQLite database. */
   dataDir: string;
+  /** A PostgreSQL database for the bridge instead (MDB_TEST_DATABASE=postgres runs). */
+  databaseUrl?: string;
   /** Default: a placeholder URL nothing listens on; tests that run a gatekeeper pass its URL. */
   gatekeeperUrl?: string;
   /** Keys merged over the defaults, per section (raw YAML-level values, validated like a config file). */
@@ -52,7 +54,7 @@ export function makeTestConfig(opts: TestConfigOptions): BridgeConfig {
       limits: { messages_per_minute: 0, new_portals_per_hour: 0 },
     },
     gatekeeper: { url: opts.gatekeeperUrl ?? GATEKEEPER_PLACEHOLDER, provider_id: "test-bridge", provider_key: providerKey },
-    database: { type: "sqlite", path: path.join(opts.dataDir, "bridge.db") },
+    database: opts.databaseUrl ? { type: "postgres", url: opts.databaseUrl } : { type: "sqlite", path: path.join(opts.dataDir, "bridge.db") },
     metrics: {},
     provisioning: {},
     logging: { level: process.env["MDB_TEST_LOG"] ?? "warn", format: "json" },

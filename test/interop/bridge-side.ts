@@ -14,6 +14,7 @@ import type { InboxEntry } from "../../src/store/inbox.js";
 import { BridgeStore } from "../../src/store/store.js";
 import { TempDir } from "../protocol/signal/helpers.js";
 import type { ProviderKey } from "./gatekeeper-process.js";
+import { testDatabaseEngine, testDatabaseUrl } from "../support/test-database.js";
 
 export const DOMAIN = "example.org";
 export const PROVIDER_ID = "test-bridge";
@@ -41,13 +42,16 @@ export class BridgeSide {
   /** `restartOf`: a bridge whose database this one opens again (its client stopped), as after a restart. */
   static async open(url: string, key: ProviderKey, options: Partial<InteropClientOptions> = {}, restartOf?: BridgeSide): Promise<BridgeSide> {
     const dir = restartOf?.dir ?? new TempDir();
-    return new BridgeSide(url, key, dir, await BridgeStore.open(dir.file("bridge.db")), options, restartOf);
+    const database = restartOf?.database ?? (testDatabaseEngine() === "postgres" ? await testDatabaseUrl() : dir.file("bridge.db"));
+    return new BridgeSide(url, key, dir, database, await BridgeStore.open(database), options, restartOf);
   }
 
   private constructor(
     url: string,
     key: ProviderKey,
     dir: TempDir,
+    /** The store's file or PostgreSQL URL, which a restart opens again. */
+    readonly database: string,
     store: BridgeStore,
     options: Partial<InteropClientOptions>,
     private readonly restartOf?: BridgeSide,
@@ -96,7 +100,25 @@ export class BridgeSide {
   }
 
   /** Takes what the handler queued off the inbox, in each lane's order, as the core's inbox worker does. */
+  private draining: Promise<void> | undefined;
+  private drainAgain = false;
+
+  /** One drain at a time (as the bridge's queue worker runs): two overlapping drains would both read the same heads. */
   private async drainInbox(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      do {
+        this.drainAgain = false;
+        await this.drainOnce();
+      } while (this.drainAgain);
+    })().finally(() => (this.draining = undefined));
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<void> {
     for (let heads = await this.store.inbox.heads(); heads.length > 0; heads = await this.store.inbox.heads()) {
       for (const entry of heads) {
         if (entry.content.length === 0) this.undecryptable.push(entry);

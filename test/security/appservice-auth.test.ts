@@ -4,8 +4,8 @@
 // reaches the simulated phone user, no forged transaction is recorded in the bridge's store, no forged user query
 // creates a puppet. The real token, in the header or the legacy query parameter, still works, which is also what
 // shows that the forged messages would have arrived had they been accepted.
+import { withBridgeDatabase } from "../support/test-database.js";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
 import { loadRegistration } from "../../src/config/registration.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { startWorld, type World } from "../e2e/world.js";
@@ -64,22 +64,12 @@ describe("appservice endpoint authentication (running bridge)", function () {
   }
 
   /** What the bridge's intake recorded as received (`event:<event ID>` for room events). */
-  function receivedItemKeys(): string[] {
-    const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare("SELECT item_key FROM appservice_seen").all() as { item_key: string }[]).map((r) => r.item_key);
-    } finally {
-      db.close();
-    }
+  async function receivedItemKeys(): Promise<string[]> {
+    return (await withBridgeDatabase(w.config, (db) => db.all<{ item_key: string }>("SELECT item_key FROM appservice_seen"))).map((r) => r.item_key);
   }
 
-  function puppetExists(e164: string): boolean {
-    const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare("SELECT 1 FROM puppets WHERE e164 = ?").get(e164) !== undefined;
-    } finally {
-      db.close();
-    }
+  async function puppetExists(e164: string): Promise<boolean> {
+    return (await withBridgeDatabase(w.config, (db) => db.get("SELECT 1 AS one FROM puppets WHERE e164 = ?", [e164]))) !== undefined;
   }
 
   async function textsAnnaGot(): Promise<string[]> {
@@ -179,7 +169,7 @@ describe("appservice endpoint authentication (running bridge)", function () {
 
     const got = await textsAnnaGot();
     assert.deepEqual(got.filter((t) => t.startsWith("forged")), [], "a forged message reached the phone user");
-    assert.deepEqual(receivedItemKeys().filter((k) => k.includes("forged")), [], "a forged event was recorded");
+    assert.deepEqual((await receivedItemKeys()).filter((k) => k.includes("forged")), [], "a forged event was recorded");
     assert.deepEqual(problems, []);
   });
 
@@ -194,7 +184,7 @@ describe("appservice endpoint authentication (running bridge)", function () {
     });
     assert.equal(res.status, 200, res.body);
     await w.gk.waitForMessage(ANNA, (m) => (m.content as { message?: { conversation?: string } }).message?.conversation === legacy, 20_000);
-    assert.ok(receivedItemKeys().some((k) => k.includes(legacy.replace(/\W/g, ""))));
+    assert.ok((await receivedItemKeys()).some((k) => k.includes(legacy.replace(/\W/g, ""))));
   });
 
   it("creates no puppet for a forged user query, and one for the homeserver's", async () => {
@@ -215,12 +205,12 @@ describe("appservice endpoint authentication (running bridge)", function () {
       const problem = notRefused(`${forgery.method} ${forgery.target} ${JSON.stringify(forgery.headers ?? {})}`, res, forgery.method);
       if (problem) problems.push(problem);
     }
-    assert.equal(puppetExists(UNKNOWN), false, "a forged user query created a puppet");
+    assert.equal(await puppetExists(UNKNOWN), false, "a forged user query created a puppet");
     assert.deepEqual(problems, []);
 
     const real = await rawRequest(port, { method: "GET", target: userPath, headers: { authorization: `Bearer ${hsToken}` } });
     assert.equal(real.status, 200, real.body);
-    assert.equal(puppetExists(UNKNOWN), true, "the homeserver's user query did not create the puppet");
+    assert.equal(await puppetExists(UNKNOWN), true, "the homeserver's user query did not create the puppet");
   });
 
   it("survives malformed authenticated transactions and carries the next real message", async () => {

@@ -5,6 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import { registerCleanup } from "../harness/cleanup.js";
 import { createTestDatabase } from "../harness/postgres.js";
+import { databaseTarget } from "../../src/app/run.js";
+import type { BridgeConfig } from "../../src/config/schema.js";
+import type { SqlDatabase } from "../../src/sql/sql.js";
+import { openStoreDatabase } from "../../src/store/database.js";
 
 export type TestDatabaseEngine = "sqlite" | "postgres";
 
@@ -39,3 +43,18 @@ export async function testDatabaseUrl(): Promise<string> {
   return path.join(sqliteDir, `test-${++sqliteCounter}.sqlite`);
 }
 
+
+/** A PostgreSQL URL for a bridge under test when this run tests PostgreSQL; undefined for SQLite (the bridge's data directory holds its file). */
+export async function bridgeDatabaseUrl(): Promise<string | undefined> {
+  return testDatabaseEngine() === "postgres" ? createTestDatabase() : undefined;
+}
+
+/** Opens the database of a bridge under test, on whichever engine its config names, for `fn` to read; closes it after. */
+export async function withBridgeDatabase<T>(config: BridgeConfig, fn: (db: SqlDatabase) => Promise<T>): Promise<T> {
+  const db = await openStoreDatabase(databaseTarget(config));
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
