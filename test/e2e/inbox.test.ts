@@ -2,7 +2,7 @@
 // for the network holding the management room and the portals (added when opened, removed when left), and who may
 // reach the user (`reachable everyone|contacts|nobody`), with the refusals the gatekeeper reports to the sender.
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
+import { withBridgeDatabase } from "../support/test-database.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { startWorld, type World } from "./world.js";
 
@@ -96,14 +96,9 @@ describe("bridge end to end: the user's space and who may reach them", function 
   it("makes no new space for a user who left theirs, until they ask with `space`", async () => {
     const bert = (await children(space)).find((r) => r !== mgmt)!;
     await w.user.client.leave(space);
-    await w.user.waitFor("the bridge to note that the user left the space", () => {
-      const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-      try {
-        const row = db.prepare("SELECT space_room, space_declined FROM bridge_users WHERE user_id = ?").get(w.user.userId) as { space_room: string | null; space_declined: number };
-        return row.space_room === null && row.space_declined === 1 ? true : undefined;
-      } finally {
-        db.close();
-      }
+    await w.user.waitFor("the bridge to note that the user left the space", async () => {
+      const row = await withBridgeDatabase(w.config, (db) => db.get<{ space_room: string | null; space_declined: unknown }>("SELECT space_room, space_declined FROM bridge_users WHERE user_id = ?", [w.user.userId]));
+      return row?.space_room === null && Number(row.space_declined) === 1 ? true : undefined;
     });
     await w.user.sendText(mgmt, `start-chat ${ANNA}`);
     const again = await w.user.acceptInviteFrom(w.puppet(ANNA));

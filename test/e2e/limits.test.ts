@@ -3,7 +3,7 @@
 // are held in the outbox with one notice, survive a restart without a fresh window, and go out when the minute
 // allows; a new chat over the limit is refused with a notice.
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
+import { withBridgeDatabase } from "../support/test-database.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { startWorld, type World } from "./world.js";
 
@@ -35,14 +35,8 @@ describe("bridge end to end: flood limits per Matrix user", function () {
   });
 
   const received = async (phone: string, prefix: string) => (await w.gk.received(phone)).map(conversation).filter((t) => String(t).startsWith(prefix));
-  const waitingInOutbox = () => {
-    const db = new Database(w.config.database.path, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare("SELECT count(*) AS n FROM outbox WHERE event_id IS NOT NULL").get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
+  const waitingInOutbox = async () =>
+    Number((await withBridgeDatabase(w.config, (db) => db.get<{ n: unknown }>("SELECT count(*) AS n FROM outbox WHERE event_id IS NOT NULL")))?.n);
 
   it("refuses a third new chat in the hour with a notice, and reopening a chat is not a new one", async () => {
     await w.user.sendText(mgmt, `start-chat ${ANNA}`);
@@ -66,7 +60,7 @@ describe("bridge end to end: flood limits per Matrix user", function () {
     assert.equal(notice.sender, w.puppet(ANNA));
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(await received(ANNA, "burst"), ["burst 0", "burst 1", "burst 2"]);
-    assert.equal(waitingInOutbox(), 2, "the rest waits in the outbox");
+    assert.equal(await waitingInOutbox(), 2, "the rest waits in the outbox");
 
     await w.bridge.stop();
     await w.bridge.start();
@@ -76,7 +70,7 @@ describe("bridge end to end: flood limits per Matrix user", function () {
     await w.gk.waitForMessage(ANNA, (m) => conversation(m) === "burst 4", 90_000);
     assert.ok(Date.now() - started >= 55_000, "not before the minute was over");
     assert.deepEqual(await received(ANNA, "burst"), ["burst 0", "burst 1", "burst 2", "burst 3", "burst 4"], "all of them, in order, none twice");
-    assert.equal(waitingInOutbox(), 0);
+    assert.equal(await waitingInOutbox(), 0);
     const held = w.user.events.filter((e) => e.roomId === room && String(e.content.body).startsWith("⏳ Not sent yet"));
     assert.equal(held.length, 1, "one notice while held, also across the restart (the same held message, the same transaction ID)");
   });
