@@ -24,7 +24,9 @@ export class QueueWorker<T> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
-  private stopped = false;
+  // Stopped until start(): the appservice intake queues (and kicks) before the crypto engine and the rest of the
+  // runtime are up, and an encrypted event handled then would reach the core undecrypted and be consumed.
+  private stopped = true;
   private readonly inFlight = new Set<string>();
 
   constructor(

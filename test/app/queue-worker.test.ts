@@ -64,6 +64,20 @@ async function drain(q: MemoryQueue, maxAttempts: number): Promise<void> {
 const tooLarge = () => new MatrixApiError(413, "M_TOO_LARGE", "event too large", undefined, "PUT", "/_matrix/client/v3/rooms/!r/send/m.room.message/t", {});
 
 describe("QueueWorker", () => {
+  it("handles nothing before start(), however often it is kicked", async () => {
+    const q = new MemoryQueue(() => undefined);
+    q.items.push({ id: "early", chat: "a", attempts: 0 });
+    const worker = new QueueWorker(q.ops(20), pino({ level: "silent" }), 5);
+    worker.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(q.handled, [], "kicked before start");
+    worker.start();
+    const deadline = Date.now() + 5_000;
+    while (q.items.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await worker.stop();
+    assert.deepEqual(q.handled, ["early"]);
+  });
+
   it("gives up at once on a permanent error and goes on with the chat's next entry", async () => {
     const q = new MemoryQueue((i) => (i.id === "big" ? tooLarge() : undefined));
     q.items.push({ id: "big", chat: "a", attempts: 0 }, { id: "next", chat: "a", attempts: 0 });

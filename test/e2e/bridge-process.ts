@@ -1,4 +1,5 @@
 // Runs the real bridge CLI (`matrix-dma-bridge start`) as a child process, so tests can restart and SIGKILL it.
+import { appendFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -53,6 +54,9 @@ export class BridgeProcess {
     const collect = (chunk: Buffer) => {
       const text = chunk.toString("utf8");
       this.output = (this.output + text).slice(-LOG_TAIL);
+      // The whole log, for a failure the last 64 KiB do not explain (set with MDB_TEST_LOG=debug).
+      const file = process.env["MDB_TEST_BRIDGE_LOG"];
+      if (file) appendFileSync(file, text);
       if (this.watchers.length === 0) return;
       const lines = (partial + text).split("\n");
       partial = lines.pop()!;
