@@ -7,7 +7,7 @@ import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
 import type { MatrixEvent } from "../core/bridge.js";
 import { parseUri } from "../protocol/uri.js";
-import type { QueuedInbound } from "../store/appservice-queue.js";
+import { CRYPTO_LANE, type QueuedInbound } from "../store/appservice-queue.js";
 import { CryptoDeviceStore } from "../store/crypto-devices.js";
 import { CryptoRecordTable } from "../store/crypto-records.js";
 import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
@@ -19,7 +19,7 @@ import { cryptoPaths, MatrixCryptoEngine, type ExcludedDevice } from "../matrix/
 import type { CryptoObserver } from "../matrix/crypto/observer.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
-export const CRYPTO_QUEUE_KEY = "\u0000crypto";
+export const CRYPTO_QUEUE_KEY = CRYPTO_LANE;
 
 export interface BridgeCryptoOptions {
   config: BridgeConfig;
@@ -45,6 +45,11 @@ export interface SendEncryption {
   seal(asUser: string, roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown>; deviceId: string } | null>;
   /** The bridge changed the room's membership: members must be read again before the next room key is shared. */
   roomChanged(roomId: string): void;
+  /**
+   * `asUser` just joined: if the room turns out encrypted (the invite did not say, e.g. a homeserver that sends no
+   * stripped state), the user gets its crypto device now.
+   */
+  joined(asUser: string, roomId: string): Promise<void>;
 }
 
 const SWEEP_MS = 30_000;
@@ -120,6 +125,8 @@ export class BridgeCrypto implements SendEncryption {
   async readEvent(item: QueuedInbound): Promise<MatrixEvent | undefined> {
     const ev = item.payload as MatrixEvent;
     this.engine.observeRoomEvent(ev);
+    // A portal turned encrypted: its puppet had no device until now (devices are made only for encrypted rooms).
+    if (ev.type === "m.room.encryption" && ev.state_key === "") await this.deviceForEncryptedRoom(ev.room_id);
     if (ev.type !== "m.room.encrypted") return ev;
     if (this.isBridgeUser(ev.sender)) return undefined; // our own echo
     const decryptAs = await this.decryptorFor(ev.room_id);
@@ -236,6 +243,16 @@ export class BridgeCrypto implements SendEncryption {
     }
   }
 
+  private async deviceForEncryptedRoom(roomId: string): Promise<void> {
+    const user = await this.decryptorFor(roomId);
+    try {
+      await this.engine.ensureDevice(user);
+    } catch (err) {
+      // The next encrypted send or decrypt as this user tries again; the event itself still reaches the core.
+      this.opts.log.warn({ err, room: roomId, user }, "could not set up the crypto device for a room that turned encrypted");
+    }
+  }
+
   /** The bridge user whose device should hold the room's keys: the portal's puppet, otherwise the bot. */
   private async decryptorFor(roomId: string): Promise<string> {
     const portal = await this.opts.store.portals.byRoom(roomId);
@@ -296,5 +313,10 @@ export class BridgeCrypto implements SendEncryption {
 
   roomChanged(roomId: string): void {
     this.engine.forgetRoom(roomId);
+  }
+
+  async joined(asUser: string, roomId: string): Promise<void> {
+    // The room's state is read (and cached) here; sending into the room needs it anyway.
+    if (await this.engine.isEncrypted(roomId, asUser)) await this.engine.ensureDevice(asUser);
   }
 }

@@ -24,6 +24,34 @@ export interface CoreDeps {
 
 const LEVELS: Record<Role, number> = { user: 1, admin: 2 };
 
+/** How long a portal's checked membership is trusted without a membership event saying otherwise. */
+const MEMBERS_CHECK_TTL_MS = 5 * 60_000;
+
+/** Keys checked within the last `ttlMs`; bounded, the oldest checks go first. */
+export class RecentChecks {
+  private readonly at = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 10_000,
+  ) {}
+
+  fresh(key: string, now = Date.now()): boolean {
+    const t = this.at.get(key);
+    return t !== undefined && now - t < this.ttlMs;
+  }
+
+  mark(key: string, now = Date.now()): void {
+    this.at.delete(key);
+    this.at.set(key, now);
+    if (this.at.size > this.max) this.at.delete(this.at.keys().next().value!);
+  }
+
+  forget(key: string): void {
+    this.at.delete(key);
+  }
+}
+
 export class CoreContext {
   readonly config: BridgeConfig;
   readonly store: BridgeStore;
@@ -44,6 +72,11 @@ export class CoreContext {
   readonly rateLimitNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
+  /**
+   * Portal rooms whose members (puppet and user) were checked lately: a chat's every message need not ask the
+   * homeserver again. Any membership event in the room forgets the check.
+   */
+  readonly membersChecked = new RecentChecks(MEMBERS_CHECK_TTL_MS);
   /** A disappearing message's redaction was scheduled for `at` (ms); the expiry sweeper listens (bridge.ts). */
   expiryScheduled: (at: number) => void = () => {};
 

@@ -10,6 +10,7 @@ import { adoptFromInvite, forgetPortal } from "./portals.js";
 import { addToSpace, removeFromSpace, spaceLeft } from "./space.js";
 
 export async function handleMembership(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
+  ctx.membersChecked.forget(ev.room_id);
   const membership = ev.content.membership;
   const target = ev.state_key ?? "";
   if (membership === "invite" && target === ctx.matrix.botUserId) return botInvited(ctx, ev);

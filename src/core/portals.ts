@@ -28,9 +28,11 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
     const puppet = await watchingProfile(ctx, contact, () => ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile?.name, avatar: profile?.avatar }));
     const existing = await ctx.store.portals.get(userId, contact);
     if (existing?.roomId) {
+      if (ctx.membersChecked.fresh(existing.roomId)) return existing.roomId;
       const members = await ctx.matrix.joinedMembers(existing.roomId).catch(() => [] as string[]);
       if (members.includes(puppet)) {
         if (!members.includes(userId)) await ctx.matrix.invite(puppet, existing.roomId, userId).catch(() => undefined);
+        else ctx.membersChecked.mark(existing.roomId);
         return existing.roomId;
       }
       await ctx.store.portals.forgetRoom(existing.roomId);
@@ -50,7 +52,7 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
 export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact: string): Promise<void> {
   const puppet = ctx.puppetOf(contact);
   await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), {});
-  await ctx.matrix.joinRoom(puppet, ev.room_id);
+  await ctx.matrix.joinRoom(puppet, ev.room_id, { encrypted: inviteRoomEncrypted(ev) });
   let adopted = false;
   await ctx.chatLock.run(ctx.chatKey(ev.sender, contact), async () => {
     try {

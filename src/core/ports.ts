@@ -53,7 +53,11 @@ export interface MatrixSide {
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string>;
   /** Sets a state event as `asUser`. */
   setState(asUser: string, roomId: string, state: StateEvent): Promise<void>;
-  joinRoom(asUser: string, roomId: string): Promise<void>;
+  /**
+   * Joins as a bridge user; `encrypted` says the room is encrypted (from the invite's room state), so the user gets
+   * its crypto device first: users' clients share room keys only with devices that exist when they send.
+   */
+  joinRoom(asUser: string, roomId: string, opts?: { encrypted?: boolean }): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */

@@ -37,6 +37,9 @@ export class BridgeUserStore {
   }
 
   async ensure(userId: string, interopUri: string, now = Date.now()): Promise<BridgeUserRow> {
+    // Read first: on every message the user is there already, and a read is cheaper than a write that does nothing.
+    const known = await this.get(userId);
+    if (known) return known;
     await this.db.run("INSERT INTO bridge_users (user_id, interop_uri, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [userId, interopUri, now]);
     return (await this.get(userId))!;
   }

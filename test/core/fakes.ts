@@ -76,8 +76,11 @@ export class RecordingMatrixSide implements MatrixSide {
     this.spaces.set(roomId, new Set());
     return roomId;
   }
-  async joinRoom(asUser: string, roomId: string): Promise<void> {
+  /** Rooms joined as encrypted (the hint that makes the real side set up the user's crypto device first). */
+  readonly encryptedJoins: string[] = [];
+  async joinRoom(asUser: string, roomId: string, opts: { encrypted?: boolean } = {}): Promise<void> {
     this.record("joinRoom", asUser, roomId);
+    if (opts.encrypted) this.encryptedJoins.push(roomId);
     this.membersOf(roomId).add(asUser);
   }
   async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {

@@ -106,6 +106,12 @@ export class MatrixCryptoEngine {
   private readonly ready = new Map<string, Promise<CryptoDeviceRow>>();
   /** Last key counts fed per device, so unchanged counts (sent with every transaction) cost nothing. */
   private readonly lastCounts = new Map<string, string>();
+  /**
+   * Whose device lists each open machine follows (read when it opens, added to when it encrypts): a device-list change
+   * goes only to the machines that follow one of its users. Feeding every open machine every change made each new
+   * puppet device cost a store write in every other open machine (opening N encrypted portals cost N²).
+   */
+  private readonly tracked = new Map<string, Set<string>>();
 
   private constructor(
     private readonly opts: CryptoEngineOptions,
@@ -264,6 +270,8 @@ export class MatrixCryptoEngine {
     });
     // Device-list changes are fed only to open machines; one that was closed may have missed some.
     await machine.markAllTrackedUsersAsDirty();
+    const users = await machine.trackedUsers();
+    this.tracked.set(owner.userId, new Set([...users].map((u) => u.toString())));
     this.opts.log.trace({ user: owner.userId }, "crypto machine callbacks registered");
   }
 
@@ -341,8 +349,15 @@ export class MatrixCryptoEngine {
    */
   async receiveDeviceLists(lists: { changed: string[]; left: string[] }): Promise<void> {
     if (lists.changed.length === 0 && lists.left.length === 0) return;
+    const named = new Set([...lists.changed, ...lists.left]);
+    const follows = (owner: MachineOwner) => {
+      const users = this.tracked.get(owner.userId);
+      if (!users) return true; // not known (yet): feeding it is always right
+      for (const u of users) if (named.has(u)) return true;
+      return false;
+    };
     await Promise.all(
-      this.pool.openOwners().map((owner) =>
+      this.pool.openOwners().filter(follows).map((owner) =>
         this.pool.use(owner, async (machine) => {
           const changes = new DeviceLists(lists.changed.map((u) => new UserId(u)), lists.left.map((u) => new UserId(u)));
           await machine.receiveSyncChangesMsc4186("[]", changes, new Map());
@@ -430,6 +445,9 @@ export class MatrixCryptoEngine {
       const http = this.http(row);
       const room = new RoomId(roomId);
       await machine.updateTrackedUsers(users());
+      const followed = this.tracked.get(row.userId) ?? new Set<string>();
+      for (const u of recipients) followed.add(u);
+      this.tracked.set(row.userId, followed);
       await flushOutgoingRequests(machine, http, this.opts.log); // key queries for new or changed users
       const claim = await machine.getMissingSessions(users());
       if (claim) {
