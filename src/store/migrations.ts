@@ -389,4 +389,11 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT matrix_user, remote_uri, 'wrote', min(timestamp) FROM message_map WHERE direction = 'out' GROUP BY matrix_user, remote_uri;
     `,
   },
+  {
+    version: 15,
+    name: "the crypto lane of the Matrix inbound queue without a NUL character",
+    // Queued before the lane was renamed (PostgreSQL refuses NUL in text, so only SQLite can hold such rows).
+    sql: `UPDATE matrix_inbound SET room_id = 'crypto:' WHERE room_id = char(0) || 'crypto';`,
+    postgres: `SELECT 1;`,
+  },
 ];
