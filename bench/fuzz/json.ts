@@ -20,7 +20,55 @@ export const MAX_TEXT = 4 * 1024 * 1024;
 const COMMON_STRINGS = ["", "x", "\u0000", "\ud800", "😀", "__proto__", "constructor", "x".repeat(70_000), "1", "null", "true"];
 const NUMBERS = [0, -1, 1, 1.5, 2 ** 31, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, 5e-324, 4294967296];
 
-function randomValue(r: Random, d: JsonDictionary, depth: number): Json {
+/**
+ * How much a mutation may build, in bytes of JSON text (roughly). Without a bound, arrays of random length nested three
+ * deep, or thousands of copies of a large node, made documents of gigabytes now and then: the mutator then spent
+ * seconds building and writing them (only to throw them away as too large), which the long run's watchdog reported.
+ */
+export class TooLarge extends Error {}
+
+interface Budget {
+  left: number;
+}
+
+function spend(b: Budget, bytes: number): void {
+  b.left -= bytes;
+  if (b.left < 0) throw new TooLarge("the mutation grew the document past the size limit");
+}
+
+/** Whether the value's JSON text is longer than `limit` (roughly; stops counting as soon as it is). */
+export function largerThan(value: Json, limit: number): boolean {
+  return sizeUpTo(value, limit) > limit;
+}
+
+/** The rough length of the value's JSON text, counted up to just past `limit`. */
+function sizeUpTo(value: Json, limit: number): number {
+  let size = 0;
+  const stack: Json[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (typeof v === "string") size += v.length + 2;
+    else if (v === null || typeof v !== "object") size += 5;
+    else if (Array.isArray(v)) {
+      size += 1 + v.length;
+      for (const x of v) stack.push(x);
+    } else {
+      for (const [k, x] of Object.entries(v)) {
+        size += k.length + 4;
+        stack.push(x);
+      }
+    }
+    if (size > limit) return size;
+  }
+  return size;
+}
+
+function sizeLimit(d: JsonDictionary): number {
+  return d.small ? 256 * 1024 : MAX_TEXT;
+}
+
+function randomValue(r: Random, d: JsonDictionary, depth: number, budget: Budget = { left: sizeLimit(d) }): Json {
+  spend(budget, 5);
   switch (r.int(depth > 3 ? 5 : 7)) {
     case 0:
       return null;
@@ -29,12 +77,15 @@ function randomValue(r: Random, d: JsonDictionary, depth: number): Json {
     case 2:
       return r.pick(NUMBERS);
     case 3:
-    case 4:
-      return r.chance(0.7) ? r.pick(d.strings) : r.pick(d.small ? COMMON_STRINGS.filter((x) => x.length < 100) : COMMON_STRINGS);
+    case 4: {
+      const s = r.chance(0.7) ? r.pick(d.strings) : r.pick(d.small ? COMMON_STRINGS.filter((x) => x.length < 100) : COMMON_STRINGS);
+      spend(budget, s.length);
+      return s;
+    }
     case 5:
-      return Array.from({ length: r.chance(0.95) ? r.int(4) : length(r) }, () => randomValue(r, d, depth + 1));
+      return Array.from({ length: r.chance(0.95) ? r.int(4) : length(r) }, () => randomValue(r, d, depth + 1, budget));
     default:
-      return Object.fromEntries(Array.from({ length: r.int(4) }, () => [r.pick(d.keys), randomValue(r, d, depth + 1)]));
+      return Object.fromEntries(Array.from({ length: r.int(4) }, () => [r.pick(d.keys), randomValue(r, d, depth + 1, budget)]));
   }
 }
 
@@ -62,10 +113,15 @@ function nest(value: Json, levels: number, asObject: boolean): Json {
   return out;
 }
 
-/** Mutates a parsed JSON value in place where it can; returns the (possibly new) root. */
+/**
+ * Mutates a parsed JSON value in place where it can; returns the (possibly new) root. Throws TooLarge (the value is
+ * then half edited) instead of building a document far past the size limit.
+ */
 export function mutateJson(r: Random, root: Json, d: JsonDictionary, donors: readonly Json[]): Json {
   const edits = 1 + r.int(3);
+  const limit = sizeLimit(d);
   for (let e = 0; e < edits; e++) {
+    if (e > 0 && largerThan(root, limit)) throw new TooLarge("the mutation grew the document past the size limit");
     const all = nodes(root, []);
     if (all.length === 0 || r.chance(0.03)) {
       root = r.chance(0.5) ? randomValue(r, d, 0) : root;
@@ -85,7 +141,16 @@ export function mutateJson(r: Random, root: Json, d: JsonDictionary, donors: rea
         break;
       case 3:
         if (target.value !== null && typeof target.value === "object" && !Array.isArray(target.value)) target.value[r.pick(d.keys)] = randomValue(r, d, 2);
-        else if (Array.isArray(target.value) && target.value.length < 5000) target.value.push(...Array.from({ length: 1 + r.int(r.chance(0.05) && !d.small ? 2000 : 3) }, () => target.value && (target.value as Json[])[0] !== undefined ? structuredClone((target.value as Json[])[0]!) : randomValue(r, d, 2)));
+        else if (Array.isArray(target.value) && target.value.length < 5000) {
+          const items = target.value;
+          const wanted = 1 + r.int(r.chance(0.05) && !d.small ? 2000 : 3);
+          const first = items[0];
+          // Copies of the first item, as many as fit in the size limit (a large first item: one).
+          if (first !== undefined) {
+            const n = Math.max(1, Math.min(wanted, Math.floor(limit / Math.max(1, sizeUpTo(first, limit)))));
+            for (let i = 0; i < n; i++) items.push(structuredClone(first));
+          } else items.push(...Array.from({ length: wanted }, () => randomValue(r, d, 2)));
+        }
         else target.set({ [r.pick(d.keys)]: target.value });
         break;
       case 4:
@@ -119,9 +184,12 @@ export function mutateJsonText(r: Random, text: string, d: JsonDictionary, donor
   const donors = donorTexts.length > 0 ? [JSON.parse(r.pick(donorTexts)) as Json] : [];
   let out: string;
   try {
-    out = JSON.stringify(mutateJson(r, root, d, donors));
+    const mutated = mutateJson(r, root, d, donors);
+    if (largerThan(mutated, MAX_TEXT)) return textEdit(r, text);
+    out = JSON.stringify(mutated);
   } catch {
-    // Nested past what JSON.stringify can write (repeated nest edits): keep the seed and edit its text instead.
+    // Grown past the size limit, or nested past what JSON.stringify can write (repeated nest edits): keep the seed
+    // and edit its text instead.
     return textEdit(r, text);
   }
   // Edits compound over generations of the corpus; past the bodies a homeserver sends, keep the seed's size.

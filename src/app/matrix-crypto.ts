@@ -15,7 +15,7 @@ import type { BridgeStore } from "../store/store.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { ToDeviceEvent } from "../matrix/events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
-import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
+import { cryptoPaths, MatrixCryptoEngine, type ExcludedDevice } from "../matrix/crypto/engine.js";
 import type { CryptoObserver } from "../matrix/crypto/observer.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
@@ -61,6 +61,8 @@ export class BridgeCrypto implements SendEncryption {
   private readonly catchUpMs: number;
   /** When each bridge user's to-device inbox was last read from the homeserver. */
   private readonly inboxReads = new Map<string, number>();
+  /** Excluded devices whose notice is being posted (room, user, device). */
+  private readonly telling = new Set<string>();
 
   private constructor(
     readonly engine: MatrixCryptoEngine,
@@ -84,6 +86,8 @@ export class BridgeCrypto implements SendEncryption {
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
       ...(opts.observer ? { observer: opts.observer } : {}),
+      shareKeysWith: opts.config.bridge.encryption.share_keys_with,
+      onDevicesExcluded: (asUser, roomId, devices) => self?.tellExcluded(asUser, roomId, devices),
     });
     self = new BridgeCrypto(engine, opts);
     const sweepMs = Math.min(SWEEP_MS, Math.max(1_000, self.maxKeyWaitMs / 4));
@@ -277,6 +281,34 @@ export class BridgeCrypto implements SendEncryption {
     if (!(await this.engine.isEncrypted(roomId, asUser))) return null;
     const deviceId = await this.engine.ensureDevice(asUser);
     return { type: "m.room.encrypted", content: await this.engine.encrypt(asUser, roomId, type, content), deviceId };
+  }
+
+  /**
+   * Names, once per room and device, the devices that get no room keys (share_keys_with: cross_signed). The notice
+   * is itself encrypted by the same path, which calls here again: `telling` keeps that from posting it twice, and
+   * the store records it only once it was posted.
+   */
+  async tellExcluded(asUser: string, roomId: string, devices: ExcludedDevice[]): Promise<void> {
+    const key = (d: { userId: string; deviceId: string }) => `${roomId}\u0000${d.userId}\u0000${d.deviceId}`;
+    const candidates = devices.filter((d) => !this.telling.has(key(d)) && !this.isBridgeUser(d.userId));
+    const fresh = (await this.opts.store.excludedDevices.untold(roomId, candidates)).map((d) => candidates.find((x) => key(x) === key(d))!);
+    if (fresh.length === 0) return;
+    for (const d of fresh) this.telling.add(key(d));
+    try {
+      const owner = (await this.opts.store.portals.byRoom(roomId))?.matrixUser;
+      const names = fresh.map((d) => `${d.displayName ? `"${d.displayName.slice(0, 64)}" ` : ""}(${d.deviceId}${d.userId === owner ? "" : ` of ${d.userId}`})`);
+      const body =
+        `🔐 ${fresh.length === 1 ? `The device ${names[0]} gets` : `The devices ${names.join(", ")} get`} no keys for the messages bridged into this chat, so ` +
+        `${fresh.length === 1 ? "it cannot read them" : "they cannot read them"}: this bridge shares keys only with devices their owner has verified (cross-signed). ` +
+        `Verify ${fresh.length === 1 ? "it" : "them"} from another device, and the next messages can be read there.`;
+      await this.opts.notice(asUser, roomId, { msgtype: "m.notice", body }, `keyexcl-${fresh.map((d) => d.deviceId).join("-").slice(0, 200)}`);
+      await this.opts.store.excludedDevices.told(roomId, fresh);
+      this.opts.log.info({ room: roomId, devices: fresh.length }, "room keys withheld from devices their owner did not cross-sign; the room was told");
+    } catch (err) {
+      this.opts.log.warn({ err, room: roomId }, "could not tell the room which devices get no room keys; trying again on the next message");
+    } finally {
+      for (const d of fresh) this.telling.delete(key(d));
+    }
   }
 
   roomChanged(roomId: string): void {

@@ -114,6 +114,18 @@ export class AppserviceMatrixSide implements MatrixSide {
     });
   }
 
+  async createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string> {
+    return this.client.as(this.botUserId).createRoom({
+      preset: "private_chat",
+      name: opts.name,
+      topic: opts.topic,
+      invite: [opts.inviteUserId],
+      creation_content: { type: "m.space" },
+      // Only the bot arranges the space; the user may rename it or change its picture.
+      power_level_content_override: { users: { [this.botUserId]: 100, [opts.inviteUserId]: 50 }, events: { "m.space.child": 100 }, events_default: 100, state_default: 50 },
+    });
+  }
+
   async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
     await this.client.as(asUser).sendStateEvent(roomId, state.type, state.stateKey, state.content);
   }

@@ -247,6 +247,7 @@ function wireBridge(
   // Envelopes arrive only after start-up below, when `core` exists.
   remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), queuedByStore, (user) => core.acceptsRemoteFor(user), {
     identityChange: config.bridge.identity_change,
+    reachableBy: (user, sender) => core.reachableBy(user, sender),
   });
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const network = remote;
@@ -298,6 +299,9 @@ function wireBridge(
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: async (e) => {
+        const admission = await core.admitSend(e);
+        if (admission.kind === "refused") return; // the user was told; the entry is done
+        if (admission.kind === "held") throw new RetryAfter("over the user's messages per minute (bridge.limits)", admission.retryAfterMs);
         const outcome = await network.deliver(e);
         if (outcome.kind === "sent") {
           await core.onSent(e);

@@ -7,6 +7,7 @@ import { puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import type { BridgeStore } from "../store/store.js";
 import { KeyedLock } from "../util/keyed-lock.js";
+import { LimitError } from "./limit-error.js";
 import { notices } from "./notices.js";
 import { RemoteError, type MatrixSide, type MediaPort, type OperationsPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
 
@@ -65,6 +66,10 @@ export class CoreContext {
   readonly outageNoticeSent = new Set<string>();
   /** Held messages (awaiting verification) whose sender was told; the txnId makes it once across restarts too. */
   readonly heldNoticeSent = new Set<string>();
+  /** Rooms told that messages are held over the user's messages per minute; cleared when one goes out. */
+  readonly limitNoticeSent = new Set<string>();
+  /** Rooms told that the network is rate limiting the user; cleared when one goes out. */
+  readonly rateLimitNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
   /**
@@ -121,6 +126,7 @@ export class CoreContext {
 
   /** Why something could not be done with a contact, for the user: the network's errors in plain words. */
   explain(err: unknown, contact: string): string {
+    if (err instanceof LimitError) return err.message;
     if (!(err instanceof RemoteError)) return this.internalFailure(err);
     const who = this.label(contact);
     switch (err.reason) {

@@ -42,6 +42,10 @@ export interface MatrixSide {
    * (name, avatar) current; returns its user ID.
    */
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
+  /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /** Creates a space owned by the bot, inviting the Matrix user. */
+  createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string>;
   /**
    * Creates a DM portal room owned by the puppet, inviting the Matrix user. `initialState` goes into the room as it is
    * created (bridge info), so no client ever sees the room without it.

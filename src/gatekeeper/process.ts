@@ -44,6 +44,8 @@ export interface GatekeeperProcessOptions {
   /** Suspend a simulated user once this many distinct provider users reported it (default never). */
   suspendAfterReports?: number;
   logLevel?: "trace" | "debug" | "info" | "warn" | "error";
+  /** The base URL providers reach it at, when that is not where it listens (a proxy in front): the token audience. */
+  publicUrl?: string;
   /** Milliseconds to wait for the listening line (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -258,6 +260,7 @@ export class GatekeeperProcess {
     if (o.senderLimits?.messagesPerMinute !== undefined) args.push("--sender-messages-per-minute", String(o.senderLimits.messagesPerMinute));
     if (o.senderLimits?.newChatsPerHour !== undefined) args.push("--sender-new-chats-per-hour", String(o.senderLimits.newChatsPerHour));
     if (o.suspendAfterReports !== undefined) args.push("--suspend-after-reports", String(o.suspendAfterReports));
+    if (o.publicUrl !== undefined) args.push("--public-url", o.publicUrl);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.stderr = "";

@@ -35,10 +35,14 @@ export async function startWorld(
   crypto = false,
   /** Gatekeeper options; by default its rate and flood limits are out of reach (suites that test them set them). */
   gatekeeper: GatekeeperProcessOptions = {},
+  /** Something the bridge reaches the gatekeeper through (a proxy that cuts connections): its URL is the gatekeeper's public one. */
+  front?: { url: string; setUpstream(url: string): void },
 ): Promise<World> {
   const env = await getTestEnv();
   const dir = mkdtempSync(join(env.tmpDir, `${name}-`));
-  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 }, senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 }, ...gatekeeper });
+  const gk = await GatekeeperProcess.start({ rateLimit: { burst: 10_000, perSecond: 10_000 }, senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 }, ...gatekeeper, ...(front ? { publicUrl: front.url } : {}) });
+  front?.setUpstream(gk.url);
+  const gatekeeperUrl = front?.url ?? gk.url;
   const config = makeTestConfig({
     homeserverUrl: env.synapse.url,
     domain: env.synapse.serverName,
@@ -47,12 +51,12 @@ export async function startWorld(
     dataDir: dir,
     // A suite that sets its own database (a SQLite file it inspects) keeps it on either run.
     databaseUrl: overrides?.database ? undefined : await bridgeDatabaseUrl(),
-    gatekeeperUrl: gk.url,
+    gatekeeperUrl,
     // Unencrypted portals unless a suite asks for encryption (the encrypted suite covers Matrix E2EE).
     overrides: { ...overrides, bridge: { encryption: { default: false, allow: true }, ...overrides?.bridge } },
   });
   await gk.addProvider(config.gatekeeper.provider_id, providerPublicKey(config.gatekeeper.provider_key), [env.synapse.serverName]);
-  const api = new GatekeeperApi({ baseUrl: gk.url, tokens: new ProviderTokens(config.gatekeeper.provider_id, config.gatekeeper.provider_key, { gatekeeperUrl: gk.url }) });
+  const api = new GatekeeperApi({ baseUrl: gatekeeperUrl, tokens: new ProviderTokens(config.gatekeeper.provider_id, config.gatekeeper.provider_key, { gatekeeperUrl }) });
   for (const u of phoneUsers) {
     // A profile picture lives on the gatekeeper's media service, like any media.
     const avatar = u.avatar ? await api.uploadMedia(u.avatar.data, u.avatar.contentType) : undefined;

@@ -6,6 +6,7 @@
 import { withBridgeDatabase } from "../support/test-database.js";
 import type { DiscardedEnvelope } from "../../src/gatekeeper/sim/discarded.js";
 import { isLoss } from "../../src/gatekeeper/sim/discarded.js";
+import { CuttingProxy, type Cut } from "./cutting-proxy.js";
 import { SmallDisk } from "./small-disk.js";
 import { prng } from "../support/prng.js";
 import type { MatrixTestUser } from "../e2e/matrix-user.js";
@@ -34,6 +35,8 @@ export interface FaultRecord {
   kind: FaultKind;
   at: number;
   ms: number;
+  /** gatekeeper-kill: where the WebSocket was cut just before (undefined: no frame came by to cut). */
+  cut?: Cut | undefined;
 }
 
 export interface FaultReport {
@@ -118,6 +121,8 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
   const started = Date.now();
 
   const disk = (o.faults["disk-full"] ?? 0) > 0 ? SmallDisk.mount(64) : undefined;
+  // The bridge reaches the gatekeeper through a proxy that cuts the WebSocket inside a frame before each kill.
+  const proxy = await CuttingProxy.start();
   say("starting Synapse (shared harness), the gatekeeper and the bridge");
   let w: World;
   try {
@@ -131,9 +136,12 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       },
       undefined,
       true,
+      {},
+      proxy,
     );
   } catch (err) {
     disk?.unmount();
+    await proxy.close();
     throw err;
   }
   const diskFull = disk ? { logLines: 0, bridgeExited: 0 } : null;
@@ -156,7 +164,15 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
 
     // ---- observers ------------------------------------------------------------------------------------------------
     const after = new Map<string, number>();
-    const pollWhatsApp = async () => {
+    // One poll at a time: the observer loop and the settle loop both poll, and two polls from the same `after` would
+    // count each arrival twice (reported as duplicates the phones never got).
+    let polling: Promise<void> | undefined;
+    const pollWhatsApp = async (): Promise<void> => {
+      while (polling) await polling;
+      polling = pollOnce().finally(() => (polling = undefined));
+      return polling;
+    };
+    const pollOnce = async () => {
       for (const c of chats) {
         // While the gatekeeper is down (or restarting: then even the call throws) the poll just misses a round.
         const got = await (async () => w.gk.received(c.phone, after.get(c.phone) ?? 0))().catch(() => []);
@@ -218,29 +234,31 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       [plan[i], plan[j]] = [plan[j]!, plan[i]!];
     }
     const stopMs = (o.stopSeconds ?? 70) * 1000;
-    const inject = async (kind: FaultKind) => {
+    const inject = async (kind: FaultKind): Promise<Partial<FaultRecord>> => {
       switch (kind) {
         case "bridge-sigkill":
           await w.bridge.kill();
           await sleep(between(100, 3000));
           await w.bridge.start(120_000);
-          return;
+          return {};
         case "gatekeeper-kill":
           // The simulated users' own sends pause (their phone app is down with it); the bridge's do not.
           await whatsappGate.pause();
           try {
+            // The bridge's traffic goes on, so frames come by both ways (sends, results, pings) within a second.
+            const cut = await proxy.cutMidFrame(random() < 0.5 ? "to-gatekeeper" : "to-bridge", 15_000);
             await w.gk.crash();
             await sleep(between(200, 4000));
             await w.gk.restart({ samePort: true });
+            return { cut };
           } finally {
             whatsappGate.resume();
           }
-          return;
         case "bridge-sigstop":
           w.bridge.freeze();
           await sleep(stopMs);
           w.bridge.thaw();
-          return;
+          return {};
         case "disk-full": {
           disk!.fill();
           await sleep((o.diskFullSeconds ?? 20) * 1000);
@@ -251,7 +269,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
             say("the bridge exited while its disk was full; starting it again");
             await w.bridge.start(120_000);
           }
-          return;
+          return {};
         }
         case "synapse-restart":
           // The Matrix user's client cannot send while its homeserver is down; the bridge keeps working.
@@ -261,7 +279,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           } finally {
             matrixGate.resume();
           }
-          return;
+          return {};
       }
     };
     const trafficEnd = started + o.seconds * 1000;
@@ -272,8 +290,8 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       const at = Date.now();
       ledger.current = kind;
       say(`fault ${i + 1}/${plan.length}: ${kind}`);
-      await inject(kind);
-      faults.push({ kind, at: at - started, ms: Date.now() - at });
+      const detail = await inject(kind);
+      faults.push({ kind, at: at - started, ms: Date.now() - at, ...detail });
       // What is sent right after the recovery meets the backlog and the reconnects: still this fault's doing.
       await sleep(Math.min(AFTERMATH_MS, gap / 2));
       ledger.current = "none";
@@ -341,6 +359,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
     throw err;
   } finally {
     await w.stop().catch((err: unknown) => say(`stopping the world: ${(err as Error).message}`));
+    await proxy.close();
     disk?.unmount();
   }
 }
@@ -389,10 +408,14 @@ export function problemsOf(r: FaultReport): string[] {
   if (r.undecryptable > 0) problems.push(`${r.undecryptable} messages the Matrix client could not decrypt`);
   if (r.diskFull && r.diskFull.bridgeExited > 0) problems.push(`the bridge exited ${r.diskFull.bridgeExited} time(s) while its disk was full`);
   if (r.diskFull && r.faults.some((f) => f.kind === "disk-full") && r.diskFull.logLines === 0) problems.push("the bridge never logged that its disk was full");
+  const uncut = r.faults.filter((f) => f.kind === "gatekeeper-kill" && !f.cut).length;
+  if (uncut > 0) problems.push(`${uncut} gatekeeper kill(s) without a WebSocket cut mid-frame (no frame came by)`);
   const lostOnPhones = r.discarded.filter(isLoss);
   if (lostOnPhones.length > 0) problems.push(`${lostOnPhones.length} envelopes thrown away by the simulated phones: ${lostOnPhones.slice(0, 5).map((d) => `${d.reason} (${d.detail})`).join("; ")}`);
   return problems;
 }
+
+const OPCODES: Record<number, string> = { 0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong" };
 
 export function formatReport(r: FaultReport): string {
   const s = r.summary;
@@ -408,6 +431,13 @@ export function formatReport(r: FaultReport): string {
     lines.push(
       `    ${kind.padEnd(20)} ${String(kind === "none" ? "-" : injected.length).padStart(8)} ${(injected.reduce((n, f) => n + f.ms, 0) / 1000).toFixed(0).padStart(9)} ${String(b.sent).padStart(13)} ${String(b.lost).padStart(6)} ${String(b.duplicated).padStart(12)}`,
     );
+  }
+  const cuts = r.faults.filter((f) => f.kind === "gatekeeper-kill");
+  if (cuts.length > 0) {
+    const n = (d: string) => cuts.filter((f) => f.cut?.direction === d).length;
+    const opcodes = new Map<string, number>();
+    for (const f of cuts) if (f.cut) opcodes.set(OPCODES[f.cut.opcode] ?? `opcode ${f.cut.opcode}`, (opcodes.get(OPCODES[f.cut.opcode] ?? `opcode ${f.cut.opcode}`) ?? 0) + 1);
+    lines.push(`  gatekeeper kills with the WebSocket cut mid-frame just before: ${cuts.filter((f) => f.cut).length} of ${cuts.length} (frames going to the bridge ${n("to-bridge")}, to the gatekeeper ${n("to-gatekeeper")}; ${[...opcodes].map(([k, v]) => `${v} ${k}`).join(", ")}; bytes through: ${cuts.map((f) => (f.cut ? `${f.cut.forwarded}/${f.cut.frameLength}` : "-")).join(" ")})`);
   }
   lines.push("  per chat and receiver:");
   for (const c of s.chats) {

@@ -57,6 +57,22 @@ export interface CryptoEngineOptions {
   onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
   /** Told of each encryption, decryption and to-device message, and of each store load (metrics). */
   observer?: CryptoObserver;
+  /**
+   * Which devices in a room get the room keys of the bridge's users: every device (the default), or only those their
+   * owner cross-signed (the library's identity-based strategy; a user without cross-signing gets none).
+   */
+  shareKeysWith?: KeySharing;
+  /** With cross_signed: the devices of the room's members that got no room key from `asUser` (called on every send). */
+  onDevicesExcluded?: (asUser: string, roomId: string, devices: ExcludedDevice[]) => Promise<void> | void;
+}
+
+export type KeySharing = "all" | "cross_signed";
+
+/** A device that room keys were withheld from, because its owner has not cross-signed it. */
+export interface ExcludedDevice {
+  userId: string;
+  deviceId: string;
+  displayName: string | undefined;
 }
 
 /** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
@@ -438,13 +454,22 @@ export class MatrixCryptoEngine {
         const res = await http.request("POST", "/_matrix/client/v3/keys/claim", JSON.parse(claim.body));
         await machine.markRequestAsSent(claim.id, claim.type, JSON.stringify(res));
       }
-      for (const request of await machine.shareRoomKey(room, users(), encryptionSettings(state))) {
+      for (const request of await machine.shareRoomKey(room, users(), encryptionSettings(state, this.sharing))) {
         const res = await sendToDevice(http, request);
         await machine.markRequestAsSent(request.id, request.type, JSON.stringify(res ?? {}));
       }
       const encrypted = await machine.encryptRoomEvent(room, type, JSON.stringify(content));
-      return JSON.parse(encrypted) as Record<string, unknown>;
-    }));
+      const excluded = this.sharing === "cross_signed" ? await unsignedDevices(machine, recipients) : [];
+      return { content: JSON.parse(encrypted) as Record<string, unknown>, excluded };
+    })).then(async ({ content: sealed, excluded }) => {
+      // Outside the machine's lock: telling the user sends (and encrypts) a notice with the same device.
+      if (excluded.length > 0) await this.opts.onDevicesExcluded?.(asUser, roomId, excluded);
+      return sealed;
+    });
+  }
+
+  private get sharing(): KeySharing {
+    return this.opts.shareKeysWith ?? "all";
   }
 
   /** Forgets the room's cached members and settings (the bridge itself just changed them). */
@@ -471,7 +496,23 @@ function untrusted(): DecryptionSettings {
   return new DecryptionSettings(TrustRequirement.Untrusted);
 }
 
-function encryptionSettings(state: RoomCryptoState): EncryptionSettings {
+/**
+ * The devices of these users that the identity-based strategy leaves out: not cross-signed by their owner (which
+ * includes every device of a user who has no cross-signing identity). Deleted devices are gone, not excluded.
+ */
+async function unsignedDevices(machine: OlmMachine, userIds: readonly string[]): Promise<ExcludedDevice[]> {
+  const out: ExcludedDevice[] = [];
+  for (const userId of userIds) {
+    const devices = await machine.getUserDevices(new UserId(userId));
+    for (const device of devices.devices()) {
+      if (device.isDeleted() || device.isCrossSignedByOwner()) continue;
+      out.push({ userId, deviceId: device.deviceId.toString(), displayName: device.displayName });
+    }
+  }
+  return out;
+}
+
+function encryptionSettings(state: RoomCryptoState, sharing: KeySharing): EncryptionSettings {
   const s = new EncryptionSettings();
   s.algorithm = EncryptionAlgorithm.MegolmV1AesSha2;
   s.rotationPeriod = BigInt(Math.round(state.encryption!.rotationPeriodMs)) * 1000n; // microseconds
@@ -482,8 +523,9 @@ function encryptionSettings(state: RoomCryptoState): EncryptionSettings {
     shared: HistoryVisibility.Shared,
     world_readable: HistoryVisibility.WorldReadable,
   }[state.historyVisibility];
-  // Users' devices are unverified from the bridge's point of view; withholding keys from them would break the chat.
-  s.sharingStrategy = CollectStrategy.allDevices();
+  // Users' devices are unverified from the bridge's point of view, so by default all get the keys. cross_signed asks
+  // the library to share only with devices their owner signed (it sends the others m.room_key.withheld).
+  s.sharingStrategy = sharing === "cross_signed" ? CollectStrategy.identityBasedStrategy() : CollectStrategy.allDevices();
   return s;
 }
 
