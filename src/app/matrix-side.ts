@@ -60,8 +60,10 @@ export class AppserviceMatrixSide implements MatrixSide {
     const known = await this.store.puppets.get(e164);
     const userId = await this.registerPuppet(e164, known);
     const intent = this.client.as(userId);
-    // No crypto device here: a puppet gets one only when it enters an encrypted room (joinRoom, createPortalRoom, or
-    // a portal turning encrypted), so thousands of puppets in unencrypted chats cost no keys, uploads or machines.
+    // Before the puppet joins any room, so clients find its device when they share room keys. Not only for encrypted
+    // rooms: a user who turns encryption on in a plain portal and writes at once encrypts for the devices that exist
+    // then, and a device made on the encryption event would come too late for that message (it could not be read).
+    await this.crypto?.ensureDevice(userId);
     // Only a name from the directory replaces one we have; until we learn one, the number is the name.
     const wanted =
       profile.name !== undefined
