@@ -29,7 +29,7 @@ export class FakeHomeserverUser implements BenchMatrixUser {
     return new FakeHomeserverUser(hs, userId, device);
   }
 
-  async openPortal(puppetUserId: string, opts: { encrypted: boolean }): Promise<string> {
+  async openPortal(puppetUserId: string, opts: { encrypted: boolean; timeoutMs: number }): Promise<string> {
     if (opts.encrypted && !this.device) throw new Error("this Matrix user was created without a crypto device");
     const roomId = await this.hs.createRoomAs(this.userId, [puppetUserId], opts);
     await new Promise<void>((resolve, reject) => {
@@ -43,8 +43,8 @@ export class FakeHomeserverUser implements BenchMatrixUser {
       const stop = this.hs.onChange(check);
       const timer = setTimeout(() => {
         stop();
-        reject(new Error(`${puppetUserId} did not join ${roomId} within 60 s; homeserver problems: ${this.hs.allProblems().join("; ") || "none"}`));
-      }, 60_000);
+        reject(new Error(`${puppetUserId} did not join ${roomId} within ${opts.timeoutMs / 1000} s; homeserver problems: ${this.hs.allProblems().join("; ") || "none"}`));
+      }, opts.timeoutMs);
       check();
     });
     return roomId;

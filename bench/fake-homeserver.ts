@@ -160,7 +160,7 @@ export class FakeHomeserver {
     return sigil === "!" ? `!${opaque}:${this.o.serverName}` : `$${opaque}`;
   }
 
-  private emit(room: Room, sender: string, type: string, content: Content, stateKey?: string): string {
+  private emit(room: Room, sender: string, type: string, content: Content, stateKey?: string, unsigned?: Record<string, unknown>): string {
     const event: ClientEvent = {
       event_id: this.newId("$"),
       room_id: room.id,
@@ -169,6 +169,7 @@ export class FakeHomeserver {
       origin_server_ts: Date.now(),
       content,
       ...(stateKey === undefined ? {} : { state_key: stateKey }),
+      ...(unsigned === undefined ? {} : { unsigned }),
     };
     if (stateKey !== undefined) room.state.set(`${type}\u0000${stateKey}`, event);
     this.pusher.push(event);
@@ -178,11 +179,19 @@ export class FakeHomeserver {
   private setMembership(room: Room, sender: string, target: string, membership: Membership, extra: Content = {}): string {
     room.members.set(target, membership);
     const displayname = this.displayNames.get(target);
-    const eventId = this.emit(room, sender, "m.room.member", { membership, ...(displayname ? { displayname } : {}), ...extra }, target);
+    // Like Synapse (room_prejoin_state): an invite carries the room's stripped state, so the invitee learns before
+    // joining whether the room is encrypted.
+    const unsigned = membership === "invite" ? { invite_room_state: this.strippedState(room) } : undefined;
+    const eventId = this.emit(room, sender, "m.room.member", { membership, ...(displayname ? { displayname } : {}), ...extra }, target, unsigned);
     for (const l of this.changeListeners) l();
     // The person using the bridge accepts invites straight away, as the benchmark's Matrix user would.
     if (membership === "invite" && this.localUsers.has(target)) this.setMembership(room, target, target, "join");
     return eventId;
+  }
+
+  private strippedState(room: Room): { type: string; state_key: string; sender: string; content: Content }[] {
+    const kinds = new Set(["m.room.create", "m.room.encryption", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias"]);
+    return [...room.state.values()].filter((e) => kinds.has(e.type)).map((e) => ({ type: e.type, state_key: e.state_key ?? "", sender: e.sender, content: e.content }));
   }
 
   private createRoom(creator: string, body: Content): string {
@@ -214,9 +223,20 @@ export class FakeHomeserver {
   }
 
   private async queryAppserviceUser(userId: string): Promise<void> {
-    const res = await fetch(`${this.o.registration.url.replace(/\/+$/, "")}/_matrix/app/v1/users/${encodeURIComponent(userId)}`, {
-      headers: { authorization: `Bearer ${this.o.registration.hs_token}` },
-    });
+    const url = `${this.o.registration.url.replace(/\/+$/, "")}/_matrix/app/v1/users/${encodeURIComponent(userId)}`;
+    let res: Response | undefined;
+    // A kept-alive connection the appservice just closed fails the request before it was sent; Synapse retries such
+    // requests too, so one more attempt on a fresh connection is what a homeserver does, not leniency.
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(url, { headers: { authorization: `Bearer ${this.o.registration.hs_token}` } });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+        if (attempt < 3 && cause?.code === "UND_ERR_SOCKET") continue;
+        // undici says only "fetch failed"; the reason (refused, reset, timed out) is in the cause.
+        throw new Error(`asking the appservice about ${userId} failed: ${String(cause?.code ?? "")} ${String(cause?.message ?? (err as Error).message)}`.trim());
+      }
+    }
     if (!res.ok) throw new MatrixError(404, "M_NOT_FOUND", `the appservice does not know ${userId} (${res.status})`);
     if (!this.registered.has(userId)) throw new MatrixError(404, "M_NOT_FOUND", `the appservice answered for ${userId} but did not register it`);
   }
@@ -257,6 +277,8 @@ export class FakeHomeserver {
       return reply.code(404).send({ errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
     });
     app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+      // Like Synapse, /versions answers without a token (the bridge waits for it at start-up).
+      if (req.method === "GET" && req.url.split("?")[0] === "/_matrix/client/versions") return;
       const auth = req.headers.authorization;
       if (!auth?.startsWith("Bearer ")) return reply.code(401).send({ errcode: "M_MISSING_TOKEN", error: "Missing access token" });
       if (auth.slice(7) !== this.o.registration.as_token) return reply.code(401).send({ errcode: "M_UNKNOWN_TOKEN", error: "Unknown access token" });
@@ -282,6 +304,8 @@ export class FakeHomeserver {
       this.registered.add(userId);
       return { user_id: userId };
     });
+
+    app.get("/_matrix/client/versions", async () => ({ versions: ["v1.11", "v1.12"], unstable_features: {} }));
 
     app.get(`${CS}/account/whoami`, async (req) => ({ user_id: this.actor(req) }));
 

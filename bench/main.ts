@@ -7,6 +7,7 @@ import { BenchFailure } from "./failure.js";
 import type { DirectionResult } from "./measure.js";
 import { formatJson, formatTable, machineSummary, runSummary, type ScenarioReport } from "./report.js";
 import { runBridgeOnly } from "./scenario-bridge-only.js";
+import { formatScaleRow, runScale, scaleHeader } from "./scale.js";
 import { runSynapse } from "./scenario-synapse.js";
 
 const RUNNERS: Record<ScenarioName, typeof runBridgeOnly> = {
@@ -52,6 +53,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const out = (text: string) => process.stdout.write(text);
+  if (options.scale) {
+    if (!options.json) out(`${machineSummary()}\n${runSummary(options)}\n\n${scaleHeader()}\n`);
+    const runs = await runScale(options, progress("scale"), (run) => {
+      if (!options.json) out(`${formatScaleRow(run)}\n`);
+    });
+    if (options.json) out(formatJson(options, [], runs));
+    // A lost or duplicated message (or any other failure) in any run fails the whole benchmark.
+    return runs.some((r) => "failed" in r.outcome) ? 1 : 0;
+  }
   if (!options.json) out(`${machineSummary()}\n${runSummary(options)}\n\n`);
   const reports: ScenarioReport[] = [];
   for (const scenario of options.scenarios) {

@@ -6,8 +6,11 @@ export type MatrixArrival = (roomId: string, sender: string, text: string, at: n
 
 export interface BenchMatrixUser {
   readonly userId: string;
-  /** Opens a direct chat with `puppetUserId` and resolves with its room ID once the puppet has joined. */
-  openPortal(puppetUserId: string, opts: { encrypted: boolean }): Promise<string>;
+  /**
+   * Opens a direct chat with `puppetUserId` and resolves with its room ID once the puppet has joined; fails after
+   * `timeoutMs` (opening thousands at once takes the bridge a while, so the caller sizes the wait).
+   */
+  openPortal(puppetUserId: string, opts: { encrypted: boolean; timeoutMs: number }): Promise<string>;
   /** Sends a text message; resolves once the homeserver accepted it. */
   send(roomId: string, text: string): Promise<void>;
   onMessage(listener: MatrixArrival): () => void;

@@ -68,16 +68,52 @@ const SETTLE_MS = 1500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function measureBothDirections(parts: BenchParts, o: MeasureOptions): Promise<DirectionResult[]> {
+/** The portals a run sends through: each chat's room, and the chat of each room. */
+export interface OpenedPortals {
+  roomOf: Map<string, string>;
+  contactOfRoom: Map<string, BenchContact>;
+}
+
+export interface OpenOptions {
+  encrypted: boolean;
+  /** Invitations outstanding at once: a person opening thousands of chats does not open them all in one instant. */
+  concurrency: number;
+  /** How long one portal may take to open (its puppet to join). */
+  timeoutMs: number;
+}
+
+/** The Matrix user invites each contact's puppet into a new room; resolves once every puppet has joined. */
+export async function openPortals(parts: Pick<BenchParts, "matrix" | "puppetUserId" | "progress">, contacts: readonly BenchContact[], o: OpenOptions): Promise<OpenedPortals> {
+  const opened: OpenedPortals = { roomOf: new Map(), contactOfRoom: new Map() };
+  let next = 0;
+  const step = Math.max(1, Math.ceil(contacts.length / 10));
+  const opener = async () => {
+    while (next < contacts.length) {
+      const c = contacts[next++]!;
+      const roomId = await parts.matrix.openPortal(parts.puppetUserId(c.phone), { encrypted: o.encrypted, timeoutMs: o.timeoutMs });
+      opened.roomOf.set(c.phone, roomId);
+      opened.contactOfRoom.set(roomId, c);
+      if (contacts.length >= 100 && opened.roomOf.size % step === 0) parts.progress(`${opened.roomOf.size} of ${contacts.length} portals open`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, contacts.length) }, opener));
+  return opened;
+}
+
+/**
+ * Sends through the watched contacts' chats (opening their portals first unless `portals` has them already, e.g. a
+ * scale run that opened many more portals than it sends through).
+ */
+export async function measureBothDirections(parts: BenchParts, o: MeasureOptions, portals?: OpenedPortals): Promise<DirectionResult[]> {
   const { matrix, whatsapp } = parts;
-  const contacts = whatsapp.contacts;
+  const contacts = whatsapp.watched;
   const userUri = matrixUri(matrix.userId);
   const runId = randomBytes(3).toString("hex");
 
   // One observer per side feeds whichever trackers are active; arrivals from the wrong chat or sender do not count.
   const active = new Set<ArrivalTracker>();
-  const roomOf = new Map<string, string>();
-  const contactOfRoom = new Map<string, BenchContact>();
+  const roomOf = portals?.roomOf ?? new Map<string, string>();
+  const contactOfRoom = portals?.contactOfRoom ?? new Map<string, BenchContact>();
   const offWa = whatsapp.onArrival((_contact, sender, text, at) => {
     if (sender !== userUri) return;
     for (const t of active) t.arrived(text, at);
@@ -111,14 +147,13 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
   };
 
   try {
-    parts.progress(`opening ${contacts.length} portals`);
-    await Promise.all(
-      contacts.map(async (c) => {
-        const roomId = await matrix.openPortal(parts.puppetUserId(c.phone), { encrypted: o.encrypted });
-        roomOf.set(c.phone, roomId);
-        contactOfRoom.set(roomId, c);
-      }),
-    );
+    if (!portals) {
+      parts.progress(`opening ${contacts.length} portals`);
+      const opened = await openPortals(parts, contacts, { encrypted: o.encrypted, concurrency: contacts.length, timeoutMs: o.timeoutMs });
+      for (const [k, v] of opened.roomOf) roomOf.set(k, v);
+      for (const [k, v] of opened.contactOfRoom) contactOfRoom.set(k, v);
+    }
+    for (const c of contacts) if (!roomOf.has(c.phone)) throw new BenchFailure(`${o.scenario}: no portal was opened for ${c.phone}`);
 
     const setupProblem = problemReport(parts, cleartext);
     if (setupProblem) throw new BenchFailure(`${o.scenario}, opening portals: ${setupProblem}`);
@@ -174,7 +209,7 @@ export async function measureBothDirections(parts: BenchParts, o: MeasureOptions
 /** Cross-checks the event stream against the gatekeeper's own record: each message stored exactly once. */
 async function assertStoredOnce(whatsapp: WhatsAppSide, prefix: string, n: number, what: string): Promise<void> {
   const counts = new Map<string, number>();
-  for (const c of whatsapp.contacts) {
+  for (const c of whatsapp.watched) {
     for (const text of await whatsapp.receivedTexts(c)) {
       if (text.startsWith(prefix)) counts.set(text, (counts.get(text) ?? 0) + 1);
     }
@@ -207,7 +242,7 @@ export function childProcess(name: string, program: string, argument: string): O
   return { name, cpuTimeMs: () => cpuTimeMs(pid) };
 }
 
-function problemReport(parts: BenchParts, cleartext: string[]): string | undefined {
+export function problemReport(parts: Pick<BenchParts, "problems">, cleartext: string[]): string | undefined {
   const problems = [...(parts.problems?.() ?? []), ...cleartext];
   if (problems.length === 0) return undefined;
   return `${problems.length} things went wrong, so the numbers would not be the bridge's real work:\n  ${problems.slice(0, 10).join("\n  ")}`;
@@ -219,7 +254,10 @@ function bridgePid(parts: BenchParts): number {
   return pid;
 }
 
-function bridgeTail(parts: BenchParts): string {
+export function bridgeTail(parts: Pick<BenchParts, "bridge">): string {
   const logs = parts.bridge.logs.trim();
-  return logs ? `\nlast bridge log lines:\n${logs.split("\n").slice(-15).join("\n")}` : "";
+  // Distinct lines only, each cut short: a retried failure logs the same long line many times over.
+  const distinct = new Map(logs.split("\n").slice(-200).map((l) => [l.replace(/"time":\d+,/, ""), l] as const));
+  const lines = [...distinct.values()].slice(-8).map((l) => (l.length > 600 ? `${l.slice(0, 600)}…` : l));
+  return logs ? `\nlast distinct bridge log lines:\n${lines.join("\n")}` : "";
 }

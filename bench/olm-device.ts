@@ -38,6 +38,8 @@ interface Waiting {
 export class LocalOlmDevice {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly waiting: Waiting[] = [];
+  private readonly changedUsers = new Set<string>();
+  private changesQueued: Promise<void> | undefined;
 
   private constructor(
     private readonly keys: FakeKeyDirectory,
@@ -117,11 +119,21 @@ export class LocalOlmDevice {
     });
   }
 
+  /**
+   * Changes that come while the device is busy are handed over together, as one sync response would carry them: each
+   * call costs the machine a store commit, and opening thousands of portals makes thousands of puppet devices.
+   */
   private devicesChanged(userIds: string[]): Promise<void> {
-    return this.serial(async () => {
-      await this.machine.receiveSyncChanges("[]", new DeviceLists(userIds.map((u) => new UserId(u)), []), new Map(), undefined);
+    for (const u of userIds) this.changedUsers.add(u);
+    this.changesQueued ??= this.serial(async () => {
+      this.changesQueued = undefined;
+      const users = [...this.changedUsers];
+      this.changedUsers.clear();
+      if (users.length === 0) return;
+      await this.machine.receiveSyncChanges("[]", new DeviceLists(users.map((u) => new UserId(u)), []), new Map(), undefined);
       await this.flush();
     });
+    return this.changesQueued;
   }
 
   /** Answers the machine's outgoing requests from the key directory until it has none left. */

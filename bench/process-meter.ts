@@ -55,3 +55,10 @@ export function resetPeakRss(pid: number): boolean {
     return false;
   }
 }
+
+/** The process's resident memory now (VmRSS), in bytes. */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(read(pid, "status"));
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}

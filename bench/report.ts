@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import type { BenchOptions, ScenarioName } from "./args.js";
 import { DIRECTION_LABELS, type DirectionResult } from "./measure.js";
+import type { ScaleRun } from "./scale.js";
 
 export interface ScenarioReport {
   scenario: ScenarioName;
@@ -35,6 +36,10 @@ export function codeVersion(): string | undefined {
 
 export function runSummary(o: BenchOptions): string {
   const code = codeVersion();
+  if (o.scale) {
+    const s = o.scale;
+    return `run (--scale): ${s.portals.join(", ")} portals × ${s.databases.join(", ")} × encryption ${s.encryption.map((e) => (e ? "on" : "off")).join(", ")}; ${o.n} messages per direction over ${o.chats} chats (fewer when fewer portals), ${o.concurrency} in flight; ${s.openConcurrency} portals opened at a time${code ? `; code ${code}` : ""}`;
+  }
   return `run: ${o.n} messages per direction, ${o.concurrency} in flight, ${o.chats} chats, ${o.encrypted ? "encrypted" : "unencrypted"} portals${code ? `; code ${code}` : ""}`;
 }
 
@@ -63,13 +68,14 @@ export function formatTable(scenario: ScenarioName, r: DirectionResult): string 
   return `${scenario} · ${DIRECTION_LABELS[r.direction]}\n${line(COLUMNS)}\n${line(cells)}${otherLine}${note}\n`;
 }
 
-export function formatJson(o: BenchOptions, reports: ScenarioReport[]): string {
+export function formatJson(o: BenchOptions, reports: ScenarioReport[], scale?: ScaleRun[]): string {
   return `${JSON.stringify(
     {
       machine: { node: process.version, platform: os.platform(), arch: os.arch(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, totalMemBytes: os.totalmem(), loadAverage1m: os.loadavg()[0] },
       options: { n: o.n, concurrency: o.concurrency, chats: o.chats, encrypted: o.encrypted },
       code: codeVersion() ?? null,
       scenarios: reports,
+      ...(scale ? { scale: { options: o.scale, runs: scale } } : {}),
     },
     null,
     2,

@@ -94,7 +94,7 @@ export class SynapseBenchUser implements BenchMatrixUser {
     return user;
   }
 
-  async openPortal(puppetUserId: string, opts: { encrypted: boolean }): Promise<string> {
+  async openPortal(puppetUserId: string, opts: { encrypted: boolean; timeoutMs: number }): Promise<string> {
     if (opts.encrypted && !this.encrypted) throw new Error("this Matrix user was created without crypto");
     const { room_id: roomId } = await this.client.createRoom({
       is_direct: true,
@@ -106,7 +106,7 @@ export class SynapseBenchUser implements BenchMatrixUser {
       if (this.client.getRoom(roomId)?.getMember(puppetUserId)?.membership !== "join") return false;
       // Sending before the client knows the room is encrypted would send in the clear.
       return !opts.encrypted || (await this.client.getCrypto()!.isEncryptionEnabledInRoom(roomId));
-    }, 60_000);
+    }, opts.timeoutMs);
     return roomId;
   }
 

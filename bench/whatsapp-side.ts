@@ -31,20 +31,38 @@ export class WhatsAppSide {
   private constructor(
     readonly gatekeeper: GatekeeperProcess,
     readonly contacts: BenchContact[],
+    /** The contacts whose received messages are watched (and counted): the ones the load is sent to. */
+    readonly watched: BenchContact[],
   ) {}
 
   /**
    * Starts a gatekeeper with the contacts (one device each, opted in, sending delivery receipts as a phone does).
-   * The rate and flood limits are set out of reach: they would otherwise measure themselves.
+   * The rate and flood limits are set out of reach: they would otherwise measure themselves. Only `watch` (default:
+   * all) are watched: each watch holds an admin connection open, and the gatekeeper's admin API is sized for them.
    */
-  static async start(contacts: BenchContact[]): Promise<WhatsAppSide> {
-    const gk = await GatekeeperProcess.start({ rateLimit: { burst: 1_000_000, perSecond: 1_000_000 }, senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 }, logLevel: "warn" });
-    const side = new WhatsAppSide(gk, contacts);
+  static async start(contacts: BenchContact[], opts: { watch?: BenchContact[]; progress?: (line: string) => void } = {}): Promise<WhatsAppSide> {
+    const watched = opts.watch ?? contacts;
+    const gk = await GatekeeperProcess.start({
+      rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
+      senderLimits: { messagesPerMinute: 0, newChatsPerHour: 0 },
+      logLevel: "warn",
+      // One per watch stream, and room for the sends: a warm-up sends to every watched user at once.
+      adminMaxConnections: 2 * watched.length + 64,
+    });
+    const side = new WhatsAppSide(gk, contacts, watched);
     try {
-      for (const c of contacts) {
-        await gk.addUser(c.phone, c.name, { devices: 1 });
-        side.watch(c);
-      }
+      // A few at a time: each new user's keys are made by the gatekeeper, and thousands one by one take minutes.
+      let next = 0;
+      let added = 0;
+      const adder = async () => {
+        while (next < contacts.length) {
+          const c = contacts[next++]!;
+          await gk.addUser(c.phone, c.name, { devices: 1 });
+          if (++added % 1000 === 0) opts.progress?.(`${added} of ${contacts.length} simulated users added`);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, contacts.length) }, adder));
+      for (const c of watched) side.watch(c);
     } catch (err) {
       await side.stop();
       throw err;

@@ -13,7 +13,7 @@
 import type { Logger } from "pino";
 import type { TransactionSink } from "../matrix/appservice-server.js";
 import type { AppserviceTransaction } from "../matrix/transaction.js";
-import type { InboundItem } from "../store/appservice-queue.js";
+import { CRYPTO_LANE, type InboundItem } from "../store/appservice-queue.js";
 import type { BridgeStore } from "../store/store.js";
 
 export interface GapGuardOptions {
@@ -91,12 +91,12 @@ export function inboundItems(txn: AppserviceTransaction): InboundItem[] {
     items.push({ kind: "ephemeral", roomId, payload: ev });
   }
   // Kept for the Matrix E2EE engine, which consumes them in order per device.
-  for (const ev of txn.toDevice) items.push({ kind: "to_device", roomId: "\u0000crypto", payload: ev });
+  for (const ev of txn.toDevice) items.push({ kind: "to_device", roomId: CRYPTO_LANE, payload: ev });
   if (txn.deviceLists.changed.length || txn.deviceLists.left.length) {
-    items.push({ kind: "device_lists", roomId: "\u0000crypto", payload: txn.deviceLists });
+    items.push({ kind: "device_lists", roomId: CRYPTO_LANE, payload: txn.deviceLists });
   }
   if (Object.keys(txn.oneTimeKeyCounts).length || Object.keys(txn.unusedFallbackKeyTypes).length) {
-    items.push({ kind: "key_counts", roomId: "\u0000crypto", payload: { otk: txn.oneTimeKeyCounts, fallback: txn.unusedFallbackKeyTypes } });
+    items.push({ kind: "key_counts", roomId: CRYPTO_LANE, payload: { otk: txn.oneTimeKeyCounts, fallback: txn.unusedFallbackKeyTypes } });
   }
   return items;
 }

@@ -56,7 +56,11 @@ export class InteropRemoteNetwork implements RemoteNetwork {
     private readonly onQueued: () => void,
     /** Whether remote traffic for this Matrix user may be bridged (the core's permission rules). */
     private readonly accepts: (matrixUser: string) => boolean = () => true,
-    options: { identityChange?: IdentityChangePolicy } = {},
+    private readonly options: {
+      identityChange?: IdentityChangePolicy;
+      /** Whether the Matrix user's reachability setting lets this sender through (the core's rule). */
+      reachableBy?: (matrixUser: string, sender: string) => Promise<boolean>;
+    } = {},
   ) {
     this.safety = new InteropSafety({
       client,
@@ -189,7 +193,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       if (err instanceof HeldForVerification) return HELD;
       const remote = toRemoteError(err);
       if (remote.reason === "unreachable" || remote.reason === "rate_limited" || remote.reason === "internal") {
-        return { kind: "retry", detail: remote.message, unreachable: remote.reason === "unreachable" };
+        return { kind: "retry", detail: remote.message, unreachable: remote.reason === "unreachable", rateLimited: remote.reason === "rate_limited" };
       }
       return { kind: "failed", reason: remote.reason, detail: remote.message };
     }
@@ -235,6 +239,11 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       throw new EnvelopeRefusedError(ErrorCode.UNKNOWN_USER, "the recipient may no longer use this provider's bridge");
     }
     if (await this.store.inbox.wasSeen(messageId, user.userId, envelope.sender, envelope.senderDevice)) return; // redelivery
+    if (this.options.reachableBy && !(await this.options.reachableBy(user.userId, envelope.sender))) {
+      // As a block looks to the sender: not delivered. Nothing is decrypted, so no session is set up with them.
+      this.log.info({ messageId, sender: redactUri(envelope.sender) }, "refusing an envelope: the recipient is not reachable by this sender");
+      throw new EnvelopeRefusedError(ErrorCode.BLOCKED, "the recipient does not take messages from this sender");
+    }
     const device = await this.deviceStore(envelope.recipient);
     if (!device) {
       this.log.error({ user: user.userId, messageId }, "envelope for a user without an interop identity; dropping it");

@@ -7,7 +7,7 @@ import type { BridgeConfig } from "../config/schema.js";
 import { botUserId, isPuppetUserId, puppetUserId } from "../config/identities.js";
 import type { MatrixEvent } from "../core/bridge.js";
 import { parseUri } from "../protocol/uri.js";
-import type { QueuedInbound } from "../store/appservice-queue.js";
+import { CRYPTO_LANE, type QueuedInbound } from "../store/appservice-queue.js";
 import { CryptoDeviceStore } from "../store/crypto-devices.js";
 import { CryptoRecordTable } from "../store/crypto-records.js";
 import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
@@ -15,11 +15,11 @@ import type { BridgeStore } from "../store/store.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { ToDeviceEvent } from "../matrix/events.js";
 import type { OneTimeKeyCounts, UnusedFallbackKeyTypes } from "../matrix/transaction.js";
-import { cryptoPaths, MatrixCryptoEngine } from "../matrix/crypto/engine.js";
+import { cryptoPaths, MatrixCryptoEngine, type ExcludedDevice } from "../matrix/crypto/engine.js";
 import type { CryptoObserver } from "../matrix/crypto/observer.js";
 
 /** Where the transaction sink queues to-device messages, device lists and key counts: one ordered lane. */
-export const CRYPTO_QUEUE_KEY = "\u0000crypto";
+export const CRYPTO_QUEUE_KEY = CRYPTO_LANE;
 
 export interface BridgeCryptoOptions {
   config: BridgeConfig;
@@ -45,6 +45,11 @@ export interface SendEncryption {
   seal(asUser: string, roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown>; deviceId: string } | null>;
   /** The bridge changed the room's membership: members must be read again before the next room key is shared. */
   roomChanged(roomId: string): void;
+  /**
+   * `asUser` just joined: if the room turns out encrypted (the invite did not say, e.g. a homeserver that sends no
+   * stripped state), the user gets its crypto device now.
+   */
+  joined(asUser: string, roomId: string): Promise<void>;
 }
 
 const SWEEP_MS = 30_000;
@@ -56,6 +61,8 @@ export class BridgeCrypto implements SendEncryption {
   private readonly catchUpMs: number;
   /** When each bridge user's to-device inbox was last read from the homeserver. */
   private readonly inboxReads = new Map<string, number>();
+  /** Excluded devices whose notice is being posted (room, user, device). */
+  private readonly telling = new Set<string>();
 
   private constructor(
     readonly engine: MatrixCryptoEngine,
@@ -79,6 +86,8 @@ export class BridgeCrypto implements SendEncryption {
       log: opts.log,
       onRoomKeys: (roomId, sessionIds) => self?.keysArrived(roomId, sessionIds),
       ...(opts.observer ? { observer: opts.observer } : {}),
+      shareKeysWith: opts.config.bridge.encryption.share_keys_with,
+      onDevicesExcluded: (asUser, roomId, devices) => self?.tellExcluded(asUser, roomId, devices),
     });
     self = new BridgeCrypto(engine, opts);
     const sweepMs = Math.min(SWEEP_MS, Math.max(1_000, self.maxKeyWaitMs / 4));
@@ -116,6 +125,8 @@ export class BridgeCrypto implements SendEncryption {
   async readEvent(item: QueuedInbound): Promise<MatrixEvent | undefined> {
     const ev = item.payload as MatrixEvent;
     this.engine.observeRoomEvent(ev);
+    // A portal turned encrypted: its puppet had no device until now (devices are made only for encrypted rooms).
+    if (ev.type === "m.room.encryption" && ev.state_key === "") await this.deviceForEncryptedRoom(ev.room_id);
     if (ev.type !== "m.room.encrypted") return ev;
     if (this.isBridgeUser(ev.sender)) return undefined; // our own echo
     const decryptAs = await this.decryptorFor(ev.room_id);
@@ -232,6 +243,16 @@ export class BridgeCrypto implements SendEncryption {
     }
   }
 
+  private async deviceForEncryptedRoom(roomId: string): Promise<void> {
+    const user = await this.decryptorFor(roomId);
+    try {
+      await this.engine.ensureDevice(user);
+    } catch (err) {
+      // The next encrypted send or decrypt as this user tries again; the event itself still reaches the core.
+      this.opts.log.warn({ err, room: roomId, user }, "could not set up the crypto device for a room that turned encrypted");
+    }
+  }
+
   /** The bridge user whose device should hold the room's keys: the portal's puppet, otherwise the bot. */
   private async decryptorFor(roomId: string): Promise<string> {
     const portal = await this.opts.store.portals.byRoom(roomId);
@@ -262,7 +283,40 @@ export class BridgeCrypto implements SendEncryption {
     return { type: "m.room.encrypted", content: await this.engine.encrypt(asUser, roomId, type, content), deviceId };
   }
 
+  /**
+   * Names, once per room and device, the devices that get no room keys (share_keys_with: cross_signed). The notice
+   * is itself encrypted by the same path, which calls here again: `telling` keeps that from posting it twice, and
+   * the store records it only once it was posted.
+   */
+  async tellExcluded(asUser: string, roomId: string, devices: ExcludedDevice[]): Promise<void> {
+    const key = (d: { userId: string; deviceId: string }) => `${roomId}\u0000${d.userId}\u0000${d.deviceId}`;
+    const candidates = devices.filter((d) => !this.telling.has(key(d)) && !this.isBridgeUser(d.userId));
+    const fresh = (await this.opts.store.excludedDevices.untold(roomId, candidates)).map((d) => candidates.find((x) => key(x) === key(d))!);
+    if (fresh.length === 0) return;
+    for (const d of fresh) this.telling.add(key(d));
+    try {
+      const owner = (await this.opts.store.portals.byRoom(roomId))?.matrixUser;
+      const names = fresh.map((d) => `${d.displayName ? `"${d.displayName.slice(0, 64)}" ` : ""}(${d.deviceId}${d.userId === owner ? "" : ` of ${d.userId}`})`);
+      const body =
+        `🔐 ${fresh.length === 1 ? `The device ${names[0]} gets` : `The devices ${names.join(", ")} get`} no keys for the messages bridged into this chat, so ` +
+        `${fresh.length === 1 ? "it cannot read them" : "they cannot read them"}: this bridge shares keys only with devices their owner has verified (cross-signed). ` +
+        `Verify ${fresh.length === 1 ? "it" : "them"} from another device, and the next messages can be read there.`;
+      await this.opts.notice(asUser, roomId, { msgtype: "m.notice", body }, `keyexcl-${fresh.map((d) => d.deviceId).join("-").slice(0, 200)}`);
+      await this.opts.store.excludedDevices.told(roomId, fresh);
+      this.opts.log.info({ room: roomId, devices: fresh.length }, "room keys withheld from devices their owner did not cross-sign; the room was told");
+    } catch (err) {
+      this.opts.log.warn({ err, room: roomId }, "could not tell the room which devices get no room keys; trying again on the next message");
+    } finally {
+      for (const d of fresh) this.telling.delete(key(d));
+    }
+  }
+
   roomChanged(roomId: string): void {
     this.engine.forgetRoom(roomId);
+  }
+
+  async joined(asUser: string, roomId: string): Promise<void> {
+    // The room's state is read (and cached) here; sending into the room needs it anyway.
+    if (await this.engine.isEncrypted(roomId, asUser)) await this.engine.ensureDevice(asUser);
   }
 }

@@ -47,9 +47,9 @@ export class AppserviceMatrixSide implements MatrixSide {
   }
 
   /** Only the puppet's account, for the homeserver's user query: the rest waits until a chat needs the puppet. */
-  async registerPuppet(e164: string): Promise<string> {
+  async registerPuppet(e164: string, row?: PuppetRow): Promise<string> {
     const userId = puppetUserId(this.config, e164);
-    const known = await this.store.puppets.get(e164);
+    const known = row ?? (await this.store.puppets.get(e164));
     if (known?.registered) return userId;
     await this.client.as(userId).ensureRegistered();
     await this.store.puppets.upsert({ e164, userId, displayName: known?.displayName ?? null, avatarMxc: known?.avatarMxc ?? null, avatarRemoteId: known?.avatarRemoteId ?? null, registered: true });
@@ -58,9 +58,11 @@ export class AppserviceMatrixSide implements MatrixSide {
 
   async ensurePuppet(e164: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string> {
     const known = await this.store.puppets.get(e164);
-    const userId = await this.registerPuppet(e164);
+    const userId = await this.registerPuppet(e164, known);
     const intent = this.client.as(userId);
-    // Before the puppet joins any room, so clients find its device when they share room keys.
+    // Before the puppet joins any room, so clients find its device when they share room keys. Not only for encrypted
+    // rooms: a user who turns encryption on in a plain portal and writes at once encrypts for the devices that exist
+    // then, and a device made on the encryption event would come too late for that message (it could not be read).
     await this.crypto?.ensureDevice(userId);
     // Only a name from the directory replaces one we have; until we learn one, the number is the name.
     const wanted =
@@ -72,7 +74,9 @@ export class AppserviceMatrixSide implements MatrixSide {
       this.log.debug({ puppet: userId }, "puppet display name set");
     }
     const avatar = await this.syncAvatar(intent, userId, known, profile.avatar);
-    await this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
+    // Called for every message from the contact: the row is written only when something in it changed.
+    const unchanged = known?.registered === true && known.userId === userId && known.displayName === wanted && known.avatarMxc === avatar.avatarMxc && (known.avatarRemoteId ?? null) === avatar.avatarRemoteId;
+    if (!unchanged) await this.store.puppets.upsert({ e164, userId, displayName: wanted, ...avatar, registered: true });
     return userId;
   }
 
@@ -100,6 +104,8 @@ export class AppserviceMatrixSide implements MatrixSide {
   async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
     const initialState: { type: string; state_key: string; content: MatrixContent }[] = (opts.initialState ?? []).map((s) => ({ type: s.type, state_key: s.stateKey, content: s.content }));
     if (opts.encrypted) initialState.push({ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } });
+    // Before the room exists, so the invited user's client finds the puppet's device when it first shares a room key.
+    if (opts.encrypted) await this.crypto?.ensureDevice(opts.puppetUserId);
     // No room name: clients name a DM after the other member, the puppet, whose display name follows the contact.
     return this.client.as(opts.puppetUserId).createRoom({
       preset: "trusted_private_chat",
@@ -110,13 +116,29 @@ export class AppserviceMatrixSide implements MatrixSide {
     });
   }
 
+  async createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string> {
+    return this.client.as(this.botUserId).createRoom({
+      preset: "private_chat",
+      name: opts.name,
+      topic: opts.topic,
+      invite: [opts.inviteUserId],
+      creation_content: { type: "m.space" },
+      // Only the bot arranges the space; the user may rename it or change its picture.
+      power_level_content_override: { users: { [this.botUserId]: 100, [opts.inviteUserId]: 50 }, events: { "m.space.child": 100 }, events_default: 100, state_default: 50 },
+    });
+  }
+
   async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
     await this.client.as(asUser).sendStateEvent(roomId, state.type, state.stateKey, state.content);
   }
 
-  async joinRoom(asUser: string, roomId: string): Promise<void> {
+  async joinRoom(asUser: string, roomId: string, opts: { encrypted?: boolean } = {}): Promise<void> {
+    if (opts.encrypted) await this.crypto?.ensureDevice(asUser);
     await this.client.as(asUser).join(roomId);
     this.crypto?.roomChanged(roomId);
+    if (!opts.encrypted) {
+      await this.crypto?.joined(asUser, roomId).catch((err) => this.log.warn({ err, room: roomId, user: asUser }, "could not check whether a joined room is encrypted"));
+    }
   }
 
   async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {

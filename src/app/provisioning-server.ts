@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { LimitError } from "../core/limit-error.js";
 import { InputError, RemoteError, type RemoteFailureReason, type RemoteNetwork } from "../core/ports.js";
 import type { ProvisioningService, ResolvedContact } from "../core/provisioning.js";
 import { DEFAULT_CONNECTION_LIMITS, guardedServerFactory } from "../util/http-hardening.js";
@@ -74,6 +75,8 @@ export async function startProvisioningServer(o: ProvisioningOptions): Promise<P
   app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
     if (error instanceof ApiError) return send(reply, error);
     if (error instanceof InputError) return send(reply, new ApiError(400, "M_INVALID_PARAM", error.message));
+    // The user's own bridge-side limit (bridge.limits): the message says when the next chat is possible.
+    if (error instanceof LimitError) return send(reply, new ApiError(429, "M_LIMIT_EXCEEDED", error.message));
     if (error instanceof RemoteError) {
       const mapped = REMOTE_ERRORS[error.reason];
       if (mapped.status >= 500) o.log.warn({ err: error, route: req.routeOptions.url }, "provisioning request failed at the network");

@@ -241,14 +241,13 @@ function wireBridge(
     localDevice: (uri) => remote?.deviceStore(uri),
   });
   onInterop(interop);
-  const kickAll = () => {
-    inboundWorker.kick();
-    outboxWorker.kick();
-    inboxWorker.kick();
-  };
+  // The queues hear of new entries from the store itself (QueueTable.onQueued), after the commit; the interop side's
+  // "queued" callback would only make each worker look a second time.
+  const queuedByStore = () => {};
   // Envelopes arrive only after start-up below, when `core` exists.
-  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), kickAll, (user) => core.acceptsRemoteFor(user), {
+  remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), queuedByStore, (user) => core.acceptsRemoteFor(user), {
     identityChange: config.bridge.identity_change,
+    reachableBy: (user, sender) => core.reachableBy(user, sender),
   });
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const network = remote;
@@ -263,7 +262,8 @@ function wireBridge(
   const inboundWorker = new QueueWorker<QueuedInbound>(
     {
       name: "matrix-inbound",
-      due: (now) => store.appservice.due(now, 64),
+      due: (now, busy) => store.appservice.due(now, 64, busy),
+      onQueued: (l) => store.appservice.onQueued(l),
       key: (i) => i.roomId ?? "",
       attempts: (i) => i.attempts,
       handle: async (i) => {
@@ -289,15 +289,19 @@ function wireBridge(
   );
 
   // The appservice intake: transactions are queued in the homeserver's order, waiting out a skipped one (Synapse).
-  const intake = new AppserviceGapGuard({ store, onQueued: () => inboundWorker.kick(), log: log.child({ part: "appservice" }) });
+  const intake = new AppserviceGapGuard({ store, onQueued: queuedByStore, log: log.child({ part: "appservice" }) });
 
   const outboxWorker = new QueueWorker<OutboxEntry>(
     {
       name: "outbox",
-      due: (now) => store.outbox.due(now),
+      due: (now, busy) => store.outbox.due(now, 1000, busy),
+      onQueued: (l) => store.outbox.onQueued(l),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: async (e) => {
+        const admission = await core.admitSend(e);
+        if (admission.kind === "refused") return; // the user was told; the entry is done
+        if (admission.kind === "held") throw new RetryAfter("over the user's messages per minute (bridge.limits)", admission.retryAfterMs);
         const outcome = await network.deliver(e);
         if (outcome.kind === "sent") {
           await core.onSent(e);
@@ -339,7 +343,8 @@ function wireBridge(
   const inboxWorker = new QueueWorker<InboxEntry>(
     {
       name: "inbox",
-      due: (now) => store.inbox.due(now),
+      due: (now, busy) => store.inbox.due(now, 1000, busy),
+      onQueued: (l) => store.inbox.onQueued(l),
       key: (e) => `${e.matrixUser}\u0000${e.remoteUri}`,
       attempts: (e) => e.attempts,
       handle: async (e) => {

@@ -16,6 +16,11 @@ export const LOG_FORMATS = ["json", "pretty"] as const;
 export const IDENTITY_CHANGE_POLICIES = ["warn", "block_until_verified"] as const;
 export type IdentityChangePolicy = (typeof IDENTITY_CHANGE_POLICIES)[number];
 
+export const REACHABILITY_SETTINGS = ["everyone", "contacts", "nobody"] as const;
+export const KEY_SHARING_POLICIES = ["all", "cross_signed"] as const;
+export const OVER_LIMIT_POLICIES = ["hold", "refuse"] as const;
+export type OverLimitPolicy = (typeof OVER_LIMIT_POLICIES)[number];
+
 export const ROLES = ["user", "admin"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -220,6 +225,8 @@ export function buildConfigSchema(context: SchemaContext) {
       default: expecting(z.boolean(), "true or false").default(true),
       allow: expecting(z.boolean(), "true or false").default(true),
       max_key_wait_seconds: expecting(z.number().positive().max(7 * 24 * 3600), "a number of seconds above 0 and at most a week").default(600),
+      // Which Matrix devices get the room keys of the bridge's puppets: all, or only those their owner cross-signed.
+      share_keys_with: expecting(z.enum(KEY_SHARING_POLICIES), `"all" or "cross_signed"`).default("all"),
       max_open_devices: expecting(z.number().int().min(1).max(100_000), "a whole number from 1 to 100000").default(128),
     })
     .prefault({})
@@ -228,6 +235,16 @@ export function buildConfigSchema(context: SchemaContext) {
         ctx.addIssue({ code: "custom", path: ["default"], message: "cannot be true while allow is false" });
       }
     });
+
+  // What one Matrix user may do through the bridge; 0 turns a limit off.
+  const limits = z
+    .strictObject({
+      messages_per_minute: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(60),
+      new_portals_per_hour: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(30),
+      // Messages over the limit: held in the outbox and sent when the minute allows, or refused with a notice.
+      messages_over_limit: expecting(z.enum(OVER_LIMIT_POLICIES), `"hold" or "refuse"`).default("hold"),
+    })
+    .prefault({});
 
   // Registered after superRefine: refining clones the schema, and issues name the clone.
   const permissions = expecting(
@@ -277,6 +294,12 @@ export function buildConfigSchema(context: SchemaContext) {
       message_requests: expecting(z.enum(["on", "off"]), `"on" or "off"`).default("on"),
       message_request_expiry_hours: expecting(z.number().positive().max(365 * 24), "a number of hours above 0 and at most a year").default(7 * 24),
       message_request_max_held: expecting(z.int().min(1).max(1000), "a whole number from 1 to 1000").default(20),
+      // Each user's portals and management room as children of a space named for the network.
+      personal_space: expecting(z.boolean(), "true or false").default(true),
+      // Who may write to a user who has not chosen (the `reachable` command): everyone, their contacts, nobody.
+      default_reachable: expecting(z.enum(REACHABILITY_SETTINGS), `"everyone", "contacts" or "nobody"`).default("everyone"),
+      // Flood limits per Matrix user, counted by the bridge (the gatekeeper limits each sender again on its side).
+      limits,
       permissions,
     }),
   );

@@ -16,7 +16,9 @@ import type { MatrixEphemeralEvent, MatrixEvent } from "./events.js";
 import { ExpirySweeper } from "./expiry-sweeper.js";
 import { handleRemoteEntry } from "./incoming/index.js";
 import { handleMembership } from "./membership.js";
+import { admitSend, type SendAdmission } from "./limits.js";
 import { notices } from "./notices.js";
+import { isReachableBy } from "./reachability.js";
 import * as outcomes from "./outcomes.js";
 import { isBridgedType, receiptToRemote, sendToRemote, typingToRemote } from "./outgoing/index.js";
 import { startChat } from "./portals.js";
@@ -121,6 +123,11 @@ export class BridgeCore {
     return this.ctx.allowed(matrixUser);
   }
 
+  /** Whether the user's reachability setting lets a message from this contact through; the runtime refuses the rest. */
+  reachableBy(matrixUser: string, contact: string): Promise<boolean> {
+    return isReachableBy(this.ctx, matrixUser, contact);
+  }
+
   /** What the provisioning API may do for a user. */
   provisioning(): ProvisioningService {
     return new ProvisioningService(this.ctx);
@@ -157,6 +164,11 @@ export class BridgeCore {
 
   onSendHeld(entry: OutboxEntry): Promise<void> {
     return outcomes.onSendHeld(this.ctx, entry);
+  }
+
+  /** Whether an outbox entry is within the user's bridge-side limits (bridge.limits); tells the user when it is not. */
+  admitSend(entry: OutboxEntry): Promise<SendAdmission> {
+    return admitSend(this.ctx, entry);
   }
 
   onSent(entry: OutboxEntry): Promise<void> {

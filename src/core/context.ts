@@ -7,6 +7,7 @@ import { puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import type { BridgeStore } from "../store/store.js";
 import { KeyedLock } from "../util/keyed-lock.js";
+import { LimitError } from "./limit-error.js";
 import { notices } from "./notices.js";
 import { RemoteError, type MatrixSide, type MediaPort, type OperationsPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
 
@@ -23,6 +24,34 @@ export interface CoreDeps {
 
 const LEVELS: Record<Role, number> = { user: 1, admin: 2 };
 
+/** How long a portal's checked membership is trusted without a membership event saying otherwise. */
+const MEMBERS_CHECK_TTL_MS = 5 * 60_000;
+
+/** Keys checked within the last `ttlMs`; bounded, the oldest checks go first. */
+export class RecentChecks {
+  private readonly at = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 10_000,
+  ) {}
+
+  fresh(key: string, now = Date.now()): boolean {
+    const t = this.at.get(key);
+    return t !== undefined && now - t < this.ttlMs;
+  }
+
+  mark(key: string, now = Date.now()): void {
+    this.at.delete(key);
+    this.at.set(key, now);
+    if (this.at.size > this.max) this.at.delete(this.at.keys().next().value!);
+  }
+
+  forget(key: string): void {
+    this.at.delete(key);
+  }
+}
+
 export class CoreContext {
   readonly config: BridgeConfig;
   readonly store: BridgeStore;
@@ -37,8 +66,17 @@ export class CoreContext {
   readonly outageNoticeSent = new Set<string>();
   /** Held messages (awaiting verification) whose sender was told; the txnId makes it once across restarts too. */
   readonly heldNoticeSent = new Set<string>();
+  /** Rooms told that messages are held over the user's messages per minute; cleared when one goes out. */
+  readonly limitNoticeSent = new Set<string>();
+  /** Rooms told that the network is rate limiting the user; cleared when one goes out. */
+  readonly rateLimitNoticeSent = new Set<string>();
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
+  /**
+   * Portal rooms whose members (puppet and user) were checked lately: a chat's every message need not ask the
+   * homeserver again. Any membership event in the room forgets the check.
+   */
+  readonly membersChecked = new RecentChecks(MEMBERS_CHECK_TTL_MS);
   /** A disappearing message's redaction was scheduled for `at` (ms); the expiry sweeper listens (bridge.ts). */
   expiryScheduled: (at: number) => void = () => {};
 
@@ -88,6 +126,7 @@ export class CoreContext {
 
   /** Why something could not be done with a contact, for the user: the network's errors in plain words. */
   explain(err: unknown, contact: string): string {
+    if (err instanceof LimitError) return err.message;
     if (!(err instanceof RemoteError)) return this.internalFailure(err);
     const who = this.label(contact);
     switch (err.reason) {

@@ -7,8 +7,10 @@ import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
 import { notices } from "./notices.js";
 import { adoptFromInvite, forgetPortal } from "./portals.js";
+import { addToSpace, removeFromSpace, spaceLeft } from "./space.js";
 
 export async function handleMembership(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
+  ctx.membersChecked.forget(ev.room_id);
   const membership = ev.content.membership;
   const target = ev.state_key ?? "";
   if (membership === "invite" && target === ctx.matrix.botUserId) return botInvited(ctx, ev);
@@ -22,6 +24,7 @@ async function botInvited(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
   await ctx.matrix.joinRoom(ctx.matrix.botUserId, ev.room_id);
   await ctx.store.users.ensure(ev.sender, ctx.remote.ids.localUser(ev.sender));
   await ctx.store.users.setManagementRoom(ev.sender, ev.room_id);
+  await addToSpace(ctx, ev.sender, ev.room_id);
   // With an identity on the network the user can be written to first (message requests are for that), from the
   // moment they see the help.
   await ctx.remote.ensureIdentity(ev.sender).catch((err) => ctx.log.warn({ err }, "could not create the user's network identity yet; it is made with their first chat"));
@@ -51,6 +54,10 @@ async function userLeft(ctx: CoreContext, ev: MatrixEvent): Promise<void> {
   const user = await ctx.store.users.byManagementRoom(ev.room_id);
   if (user && user.userId === ev.sender) {
     await ctx.store.users.setManagementRoom(user.userId, null);
+    await removeFromSpace(ctx, user.userId, ev.room_id);
     await ctx.matrix.leaveRoom(ctx.matrix.botUserId, ev.room_id).catch(() => undefined);
+    return;
   }
+  const owner = await ctx.store.users.bySpace(ev.room_id);
+  if (owner && owner.userId === ev.sender) await spaceLeft(ctx, owner.userId, ev.room_id);
 }

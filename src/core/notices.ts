@@ -28,6 +28,11 @@ export const notices = {
     `⚠️🔐 ${who}, whom you had verified, added a new device (device ${device}) that you have not verified. Compare its security code with ${who} ("${compare}"), then send "${verify}".${held ? " Until then, your messages here are held, not sent." : ""}`,
   heldRateLimited: (network: string, afterMs: number | undefined) =>
     `⏳ Not sent yet: ${network} is limiting how fast messages can be sent. It is kept and goes out by itself${afterMs ? ` in about ${Math.max(1, Math.ceil(afterMs / 60_000))} minute${afterMs > 60_000 ? "s" : ""}` : " shortly"}.`,
+  heldOverMessageLimit: (limit: number, afterMs: number) =>
+    `⏳ Not sent yet: this bridge lets you send ${limit} message${limit === 1 ? "" : "s"} a minute, and you reached that. Your messages are kept and go out by themselves, in order, starting in about ${inSeconds(afterMs)}.`,
+  overMessageLimit: (limit: number) => `you sent more than ${limit} message${limit === 1 ? "" : "s"} in a minute, which is this bridge's limit; wait a moment and send it again`,
+  overPortalLimit: (limit: number, afterMs: number) =>
+    `You opened ${limit} new chat${limit === 1 ? "" : "s"} in the last hour, which is this bridge's limit. You can open the next one in about ${inMinutes(afterMs)}; chats you already have keep working.`,
   heldForVerification: (who: string, compare: string, verify: string) =>
     `⏸ Not sent yet: the security code with ${who} changed since you verified it. Compare it ("${compare}"), then send "${verify}"; held messages then go out.`,
   safetyNumbers: (who: string, lines: string[]) => `🔐 Security code with ${who} (the same on ${who}'s phone if nobody is in between):\n${lines.join("\n")}`,
@@ -61,6 +66,18 @@ export const notices = {
   noRequests: (enabled: boolean) => (enabled ? "You have no message requests." : "You have no message requests, and they are off: first messages from new numbers open a chat directly."),
   requestsSwitched: (on: boolean) =>
     on ? "Message requests are on: first messages from numbers you never chatted with wait here for your answer." : "Message requests are off: first messages from new numbers open a chat directly.",
+  reachability: (setting: "everyone" | "contacts" | "nobody", network: string, changed: boolean) => {
+    const who =
+      setting === "everyone"
+        ? `everyone on ${network} can write to you`
+        : setting === "contacts"
+          ? `only your contacts can write to you from ${network}: numbers you started a chat with or wrote to, and message requests you accepted. Others' messages are refused, and to them it looks as if you had blocked them`
+          : `nobody can write to you from ${network}: every message to you is refused, and to the sender it looks as if you had blocked them. You can still write to others`;
+    if (!changed) return `Now ${who}. Change it with "reachable everyone", "reachable contacts" or "reachable nobody".`;
+    return `✅ From now on, ${who}.${setting === "everyone" ? "" : ' To undo: "reachable everyone".'}`;
+  },
+  spaceReady: (network: string, roomId: string) => `Your ${network} chats are in this space: https://matrix.to/#/${roomId} (you have been invited).`,
+  spacesOff: () => "This bridge is set up without a space for your chats.",
   noSafety: (network: string) => `${network} does not support this through the bridge.`,
   portalOnly: (prefix: string, name: string) => `Send "${prefix} ${name}" in the chat with the contact, not here.`,
   cannotShow: (who: string, what: string, network: string) =>
@@ -124,3 +141,13 @@ export const notices = {
     `Bridge is NOT connected to ${network} (since ${since}); messages are queued and will be sent when it is back. Messages waiting to be sent: ${pending}.`,
   warning: (text: string) => `⚠ ${text}`,
 } as const;
+
+function inSeconds(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  return s >= 90 ? inMinutes(ms) : `${s} second${s === 1 ? "" : "s"}`;
+}
+
+function inMinutes(ms: number): string {
+  const m = Math.max(1, Math.ceil(ms / 60_000));
+  return `${m} minute${m === 1 ? "" : "s"}`;
+}

@@ -42,8 +42,9 @@ export async function onSendDelayed(ctx: CoreContext, entry: OutboxEntry, detail
 
 /** The network limits how fast the user may send: the message waits and goes out by itself; they hear it once. */
 export async function onSendRateLimited(ctx: CoreContext, entry: OutboxEntry, afterMs: number | undefined): Promise<void> {
-  if (!entry.roomId || ctx.heldNoticeSent.has(entry.messageId)) return;
-  ctx.heldNoticeSent.add(entry.messageId);
+  // Once per room while the limit lasts: a burst of held messages gets one notice, not one each.
+  if (!entry.roomId || ctx.rateLimitNoticeSent.has(entry.roomId)) return;
+  ctx.rateLimitNoticeSent.add(entry.roomId);
   await ctx.noticeAsPuppet(entry.remoteUri, entry.roomId, notices.heldRateLimited(ctx.network, afterMs), `ratelimited-${entry.messageId}`);
 }
 
@@ -62,6 +63,10 @@ export async function onSendHeld(ctx: CoreContext, entry: OutboxEntry): Promise<
 
 export async function onSent(ctx: CoreContext, entry: OutboxEntry): Promise<void> {
   if (entry.roomId) await announceIdentityNews(ctx, entry.matrixUser, entry.remoteUri, entry.roomId);
-  if (entry.roomId) ctx.outageNoticeSent.delete(entry.roomId);
+  if (entry.roomId) {
+    ctx.outageNoticeSent.delete(entry.roomId);
+    ctx.limitNoticeSent.delete(entry.roomId);
+    ctx.rateLimitNoticeSent.delete(entry.roomId);
+  }
   if (entry.roomId && entry.eventId) await ctx.messageStatus(entry.remoteUri, entry.roomId, entry.eventId, "SUCCESS", `sent-${entry.messageId}`);
 }

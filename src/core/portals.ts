@@ -4,7 +4,10 @@ import type { PortalRow } from "../store/portals.js";
 import { bridgeInfoState, postBridgeInfo, watchingProfile } from "./bridge-info.js";
 import type { CoreContext } from "./context.js";
 import type { MatrixEvent } from "./events.js";
+import { admitNewPortal } from "./limits.js";
 import { notices } from "./notices.js";
+import { rememberContact } from "./reachability.js";
+import { addToSpace, removeFromSpace } from "./space.js";
 import { isBridgedType, sendToRemote } from "./outgoing/index.js";
 import type { RemoteProfile } from "./ports.js";
 
@@ -12,7 +15,10 @@ import type { RemoteProfile } from "./ports.js";
 export async function startChat(ctx: CoreContext, userId: string, contact: string): Promise<string> {
   await ctx.remote.ensureIdentity(userId);
   const profile = await ctx.remote.lookup(userId, contact);
-  return ensurePortal(ctx, userId, contact, profile);
+  await admitNewPortal(ctx, userId, contact);
+  const roomId = await ensurePortal(ctx, userId, contact, profile);
+  await rememberContact(ctx, userId, contact, "wrote");
+  return roomId;
 }
 
 /** The portal's room, made now if the chat has none (or its room lost the puppet). */
@@ -22,18 +28,22 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
     const puppet = await watchingProfile(ctx, contact, () => ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile?.name, avatar: profile?.avatar }));
     const existing = await ctx.store.portals.get(userId, contact);
     if (existing?.roomId) {
+      if (ctx.membersChecked.fresh(existing.roomId)) return existing.roomId;
       const members = await ctx.matrix.joinedMembers(existing.roomId).catch(() => [] as string[]);
       if (members.includes(puppet)) {
         if (!members.includes(userId)) await ctx.matrix.invite(puppet, existing.roomId, userId).catch(() => undefined);
+        else ctx.membersChecked.mark(existing.roomId);
         return existing.roomId;
       }
       await ctx.store.portals.forgetRoom(existing.roomId);
+      await removeFromSpace(ctx, userId, existing.roomId);
     }
     const encrypted = ctx.config.bridge.encryption.default;
     const initialState = await bridgeInfoState(ctx, contact);
     const roomId = await ctx.matrix.createPortalRoom({ puppetUserId: puppet, inviteUserId: userId, name: profile?.name ?? ctx.label(contact), encrypted, initialState });
     await ctx.store.portals.upsert({ matrixUser: userId, remoteUri: contact, roomId, encrypted });
     ctx.log.info({ room: roomId }, "portal created");
+    await addToSpace(ctx, userId, roomId);
     return roomId;
   });
 }
@@ -42,12 +52,13 @@ export function ensurePortal(ctx: CoreContext, userId: string, contact: string, 
 export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact: string): Promise<void> {
   const puppet = ctx.puppetOf(contact);
   await ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), {});
-  await ctx.matrix.joinRoom(puppet, ev.room_id);
+  await ctx.matrix.joinRoom(puppet, ev.room_id, { encrypted: inviteRoomEncrypted(ev) });
   let adopted = false;
   await ctx.chatLock.run(ctx.chatKey(ev.sender, contact), async () => {
     try {
       await ctx.remote.ensureIdentity(ev.sender);
       const profile = await ctx.remote.lookup(ev.sender, contact);
+      await admitNewPortal(ctx, ev.sender, contact);
       await watchingProfile(ctx, contact, () => ctx.matrix.ensurePuppet(ctx.remote.ids.puppetKey(contact), { name: profile.name, avatar: profile.avatar }), ev.room_id);
     } catch (err) {
       await ctx.notice(puppet, ev.room_id, notices.warning(ctx.explain(err, contact)), `lookup-${ev.event_id}`);
@@ -58,11 +69,14 @@ export async function adoptFromInvite(ctx: CoreContext, ev: MatrixEvent, contact
     const previous = await ctx.store.portals.get(ev.sender, contact);
     if (previous?.roomId && previous.roomId !== ev.room_id) {
       await ctx.matrix.leaveRoom(puppet, previous.roomId, "the chat moved to a new room").catch(() => undefined);
+      await removeFromSpace(ctx, ev.sender, previous.roomId);
     }
     // A room created encrypted sent its m.room.encryption before this invite, when it was no portal yet.
     await ctx.store.portals.upsert({ matrixUser: ev.sender, remoteUri: contact, roomId: ev.room_id, encrypted: inviteRoomEncrypted(ev) });
     await postBridgeInfo(ctx, contact, ev.room_id);
     ctx.log.info({ room: ev.room_id }, "portal adopted from an invite");
+    await rememberContact(ctx, ev.sender, contact, "wrote");
+    await addToSpace(ctx, ev.sender, ev.room_id);
     adopted = true;
   });
   if (adopted) await bridgeEarlyMessages(ctx, ev.room_id, puppet);
@@ -98,6 +112,7 @@ export async function closePortal(ctx: CoreContext, portal: PortalRow, text: str
   const puppet = ctx.puppetOf(portal.remoteUri);
   await ctx.notice(puppet, roomId, text, `closed-${roomId}`).catch((err) => ctx.log.warn({ err }, "could not post the closing notice"));
   await ctx.store.portals.forgetRoom(roomId);
+  await removeFromSpace(ctx, portal.matrixUser, roomId);
   await ctx.matrix.leaveRoom(puppet, roomId, reason).catch((err) => ctx.log.warn({ err, room: roomId }, "the puppet could not leave a closed portal"));
   ctx.log.info({ room: roomId, reason }, "portal closed");
 }
@@ -106,6 +121,7 @@ export async function closePortal(ctx: CoreContext, portal: PortalRow, text: str
 export async function forgetPortal(ctx: CoreContext, portal: PortalRow): Promise<void> {
   if (!portal.roomId) return;
   await ctx.store.portals.forgetRoom(portal.roomId);
+  await removeFromSpace(ctx, portal.matrixUser, portal.roomId);
   await ctx.matrix.leaveRoom(ctx.puppetOf(portal.remoteUri), portal.roomId).catch((e) => ctx.log.warn({ err: e }, "puppet could not leave"));
   ctx.log.info({ room: portal.roomId }, "user left a portal; it will be recreated on the next message");
 }

@@ -42,6 +42,10 @@ export interface MatrixSide {
    * (name, avatar) current; returns its user ID.
    */
   ensurePuppet(puppetKey: string, profile: { name?: string | undefined; avatar?: RemoteAvatar | undefined }): Promise<string>;
+  /** Creates a DM portal room owned by the puppet, inviting the Matrix user. */
+  createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean }): Promise<string>;
+  /** Creates a space owned by the bot, inviting the Matrix user. */
+  createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string>;
   /**
    * Creates a DM portal room owned by the puppet, inviting the Matrix user. `initialState` goes into the room as it is
    * created (bridge info), so no client ever sees the room without it.
@@ -49,7 +53,11 @@ export interface MatrixSide {
   createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string>;
   /** Sets a state event as `asUser`. */
   setState(asUser: string, roomId: string, state: StateEvent): Promise<void>;
-  joinRoom(asUser: string, roomId: string): Promise<void>;
+  /**
+   * Joins as a bridge user; `encrypted` says the room is encrypted (from the invite's room state), so the user gets
+   * its crypto device first: users' clients share room keys only with devices that exist when they send.
+   */
+  joinRoom(asUser: string, roomId: string, opts?: { encrypted?: boolean }): Promise<void>;
   leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void>;
   invite(asUser: string, roomId: string, userId: string): Promise<void>;
   /** Sends an event as a bridge-owned user; txnId makes retries idempotent. Returns the event ID. */

@@ -9,6 +9,7 @@ import type { CoreContext } from "./context.js";
 import type { RemoteEvent } from "./events.js";
 import { notices } from "./notices.js";
 import { ensurePortal } from "./portals.js";
+import { rememberContact } from "./reachability.js";
 
 const PREVIEW_LENGTH = 200;
 
@@ -85,6 +86,7 @@ export async function answerRequest(ctx: CoreContext, userId: string, contact: s
   if (answer === "accept") {
     const profile = await ctx.remote.lookup(userId, contact).catch(() => undefined);
     await ensurePortal(ctx, userId, contact, profile);
+    await rememberContact(ctx, userId, contact, "accepted");
     // In order, each removed once posted: a crash in between resumes with the rest (the posts are idempotent).
     for (const held of await ctx.store.requests.messages(userId, contact)) {
       await deliver({ ...held, seq: 0, attempts: 0, notBefore: 0 });

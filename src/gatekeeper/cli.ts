@@ -20,7 +20,7 @@ const USAGE = `usage: dma-gatekeeper <command> [options]
 
   serve [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--data-dir ${DEFAULT_DATA_DIR}]
         [--admin-port ${DEFAULT_ADMIN_PORT}] [--admin-host ${DEFAULT_HOST}] [--public-url URL]
-        [--max-connections N] [--headers-timeout-ms N] [--request-timeout-ms N] [--keep-alive-timeout-ms N]
+        [--max-connections N] [--admin-max-connections 64] [--headers-timeout-ms N] [--request-timeout-ms N] [--keep-alive-timeout-ms N]
         [--media-max-bytes N] [--rate-burst N] [--rate-per-second N] [--prekey-low N]
         [--sender-messages-per-minute 300] [--sender-new-chats-per-hour 50] (flood limits per sender; 0: off)
         [--suspend-after-reports K]        (suspend a user K distinct provider users reported; default: never)
@@ -233,6 +233,7 @@ async function serve(args: string[]): Promise<void> {
     "admin-host": { type: "string" },
     "public-url": { type: "string" },
     "max-connections": { type: "string" },
+    "admin-max-connections": { type: "string" },
     "headers-timeout-ms": { type: "string" },
     "request-timeout-ms": { type: "string" },
     "keep-alive-timeout-ms": { type: "string" },
@@ -280,6 +281,13 @@ async function serve(args: string[]): Promise<void> {
   limit("headers-timeout-ms", "headersTimeoutMs", 100);
   limit("request-timeout-ms", "requestTimeoutMs", 100);
   limit("keep-alive-timeout-ms", "keepAliveTimeoutMs", 100);
+  // Each watched user holds one admin connection open; a harness watching thousands of users raises this.
+  const adminLimits: Record<string, number> = {};
+  if (values["admin-max-connections"] !== undefined) {
+    const v = int(values["admin-max-connections"], "admin-max-connections", 0);
+    if (v < 1) throw new UsageError("--admin-max-connections must be at least 1");
+    adminLimits["maxConnections"] = v;
+  }
   const running = await startGatekeeper({
     host: values.host ?? DEFAULT_HOST,
     port,
@@ -287,6 +295,7 @@ async function serve(args: string[]): Promise<void> {
     adminPort,
     ...(values["public-url"] === undefined ? {} : { publicUrl: values["public-url"] }),
     limits,
+    adminLimits,
     dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
     log,
     mediaMaxBytes: int(values["media-max-bytes"], "media-max-bytes", DEFAULT_MEDIA_MAX_BYTES),

@@ -37,6 +37,8 @@ export interface GatekeeperProcessOptions {
   mediaMaxBytes?: number;
   rateLimit?: { burst: number; perSecond: number };
   prekeyLow?: number;
+  /** Connections the admin API takes at once (its default is 64); every watched user holds one. */
+  adminMaxConnections?: number;
   /** Flood limits per sender (0 turns one off); the gatekeeper's defaults when absent. */
   senderLimits?: { messagesPerMinute?: number; newChatsPerHour?: number };
   /** Suspend a simulated user once this many distinct provider users reported it (default never). */
@@ -254,6 +256,7 @@ export class GatekeeperProcess {
     if (o.mediaMaxBytes !== undefined) args.push("--media-max-bytes", String(o.mediaMaxBytes));
     if (o.rateLimit) args.push("--rate-burst", String(o.rateLimit.burst), "--rate-per-second", String(o.rateLimit.perSecond));
     if (o.prekeyLow !== undefined) args.push("--prekey-low", String(o.prekeyLow));
+    if (o.adminMaxConnections !== undefined) args.push("--admin-max-connections", String(o.adminMaxConnections));
     if (o.senderLimits?.messagesPerMinute !== undefined) args.push("--sender-messages-per-minute", String(o.senderLimits.messagesPerMinute));
     if (o.senderLimits?.newChatsPerHour !== undefined) args.push("--sender-new-chats-per-hour", String(o.senderLimits.newChatsPerHour));
     if (o.suspendAfterReports !== undefined) args.push("--suspend-after-reports", String(o.suspendAfterReports));

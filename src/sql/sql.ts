@@ -27,6 +27,11 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the calling async context is inside a transaction of this database. */
   readonly inTransaction: boolean;
+  /**
+   * Runs `fn` once the calling context's transaction has ended (committed or rolled back), at once outside one: for
+   * telling others about rows they can only see after the commit. Optional, so wrappers need not have it.
+   */
+  afterTransaction?(fn: () => void): void;
   /** Several statements separated by `;`, no parameters (schema changes). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,12 @@ import { createHash } from "node:crypto";
 import { QueueTable } from "./queue-table.js";
 import type { SqlDatabase, SqlRow } from "../sql/sql.js";
 
+/**
+ * The ordering lane of to-device messages, device lists and key counts: one lane, never a room (room IDs start with
+ * "!"). No NUL in it: PostgreSQL refuses NUL in text.
+ */
+export const CRYPTO_LANE = "crypto:";
+
 export type InboundKind = "event" | "ephemeral" | "to_device" | "device_lists" | "key_counts";
 
 export interface InboundItem {
@@ -43,6 +49,7 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
         await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload, queued_at) VALUES (?, ?, ?, ?)", [item.kind, item.roomId ?? null, payload, now]);
         queued++;
       }
+      if (queued > 0) this.queued();
       return queued;
     });
   }
@@ -60,6 +67,7 @@ export class AppserviceQueue extends QueueTable<QueuedInbound> {
   /** Puts an item back in the queue on purpose (an event whose room key arrived), past the duplicate check. */
   async requeue(item: InboundItem): Promise<void> {
     await this.db.run("INSERT INTO matrix_inbound (kind, room_id, payload, queued_at) VALUES (?, ?, ?, ?)", [item.kind, item.roomId ?? null, JSON.stringify(item.payload), Date.now()]);
+    this.queued();
   }
 
   done(seq: number): Promise<void> {

@@ -50,6 +50,7 @@ export class InboxStore extends QueueTable<InboxEntry> {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       [e.matrixUser, e.remoteUri, e.senderDevice, e.messageId, e.timestamp, e.content, e.identityChanged ? 1 : 0, now],
     );
+    this.queued();
     return true;
   }
 

@@ -336,4 +336,64 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE matrix_inbound ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 12,
+    name: "bridge-side flood limits per Matrix user",
+    sql: `
+      -- One row per message sent (its outbox message ID) and per new chat opened (the contact) by a Matrix user, kept
+      -- while it falls in its limit's window, so that a restart does not reset the window.
+      CREATE TABLE user_limit_events (
+        matrix_user TEXT NOT NULL,
+        kind TEXT NOT NULL,           -- message | portal
+        ref TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, kind, ref)
+      );
+      CREATE INDEX user_limit_events_time ON user_limit_events(matrix_user, kind, at);
+    `,
+  },
+  {
+    version: 13,
+    name: "devices the bridge withheld room keys from, and which portals were told",
+    sql: `
+      -- bridge.encryption.share_keys_with: cross_signed leaves devices their owner did not cross-sign without the
+      -- puppets' room keys; the room hears once per device which one.
+      CREATE TABLE excluded_devices_told (
+        room_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        told_at INTEGER NOT NULL,
+        PRIMARY KEY (room_id, user_id, device_id)
+      );
+    `,
+  },
+  {
+    version: 14,
+    name: "the user's space of chats, who may reach them, and their contacts",
+    sql: `
+      -- space_room: the user's space of portals (bridge.personal_space); space_declined: they left it, none is made
+      -- again unless they ask. reachable: everyone | contacts | nobody, NULL for bridge.default_reachable.
+      ALTER TABLE bridge_users ADD COLUMN space_room TEXT;
+      ALTER TABLE bridge_users ADD COLUMN space_declined INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE bridge_users ADD COLUMN reachable TEXT;
+      -- The numbers a user wrote to (opened a chat with, or sent something) or whose message request they accepted:
+      -- with reachable = contacts only these get through.
+      CREATE TABLE user_contacts (
+        matrix_user TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        how TEXT NOT NULL,            -- wrote | accepted
+        since INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, contact)
+      );
+      INSERT INTO user_contacts (matrix_user, contact, how, since)
+        SELECT matrix_user, remote_uri, 'wrote', min(timestamp) FROM message_map WHERE direction = 'out' GROUP BY matrix_user, remote_uri;
+    `,
+  },
+  {
+    version: 15,
+    name: "the crypto lane of the Matrix inbound queue without a NUL character",
+    // Queued before the lane was renamed (PostgreSQL refuses NUL in text, so only SQLite can hold such rows).
+    sql: `UPDATE matrix_inbound SET room_id = 'crypto:' WHERE room_id = char(0) || 'crypto';`,
+    postgres: `SELECT 1;`,
+  },
 ];

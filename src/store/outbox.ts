@@ -40,6 +40,7 @@ export class OutboxStore extends QueueTable<OutboxEntry> {
        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
       [e.matrixUser, e.remoteUri, e.messageId, e.roomId ?? null, e.eventId ?? null, e.content, now],
     );
+    this.queued();
     return r!.seq;
   }
 
@@ -60,7 +61,7 @@ export class OutboxStore extends QueueTable<OutboxEntry> {
 
   /** The connection is back: everything waiting for it is due now. */
   async retryAllNow(): Promise<void> {
-    await this.db.run("UPDATE outbox SET not_before = 0 WHERE not_before > 0");
+    if ((await this.db.run("UPDATE outbox SET not_before = 0 WHERE not_before > 0")).changes > 0) this.queued();
   }
 }
 

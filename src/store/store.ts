@@ -10,6 +10,9 @@ import { InboxStore } from "./inbox.js";
 import { ReactionStore, ReadMarkerStore } from "./reactions.js";
 import { IdentityTrustStore } from "./identity-trust.js";
 import { MessageRequestStore } from "./message-requests.js";
+import { UserLimitStore } from "./user-limits.js";
+import { ExcludedDeviceStore } from "./excluded-devices.js";
+import { ContactStore } from "./contacts.js";
 import { DisappearingStore } from "./disappearing.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
@@ -30,6 +33,9 @@ export class BridgeStore {
   readonly readMarkers: ReadMarkerStore;
   readonly identityTrust: IdentityTrustStore;
   readonly requests: MessageRequestStore;
+  readonly limits: UserLimitStore;
+  readonly excludedDevices: ExcludedDeviceStore;
+  readonly contacts: ContactStore;
   readonly disappearing: DisappearingStore;
 
   constructor(
@@ -47,6 +53,9 @@ export class BridgeStore {
     this.readMarkers = new ReadMarkerStore(db);
     this.identityTrust = new IdentityTrustStore(db);
     this.requests = new MessageRequestStore(db);
+    this.limits = new UserLimitStore(db);
+    this.excludedDevices = new ExcludedDeviceStore(db);
+    this.contacts = new ContactStore(db);
     this.disappearing = new DisappearingStore(db);
   }
 

@@ -30,7 +30,7 @@ describe("core: admin commands and logout", () => {
   let ops: RecordingOps;
   beforeEach(async () => {
     ops = new RecordingOps();
-    w = await coreWorld({ permissions: { "example.org": "user", [ROOT]: "admin" }, directory: { [ANNA]: "Anna" }, ops, bridge: { message_requests: "off" } });
+    w = await coreWorld({ permissions: { "example.org": "user", [ROOT]: "admin" }, directory: { [ANNA]: "Anna" }, ops, bridge: { message_requests: "off", personal_space: false } });
     for (const [user, room] of [[ALICE, MGMT], [ROOT, ROOT_MGMT]] as const) {
       await w.store.users.ensure(user, `local:${user}`);
       await w.store.users.setManagementRoom(user, room);

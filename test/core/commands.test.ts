@@ -53,6 +53,8 @@ describe("core: commands", () => {
           "• block <fake number> — stop a FakeNet user's messages to you (in a chat: that chat's contact)",
           "• unblock <fake number> — let a blocked user write to you again",
           "• blocked — the users you blocked",
+          "• reachable [everyone|contacts|nobody] — who may write to you from FakeNet: everyone, your contacts (numbers you wrote to or accepted) or nobody",
+          "• space — invite you (again) to the space of your FakeNet chats",
           "• ping — the state of the connection to FakeNet",
           "• logout — remove your FakeNet identity and all your chats from the bridge (asks for confirmation)",
           "• confirm <code> — carry out the command that asked for confirmation",

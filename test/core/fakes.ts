@@ -57,6 +57,10 @@ export class RecordingMatrixSide implements MatrixSide {
   }
   async setState(asUser: string, roomId: string, state: StateEvent): Promise<void> {
     this.record("setState", asUser, roomId, state);
+    const children = this.spaces.get(roomId);
+    if (state.type !== "m.space.child" || !children) return;
+    if (Array.isArray(state.content.via)) children.add(state.stateKey);
+    else children.delete(state.stateKey);
   }
   async createPortalRoom(opts: { puppetUserId: string; inviteUserId: string; name: string; encrypted: boolean; initialState?: readonly StateEvent[] }): Promise<string> {
     this.record("createPortalRoom", opts);
@@ -64,8 +68,19 @@ export class RecordingMatrixSide implements MatrixSide {
     this.members.set(roomId, new Set([opts.puppetUserId]));
     return roomId;
   }
-  async joinRoom(asUser: string, roomId: string): Promise<void> {
+  /** Children of each space, as the calls left them. */
+  readonly spaces = new Map<string, Set<string>>();
+  async createSpace(opts: { inviteUserId: string; name: string; topic: string }): Promise<string> {
+    this.record("createSpace", opts);
+    const roomId = `!space${this.spaces.size + 1}:example.org`;
+    this.spaces.set(roomId, new Set());
+    return roomId;
+  }
+  /** Rooms joined as encrypted (the hint that makes the real side set up the user's crypto device first). */
+  readonly encryptedJoins: string[] = [];
+  async joinRoom(asUser: string, roomId: string, opts: { encrypted?: boolean } = {}): Promise<void> {
     this.record("joinRoom", asUser, roomId);
+    if (opts.encrypted) this.encryptedJoins.push(roomId);
     this.membersOf(roomId).add(asUser);
   }
   async leaveRoom(asUser: string, roomId: string, reason?: string): Promise<void> {

@@ -69,6 +69,21 @@ describe("core: membership and portals", () => {
       assert.equal(w.matrix.messages().at(-1)?.roomId, newRoom);
     });
 
+    it("asks the homeserver for its members once, and again after a membership event in the room", async () => {
+      const room = await portalByMessage();
+      w.matrix.members.get(room)!.add(ALICE); // the user accepted the invite
+      const asked = () => w.matrix.called("joinedMembers").length;
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "one" }));
+      const first = asked();
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "two" }));
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "three" }));
+      assert.equal(asked(), first, "the members were asked again although nothing changed");
+      await w.core.handleMatrixEvent(member("@bob:example.org", "@bob:example.org", "leave", room));
+      await w.core.handleRemoteEntry(inboxEntry({ kind: "message", text: "four" }));
+      assert.equal(asked(), first + 1);
+      assert.deepEqual(w.matrix.messages().slice(-4).map((m) => m.content.body), ["one", "two", "three", "four"]);
+    });
+
     it("someone else leaving it changes nothing", async () => {
       const room = await portalByMessage();
       await w.core.handleMatrixEvent(member("@bob:example.org", "@bob:example.org", "leave", room));
@@ -135,6 +150,14 @@ describe("core: membership and portals", () => {
       ];
       await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!enc:example.org", { invite_room_state: state }));
       assert.equal((await w.store.portals.byRoom("!enc:example.org"))?.encrypted, true);
+      // The puppet joins saying the room is encrypted, so its crypto device exists before it is in the room.
+      assert.deepEqual(w.matrix.encryptedJoins, ["!enc:example.org"]);
+    });
+
+    it("joins an unencrypted room without asking for a crypto device", async () => {
+      await w.core.handleMatrixEvent(member(ALICE, ANNA_PUPPET, "invite", "!dm:example.org"));
+      assert.deepEqual(w.matrix.called("joinRoom").map((c) => c.args), [[ANNA_PUPPET, "!dm:example.org"]]);
+      assert.deepEqual(w.matrix.encryptedJoins, []);
     });
 
     it("does not take a non-empty state key's m.room.encryption for the room's", async () => {

@@ -177,4 +177,20 @@ describe("core: outcomes of queued work", () => {
       assert.deepEqual(w.matrix.calls, []);
     });
   });
+
+  describe("onSendRateLimited", () => {
+    beforeEach(() => open());
+
+    it("tells the room once while the network limits the user, and again after one went out", async () => {
+      await w.core.onSendRateLimited(outboxEntry(), 90_000);
+      await w.core.onSendRateLimited(outboxEntry(), 30_000);
+      await w.core.onSendRateLimited(outboxEntry(), undefined);
+      const bodies = () => w.matrix.notices().filter((n) => n.roomId === ROOM).map((n) => n.body);
+      assert.deepEqual(bodies(), ["⏳ Not sent yet: FakeNet is limiting how fast messages can be sent. It is kept and goes out by itself in about 2 minutes."]);
+      await w.core.onSent(outboxEntry());
+      await w.core.onSendRateLimited(outboxEntry(), undefined);
+      assert.equal(bodies().length, 2);
+      assert.equal(bodies()[1], "⏳ Not sent yet: FakeNet is limiting how fast messages can be sent. It is kept and goes out by itself shortly.");
+    });
+  });
 });

@@ -60,7 +60,23 @@ export class MatrixTestUser {
   static async create(synapse: SynapseHandle, localpart: string, options?: RegisterOptions & { crypto?: boolean }): Promise<MatrixTestUser> {
     const { crypto, ...registerOptions } = options ?? {};
     const reg = await synapse.registerUser(localpart, registerOptions);
-    const client = createClient({ baseUrl: synapse.url, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
+    return MatrixTestUser.connect(synapse.url, reg, crypto ?? false);
+  }
+
+  /** Another device of an existing user (a fresh login), with its own event log; its keys are not cross-signed. */
+  static async login(synapse: SynapseHandle, userId: string, password: string, options: { crypto?: boolean; deviceName?: string } = {}): Promise<MatrixTestUser> {
+    const res = await fetch(`${synapse.url}/_matrix/client/v3/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password, initial_device_display_name: options.deviceName ?? "second test device" }),
+    });
+    if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+    const { access_token, device_id } = (await res.json()) as { access_token: string; device_id: string };
+    return MatrixTestUser.connect(synapse.url, { userId, accessToken: access_token, deviceId: device_id, password }, options.crypto ?? false);
+  }
+
+  private static async connect(baseUrl: string, reg: { userId: string; accessToken: string; deviceId: string; password: string }, crypto: boolean): Promise<MatrixTestUser> {
+    const client = createClient({ baseUrl, userId: reg.userId, accessToken: reg.accessToken, deviceId: reg.deviceId });
     if (crypto) await client.initRustCrypto({ useIndexedDB: false });
     const user = new MatrixTestUser(client, reg.userId, reg.password);
     // An encrypted event is recorded when it arrives and replaced by its clear form once it is decrypted.
@@ -203,6 +219,22 @@ export class MatrixTestUser {
       return { deviceId: device.deviceId, signedByOwner: status?.signedByOwner ?? false, crossSigningVerified: status?.crossSigningVerified ?? false };
     }
     return undefined;
+  }
+
+  /**
+   * Sets up cross-signing for the user (keys uploaded with the password) and signs this device with it; devices
+   * logged in later stay unsigned until verified.
+   */
+  async bootstrapCrossSigning(): Promise<void> {
+    await this.client.getCrypto()!.bootstrapCrossSigning({
+      authUploadDeviceSigningKeys: async (makeRequest) => {
+        await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: this.userId }, password: this.password } as never);
+      },
+    });
+  }
+
+  get deviceId(): string {
+    return this.client.getDeviceId()!;
   }
 
   /** The device IDs the client knows for a user (fresh from the server). */

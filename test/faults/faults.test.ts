@@ -15,7 +15,8 @@ describe(`fault injection, short run (FAULTS_SEED=${SEED})`, function () {
       seed: SEED,
       faults: { "bridge-sigkill": 3, "gatekeeper-kill": 3, "bridge-sigstop": 1, "synapse-restart": 1 },
       stopSeconds: 65,
-      say: (line) => process.env.FAULTS_VERBOSE && console.log(`      ${line}`),
+      // Progress only when asked; what was lost or duplicated (and where it got to) always, with the report.
+      say: (line) => (process.env.FAULTS_VERBOSE || /^(lost|duplicate)/.test(line)) && console.log(`      ${line}`),
     });
     console.log(formatReport(report).replace(/^/gm, "      "));
     assert.deepEqual(problemsOf(report), []);

@@ -164,7 +164,15 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
 
     // ---- observers ------------------------------------------------------------------------------------------------
     const after = new Map<string, number>();
-    const pollWhatsApp = async () => {
+    // One poll at a time: the observer loop and the settle loop both poll, and two polls from the same `after` would
+    // count each arrival twice (reported as duplicates the phones never got).
+    let polling: Promise<void> | undefined;
+    const pollWhatsApp = async (): Promise<void> => {
+      while (polling) await polling;
+      polling = pollOnce().finally(() => (polling = undefined));
+      return polling;
+    };
+    const pollOnce = async () => {
       for (const c of chats) {
         // While the gatekeeper is down (or restarting: then even the call throws) the poll just misses a round.
         const got = await (async () => w.gk.received(c.phone, after.get(c.phone) ?? 0))().catch(() => []);

@@ -148,7 +148,8 @@ describe("dma-gatekeeper CLI", function () {
       const msg = await alice.send(conn, "tel:+4915112345678", textContent("watched"));
       assert.equal(msg.result.ok, true);
       const deadline = Date.now() + 10_000;
-      while (!out.includes("watched") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // Each device decrypts on its own: wait for both lines, not the first.
+      while (!/device 1 .*: watched[\s\S]*device 2 .*: watched|device 2 .*: watched[\s\S]*device 1 .*: watched/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       watch.kill("SIGINT");
       assert.match(out, new RegExp(`matrix:u/alice:example.org#1 -> device 1 \\[${msg.id}\\]: watched`));
       assert.match(out, /device 2 .*: watched/, "both devices appear");

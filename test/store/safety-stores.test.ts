@@ -85,5 +85,43 @@ for (const engine of engines) {
       await s.requests.setEnabledFor(ALICE, true);
       assert.equal(await s.requests.enabledFor(ALICE), true);
     });
+
+    it("counts a user's messages in a sliding window, once per message, and says when the next one fits", async () => {
+      const limit = 3;
+      const minute = 60_000;
+      for (const [ref, at] of [["m1", 1000], ["m2", 2000], ["m3", 3000]] as const) {
+        assert.deepEqual(await s.limits.admit(ALICE, "message", ref, limit, minute, at), { ok: true });
+      }
+      assert.deepEqual(await s.limits.admit(ALICE, "message", "m4", limit, minute, 4000), { ok: false, retryAfterMs: 1000 + minute - 4000, count: 3 });
+      assert.deepEqual(await s.limits.admit(ALICE, "message", "m2", limit, minute, 4000), { ok: true }, "a retried send is not counted twice");
+      assert.deepEqual(await s.limits.admit(ALICE, "portal", ANNA, limit, minute, 4000), { ok: true }, "kinds count apart");
+      assert.deepEqual(await s.limits.admit("@bob:example.org", "message", "m4", limit, minute, 4000), { ok: true }, "users count apart");
+      assert.deepEqual(await s.limits.admit(ALICE, "message", "m4", limit, minute, 1000 + minute), { ok: true }, "the oldest left the window");
+      assert.equal(await s.limits.count(ALICE, "message", minute, 1000 + minute), 3);
+    });
+
+    it("keeps contacts, the user's space and reachability, and which rooms were told about excluded devices", async () => {
+      await s.users.ensure(ALICE, "matrix:u/alice:example.org");
+      assert.deepEqual(await s.users.get(ALICE).then((u) => [u?.spaceRoom, u?.spaceDeclined, u?.reachable]), [null, false, null]);
+      await s.users.setSpace(ALICE, "!space:example.org");
+      await s.users.setReachable(ALICE, "contacts");
+      assert.equal((await s.users.bySpace("!space:example.org"))?.userId, ALICE);
+      assert.equal((await s.users.get(ALICE))?.reachable, "contacts");
+      await s.users.setSpace(ALICE, null, true);
+      assert.deepEqual(await s.users.get(ALICE).then((u) => [u?.spaceRoom, u?.spaceDeclined]), [null, true]);
+
+      assert.equal(await s.contacts.has(ALICE, ANNA), false);
+      await s.contacts.add(ALICE, ANNA, "accepted", 1000);
+      await s.contacts.add(ALICE, ANNA, "wrote", 2000);
+      assert.equal(await s.contacts.has(ALICE, ANNA), true);
+      assert.equal(await s.contacts.has("@bob:example.org", ANNA), false);
+
+      const devices = [{ userId: ALICE, deviceId: "PHONE" }, { userId: ALICE, deviceId: "TABLET" }];
+      assert.deepEqual(await s.excludedDevices.untold("!portal:example.org", devices), devices);
+      await s.excludedDevices.told("!portal:example.org", [devices[1]!]);
+      await s.excludedDevices.told("!portal:example.org", [devices[1]!]);
+      assert.deepEqual(await s.excludedDevices.untold("!portal:example.org", devices), [devices[0]]);
+      assert.deepEqual(await s.excludedDevices.untold("!other:example.org", devices), devices, "per room");
+    });
   });
 }

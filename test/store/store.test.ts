@@ -64,7 +64,7 @@ describe("store", () => {
   it("tells repeated ephemeral content apart by transaction, and to-device messages by content", async () => {
     const s = await BridgeStore.open(path);
     const typing = (on: boolean) => ({ kind: "ephemeral" as const, roomId: "!a:x", payload: { type: "m.typing", room_id: "!a:x", content: { user_ids: on ? ["@u:x"] : [] } } });
-    const toDevice = { kind: "to_device" as const, roomId: "\u0000crypto", payload: { type: "m.room.encrypted", content: { ciphertext: "abc" } } };
+    const toDevice = { kind: "to_device" as const, roomId: "crypto:", payload: { type: "m.room.encrypted", content: { ciphertext: "abc" } } };
     assert.equal(await s.appservice.accept("1", [typing(true), toDevice]), 2);
     assert.equal(await s.appservice.accept("1", [typing(true), toDevice]), 0, "a resend of the same transaction");
     assert.equal(await s.appservice.accept("2", [typing(false)]), 1);

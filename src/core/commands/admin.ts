@@ -3,6 +3,7 @@ import { postBridgeInfo, watchingProfile } from "../bridge-info.js";
 import { closePortal } from "../portals.js";
 import { notices } from "../notices.js";
 import { InputError } from "../ports.js";
+import { removeFromSpace } from "../space.js";
 import { askToConfirm } from "./confirm.js";
 import type { CommandCall, CommandDef } from "./command.js";
 
@@ -129,6 +130,7 @@ export const logoutCommand: CommandDef = {
         const puppet = ctx.puppetOf(p.remoteUri);
         await ctx.notice(puppet, p.roomId!, notices.portalClosedByLogout(ctx.network), `logout-${p.roomId}-${confirmed.eventId}`).catch(() => undefined);
         await ctx.matrix.leaveRoom(puppet, p.roomId!, "the user logged out").catch((err) => ctx.log.warn({ err, room: p.roomId }, "the puppet could not leave"));
+        await removeFromSpace(ctx, userId, p.roomId!);
       }
       await ops.forgetUser(userId);
       ctx.log.info({ user: userId, portals: portals.length }, "a user logged out: interop identity and chats forgotten");

@@ -10,6 +10,7 @@ import { listCommand, startChatCommand } from "./chats.js";
 import type { CommandDef, CommandPlace } from "./command.js";
 import { disappearingCommand } from "./disappearing.js";
 import { blockCommand, blockedCommand, reportCommand, unblockCommand } from "./moderation.js";
+import { reachableCommand, spaceCommand } from "./inbox.js";
 import { acceptCommand, ignoreCommand, requestsCommand } from "./requests.js";
 import { safetyNumberCommand, verifyCommand } from "./safety.js";
 import { pingCommand } from "./status.js";
@@ -35,6 +36,8 @@ export const COMMANDS: readonly CommandDef[] = [
   blockCommand,
   unblockCommand,
   blockedCommand,
+  reachableCommand,
+  spaceCommand,
   pingCommand,
   logoutCommand,
   confirmCommand,

@@ -43,6 +43,8 @@ export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: Ma
   await ctx.store.transaction(async () => {
     await ctx.store.outbox.add({ matrixUser, remoteUri, messageId, roomId: ev.room_id, eventId: ev.event_id, content: encoded.bytes });
     await out.alsoCommit?.();
+    // Writing to someone makes them a contact (bridge reachability "contacts").
+    await ctx.store.contacts.add(matrixUser, remoteUri, "wrote");
     if (out.mapAsMessage) {
       await ctx.store.messages.put({
         matrixUser,

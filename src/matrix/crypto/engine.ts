@@ -57,6 +57,22 @@ export interface CryptoEngineOptions {
   onRoomKeys?: (roomId: string, sessionIds: string[]) => Promise<void> | void;
   /** Told of each encryption, decryption and to-device message, and of each store load (metrics). */
   observer?: CryptoObserver;
+  /**
+   * Which devices in a room get the room keys of the bridge's users: every device (the default), or only those their
+   * owner cross-signed (the library's identity-based strategy; a user without cross-signing gets none).
+   */
+  shareKeysWith?: KeySharing;
+  /** With cross_signed: the devices of the room's members that got no room key from `asUser` (called on every send). */
+  onDevicesExcluded?: (asUser: string, roomId: string, devices: ExcludedDevice[]) => Promise<void> | void;
+}
+
+export type KeySharing = "all" | "cross_signed";
+
+/** A device that room keys were withheld from, because its owner has not cross-signed it. */
+export interface ExcludedDevice {
+  userId: string;
+  deviceId: string;
+  displayName: string | undefined;
 }
 
 /** What decrypt needs of a room event; whatever else the caller's event type carries is kept. */
@@ -90,6 +106,12 @@ export class MatrixCryptoEngine {
   private readonly ready = new Map<string, Promise<CryptoDeviceRow>>();
   /** Last key counts fed per device, so unchanged counts (sent with every transaction) cost nothing. */
   private readonly lastCounts = new Map<string, string>();
+  /**
+   * Whose device lists each open machine follows (read when it opens, added to when it encrypts): a device-list change
+   * goes only to the machines that follow one of its users. Feeding every open machine every change made each new
+   * puppet device cost a store write in every other open machine (opening N encrypted portals cost N²).
+   */
+  private readonly tracked = new Map<string, Set<string>>();
 
   private constructor(
     private readonly opts: CryptoEngineOptions,
@@ -248,6 +270,8 @@ export class MatrixCryptoEngine {
     });
     // Device-list changes are fed only to open machines; one that was closed may have missed some.
     await machine.markAllTrackedUsersAsDirty();
+    const users = await machine.trackedUsers();
+    this.tracked.set(owner.userId, new Set([...users].map((u) => u.toString())));
     this.opts.log.trace({ user: owner.userId }, "crypto machine callbacks registered");
   }
 
@@ -325,8 +349,15 @@ export class MatrixCryptoEngine {
    */
   async receiveDeviceLists(lists: { changed: string[]; left: string[] }): Promise<void> {
     if (lists.changed.length === 0 && lists.left.length === 0) return;
+    const named = new Set([...lists.changed, ...lists.left]);
+    const follows = (owner: MachineOwner) => {
+      const users = this.tracked.get(owner.userId);
+      if (!users) return true; // not known (yet): feeding it is always right
+      for (const u of users) if (named.has(u)) return true;
+      return false;
+    };
     await Promise.all(
-      this.pool.openOwners().map((owner) =>
+      this.pool.openOwners().filter(follows).map((owner) =>
         this.pool.use(owner, async (machine) => {
           const changes = new DeviceLists(lists.changed.map((u) => new UserId(u)), lists.left.map((u) => new UserId(u)));
           await machine.receiveSyncChangesMsc4186("[]", changes, new Map());
@@ -414,19 +445,31 @@ export class MatrixCryptoEngine {
       const http = this.http(row);
       const room = new RoomId(roomId);
       await machine.updateTrackedUsers(users());
+      const followed = this.tracked.get(row.userId) ?? new Set<string>();
+      for (const u of recipients) followed.add(u);
+      this.tracked.set(row.userId, followed);
       await flushOutgoingRequests(machine, http, this.opts.log); // key queries for new or changed users
       const claim = await machine.getMissingSessions(users());
       if (claim) {
         const res = await http.request("POST", "/_matrix/client/v3/keys/claim", JSON.parse(claim.body));
         await machine.markRequestAsSent(claim.id, claim.type, JSON.stringify(res));
       }
-      for (const request of await machine.shareRoomKey(room, users(), encryptionSettings(state))) {
+      for (const request of await machine.shareRoomKey(room, users(), encryptionSettings(state, this.sharing))) {
         const res = await sendToDevice(http, request);
         await machine.markRequestAsSent(request.id, request.type, JSON.stringify(res ?? {}));
       }
       const encrypted = await machine.encryptRoomEvent(room, type, JSON.stringify(content));
-      return JSON.parse(encrypted) as Record<string, unknown>;
-    }));
+      const excluded = this.sharing === "cross_signed" ? await unsignedDevices(machine, recipients) : [];
+      return { content: JSON.parse(encrypted) as Record<string, unknown>, excluded };
+    })).then(async ({ content: sealed, excluded }) => {
+      // Outside the machine's lock: telling the user sends (and encrypts) a notice with the same device.
+      if (excluded.length > 0) await this.opts.onDevicesExcluded?.(asUser, roomId, excluded);
+      return sealed;
+    });
+  }
+
+  private get sharing(): KeySharing {
+    return this.opts.shareKeysWith ?? "all";
   }
 
   /** Forgets the room's cached members and settings (the bridge itself just changed them). */
@@ -453,7 +496,23 @@ function untrusted(): DecryptionSettings {
   return new DecryptionSettings(TrustRequirement.Untrusted);
 }
 
-function encryptionSettings(state: RoomCryptoState): EncryptionSettings {
+/**
+ * The devices of these users that the identity-based strategy leaves out: not cross-signed by their owner (which
+ * includes every device of a user who has no cross-signing identity). Deleted devices are gone, not excluded.
+ */
+async function unsignedDevices(machine: OlmMachine, userIds: readonly string[]): Promise<ExcludedDevice[]> {
+  const out: ExcludedDevice[] = [];
+  for (const userId of userIds) {
+    const devices = await machine.getUserDevices(new UserId(userId));
+    for (const device of devices.devices()) {
+      if (device.isDeleted() || device.isCrossSignedByOwner()) continue;
+      out.push({ userId, deviceId: device.deviceId.toString(), displayName: device.displayName });
+    }
+  }
+  return out;
+}
+
+function encryptionSettings(state: RoomCryptoState, sharing: KeySharing): EncryptionSettings {
   const s = new EncryptionSettings();
   s.algorithm = EncryptionAlgorithm.MegolmV1AesSha2;
   s.rotationPeriod = BigInt(Math.round(state.encryption!.rotationPeriodMs)) * 1000n; // microseconds
@@ -464,8 +523,9 @@ function encryptionSettings(state: RoomCryptoState): EncryptionSettings {
     shared: HistoryVisibility.Shared,
     world_readable: HistoryVisibility.WorldReadable,
   }[state.historyVisibility];
-  // Users' devices are unverified from the bridge's point of view; withholding keys from them would break the chat.
-  s.sharingStrategy = CollectStrategy.allDevices();
+  // Users' devices are unverified from the bridge's point of view, so by default all get the keys. cross_signed asks
+  // the library to share only with devices their owner signed (it sends the others m.room_key.withheld).
+  s.sharingStrategy = sharing === "cross_signed" ? CollectStrategy.identityBasedStrategy() : CollectStrategy.allDevices();
   return s;
 }
 

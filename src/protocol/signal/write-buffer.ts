@@ -1,12 +1,18 @@
-// Pending writes of one unit of work over one table: reads see the pending writes first, then the database.
+// Pending writes of one unit of work over one table: reads see the pending writes first, then the database. A row
+// read once is not read again in the same unit (libsignal asks for one session several times per message); the
+// unit's commit checks the device's version, so a row another unit changed meanwhile fails the commit either way.
 export class WriteBuffer<Row> {
   private readonly pending = new Map<string, Row | null>();
+  private readonly loaded = new Map<string, Row | undefined>();
 
   constructor(private readonly load: (key: string) => Promise<Row | undefined>) {}
 
   async get(key: string): Promise<Row | undefined> {
     if (this.pending.has(key)) return this.pending.get(key) ?? undefined;
-    return this.load(key);
+    if (this.loaded.has(key)) return this.loaded.get(key);
+    const row = await this.load(key);
+    this.loaded.set(key, row);
+    return row;
   }
 
   set(key: string, row: Row): void {

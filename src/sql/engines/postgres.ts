@@ -4,7 +4,7 @@
 // A transaction holds one pooled connection from BEGIN to COMMIT; the statements of its async context go there.
 import pg from "pg";
 import { type RunResult, type SqlDatabase, type SqlValue, StoreError } from "../sql.js";
-import { TxScopes } from "./scope.js";
+import { TxScopes, type TxScope } from "./scope.js";
 
 export interface PostgresOptions {
   /** Connections in the pool; a transaction holds one for its duration. */
@@ -63,16 +63,21 @@ export class PostgresEngine implements SqlDatabase {
     await translate(() => (scope ? scope.conn : this.pool).query(sql));
   }
 
+  afterTransaction(fn: () => void): void {
+    this.scopes.afterTransaction(fn);
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const scope = this.scopes.current();
     if (scope) return this.scopes.nested(scope, async (s) => void (await scope.conn.query(s)), fn);
     const conn = await translate(() => this.pool.connect());
     let broken = false;
+    const outer: TxScope<pg.PoolClient> = { conn, savepoints: 0 };
     try {
       await translate(() => conn.query("BEGIN"));
       let result: T;
       try {
-        result = await this.scopes.run({ conn, savepoints: 0 }, fn);
+        result = await this.scopes.run(outer, fn);
       } catch (err) {
         await conn.query("ROLLBACK").catch(() => (broken = true));
         throw err;
@@ -84,6 +89,7 @@ export class PostgresEngine implements SqlDatabase {
       throw err;
     } finally {
       conn.release(broken);
+      this.scopes.ended(outer);
     }
   }
 

@@ -5,6 +5,8 @@ export interface TxScope<Conn> {
   conn: Conn;
   /** Savepoints opened inside the transaction so far (for unique names). */
   savepoints: number;
+  /** What to run once the transaction has ended (afterTransaction). */
+  after?: (() => void)[];
 }
 
 export class TxScopes<Conn> {
@@ -16,6 +18,26 @@ export class TxScopes<Conn> {
 
   run<T>(scope: TxScope<Conn>, fn: () => Promise<T>): Promise<T> {
     return this.storage.run(scope, fn);
+  }
+
+  /** Queues fn for the end of the current transaction, or runs it now outside one. */
+  afterTransaction(fn: () => void): void {
+    const scope = this.current();
+    if (scope) (scope.after ??= []).push(fn);
+    else fn();
+  }
+
+  /** The outermost transaction of `scope` ended: runs what waited for that (a failing callback does not stop the rest). */
+  ended(scope: TxScope<Conn>): void {
+    const after = scope.after;
+    scope.after = undefined;
+    for (const fn of after ?? []) {
+      try {
+        fn();
+      } catch {
+        // Callbacks are notifications; one that throws has no caller to tell.
+      }
+    }
   }
 
   /** Runs fn inside the current transaction as a savepoint: a failure rolls back fn's statements only. */

@@ -40,15 +40,20 @@ export class SqliteEngine implements SqlDatabase {
     });
   }
 
+  afterTransaction(fn: () => void): void {
+    this.scopes.afterTransaction(fn);
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const scope = this.scopes.current();
     if (scope) return this.scopes.nested(scope, (s) => this.execNow(s), fn);
     await this.acquire();
+    const outer = { conn: this.handle, savepoints: 0 };
     try {
       this.execNow("BEGIN");
       let result: T;
       try {
-        result = await this.scopes.run({ conn: this.handle, savepoints: 0 }, fn);
+        result = await this.scopes.run(outer, fn);
       } catch (err) {
         if (this.handle.inTransaction) this.handle.exec("ROLLBACK");
         throw err;
@@ -57,6 +62,7 @@ export class SqliteEngine implements SqlDatabase {
       return result;
     } finally {
       this.release();
+      this.scopes.ended(outer);
     }
   }
 
