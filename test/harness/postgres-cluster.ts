@@ -1,11 +1,12 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { freePort } from "./free-port.js";
 import { harnessLog } from "./log.js";
+import { removeStaleRuns, tail } from "./run-dirs.js";
 import { repoRoot } from "./repo-root.js";
 import { spawnSupervised, type SupervisedProcess } from "./supervised-process.js";
 
@@ -289,27 +290,4 @@ async function waitUntilAccepting(client: () => pg.Client, proc: SupervisedProce
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`PostgreSQL did not accept connections within ${timeoutMs} ms (last: ${lastError})`);
-}
-
-/** Run directories of test processes that no longer exist (killed before they could clean up). */
-function removeStaleRuns(runsDir: string): void {
-  for (const name of readdirSync(runsDir)) {
-    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    rmSync(path.join(runsDir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function tail(file: string, lines: number): string {
-  if (!existsSync(file)) return "";
-  return readFileSync(file, "utf8").split("\n").slice(-lines - 1).join("\n");
 }

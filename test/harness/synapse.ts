@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -11,6 +11,7 @@ import {
   renderSigningKey,
 } from "./homeserver-config.js";
 import { harnessLog } from "./log.js";
+import { removeStaleRuns, tail } from "./run-dirs.js";
 import { spawnInRoot, type RootProcess } from "./root-process.js";
 import { canRunLocalSynapse, ensureSynapseRoot } from "./synapse-root.js";
 import { registerWithSharedSecret, type RegisteredUser, type RegisterOptions } from "./shared-secret-register.js";
@@ -229,27 +230,4 @@ async function waitUntilAnswering(url: string, proc: RootProcess, timeoutMs: num
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`Synapse did not answer on ${url} within ${timeoutMs} ms (last: ${lastError})`);
-}
-
-/** Run directories of test processes that no longer exist (killed before they could clean up). */
-function removeStaleRuns(runsDir: string): void {
-  for (const name of readdirSync(runsDir)) {
-    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    rmSync(path.join(runsDir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function tail(file: string, lines: number): string {
-  if (!existsSync(file)) return "";
-  return readFileSync(file, "utf8").split("\n").slice(-lines - 1).join("\n");
 }
