@@ -20,6 +20,11 @@ export interface GapGuardOptions {
   store: BridgeStore;
   /** Something was queued: the inbound worker should look. */
   onQueued: () => void;
+  /**
+   * A transaction numbered lower than expected came: a resend (the homeserver missed our answer) or a restart.
+   * Awaited before the transaction is queued.
+   */
+  onResend?: (txnId: string) => Promise<void>;
   log: Logger;
   /** How long transactions after a gap are refused before they are taken anyway (default 30 s: Synapse's recoverer
    * retries after 2, then 4, 8 and 16 s). */
@@ -51,6 +56,10 @@ export class AppserviceGapGuard implements TransactionSink {
   private async acceptNow(txnId: string, items: InboundItem[]): Promise<void> {
     const { store, log } = this.options;
     const n = txnNumber(txnId);
+    if (n !== undefined && this.options.onResend) {
+      const expected = await store.appservice.expectedTxn();
+      if (expected !== undefined && n < expected) await this.options.onResend(txnId);
+    }
     const queued = await store.transaction(async () => {
       const expected = await store.appservice.expectedTxn();
       if (n === undefined || (expected !== undefined && n < expected)) return store.appservice.accept(txnId, items);

@@ -13,6 +13,8 @@ import type { SendEncryption } from "./matrix-crypto.js";
 
 /** How far back a new portal looks for what was said before its puppet joined: 4 pages of 50 events. */
 const EARLY_PAGES = 4;
+/** How far back a catch-up after a homeserver outage reads at most: 50 pages of 100 events. */
+const RECENT_PAGES = 50;
 
 export class AppserviceMatrixSide implements MatrixSide {
   readonly botUserId: string;
@@ -165,6 +167,28 @@ export class AppserviceMatrixSide implements MatrixSide {
       from = end;
     }
     return out;
+  }
+
+  /**
+   * The room's events since `sinceTs` (the homeserver's clock) and since `asUser` joined, oldest first, read back from
+   * the newest. What came before the join was never the appservice's to receive (early messages are read apart).
+   */
+  async recentEvents(asUser: string, roomId: string, sinceTs: number): Promise<MatrixEvent[]> {
+    const intent = this.client.as(asUser);
+    const newestFirst: MatrixEvent[] = [];
+    let from: string | undefined;
+    for (let page = 0; page < RECENT_PAGES; page++) {
+      const { chunk, end } = await intent.getRoomMessages(roomId, { dir: "b", limit: 100, ...(from ? { from } : {}) });
+      for (const ev of chunk) {
+        if (typeof ev.origin_server_ts === "number" && ev.origin_server_ts < sinceTs) return newestFirst.reverse();
+        if (ev.type === "m.room.member" && ev.state_key === asUser && ev.content.membership === "join") return newestFirst.reverse();
+        newestFirst.push({ ...ev, room_id: roomId } as MatrixEvent);
+      }
+      if (!end || chunk.length === 0) return newestFirst.reverse();
+      from = end;
+    }
+    this.log.warn({ room: roomId, events: newestFirst.length }, "a room had more recent history than is read after a homeserver outage; reading only the newest");
+    return newestFirst.reverse();
   }
 
   async sendEvent(asUser: string, roomId: string, type: string, content: MatrixContent, txnId: string): Promise<string> {

@@ -77,6 +77,11 @@ export class QueueWorker<T> {
     });
   }
 
+  /** Whether an entry of this ordering key is being handled now. */
+  busy(key: string): boolean {
+    return this.inFlight.has(key);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();

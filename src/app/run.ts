@@ -2,7 +2,7 @@
 // queues (Matrix inbound, interop outbox, interop inbox) until stopped.
 import type { Logger } from "pino";
 import { parseListenAddress, type BridgeConfig } from "../config/schema.js";
-import { isPuppetUserId } from "../config/identities.js";
+import { isPuppetUserId, puppetUserId } from "../config/identities.js";
 import { loadRegistration } from "../config/registration.js";
 import { createLogger, redactUri } from "../log.js";
 import { MatrixClient } from "../matrix/client.js";
@@ -21,6 +21,7 @@ import { InteropRemoteNetwork } from "./interop-side.js";
 import { mediaBridgeFor } from "./media/index.js";
 import { QueueWorker } from "./queue-worker.js";
 import { AppserviceGapGuard } from "./appservice-gaps.js";
+import { HomeserverCatchUp, type CatchUpRoom } from "./homeserver-catch-up.js";
 import { Readiness } from "./readiness.js";
 import { BridgeMetrics } from "./metrics.js";
 import { startMetricsServer } from "./metrics-server.js";
@@ -262,7 +263,8 @@ function wireBridge(
   const inboundWorker = new QueueWorker<QueuedInbound>(
     {
       name: "matrix-inbound",
-      due: (now, busy) => store.appservice.due(now, 64, busy),
+      // Filtered when the answer is in (not before the query): a room being caught up must not start an entry now.
+      due: async (now, busy) => (await store.appservice.due(now, 64, busy)).filter((i) => !catchUp.holds(i)),
       onQueued: (l) => store.appservice.onQueued(l),
       key: (i) => i.roomId ?? "",
       attempts: (i) => i.attempts,
@@ -288,8 +290,29 @@ function wireBridge(
     log.child({ part: "queue" }),
   );
 
+  // Events the homeserver dropped in a restart are found by reading the rooms once it is back.
+  const catchUp = new HomeserverCatchUp({
+    store,
+    probe: () => matrixClient.homeserverAnswers(HOMESERVER_PROBE_TIMEOUT_MS),
+    rooms: async () => {
+      const rooms: CatchUpRoom[] = (await store.portals.withRooms()).map((p) => ({ roomId: p.roomId, reader: puppetUserId(config, network.ids.puppetKey(p.remoteUri)) }));
+      for (const u of await store.users.all()) if (u.managementRoom) rooms.push({ roomId: u.managementRoom, reader: matrix.botUserId });
+      return rooms;
+    },
+    history: (room, since) => matrix.recentEvents(room.reader, room.roomId, since),
+    busy: (roomId) => inboundWorker.busy(roomId),
+    kick: () => inboundWorker.kick(),
+    log: log.child({ part: "catch-up" }),
+  });
+
   // The appservice intake: transactions are queued in the homeserver's order, waiting out a skipped one (Synapse).
-  const intake = new AppserviceGapGuard({ store, onQueued: queuedByStore, log: log.child({ part: "appservice" }) });
+  const intake = new AppserviceGapGuard({
+    store,
+    onQueued: queuedByStore,
+    // The homeserver did not see an answer of ours: it timed out on us or restarted, and a restart drops events.
+    onResend: (txnId) => catchUp.suspect(`the homeserver sent transaction ${txnId} again`),
+    log: log.child({ part: "appservice" }),
+  });
 
   const outboxWorker = new QueueWorker<OutboxEntry>(
     {
@@ -421,6 +444,13 @@ function wireBridge(
           .finally(() => outboxWorker.kick());
       });
       interop.start();
+      // Before the inbound worker: a catch-up a restart interrupted holds its rooms' later entries from the start.
+      await catchUp.start();
+      const stopWatching = matrixClient.onUnreachable(() => void catchUp.suspect("a request to the homeserver failed"));
+      stops.push(async () => {
+        stopWatching();
+        await catchUp.stop();
+      });
       inboundWorker.start();
       outboxWorker.start();
       inboxWorker.start();

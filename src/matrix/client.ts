@@ -88,6 +88,7 @@ export class MatrixClient implements MatrixTransport {
   readonly #userAgent: string;
   /** Users known to exist, so `ensureRegistered` costs one request per user per process. */
   readonly registeredUsers = new Set<string>();
+  readonly #unreachableListeners = new Set<() => void>();
 
   constructor(options: MatrixClientOptions) {
     let url: URL;
@@ -200,6 +201,20 @@ export class MatrixClient implements MatrixTransport {
   }
 
   /**
+   * Calls `listener` whenever a request found the homeserver unreachable or unable to serve (no connection, no
+   * answer, 502/503/504): the homeserver may be restarting, and a restart can drop events it had accepted but not yet
+   * sent to the appservice (see app/homeserver-catch-up.ts). Returns the unsubscribe.
+   */
+  onUnreachable(listener: () => void): () => void {
+    this.#unreachableListeners.add(listener);
+    return () => this.#unreachableListeners.delete(listener);
+  }
+
+  #unreachable(): void {
+    for (const listener of this.#unreachableListeners) listener();
+  }
+
+  /**
    * Asks the homeserver to ping this appservice (MSC2659) and returns the round trip it measured.
    * Proves at start-up that the homeserver accepts our as_token and can reach our endpoint; Synapse also resends at
    * once the transactions it held back while it considered us down (otherwise it waits out its backoff, up to 8.5 min).
@@ -287,6 +302,7 @@ export class MatrixClient implements MatrixTransport {
       if (outcome.kind === "done") return outcome.value;
 
       if (outcome.kind === "lost") {
+        this.#unreachable();
         const error = new MatrixConnectionError(method, path, outcome.cause);
         if (!mayRepeat || !(idempotent || neverSent(outcome.cause))) throw error;
         const delay = backoffDelayMs(policy, number - 1);
@@ -296,6 +312,7 @@ export class MatrixClient implements MatrixTransport {
       }
 
       const error = outcome.error;
+      if (error.status === 502 || error.status === 503 || error.status === 504) this.#unreachable();
       if (error.status === 429 && mayRepeat) {
         const delay = error.retryAfterMs ?? backoffDelayMs(policy, number - 1);
         if (delay <= policy.maxRetryAfterMs) {

@@ -30,6 +30,11 @@ export class PortalStore {
     return (await this.db.all("SELECT * FROM portals WHERE remote_uri = ? AND room_id IS NOT NULL", [remoteUri])).map(toPortal);
   }
 
+  /** Every portal that has a room now. */
+  async withRooms(): Promise<(PortalRow & { roomId: string })[]> {
+    return (await this.db.all("SELECT * FROM portals WHERE room_id IS NOT NULL ORDER BY created_at")).map(toPortal) as (PortalRow & { roomId: string })[];
+  }
+
   async upsert(p: PortalRow, now = Date.now()): Promise<void> {
     await this.db.run(
       `INSERT INTO portals (matrix_user, remote_uri, room_id, encrypted, created_at) VALUES (?, ?, ?, ?, ?)

@@ -98,4 +98,22 @@ describe("appservice intake: transactions the homeserver skipped", () => {
     await g.accept("51", txn("$b"));
     assert.deepEqual(await queuedOrder(), ["$a", "$restart", "$opaque", "$b"]);
   });
+
+  it("says when a transaction comes again, before it is queued (the homeserver missed our answer, or restarted)", async () => {
+    const told: { txnId: string; queuedBefore: number }[] = [];
+    const g = new AppserviceGapGuard({
+      store,
+      onQueued: () => void queuedSignals++,
+      onResend: async (txnId) => void told.push({ txnId, queuedBefore: await store.appservice.pending() }),
+      log: pino({ level: "silent" }),
+    });
+    await g.accept("7", txn("$a"));
+    await g.accept("8", txn("$b"));
+    assert.deepEqual(told, [], "numbers in order are no resend");
+    await g.accept("7", txn("$a"));
+    await g.accept("8", txn("$new-after-restart"));
+    await g.accept("txn-x", txn("$opaque"));
+    assert.deepEqual(told, [{ txnId: "7", queuedBefore: 2 }, { txnId: "8", queuedBefore: 2 }], "told before the repeat's new event was queued");
+    assert.deepEqual(await queuedOrder(), ["$a", "$b", "$new-after-restart", "$opaque"]);
+  });
 });
