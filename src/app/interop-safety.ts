@@ -148,6 +148,16 @@ export class InteropSafety implements RemoteSafety {
     }
   }
 
+  /** The devices the directory lists for the contact; none when it cannot be asked now (the check is only a courtesy). */
+  private async listedDevices(contact: string): Promise<number[]> {
+    try {
+      return (await this.deps.client.lookup(contact)).devices.map((d) => d.deviceId);
+    } catch (err) {
+      this.deps.log.warn({ err }, "could not list the contact's devices; one first written to later will be announced as new");
+      return [];
+    }
+  }
+
   /** The contact's current identities as the Signal store has them (committed state). */
   private async current(matrixUser: string, contact: string): Promise<Current | undefined> {
     const store = await this.deps.device(matrixUser);
@@ -175,6 +185,12 @@ export class InteropSafety implements RemoteSafety {
     const rows = await this.deps.trust.forContact(matrixUser, contact);
     if (rows.length === 0) {
       for (const id of current.identities) await this.deps.trust.acknowledge(matrixUser, contact, id.deviceId, id.hash, false);
+      // The contact's other devices are there from the start too: the first message came from one of them, and the
+      // others must not be announced as new when the bridge first writes to them. Their keys are taken when first seen.
+      const known = new Set(current.identities.map((id) => id.deviceId));
+      for (const device of await this.listedDevices(contact)) {
+        if (!known.has(device)) await this.deps.trust.acknowledge(matrixUser, contact, device, KEY_NOT_SEEN_YET, false);
+      }
       return [];
     }
     const byDevice = new Map<number, TrustRow>(rows.map((r) => [r.device, r]));
@@ -183,6 +199,10 @@ export class InteropSafety implements RemoteSafety {
     for (const id of current.identities) {
       const row = byDevice.get(id.deviceId);
       if (row && row.identityHash === id.hash) continue;
+      if (row?.identityHash === KEY_NOT_SEEN_YET) {
+        await this.deps.trust.acknowledge(matrixUser, contact, id.deviceId, id.hash, false);
+        continue;
+      }
       const kind = row ? "changed" : "new_device";
       const wasVerified = row ? row.verifiedAt !== null : verifiedContact;
       const ref = createHash("sha256").update(`${matrixUser}\u0000${contact}\u0000${id.deviceId}\u0000${id.hash}`).digest("hex").slice(0, 32);
@@ -191,6 +211,9 @@ export class InteropSafety implements RemoteSafety {
     return out;
   }
 }
+
+/** The identity of a device the directory listed when the contact was first seen, before any session with it. */
+const KEY_NOT_SEEN_YET = "";
 
 function decodeBase64(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return undefined;

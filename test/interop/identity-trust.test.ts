@@ -124,6 +124,25 @@ describe("security codes and identity news over real sessions", function () {
     assert.deepEqual(await s.identityNews(userId, bob), [], "sending afterwards finds nothing new");
   });
 
+  it("a contact's other devices are no news when first written to after a first message from one of them", async () => {
+    const phone = nextPhone();
+    const bob = `tel:${phone}`;
+    await gk.admin.addUser({ phone, name: "Bob", devices: 2, sendReceipts: false });
+    const alice = await bridge.user("idn0");
+    const userId = `@idn0:${DOMAIN}`;
+    await gk.admin.send(phone, { to: alice.local.uri, text: "first, from device 1", device: 1 });
+    await eventually(() => bridge.textsFrom(bob), (t) => t.includes("first, from device 1"), 10_000, "Bob's first message");
+    const s = safety();
+    assert.deepEqual(await s.identityNews(userId, bob), [], "what is seen first is trusted silently");
+    await sendAsAlice(alice, bob, "to both devices"); // the first session with device 2
+    assert.deepEqual(await s.identityNews(userId, bob), [], "device 2 was listed when Bob was first seen");
+    assert.deepEqual((await s.safetyNumbers(userId, bob)).map((n) => n.device), [1, 2]);
+
+    const { deviceId } = await gk.admin.addDevice(phone);
+    await sendAsAlice(alice, bob, "to all three");
+    assert.deepEqual((await s.identityNews(userId, bob)).map((n) => [n.device, n.kind]), [[deviceId, "new_device"]], "a device added later is news");
+  });
+
   it("a change first seen on send is news once, and a new device of a verified contact is prominent", async () => {
     const { alice, userId, phone, bob } = await chat("idn2");
     const s = safety();
