@@ -69,6 +69,8 @@ export class BridgeCrypto implements SendEncryption {
   readonly waiting: CryptoWaitingStore;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly holdTimers = new Map<string, NodeJS.Timeout>();
+  /** Rooms that may have waiting events (a superset): the others skip the order check's query, the common case. */
+  private readonly roomsWaiting = new Set<string>();
   private readonly maxKeyWaitMs: number;
   private readonly catchUpMs: number;
   /** When each bridge user's to-device inbox was last read from the homeserver. */
@@ -102,6 +104,7 @@ export class BridgeCrypto implements SendEncryption {
       onDevicesExcluded: (asUser, roomId, devices) => self?.tellExcluded(asUser, roomId, devices),
     });
     self = new BridgeCrypto(engine, opts);
+    for (const w of await self.waiting.all()) self.roomsWaiting.add(w.roomId);
     const sweepMs = Math.min(SWEEP_MS, Math.max(1_000, self.maxKeyWaitMs / 4));
     self.sweepTimer = setInterval(() => void self!.sweep().catch((err) => opts.log.error({ err }, "sweeping undecryptable events failed")), sweepMs);
     self.sweepTimer.unref();
@@ -140,11 +143,16 @@ export class BridgeCrypto implements SendEncryption {
    */
   async readEvent(item: QueuedInbound): Promise<MatrixEvent | undefined> {
     const ev = item.payload as MatrixEvent;
+    if (!this.roomsWaiting.has(ev.room_id)) return this.readNow(item, ev);
     const waiting = await this.waiting.inRoom(ev.room_id);
-    if (waiting.length === 0) return this.readNow(item, ev);
+    if (waiting.length === 0) {
+      this.roomsWaiting.delete(ev.room_id);
+      return this.readNow(item, ev);
+    }
     const me = waiting.find((w) => w.eventId === ev.event_id);
     if (heldBack(waiting, me, Date.now())) {
       if (!me) {
+        this.roomsWaiting.add(ev.room_id);
         await this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: BEHIND, decryptAs: "", payload: ev });
         this.opts.log.info({ room: ev.room_id, event: ev.event_id }, "event waits behind an earlier one of its room whose key has not come");
         this.releaseAfterHold(ev.room_id);
@@ -210,6 +218,7 @@ export class BridgeCrypto implements SendEncryption {
           await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev, firstSeenAt: firstSeen, position: 0, releasedAt: null }, "its key never reached the bridge");
           return undefined;
         }
+        this.roomsWaiting.add(ev.room_id);
         await this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev });
         this.opts.log.info({ room: ev.room_id, event: ev.event_id }, "encrypted event waits for its room key");
         return undefined;
