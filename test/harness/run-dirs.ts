@@ -12,7 +12,8 @@ export function removeStaleRuns(runsDir: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this ID runs (EPERM: it does, as another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

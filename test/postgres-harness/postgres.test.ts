@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startPostgresCluster, type PostgresCluster } from "../harness/postgres-cluster.js";
+import { isAlive } from "../harness/run-dirs.js";
 import {
   createTestDatabase,
   dropTestDatabase,
@@ -49,14 +50,6 @@ function listeningAddresses(port: number): string[] {
   return found;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function waitUntil(done: () => boolean, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
