@@ -10,7 +10,7 @@ import { parseUri } from "../protocol/uri.js";
 import { CRYPTO_LANE, type QueuedInbound } from "../store/appservice-queue.js";
 import { CryptoDeviceStore } from "../store/crypto-devices.js";
 import { CryptoRecordTable } from "../store/crypto-records.js";
-import { CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
+import { BEHIND, CryptoWaitingStore, type WaitingEvent } from "../store/crypto-waiting.js";
 import type { BridgeStore } from "../store/store.js";
 import type { MatrixClient } from "../matrix/client.js";
 import type { ToDeviceEvent } from "../matrix/events.js";
@@ -53,10 +53,22 @@ export interface SendEncryption {
 }
 
 const SWEEP_MS = 30_000;
+/** How long later events of a room wait behind one whose room key has not come (keys come within seconds). */
+const ORDER_HOLD_MS = 15_000;
+
+/** Whether an earlier waiting event of the room holds this one (`me`, or a new one when undefined) back. */
+function heldBack(waiting: readonly WaitingEvent[], me: WaitingEvent | undefined, now: number): boolean {
+  for (const w of waiting) {
+    if (w === me) return false;
+    if (w.sessionId === BEHIND || now - w.firstSeenAt < ORDER_HOLD_MS) return true;
+  }
+  return false;
+}
 
 export class BridgeCrypto implements SendEncryption {
   readonly waiting: CryptoWaitingStore;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly holdTimers = new Map<string, NodeJS.Timeout>();
   private readonly maxKeyWaitMs: number;
   private readonly catchUpMs: number;
   /** When each bridge user's to-device inbox was last read from the homeserver. */
@@ -100,6 +112,7 @@ export class BridgeCrypto implements SendEncryption {
 
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const t of this.holdTimers.values()) clearTimeout(t);
     await this.engine.stop();
   }
 
@@ -120,10 +133,62 @@ export class BridgeCrypto implements SendEncryption {
 
   /**
    * The event as the core should see it: decrypted if it was encrypted. Undefined when there is nothing for the core:
-   * the event waits for its room key, or could not be decrypted (the sender is told).
+   * the event waits for its room key, or could not be decrypted (the sender is told), or waits behind an earlier event
+   * of its room that waits for its key. That last wait keeps the room's order (a message whose key came late is not
+   * sent after the ones written after it), but only for ORDER_HOLD_MS: a key that does not come soon may never come,
+   * and the room's later messages do not wait for it any longer.
    */
   async readEvent(item: QueuedInbound): Promise<MatrixEvent | undefined> {
     const ev = item.payload as MatrixEvent;
+    const waiting = await this.waiting.inRoom(ev.room_id);
+    if (waiting.length === 0) return this.readNow(item, ev);
+    const me = waiting.find((w) => w.eventId === ev.event_id);
+    if (heldBack(waiting, me, Date.now())) {
+      if (!me) {
+        await this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: BEHIND, decryptAs: "", payload: ev });
+        this.opts.log.info({ room: ev.room_id, event: ev.event_id }, "event waits behind an earlier one of its room whose key has not come");
+        this.releaseAfterHold(ev.room_id);
+      }
+      return undefined;
+    }
+    const out = await this.readNow(item, ev);
+    // Its turn has come and gone (unless it now waits for a key of its own): the next one of the room may go.
+    if (me?.sessionId === BEHIND) {
+      const still = (await this.waiting.inRoom(ev.room_id)).find((w) => w.eventId === ev.event_id);
+      if (still?.sessionId === BEHIND) await this.waiting.remove(ev.room_id, ev.event_id);
+    }
+    await this.releaseNext(ev.room_id);
+    return out;
+  }
+
+  /** Puts the room's first event that waits only for its turn back into the queue, once, if nothing holds it. */
+  private async releaseNext(roomId: string): Promise<void> {
+    const now = Date.now();
+    for (const w of await this.waiting.inRoom(roomId)) {
+      if (w.sessionId !== BEHIND) {
+        if (now - w.firstSeenAt < ORDER_HOLD_MS) return; // its key may still come: it holds the rest
+        continue; // waited for long enough; it goes whenever its key comes
+      }
+      if (w.releasedAt !== null) return; // on its way: it lets the next go once it has been handled
+      await this.requeue(w);
+      await this.waiting.markReleased(roomId, w.eventId, now);
+      this.opts.kickInbound();
+      return;
+    }
+  }
+
+  /** After the hold, the room's later events go even if the earlier event's key has not come. */
+  private releaseAfterHold(roomId: string): void {
+    if (this.holdTimers.has(roomId)) return;
+    const timer = setTimeout(() => {
+      this.holdTimers.delete(roomId);
+      this.releaseNext(roomId).catch((err) => this.opts.log.warn({ err, room: roomId }, "could not let a room's waiting events go"));
+    }, ORDER_HOLD_MS + 100);
+    timer.unref();
+    this.holdTimers.set(roomId, timer);
+  }
+
+  private async readNow(item: QueuedInbound, ev: MatrixEvent): Promise<MatrixEvent | undefined> {
     this.engine.observeRoomEvent(ev);
     // A portal turned encrypted: its puppet had no device until now (devices are made only for encrypted rooms).
     if (ev.type === "m.room.encryption" && ev.state_key === "") await this.deviceForEncryptedRoom(ev.room_id);
@@ -142,7 +207,7 @@ export class BridgeCrypto implements SendEncryption {
       case "missing_key": {
         const firstSeen = await this.waiting.firstSeen(ev.room_id, ev.event_id);
         if (firstSeen !== undefined && Date.now() - firstSeen > this.maxKeyWaitMs) {
-          await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev, firstSeenAt: firstSeen }, "its key never reached the bridge");
+          await this.giveUp({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev, firstSeenAt: firstSeen, position: 0, releasedAt: null }, "its key never reached the bridge");
           return undefined;
         }
         await this.waiting.park({ roomId: ev.room_id, eventId: ev.event_id, sessionId: outcome.sessionId, decryptAs, payload: ev });
@@ -210,8 +275,10 @@ export class BridgeCrypto implements SendEncryption {
   async sweep(now = Date.now()): Promise<void> {
     let requeued = 0;
     const waiting = await this.waiting.all();
-    for (const userId of new Set(waiting.map((w) => w.decryptAs))) await this.fetchedInbox(userId);
+    for (const userId of new Set(waiting.filter((w) => w.sessionId !== BEHIND).map((w) => w.decryptAs))) await this.fetchedInbox(userId);
+    for (const roomId of new Set(waiting.filter((w) => w.sessionId === BEHIND).map((w) => w.roomId))) await this.releaseNext(roomId);
     for (const w of waiting) {
+      if (w.sessionId === BEHIND) continue; // waits for its turn, not for a key
       if (now - w.firstSeenAt > this.maxKeyWaitMs) {
         await this.giveUp(w, "its key never reached the bridge");
         continue;
@@ -230,6 +297,7 @@ export class BridgeCrypto implements SendEncryption {
     this.opts.log.warn({ room: w.roomId, event: w.eventId }, "giving up on an encrypted event: its room key never arrived");
     await this.tell(w.decryptAs, w.roomId, w.eventId, why);
     await this.waiting.remove(w.roomId, w.eventId);
+    await this.releaseNext(w.roomId);
   }
 
   /** Tells the sender (as a reply to their message, so clients show which one) that it was not delivered. */

@@ -10,18 +10,38 @@ export interface WaitingEvent {
   /** The event as received: as the inbound queue held it (JSON). */
   payload: unknown;
   firstSeenAt: number;
+  /** The room's order among its waiting events. */
+  position: number;
+  /** When it was put back into the queue to take its turn; null while it waits. */
+  releasedAt: number | null;
 }
+
+/** The session of an event that waits only for an earlier one of its room (it may well be decryptable). */
+export const BEHIND = "";
 
 export class CryptoWaitingStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  /** Parks an event; a second park of the same event keeps the time it was first seen. */
-  async park(e: Omit<WaitingEvent, "firstSeenAt">, now = Date.now()): Promise<void> {
+  /**
+   * Parks an event at the end of its room's waiting events. A second park of the same event keeps its place, the time
+   * it was first seen and whether it was let go, and takes the session (one that waited behind now waits for its key).
+   */
+  async park(e: Omit<WaitingEvent, "firstSeenAt" | "position" | "releasedAt">, now = Date.now()): Promise<void> {
     await this.db.run(
-      `INSERT INTO crypto_waiting_events (room_id, event_id, session_id, decrypt_as, payload, first_seen_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(room_id, event_id) DO NOTHING`,
-      [e.roomId, e.eventId, e.sessionId, e.decryptAs, JSON.stringify(e.payload), now],
+      `INSERT INTO crypto_waiting_events (room_id, event_id, session_id, decrypt_as, payload, first_seen_at, position)
+       VALUES (?, ?, ?, ?, ?, ?, (SELECT coalesce(max(position), 0) + 1 FROM crypto_waiting_events WHERE room_id = ?))
+       ON CONFLICT(room_id, event_id) DO UPDATE SET session_id = excluded.session_id`,
+      [e.roomId, e.eventId, e.sessionId, e.decryptAs, JSON.stringify(e.payload), now, e.roomId],
     );
+  }
+
+  /** The room's waiting events in the room's order. */
+  async inRoom(roomId: string): Promise<WaitingEvent[]> {
+    return (await this.db.all("SELECT * FROM crypto_waiting_events WHERE room_id = ? ORDER BY position, first_seen_at, event_id", [roomId])).map(toEvent);
+  }
+
+  async markReleased(roomId: string, eventId: string, now = Date.now()): Promise<void> {
+    await this.db.run("UPDATE crypto_waiting_events SET released_at = ? WHERE room_id = ? AND event_id = ?", [now, roomId, eventId]);
   }
 
   async forSession(roomId: string, sessionId: string): Promise<WaitingEvent[]> {
@@ -62,6 +82,8 @@ function toEvent(r: SqlRow): WaitingEvent {
     sessionId: r.session_id as string,
     decryptAs: r.decrypt_as as string,
     payload: JSON.parse(r.payload as string) as unknown,
-    firstSeenAt: r.first_seen_at as number,
+    firstSeenAt: Number(r.first_seen_at),
+    position: Number(r.position),
+    releasedAt: r.released_at === null || r.released_at === undefined ? null : Number(r.released_at),
   };
 }

@@ -397,6 +397,16 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: `SELECT 1;`,
   },
   {
+    version: 16,
+    name: "encrypted events wait in their room's order",
+    sql: `
+      -- The room's order among waiting events; later events of the room wait behind one whose key has not come
+      -- (session_id '' marks those), and are let go one at a time (released_at) so the room's order holds.
+      ALTER TABLE crypto_waiting_events ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE crypto_waiting_events ADD COLUMN released_at INTEGER;
+    `,
+  },
+  {
     version: 17,
     name: "polls and the secrets their votes are sealed with",
     sql: `

@@ -2,10 +2,9 @@
 import { postBridgeInfo, watchingProfile } from "../bridge-info.js";
 import { closePortal } from "../portals.js";
 import { notices } from "../notices.js";
-import { InputError } from "../ports.js";
 import { removeFromSpace } from "../space.js";
 import { askToConfirm } from "./confirm.js";
-import type { CommandCall, CommandDef } from "./command.js";
+import { contactArgument, type CommandCall, type CommandDef } from "./command.js";
 
 const USER_ID = /^@[^\s:]+:\S+$/;
 const ROOM_ID = /^![^\s:]+:\S+$/;
@@ -69,14 +68,10 @@ export const syncProfileCommand: CommandDef = {
   argument: (ctx) => ({ usage: `<${ctx.remote.phrases.contactNoun}>`, example: ctx.remote.phrases.contactExample, required: true }),
   summary: () => "fetch a contact's name and picture again and update their puppet and bridge info",
   level: "admin",
-  async run({ ctx, userId, args, reply }) {
-    let contact: string;
-    try {
-      contact = ctx.remote.ids.parse(args, ctx.config.bridge.default_country ?? undefined);
-    } catch (err) {
-      if (err instanceof InputError) return reply(err.message);
-      throw err;
-    }
+  async run(call) {
+    const { ctx, userId, reply } = call;
+    const contact = await contactArgument(call);
+    if (contact === undefined) return;
     try {
       const profile = await ctx.remote.lookup(userId, contact);
       const key = ctx.remote.ids.puppetKey(contact);

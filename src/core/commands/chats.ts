@@ -1,8 +1,7 @@
 // Commands about the user's chats: open one, list them.
 import { notices } from "../notices.js";
-import { InputError } from "../ports.js";
 import { startChat } from "../portals.js";
-import type { CommandDef } from "./command.js";
+import { contactArgument, type CommandDef } from "./command.js";
 
 export const startChatCommand: CommandDef = {
   name: "start-chat",
@@ -10,14 +9,10 @@ export const startChatCommand: CommandDef = {
   argument: (ctx) => ({ usage: `<${ctx.remote.phrases.contactNoun}>`, example: ctx.remote.phrases.contactExample, required: true }),
   summary: (ctx) => `open a chat with a ${ctx.network} user (${ctx.remote.phrases.contactSpellings})`,
   level: "user",
-  async run({ ctx, userId, args, reply }) {
-    let contact: string;
-    try {
-      contact = ctx.remote.ids.parse(args, ctx.config.bridge.default_country ?? undefined);
-    } catch (err) {
-      if (err instanceof InputError) return reply(err.message);
-      throw err;
-    }
+  async run(call) {
+    const { ctx, userId, reply } = call;
+    const contact = await contactArgument(call);
+    if (contact === undefined) return;
     try {
       const roomId = await startChat(ctx, userId, contact);
       return reply(notices.chatReady(ctx.label(contact), roomId));

@@ -4,6 +4,7 @@ import type { Role } from "../../config/schema.js";
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
+import { InputError } from "../ports.js";
 
 export interface CommandCall {
   ctx: CoreContext;
@@ -38,4 +39,15 @@ export interface CommandDef {
   level: Role;
   place?: CommandPlace;
   run(call: CommandCall): Promise<void>;
+}
+
+/** The contact the command's argument names; undefined once the user has been told why it names none. */
+export async function contactArgument(call: CommandCall): Promise<string | undefined> {
+  try {
+    return call.ctx.remote.ids.parse(call.args, call.ctx.config.bridge.default_country ?? undefined);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    await call.reply(err.message);
+    return undefined;
+  }
 }
