@@ -32,6 +32,19 @@ export type RemoteText = string;
 /** Media as the network carries it; only the network's MediaPort and codec look inside. */
 export type RemoteMedia = { readonly network: string; readonly value: unknown };
 
+/** A sealed poll vote as the network carries it; only the network's codec looks inside. */
+export type RemoteVote = { readonly network: string; readonly value: unknown };
+
+/** What sealing or opening a vote needs to know of its poll. */
+export interface PollKeys {
+  pollMessageId: string;
+  /** The network's ID of who created the poll. */
+  creator: string;
+  secret: Uint8Array;
+  /** The option names, in the poll's order. */
+  options: readonly string[];
+}
+
 /** `read_self`/`played_self`: the Matrix user's own other device read or played it (WhatsApp's read-self). */
 export type ReceiptKind = "delivered" | "read" | "played" | "read_self" | "played_self";
 
@@ -72,8 +85,13 @@ export type RemoteEvent =
   /** A place; `live` when the contact shares their location live (updates follow as further events). */
   | ({ kind: "location"; place: Place; live: boolean; caption?: string; replyTo?: string } & MessageContext)
   | ({ kind: "contact"; cards: ContactCard[]; replyTo?: string } & MessageContext)
-  /** A poll; `maxSelections` 0 allows any number of answers. */
-  | ({ kind: "poll"; question: string; options: string[]; maxSelections: number } & MessageContext)
+  /**
+   * A poll; `maxSelections` 0 allows any number of answers. `secret`: what its votes are sealed with (the network's
+   * codec knows how), kept with the poll so the contact's votes can be read and the user's own sealed.
+   */
+  | ({ kind: "poll"; question: string; options: string[]; maxSelections: number; secret?: Uint8Array } & MessageContext)
+  /** A vote in the poll `pollId`, still sealed: the codec opens it with the poll's secret (ContentCodec.openVote). */
+  | { kind: "poll_vote"; pollId: string; vote: RemoteVote }
   /** A message of the chat was pinned or unpinned for both sides. */
   | { kind: "pin"; targetId: string; pinned: boolean }
   | { kind: "edit"; targetId: string; text: RemoteText }
@@ -104,6 +122,10 @@ export type OutgoingEvent =
   /** `sticker`: a Matrix m.sticker, which the network may show as a sticker. */
   | { kind: "media"; media: RemoteMedia; sticker?: boolean }
   | { kind: "location"; place: Place; replyTo?: MessageRef }
+  /** A new poll; `maxSelections` 0 allows any number; `secret` is the one the core keeps for its votes. */
+  | { kind: "poll"; question: string; options: string[]; maxSelections: number; secret: Uint8Array }
+  /** The user's vote (indices into `poll.options`; none takes the vote back), sealed for the network as `voter`. */
+  | { kind: "poll_vote"; poll: PollKeys & { ref: MessageRef }; voter: string; selected: number[] }
   | { kind: "pin"; target: MessageRef; pinned: boolean }
   | { kind: "edit"; target: MessageRef; text: RemoteText }
   | { kind: "delete"; target: MessageRef }

@@ -80,6 +80,8 @@ export const notices = {
   spacesOff: () => "This bridge is set up without a space for your chats.",
   noSafety: (network: string) => `${network} does not support this through the bridge.`,
   portalOnly: (prefix: string, name: string) => `Send "${prefix} ${name}" in the chat with the contact, not here.`,
+  voteUnreadable: (who: string, why: string, network: string) => `⚠ ${who} voted in a poll, but the vote could not be shown here: ${why}. Open ${network} to see it.`,
+  undisclosedPoll: (network: string) => `ℹ ${network} has no undisclosed polls: there everyone in the chat sees the votes as they come in.`,
   cannotShow: (who: string, what: string, network: string) =>
     `⚠ ${who} sent ${what}, which this bridge cannot show. Open ${network} to see it.`,
   mediaFailed: (who: string, what: string, reason: string) => `⚠ ${who} sent ${what} that could not be bridged: ${reason}`,

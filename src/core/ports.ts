@@ -1,4 +1,4 @@
-import type { MatrixEvent, MessageRef, OutgoingEvent, RemoteEvent, RemoteMedia, RemoteText } from "./events.js";
+import type { MatrixEvent, MessageRef, OutgoingEvent, PollKeys, RemoteEvent, RemoteMedia, RemoteText, RemoteVote } from "./events.js";
 
 // The shapes the core talks to. The core knows neither HTTP nor crypto nor any network's wire format: the appservice
 // implements MatrixSide; a network (src/networks/<name>/ plus its transport) implements RemoteNetwork, with its own
@@ -200,7 +200,14 @@ export interface ContentCodec {
   decode(bytes: Uint8Array): RemoteEvent & DecodeExtras;
   /** `disappearingSeconds`: the chat's disappearing-messages timer, which messages sent in it carry. */
   encode(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded;
+  /** A fresh secret for a poll the user creates; absent when the network has no polls. */
+  newPollSecret?(): Uint8Array;
+  /** Opens a contact's sealed vote in `poll`; never throws (a vote that does not open says why, for the log). */
+  openVote?(vote: RemoteVote, poll: PollKeys, voter: string): OpenedVote;
 }
+
+/** The options a vote chose (indices into the poll's options) and how many of its choices name no option. */
+export type OpenedVote = { ok: true; selected: number[]; unknown: number } | { ok: false; reason: string };
 
 /** Sentences that name the network's own features. */
 export interface NetworkPhrases {

@@ -4,11 +4,11 @@ import type { SendRequest } from "./sim/compose.js";
 
 // The options themselves are spelled out in cli.ts's parse call (node:util's types need them literally there):
 // sticker, video-note, location, address, live, contact (multiple), poll, option (multiple), max-selections, pin,
-// unpin, mention (multiple), forwarded, preview, title, description.
+// unpin, vote, mention (multiple), forwarded, preview, title, description.
 
 export const KIND_USAGE = `  user send PHONE --to URI --sticker FILE.webp | --location LAT,LON [--name N] [--address A] [--live]
         | --contact "NAME:+PHONE" [--contact ...] | --poll QUESTION --option A --option B [--max-selections N]
-        | --pin ID | --unpin ID
+        | --vote POLL_ID [--option A ...] (no --option takes the vote back) | --pin ID | --unpin ID
   user send PHONE --to URI TEXT [--mention URI ...] [--forwarded] [--preview URL [--title T] [--description D]]
         with --file a video: [--video-note]`;
 
@@ -27,6 +27,7 @@ type Values = {
   "max-selections"?: string | undefined;
   pin?: string | undefined;
   unpin?: string | undefined;
+  vote?: string | undefined;
 };
 
 /** The request for one of these kinds, or undefined when the options name none of them. */
@@ -44,6 +45,7 @@ export function kindRequest(to: string, v: Values, sticker: (path: string) => No
     if (max !== undefined && !/^\d+$/.test(max)) throw new KindUsageError("--max-selections must be a non-negative integer");
     return { to, poll: { question: v.poll, options: v.option, ...(max !== undefined ? { maxSelections: Number(max) } : {}) } };
   }
+  if (v.vote !== undefined) return { to, vote: { poll: v.vote.toUpperCase(), options: v.option ?? [] } };
   if (v.pin !== undefined) return { to, pin: { id: v.pin.toUpperCase(), pinned: true } };
   if (v.unpin !== undefined) return { to, pin: { id: v.unpin.toUpperCase(), pinned: false } };
   return undefined;

@@ -366,6 +366,7 @@ async function user(args: string[]): Promise<void> {
     "max-selections": { type: "string" },
     pin: { type: "string" },
     unpin: { type: "string" },
+    vote: { type: "string" },
     mention: { type: "string", multiple: true },
     forwarded: { type: "boolean" },
     preview: { type: "string" },

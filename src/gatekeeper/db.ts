@@ -222,6 +222,18 @@ CREATE TABLE provider_notices (
 CREATE INDEX provider_notices_by_provider ON provider_notices (provider_id, id);
 `;
 
+// 9: polls simulated users created or received, with the secret their votes are sealed with (sim/polls.ts).
+const SIM_POLLS_SQL = `
+CREATE TABLE sim_polls (
+  e164 TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  creator TEXT NOT NULL,             -- URI of who created the poll
+  secret BLOB NOT NULL,
+  options TEXT NOT NULL,             -- JSON array of the option names, in order
+  PRIMARY KEY (e164, message_id)
+);
+`;
+
 const MIGRATIONS: readonly string[] = [
   GATEKEEPER_SCHEMA_SQL,
   SIGNAL_SCHEMA_SQL,
@@ -231,6 +243,7 @@ const MIGRATIONS: readonly string[] = [
   SAFETY_SQL,
   SIM_DISCARDED_SQL,
   PROVIDER_NOTICES_SQL,
+  SIM_POLLS_SQL,
 ];
 
 /** Opens (creating or migrating if needed) the gatekeeper database in `dataDir`. */

@@ -19,6 +19,7 @@ import { SimNetwork } from "./sim/network.js";
 import { ProviderNotices } from "./provider-notices.js";
 import { DiscardedStore } from "./sim/discarded.js";
 import { ReceivedStore } from "./sim/received.js";
+import { SimPolls } from "./sim/polls.js";
 import { DeliveryRefusals } from "./refusals.js";
 import { matrixUserDomain, telUriE164, telUriOf } from "./uris.js";
 import { ProviderUserBlocks } from "./user-blocks.js";
@@ -127,6 +128,7 @@ export class Gatekeeper {
       devices: this.simDevices,
       inbox: this.inbox,
       received: this.received,
+      polls: new SimPolls(this.db),
       discarded: this.discarded,
       queue: this.queue,
       hub: this.hub,

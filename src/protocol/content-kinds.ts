@@ -70,6 +70,16 @@ export function validateMoreKinds(m: Message, path: string, check: Check): void 
     });
     if (poll.encKey.length > 0) checkByteLength(poll.encKey, 32, `${at}.enc_key`);
   }
+  const vote = m.pollUpdateMessage;
+  if (vote) {
+    const at = `${path}.poll_update_message`;
+    check.key(vote.pollCreationMessageKey, `${at}.poll_creation_message_key`);
+    if (!vote.vote) throw invalidField(`${at}.vote`, "a vote needs its sealed value");
+    checkByteLength(vote.vote.encIv, 12, `${at}.vote.enc_iv`);
+    if (vote.vote.encPayload.length < 16) throw invalidField(`${at}.vote.enc_payload`, "is shorter than its authentication tag (16 bytes)");
+  }
+  const secret = m.messageContextInfo?.messageSecret;
+  if (secret && secret.length > 0) checkByteLength(secret, 32, `${path}.message_context_info.message_secret`);
   if (m.pinInChatMessage) check.key(m.pinInChatMessage.key, `${path}.pin_in_chat_message.key`);
 }
 

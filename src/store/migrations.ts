@@ -406,4 +406,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE crypto_waiting_events ADD COLUMN released_at INTEGER;
     `,
   },
+  {
+    version: 17,
+    name: "polls and the secrets their votes are sealed with",
+    sql: `
+      -- One row per poll of a bridged chat, either side's. secret: the 32 bytes its votes are sealed with (lost, no
+      -- vote in the poll can be read or sent again). options and answer_ids: JSON arrays, answer_ids[i] being the
+      -- Matrix answer ID of options[i]. matrix_flavour: stable (m.poll.*) or unstable (org.matrix.msc3381.*).
+      CREATE TABLE polls (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        creator TEXT NOT NULL,
+        secret BLOB NOT NULL,
+        question TEXT NOT NULL,
+        options TEXT NOT NULL,
+        answer_ids TEXT NOT NULL,
+        max_selections INTEGER NOT NULL,
+        matrix_flavour TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (matrix_user, remote_uri, message_id)
+      );
+    `,
+  },
 ];

@@ -14,6 +14,7 @@ import { UserLimitStore } from "./user-limits.js";
 import { ExcludedDeviceStore } from "./excluded-devices.js";
 import { ContactStore } from "./contacts.js";
 import { DisappearingStore } from "./disappearing.js";
+import { PollStore } from "./polls.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -37,6 +38,7 @@ export class BridgeStore {
   readonly excludedDevices: ExcludedDeviceStore;
   readonly contacts: ContactStore;
   readonly disappearing: DisappearingStore;
+  readonly polls: PollStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -57,6 +59,7 @@ export class BridgeStore {
     this.excludedDevices = new ExcludedDeviceStore(db);
     this.contacts = new ContactStore(db);
     this.disappearing = new DisappearingStore(db);
+    this.polls = new PollStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

@@ -106,7 +106,7 @@ describe("core: more kinds of messages", () => {
     assert.deepEqual(c["com.beeper.linkpreviews"], [{ matched_url: "https://example.org/a", "og:url": "https://example.org/a", "og:title": "A page" }]);
   });
 
-  it("Matrix locations, stickers, mentions and previews go out; polls are refused with a reason", async () => {
+  it("Matrix locations, stickers, mentions and previews go out; a poll without answers is refused with a reason", async () => {
     await w.core.handleMatrixEvent(event("m.room.message", { msgtype: "m.location", body: "Location", geo_uri: "geo:48.1,11.5;u=20", "org.matrix.msc3488.location": { uri: "geo:48.1,11.5;u=20", description: "Marienplatz" } }));
     await w.core.handleMatrixEvent(event("m.sticker", { body: "cat", url: "mxc://example.org/cat", info: { mimetype: "image/webp" } }));
     await w.core.handleMatrixEvent(event("m.room.message", {
@@ -124,7 +124,7 @@ describe("core: more kinds of messages", () => {
     assert.ok(sent[1]?.kind === "media" && sent[1].sticker === true);
     assert.deepEqual(sent[2], { kind: "message", text: "Anna: see https://example.org/x", emote: false, mentions: [ANNA], preview: { url: "https://example.org/x", title: "X", description: "About x" } });
     assert.equal(sent.length, 3);
-    assert.match(w.matrix.notices().at(-1)!.body, /polls are not bridged to FakeNet yet/);
+    assert.match(w.matrix.notices().at(-1)!.body, /the poll has no answers/);
   });
 
   it("the Matrix user's pin changes pin and unpin bridged messages", async () => {

@@ -67,13 +67,25 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     assert.deepEqual(card.content["fi.mdb.vcard"], [vcard]);
   });
 
-  it("a WhatsApp poll is an MSC3381 poll start", async () => {
-    await w.gk.sendAs(ANNA, { to: w.userUri, poll: { question: "Lunch?", options: ["Pizza", "Sushi"], maxSelections: 1 } });
+  it("a WhatsApp poll is an MSC3381 poll start; votes cross both ways, sealed with the poll's secret", async () => {
+    const pollId = await w.gk.sendAs(ANNA, { to: w.userUri, poll: { question: "Lunch?", options: ["Pizza", "Sushi"], maxSelections: 1 } });
     const poll = await inRoom("the poll", (e) => e.type === "org.matrix.msc3381.poll.start");
     const start = poll.content["org.matrix.msc3381.poll.start"] as Json;
     assert.equal(start.question["org.matrix.msc1767.text"], "Lunch?");
     assert.deepEqual(start.answers.map((a: Json) => a["org.matrix.msc1767.text"]), ["Pizza", "Sushi"]);
     assert.equal(start.max_selections, 1);
+    // Anna votes on her phone: her puppet's response names the answer.
+    await w.gk.sendAs(ANNA, { to: w.userUri, vote: { poll: pollId, options: ["Sushi"] } });
+    const response = await inRoom("Anna's vote", (e) => e.type === "org.matrix.msc3381.poll.response" && e.sender === w.puppet(ANNA));
+    assert.equal(response.sender, w.puppet(ANNA));
+    assert.deepEqual(response.content["m.relates_to"], { rel_type: "m.reference", event_id: poll.eventId });
+    const sushi = start.answers.find((a: Json) => a["org.matrix.msc1767.text"] === "Sushi").id;
+    assert.deepEqual(response.content["org.matrix.msc3381.poll.response"].answers, [sushi]);
+    // The Matrix user votes: Anna's phone opens the vote with the poll's secret.
+    const pizza = start.answers.find((a: Json) => a["org.matrix.msc1767.text"] === "Pizza").id;
+    await w.user.send(room, "org.matrix.msc3381.poll.response", { "org.matrix.msc3381.poll.response": { answers: [pizza] }, "m.relates_to": { rel_type: "m.reference", event_id: poll.eventId } });
+    const vote = await annaGot((c) => c.message?.pollUpdateMessage !== undefined, "the Matrix user's vote");
+    assert.deepEqual(vote.content.pollVote, { poll: pollId, selected: ["Pizza"] });
   });
 
   it("mentions, the forwarded mark and a link preview arrive with the text", async () => {
@@ -136,8 +148,32 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     assert.deepEqual(got.content.message.extendedTextMessage.contextInfo.mentionedJid, [`tel:${ANNA}`]);
   });
 
-  it("a Matrix poll is refused with a notice", async () => {
-    await w.user.send(room, "org.matrix.msc3381.poll.start", { "org.matrix.msc3381.poll.start": { question: { "org.matrix.msc1767.text": "?" }, kind: "org.matrix.msc3381.poll.disclosed", max_selections: 1, answers: [{ id: "a", "org.matrix.msc1767.text": "A" }] }, "org.matrix.msc1767.text": "?" });
-    await inRoom("the refusal", (e) => e.content.msgtype === "m.notice" && /polls are not bridged to WhatsApp yet/.test(String(e.content.body)));
+  it("a Matrix poll is a WhatsApp poll; votes cross both ways; its end is a text reply", async () => {
+    const startId = await w.user.send(room, "m.poll.start", {
+      "m.poll": { question: { "m.text": [{ body: "Where?" }] }, kind: "m.disclosed", max_selections: 2, answers: [{ "m.id": "park", "m.text": [{ body: "Park" }] }, { "m.id": "lake", "m.text": [{ body: "Lake" }] }, { "m.id": "home", "m.text": [{ body: "Home" }] }] },
+      "m.text": [{ body: "Where?\n1. Park\n2. Lake\n3. Home" }],
+    });
+    const got = await annaGot((c) => c.message?.pollCreationMessage !== undefined, "the Matrix poll");
+    const p = got.content.message.pollCreationMessage;
+    assert.equal(p.name, "Where?");
+    assert.deepEqual(p.options.map((o: Json) => o.optionName), ["Park", "Lake", "Home"]);
+    assert.equal(p.selectableOptionsCount, 2);
+    assert.equal(Buffer.from(got.content.message.messageContextInfo.messageSecret, "base64").length, 32);
+    // The Matrix user votes (stable event type): Anna's phone opens it.
+    await w.user.send(room, "m.poll.response", { "m.selections": ["lake", "park"], "m.relates_to": { rel_type: "m.reference", event_id: startId } });
+    const vote = await annaGot((c) => c.pollVote?.poll === got.messageId, "the Matrix user's vote");
+    assert.deepEqual(vote.content.pollVote.selected, ["Park", "Lake"]);
+    // Anna votes in the Matrix user's poll: a stable response from her puppet.
+    await w.gk.sendAs(ANNA, { to: w.userUri, vote: { poll: got.messageId, options: ["Home"] } });
+    const response = await inRoom("Anna's vote", (e) => e.type === "m.poll.response" && e.sender === w.puppet(ANNA));
+    assert.equal(response.sender, w.puppet(ANNA));
+    assert.deepEqual(response.content["m.selections"], ["home"]);
+    assert.equal(response.content["m.relates_to"].event_id, startId);
+    // A vote Anna's phone seals for another poll ID cannot be placed: the admin API refuses it.
+    await assert.rejects(w.gk.sendAs(ANNA, { to: w.userUri, vote: { poll: "0".repeat(32), options: [] } }));
+    // WhatsApp has no poll end: the contact reads that the poll closed, as a reply to it.
+    await w.user.send(room, "m.poll.end", { "m.relates_to": { rel_type: "m.reference", event_id: startId }, "m.text": [{ body: "The poll has ended" }] });
+    const end = await annaGot((c) => c.message?.extendedTextMessage?.contextInfo?.stanzaId === got.messageId, "the poll's end");
+    assert.equal(end.content.message.extendedTextMessage.text, "📊 Poll closed: Where?");
   });
 });

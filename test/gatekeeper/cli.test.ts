@@ -189,8 +189,10 @@ describe("dma-gatekeeper CLI", function () {
       assert.equal(card?.displayName, "Bob Builder");
       assert.match(card?.vcard ?? "", /FN:Bob Builder\nTEL;type=CELL;waid=4915199999999:\+49 151 99999999/);
       assert.equal((await got(["--contact", "A:+1 202 555 0100", "--contact", "B:+1 202 555 0101"])).contactsArrayMessage?.contacts.length, 2);
-      const poll = (await got(["--poll", "Lunch?", "--option", "Pizza", "--option", "Sushi", "--max-selections", "1"])).pollCreationMessageV3;
-      assert.deepEqual([poll?.name, poll?.options.map((o) => o.optionName), poll?.selectableOptionsCount, poll?.encKey.length], ["Lunch?", ["Pizza", "Sushi"], 1, 32]);
+      const pollMessage = await got(["--poll", "Lunch?", "--option", "Pizza", "--option", "Sushi", "--max-selections", "1"]);
+      const poll = pollMessage.pollCreationMessageV3;
+      // The secret its votes are sealed with sits beside the poll, as WhatsApp's apps send it.
+      assert.deepEqual([poll?.name, poll?.options.map((o) => o.optionName), poll?.selectableOptionsCount, pollMessage.messageContextInfo?.messageSecret.length], ["Lunch?", ["Pizza", "Sushi"], 1, 32]);
       const pin = (await got(["--pin", "3EB0C431C26A1916E07E"])).pinInChatMessage;
       assert.deepEqual([pin?.key?.id, pin?.type], ["3EB0C431C26A1916E07E", 1]);
       assert.equal((await got(["--disappearing", "7d"])).protocolMessage?.ephemeralExpiration, 604800);

@@ -12,7 +12,7 @@ import { contactToMatrix } from "./contact.js";
 import { deleteToMatrix } from "./delete.js";
 import { locationToMatrix } from "./location.js";
 import { pinToMatrix } from "./pin.js";
-import { pollToMatrix } from "./poll.js";
+import { pollToMatrix, pollVoteToMatrix } from "./poll.js";
 import { afterDisappearingMessage, disappearingTimerToMatrix } from "./disappearing.js";
 import { editToMatrix } from "./edit.js";
 import { mediaToMatrix } from "./media.js";
@@ -35,6 +35,7 @@ const HANDLERS: Handlers = {
   location: locationToMatrix,
   contact: contactToMatrix,
   poll: pollToMatrix,
+  poll_vote: pollVoteToMatrix,
   pin: pinToMatrix,
   unsupported: (call, ev) => cannotShow(call, ev.what),
 };
@@ -43,7 +44,7 @@ const HANDLERS: Handlers = {
  * Kinds that never open a portal: there is nothing to mark, redact or react to in a chat that has no room (messages
  * of an earlier room are not this portal's), and a new room would be an empty invite.
  */
-const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction", "disappearing_timer", "pin"]);
+const NEEDS_EXISTING_PORTAL: ReadonlySet<RemoteEventKind> = new Set(["receipt", "typing", "delete", "reaction", "disappearing_timer", "pin", "poll_vote"]);
 
 /** Posts one inbox entry to Matrix. Throwing leaves it queued for a retry. */
 export async function handleRemoteEntry(ctx: CoreContext, entry: InboxEntry): Promise<void> {

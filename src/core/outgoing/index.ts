@@ -2,7 +2,8 @@
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
-import { locationToRemote, pollToRemote } from "./kinds.js";
+import { locationToRemote } from "./kinds.js";
+import { pollEndToRemote, pollResponseToRemote, pollToRemote } from "./poll.js";
 import { mediaToRemote, stickerToRemote } from "./media.js";
 import { textToRemote } from "./message.js";
 import { messageIdForEvent } from "./queue.js";
@@ -20,6 +21,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   "m.sticker": stickerToRemote,
   "org.matrix.msc3381.poll.start": pollToRemote,
   "m.poll.start": pollToRemote,
+  "org.matrix.msc3381.poll.response": pollResponseToRemote,
+  "m.poll.response": pollResponseToRemote,
+  "org.matrix.msc3381.poll.end": pollEndToRemote,
+  "m.poll.end": pollEndToRemote,
   "m.reaction": reactionToRemote,
   "m.room.redaction": redactionToRemote,
 };

@@ -1,5 +1,5 @@
-// Matrix locations, pins and polls -> the network: m.location (geo: URI, MSC3488 description) becomes a place,
-// m.room.pinned_events changes pin or unpin bridged messages, poll starts are refused with a reason.
+// Matrix locations and pins -> the network: m.location (geo: URI, MSC3488 description) becomes a place,
+// m.room.pinned_events changes pin or unpin bridged messages. Polls: poll.ts.
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent, Place } from "../events.js";
@@ -30,10 +30,6 @@ export async function locationToRemote(ctx: CoreContext, portal: PortalRow, ev: 
   const replyTo = relationOf(c)["m.in_reply_to"]?.event_id;
   const target = typeof replyTo === "string" ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
   await queueForRemote(ctx, portal, ev, { event: { kind: "location", place, ...(target ? { replyTo: refOf(target) } : {}) }, mapAsMessage: true });
-}
-
-export function pollToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {
-  return refuse(ctx, portal, ev, `polls are not bridged to ${ctx.network} yet (its apps could not vote in them)`);
 }
 
 /** The user changed the pinned messages: each bridged one that was pinned or unpinned is pinned or unpinned there. */

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { validateContent, type Content } from "../../protocol/content.js";
 import { ContentSchema, PinInChatMessage_Type } from "../../protocol/gen/content_pb.js";
 import { isValidUri } from "../../protocol/uri.js";
+import { newPollSecret } from "../../networks/whatsapp/kinds/poll-vote-crypto.js";
 
 export const locationSchema = z
   .object({
@@ -62,11 +63,12 @@ export function pollContent(p: z.infer<typeof pollSchema>): Content {
     create(ContentSchema, {
       message: {
         pollCreationMessageV3: {
-          encKey: crypto.getRandomValues(new Uint8Array(32)),
           name: p.question,
           options: p.options.map((optionName) => ({ optionName })),
           selectableOptionsCount: p.maxSelections ?? 1,
         },
+        // As WhatsApp's apps send it: the secret its votes are sealed with, beside the poll.
+        messageContextInfo: { messageSecret: newPollSecret() },
       },
     }),
   );

@@ -17,6 +17,7 @@ import { MAX_DISAPPEARING_SECONDS } from "../../protocol/limits.js";
 import { isMessageRefString } from "../../protocol/message-id.js";
 import { contactContent, contactSchema, decoratedTextContent, locationContent, locationSchema, pinContent, pollContent, pollSchema, textExtrasSchema } from "./compose-kinds.js";
 import { mediaContent, sendMediaSchema, type StoredMedia } from "./media.js";
+import { voteSchema } from "./polls.js";
 
 // Another network's IDs (WhatsApp's 3EB0...) are accepted too, so a test can refer to what such a client sent.
 const messageId = z.string().refine(isMessageRefString, "a message ID is 32 uppercase hex digits (or another network's ID)");
@@ -42,6 +43,8 @@ export const sendRequestSchema = z
     /** One contact card, or several. */
     contacts: z.array(contactSchema).min(1).max(20).optional(),
     poll: pollSchema.optional(),
+    /** A vote in a poll the user created or received, sealed with its secret (sim/polls.ts builds it). */
+    vote: voteSchema.optional(),
     pin: z.object({ id: messageId, pinned: z.boolean() }).strict().optional(),
     ...textExtrasSchema,
     /** Sets the chat's disappearing-messages timer (seconds; 0 turns it off), as WhatsApp's EPHEMERAL_SETTING. */
@@ -51,7 +54,7 @@ export const sendRequestSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const all = ["text", "media", "react", "edit", "revoke", "read", "typing", "disappearing", "location", "contacts", "poll", "pin"] as const;
+    const all = ["text", "media", "react", "edit", "revoke", "read", "typing", "disappearing", "location", "contacts", "poll", "vote", "pin"] as const;
     const kinds = all.filter((k) => r[k] !== undefined);
     if (kinds.length !== 1) ctx.addIssue({ code: "custom", message: `exactly one of ${all.join(", ")} is needed, got ${kinds.length ? kinds.join(", ") : "none"}` });
     for (const extra of ["mentions", "forwarded", "preview"] as const) {
@@ -88,6 +91,7 @@ export function composeContent(req: SendRequest, ownUri: string, authorOf: Autho
   if (req.edit) return editContent({ ...ref(req.edit.id), fromMe: true }, req.edit.text, now);
   if (req.revoke) return revokeContent({ ...ref(req.revoke), fromMe: true }, now);
   if (req.read) return receiptContent(ReceiptType.READ, req.read, now);
+  if (req.vote) throw new Error("composeContent: a vote is sealed by SimPolls.voteContent, which holds the poll's secret");
   if (req.typing) return chatStateContent(req.typing === "paused" ? ChatStateKind.PAUSED : ChatStateKind.COMPOSING, req.typing === "recording");
   throw new Error("unreachable: the schema requires one kind");
 }

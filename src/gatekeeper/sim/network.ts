@@ -30,6 +30,7 @@ import type { InboxItem, SimInbox } from "./inbox.js";
 import { checkReceivedMedia, storeMedia, type ReceivedMedia, type StoredMedia } from "./media.js";
 import type { DiscardedStore, DiscardReason } from "./discarded.js";
 import type { ReceivedMessage, ReceivedStore } from "./received.js";
+import type { SimPolls } from "./polls.js";
 
 export interface SimNetworkDeps {
   db: Db;
@@ -40,6 +41,7 @@ export interface SimNetworkDeps {
   devices: SimDevices;
   inbox: SimInbox;
   received: ReceivedStore;
+  polls: SimPolls;
   discarded: DiscardedStore;
   queue: ProviderQueue;
   hub: ProviderHub;
@@ -107,11 +109,12 @@ export class SimNetwork {
     const stored: StoredMedia | undefined = req.media ? await storeMedia(this.deps.media, user.uri, req.media) : undefined;
     let content: Content;
     try {
-      content = composeContent(req, user.uri, authorOf, BigInt(Date.now()), stored);
+      content = req.vote ? this.deps.polls.voteContent(e164, user.uri, req.to, req.vote, BigInt(Date.now())) : composeContent(req, user.uri, authorOf, BigInt(Date.now()), stored);
     } catch (err) {
       throw new HttpError(400, "INVALID", err instanceof Error ? err.message : String(err));
     }
     const id = await this.sendContent(e164, deviceId, req.to, content);
+    this.deps.polls.remember(e164, id, user.uri, content);
     return stored ? { id, mediaId: stored.mediaId } : { id };
   }
 
@@ -258,7 +261,8 @@ export class SimNetwork {
             content = decodeContent(plaintext);
             // Like a phone that auto-downloads media: fetch, verify and decrypt the file now (a summary is kept).
             media = await checkReceivedMedia(this.deps.media, content);
-            return { content: toJson(ContentSchema, content) as Record<string, unknown>, identityChanged };
+            const pollVote = this.deps.polls.open(e164, envelope.sender, content);
+            return { content: { ...(toJson(ContentSchema, content) as Record<string, unknown>), ...(pollVote ? { pollVote } : {}) }, identityChanged };
           } catch (err) {
             // The ratchet step happened; keep it and record what could not be read.
             return { content: { undecodable: err instanceof Error ? err.message : String(err) }, identityChanged };
@@ -266,6 +270,7 @@ export class SimNetwork {
         },
         (r) => {
           stored = this.deps.received.add({ ...base, content: r.identityChanged ? { ...r.content, identityChanged: true } : r.content, ...(media ? { media } : {}) });
+          if (stored && content) this.deps.polls.remember(e164, base.messageId, envelope.sender, content);
           // Decrypted fine, but this device already has a message with this ID: a sender's retry, shown once.
           if (!stored) this.discard(item, envelope, "redelivered", "a message with this ID was received before");
           this.deps.inbox.remove(item.seq);

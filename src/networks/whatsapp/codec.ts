@@ -14,7 +14,8 @@ import { contactEvent } from "./kinds/contact.js";
 import { contextOf, previewFields, previewOf } from "./kinds/context.js";
 import { locationEvent, locationMessage } from "./kinds/location.js";
 import { pinEvent, pinMessage } from "./kinds/pin.js";
-import { pollEvent } from "./kinds/poll.js";
+import { openWhatsAppVote, pollEvent, pollMessage, voteMessage } from "./kinds/poll.js";
+import { newPollSecret } from "./kinds/poll-vote-crypto.js";
 import { stickerFromImage } from "./kinds/sticker.js";
 import { viewOnceEvent } from "./kinds/view-once.js";
 import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";
@@ -46,6 +47,8 @@ export const whatsAppCodec: ContentCodec = {
       throw err;
     }
   },
+  newPollSecret,
+  openVote: openWhatsAppVote,
 };
 
 function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: number; disappearingSeconds?: number }): Encoded {
@@ -66,6 +69,10 @@ function encodeEvent(event: OutgoingEvent, chat: { contact: string; nowMs: numbe
     }
     case "location":
       return ok(timed(create(ContentSchema, { message: locationMessage(event.place, event.replyTo ? { stanzaId: event.replyTo.messageId, participant: event.replyTo.sender } : undefined) })));
+    case "poll":
+      return ok(timed(create(ContentSchema, { message: pollMessage(event.question, event.options, event.maxSelections, event.secret) })));
+    case "poll_vote":
+      return ok(create(ContentSchema, { message: voteMessage(event.poll, chat.contact, event.voter, event.selected, chat.nowMs) }));
     case "pin":
       return ok(create(ContentSchema, { message: pinMessage(event.target, chat.contact, event.pinned, chat.nowMs) }));
     case "edit":
@@ -162,7 +169,7 @@ function messageToEvent(wrapped: Message): RemoteEvent {
     const replyTo = media.contextInfo?.stanzaId;
     return { kind: "media", media: whatsAppMedia(m), what: mediaWhat(m), ...(replyTo ? { replyTo } : {}), ...(m.stickerMessage ? { sticker: true } : {}), ...contextOf(media.contextInfo) };
   }
-  const other = locationEvent(m) ?? contactEvent(m) ?? pollEvent(m) ?? pinEvent(m);
+  const other = locationEvent(m) ?? contactEvent(m) ?? pollEvent(m, wrapped) ?? pinEvent(m);
   if (other) return other;
   return { kind: "unsupported", what: "a message of a kind this bridge does not know" };
 }

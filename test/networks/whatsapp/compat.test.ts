@@ -7,6 +7,7 @@ import { unwrapMessage } from "../../../src/protocol/content-wrappers.js";
 import type { Message } from "../../../src/protocol/gen/content_pb.js";
 import { pad } from "../../../src/protocol/padding.js";
 import { WA, waContent, waMediaFields, waMessage, type WaField } from "./wa-wire.js";
+import { optionHash, sealVote } from "../../../src/networks/whatsapp/kinds/poll-vote-crypto.js";
 
 const M = WA.Message;
 const WA_ID = "3EB0C431C26A1916E07E";
@@ -136,10 +137,15 @@ describe("WhatsApp compatibility: messages built by WhatsApp's schema", () => {
     assert.ok(two.kind === "contact" && two.cards.map((c) => c.name).join() === "A,B");
     for (const field of [M.pollCreationMessage, M.pollCreationMessageV2, M.pollCreationMessageV3]) {
       const poll = codec.decode(waContent([[field, [[WA.PollCreationMessage.encKey, new Uint8Array(32).fill(1)], [WA.PollCreationMessage.name, "Lunch?"], [WA.PollCreationMessage.options, [[WA.PollOption.optionName, "Pizza"]]], [WA.PollCreationMessage.options, [[WA.PollOption.optionName, "Sushi"]]], [WA.PollCreationMessage.selectableOptionsCount, 1]]], contextInfo35]));
-      assert.deepEqual(poll, { kind: "poll", question: "Lunch?", options: ["Pizza", "Sushi"], maxSelections: 1 });
+      // The secret beside the message (messageContextInfo) is the one WhatsApp's apps seal votes with.
+      assert.deepEqual(poll, { kind: "poll", question: "Lunch?", options: ["Pizza", "Sushi"], maxSelections: 1, secret: new Uint8Array(32).fill(3) });
     }
-    const vote = codec.decode(waContent([[M.pollUpdateMessage, [[WA.PollUpdateMessage.pollCreationMessageKey, [[WA.MessageKey.ID, WA_ID]]], [WA.PollUpdateMessage.vote, [[WA.PollEncValue.encPayload, new Uint8Array(40)], [WA.PollEncValue.encIV, new Uint8Array(12)]]]]]]));
-    assert.ok(vote.kind === "unsupported" && /vote in a poll/.test(vote.what));
+    const keys = { pollMessageId: WA_ID, creator: ANNA, secret: new Uint8Array(32).fill(3), options: ["Pizza", "Sushi"] };
+    const sealed = sealVote({ pollMessageId: WA_ID, pollCreator: ANNA, voter: ANNA, secret: keys.secret }, [optionHash("Sushi")]);
+    const vote = codec.decode(waContent([[M.pollUpdateMessage, [[WA.PollUpdateMessage.pollCreationMessageKey, [[WA.MessageKey.ID, WA_ID]]], [WA.PollUpdateMessage.vote, [[WA.PollEncValue.encPayload, sealed.encPayload], [WA.PollEncValue.encIV, sealed.encIv]]]]]]));
+    assert.ok(vote.kind === "poll_vote" && vote.pollId === WA_ID);
+    assert.deepEqual(codec.openVote!(vote.vote, keys, ANNA), { ok: true, selected: [1], unknown: 0 });
+    assert.deepEqual(codec.openVote!(vote.vote, keys, "tel:+4915199999999").ok, false);
     const pin = codec.decode(waContent([[M.pinInChatMessage, [[WA.PinInChatMessage.key, [[WA.MessageKey.remoteJID, ANNA_JID], [WA.MessageKey.ID, WA_ID]]], [WA.PinInChatMessage.type, WA.PinType.PIN_FOR_ALL], [WA.PinInChatMessage.senderTimestampMS, 1_700_000_000_000]]]]));
     assert.deepEqual(pin, { kind: "pin", targetId: WA_ID, pinned: true });
     const unpin = codec.decode(waContent([[M.pinInChatMessage, [[WA.PinInChatMessage.key, [[WA.MessageKey.ID, WA_ID]]], [WA.PinInChatMessage.type, WA.PinType.UNPIN_FOR_ALL]]]]));
