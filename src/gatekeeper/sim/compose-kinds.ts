@@ -6,7 +6,7 @@ import { z } from "zod";
 import { validateContent, type Content } from "../../protocol/content.js";
 import { ContentSchema, PinInChatMessage_Type } from "../../protocol/gen/content_pb.js";
 import { isValidUri } from "../../protocol/uri.js";
-import { newPollSecret } from "../../networks/whatsapp/kinds/poll-vote-crypto.js";
+import { newPollSecret } from "../../protocol/poll-vote-crypto.js";
 
 export const locationSchema = z
   .object({

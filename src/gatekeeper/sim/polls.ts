@@ -8,7 +8,7 @@ import { pollOf } from "../../protocol/content-kinds.js";
 import { unwrapMessage } from "../../protocol/content-wrappers.js";
 import { ContentSchema } from "../../protocol/gen/content_pb.js";
 import { isMessageRefString } from "../../protocol/message-id.js";
-import { openVote, optionHash, optionsOfHashes, POLL_SECRET_BYTES, sealVote, VoteCryptoError } from "../../networks/whatsapp/kinds/poll-vote-crypto.js";
+import { openVote, optionHash, optionsOfHashes, POLL_SECRET_BYTES, sealVote, VoteCryptoError } from "../../protocol/poll-vote-crypto.js";
 import type { Db } from "../db.js";
 
 export const voteSchema = z

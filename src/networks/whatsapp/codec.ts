@@ -15,7 +15,7 @@ import { contextOf, previewFields, previewOf } from "./kinds/context.js";
 import { locationEvent, locationMessage } from "./kinds/location.js";
 import { pinEvent, pinMessage } from "./kinds/pin.js";
 import { openWhatsAppVote, pollEvent, pollMessage, voteMessage } from "./kinds/poll.js";
-import { newPollSecret } from "./kinds/poll-vote-crypto.js";
+import { newPollSecret } from "../../protocol/poll-vote-crypto.js";
 import { stickerFromImage } from "./kinds/sticker.js";
 import { viewOnceEvent } from "./kinds/view-once.js";
 import { isWhatsAppMedia, whatsAppMedia, type MessageInit } from "./media-message.js";

@@ -7,7 +7,7 @@ import { unwrapMessage } from "../../../src/protocol/content-wrappers.js";
 import type { Message } from "../../../src/protocol/gen/content_pb.js";
 import { pad } from "../../../src/protocol/padding.js";
 import { WA, waContent, waMediaFields, waMessage, type WaField } from "./wa-wire.js";
-import { optionHash, sealVote } from "../../../src/networks/whatsapp/kinds/poll-vote-crypto.js";
+import { optionHash, sealVote } from "../../../src/protocol/poll-vote-crypto.js";
 
 const M = WA.Message;
 const WA_ID = "3EB0C431C26A1916E07E";

@@ -7,7 +7,7 @@ import { pollOf } from "../../../protocol/content-kinds.js";
 import type { Message } from "../../../protocol/gen/content_pb.js";
 import type { MessageInit } from "../media-message.js";
 import { contextOf } from "./context.js";
-import { openVote, optionHash, optionsOfHashes, POLL_SECRET_BYTES, sealVote, VoteCryptoError, type SealedVote } from "./poll-vote-crypto.js";
+import { openVote, optionHash, optionsOfHashes, POLL_SECRET_BYTES, sealVote, VoteCryptoError, type SealedVote } from "../../../protocol/poll-vote-crypto.js";
 
 const NETWORK = "whatsapp";
 

@@ -3,7 +3,7 @@
 // info = poll ID ‖ creator ‖ voter ‖ "Poll Vote"; AES-256-GCM with AAD = poll ID NUL voter).
 import assert from "node:assert/strict";
 import { createDecipheriv, hkdfSync } from "node:crypto";
-import { openVote, optionHash, optionsOfHashes, sealVote, voteKey, VoteCryptoError, type VoteScope } from "../../../src/networks/whatsapp/kinds/poll-vote-crypto.js";
+import { openVote, optionHash, optionsOfHashes, sealVote, voteKey, VoteCryptoError, type VoteScope } from "../../src/protocol/poll-vote-crypto.js";
 
 const scope: VoteScope = { pollMessageId: "3EB0AABBCCDDEEFF", pollCreator: "tel:+4915112345678", voter: "matrix:u/@alice:example.org", secret: new Uint8Array(32).map((_, i) => i) };
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");

@@ -4,7 +4,7 @@
 // network the "JIDs" of the derivation are the users' interop URIs (tel:+…, matrix:u/…), the IDs both sides use.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
-import { PollVoteMessageSchema } from "../../../protocol/gen/content_pb.js";
+import { PollVoteMessageSchema } from "./gen/content_pb.js";
 
 export const POLL_SECRET_BYTES = 32;
 const IV_BYTES = 12;
