@@ -3,10 +3,15 @@
 // info = poll ID ‖ creator ‖ voter ‖ "Poll Vote"; AES-256-GCM with AAD = poll ID NUL voter).
 import assert from "node:assert/strict";
 import { createDecipheriv, hkdfSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { decodeContent } from "../../src/protocol/content.js";
+import { messageIdToString } from "../../src/protocol/message-id.js";
+import { vectorsPath, type Vectors } from "./vectors-model.js";
 import { openVote, optionHash, optionsOfHashes, sealVote, voteKey, VoteCryptoError, type VoteScope } from "../../src/protocol/poll-vote-crypto.js";
 
 const scope: VoteScope = { pollMessageId: "3EB0AABBCCDDEEFF", pollCreator: "tel:+4915112345678", voter: "matrix:u/@alice:example.org", secret: new Uint8Array(32).map((_, i) => i) };
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const unhex = (h: string) => new Uint8Array(Buffer.from(h, "hex"));
 
 describe("poll vote crypto", () => {
   it("round trips the chosen options' hashes", () => {
@@ -43,6 +48,26 @@ describe("poll vote crypto", () => {
     const d = createDecipheriv("aes-256-gcm", key, new Uint8Array(12).fill(7)).setAAD(aad).setAuthTag(sealed.encPayload.subarray(-16));
     const plain = Buffer.concat([d.update(sealed.encPayload.subarray(0, -16)), d.final()]);
     assert.equal(plain.toString("hex"), `0a20${hex(optionHash("Pizza"))}`);
+  });
+
+  it("opens the spec's content-poll-vote vector with the secret of its content-poll vector, to the one option chosen", () => {
+    const vectors = JSON.parse(readFileSync(vectorsPath, "utf8")) as Vectors;
+    const byName = (name: string) => {
+      const v = vectors.content.find((c) => c.name === name);
+      assert.ok(v, `vector ${name}`);
+      return decodeContent(unhex(v.hex));
+    };
+    const poll = byName("content-poll").message;
+    const vote = byName("content-poll-vote").message?.pollUpdateMessage;
+    const secret = poll?.messageContextInfo?.messageSecret;
+    const options = poll?.pollCreationMessageV3?.options.map((o) => o.optionName) ?? [];
+    const sealed = vote?.vote;
+    assert.ok(secret && sealed && vote.pollCreationMessageKey);
+    const pollId = messageIdToString(Uint8Array.from({ length: 16 }, (_, i) => i));
+    assert.equal(vote.pollCreationMessageKey.id, pollId);
+    const opened = openVote({ pollMessageId: pollId, pollCreator: "tel:+4915112345678", voter: "matrix:u/alice:example.org", secret }, sealed);
+    assert.deepEqual(optionsOfHashes(options, opened), { selected: [1], unknown: 0 }, "Sushi");
+    assert.throws(() => openVote({ pollMessageId: pollId, pollCreator: "tel:+4915112345678", voter: "tel:+4915112345678", secret }, sealed), VoteCryptoError, "another voter's key");
   });
 
   it("maps hashes back to options and counts the ones that name none", () => {

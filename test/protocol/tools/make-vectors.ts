@@ -12,7 +12,8 @@ import {
   ErrorCode,
   ServerFrameSchema,
 } from "../../../src/protocol/gen/interop_pb.js";
-import { ChatState_State, ContentSchema, ProtocolMessage_Type, Receipt_Type } from "../../../src/protocol/gen/content_pb.js";
+import { ChatState_State, ContentSchema, PinInChatMessage_Type, ProtocolMessage_Type, Receipt_Type } from "../../../src/protocol/gen/content_pb.js";
+import { optionHash, sealVote } from "../../../src/protocol/poll-vote-crypto.js";
 import { encodeContent } from "../../../src/protocol/content.js";
 import { encodeEnvelope } from "../../../src/protocol/envelope.js";
 import { encodeClientFrame, encodeServerFrame } from "../../../src/protocol/frames.js";
@@ -280,6 +281,38 @@ contentVector(
   "Bob shares a place.",
   { message: { locationMessage: { degreesLatitude: 52.520008, degreesLongitude: 13.404954, name: "Fernsehturm", address: "Panoramastraße 1A, Berlin" } } },
   10,
+);
+// Added with polls, contacts and pins (compatible growth). The vote is sealed as §10.1.3 says, from fixed inputs.
+const POLL_SECRET = bytes(32, 0x20);
+contentVector(
+  "content-poll",
+  "Bob's poll (poll_creation_message_v3): one choice of three; its 32-byte secret 2021…3F beside it in message_context_info.",
+  {
+    message: {
+      pollCreationMessageV3: { name: "Lunch?", options: [{ optionName: "Pizza" }, { optionName: "Sushi" }, { optionName: "Pasta" }], selectableOptionsCount: 1 },
+      messageContextInfo: { messageSecret: POLL_SECRET },
+    },
+  },
+  4,
+);
+const vote = sealVote({ pollMessageId: ID_STRING, pollCreator: BOB, voter: ALICE, secret: POLL_SECRET }, [optionHash("Sushi")], new Uint8Array(12).fill(7));
+contentVector(
+  "content-poll-vote",
+  `Alice votes "Sushi" in Bob's poll ${ID_STRING} (secret 2021…3F, IV twelve 07 bytes): the vote sealed with the key HKDF-SHA256 derives for her in that poll.`,
+  { message: { pollUpdateMessage: { pollCreationMessageKey: { remoteJid: BOB, fromMe: false, id: ID_STRING }, vote, senderTimestampMs: T } } },
+  6,
+);
+contentVector(
+  "content-contact",
+  "Bob shares a contact card.",
+  { message: { contactMessage: { displayName: "Carol", vcard: "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Carol\r\nTEL;TYPE=CELL:+4915187654321\r\nEND:VCARD\r\n" } } },
+  5,
+);
+contentVector(
+  "content-pin",
+  `Alice pins message ${ID_STRING}, which Bob sent.`,
+  { message: { pinInChatMessage: { key: { remoteJid: BOB, fromMe: false, id: ID_STRING }, type: PinInChatMessage_Type.PIN_FOR_ALL, senderTimestampMs: T } } },
+  2,
 );
 
 const rejects: RejectVector[] = [];
