@@ -1,6 +1,7 @@
 // Logging for bridge and tools: pino, JSON by default, a compact line format for humans.
-// Message contents and credentials are redacted by field name so that they cannot leak by accident;
-// phone numbers are not structural, so callers mask them with redactPhone/redactUri at info level.
+// Message contents and credentials are redacted by field name so that they cannot leak by accident. Phone numbers
+// are not structural (they hide in puppet IDs, request paths and error messages), so at info level and above every
+// string of every line is masked on its way out; debug and trace keep them, for a developer chasing one chat.
 import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger } from "pino";
@@ -46,8 +47,24 @@ export function formatPrettyLine(jsonLine: string): string {
   return `${line}\n`;
 }
 
-function prettyStream(out: { write(chunk: string): unknown }): DestinationStream {
-  return { write: (line: string) => void out.write(formatPrettyLine(line)) };
+function prettyStream(out: { write(chunk: string): unknown }, mask: (line: string) => string): DestinationStream {
+  return { write: (line: string) => void out.write(formatPrettyLine(mask(line))) };
+}
+
+function maskStrings(value: unknown): unknown {
+  if (typeof value === "string") return redactDigits(value);
+  if (Array.isArray(value)) return value.map(maskStrings);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskStrings(v)]));
+  return value;
+}
+
+/** One JSON line with the phone numbers in its strings masked; numbers (time, pid) are left as they are. */
+export function maskLine(jsonLine: string): string {
+  try {
+    return `${JSON.stringify(maskStrings(JSON.parse(jsonLine)))}\n`;
+  } catch {
+    return redactDigits(jsonLine);
+  }
 }
 
 /**
@@ -56,7 +73,8 @@ function prettyStream(out: { write(chunk: string): unknown }): DestinationStream
  */
 export function createLogger(options: LogOptions, destination?: { write(chunk: string): unknown }): Logger {
   const out = destination ?? process.stdout;
-  const stream: DestinationStream = options.format === "pretty" ? prettyStream(out) : { write: (line: string) => void out.write(line) };
+  const mask = options.level === "debug" || options.level === "trace" ? (line: string) => line : maskLine;
+  const stream: DestinationStream = options.format === "pretty" ? prettyStream(out, mask) : { write: (line: string) => void out.write(mask(line)) };
   return pino(
     {
       level: options.level,
@@ -95,8 +113,10 @@ export function redactUri(uri: string): string {
  * redactPhone does, for log fields that may name a contact: "@wa_49151*****678:example.org".
  */
 export function redactDigits(text: string): string {
-  return text.replace(/(?<![0-9A-Fa-f])\+?[0-9]{7,15}(?![0-9A-Fa-f])/g, (run) => {
-    const masked = redactPhone(run.startsWith("+") ? run : `+${run}`);
-    return run.startsWith("+") ? masked : masked.slice(1);
+  // A bare run must not sit inside a hex string (event IDs, hashes); one after "+" or a URL-encoded "+" (%2B, as in
+  // a request path naming tel:+…) is a number wherever it stands.
+  return text.replace(/(?:\+|%2[Bb])[0-9]{7,15}(?![0-9A-Fa-f])|(?<![0-9A-Fa-f])[0-9]{7,15}(?![0-9A-Fa-f])/g, (run) => {
+    const prefix = run.startsWith("+") ? "+" : run.startsWith("%") ? run.slice(0, 3) : "";
+    return prefix + redactPhone(`+${run.slice(prefix.length)}`).slice(1);
   });
 }

@@ -35,6 +35,23 @@ describe("logging", () => {
     assert.equal(redactDigits("room !abc:example.org, 12 messages"), "room !abc:example.org, 12 messages");
   });
 
+  it("masks every number in every string of a line at info level, errors and paths included, and keeps them at debug", () => {
+    for (const format of ["json", "pretty"] as const) {
+      const out = collector();
+      const logger = createLogger({ level: "info", format, name: "test" }, out);
+      const err = new Error("GET /_matrix/client/v3/profile/%40wa_4915112345678%3Alocalhost failed");
+      logger.warn({ user: "@wa_4915112345678:localhost", path: "/v1/keys/tel%3A%2B4915112345678", nested: { to: ["tel:+12025550123"] }, err }, "could not reach +4915112345678");
+      const line = out.lines.join("");
+      for (const full of ["4915112345678", "12025550123"]) assert.ok(!line.includes(full), `${format}: ${full} in ${line}`);
+      assert.ok(line.includes("@wa_49151*****678:localhost") && line.includes("%2B49151*****678") && line.includes("+1202****123"), line);
+      if (format === "json") assert.equal(typeof (JSON.parse(line) as { time: unknown }).time, "number", "the time stays a number");
+    }
+    const out = collector();
+    createLogger({ level: "debug", format: "json" }, out).debug({ user: "@wa_4915112345678:localhost" }, "debug");
+    assert.ok(out.lines.join("").includes("4915112345678"), "debug keeps them");
+    assert.equal(redactDigits("tel%3A%2B4915112345678"), "tel%3A%2B49151*****678");
+  });
+
   it("writes JSON lines with message contents and credentials redacted", () => {
     const out = collector();
     const logger = createLogger({ level: "info", format: "json", name: "test" }, out);
