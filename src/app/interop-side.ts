@@ -23,6 +23,7 @@ import { redactUri } from "../log.js";
 import { readAtMost } from "./media/byte-limit.js";
 import { InteropSafety } from "./interop-safety.js";
 import type { IdentityChangePolicy } from "../config/schema.js";
+import type { SenderAdmission } from "../core/sender-limits.js";
 
 const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
 
@@ -60,6 +61,11 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       identityChange?: IdentityChangePolicy;
       /** Whether the Matrix user's reachability setting lets this sender through (the core's rule). */
       reachableBy?: (matrixUser: string, sender: string) => Promise<boolean>;
+      /** The per-sender flood limits (the core's rule): admit before decrypting, count once queued. */
+      senderLimits?: {
+        admit: (matrixUser: string, sender: string) => Promise<SenderAdmission>;
+        count: (sender: string) => void;
+      };
     } = {},
   ) {
     this.safety = new InteropSafety({
@@ -244,6 +250,8 @@ export class InteropRemoteNetwork implements RemoteNetwork {
       this.log.info({ messageId, sender: redactUri(envelope.sender) }, "refusing an envelope: the recipient is not reachable by this sender");
       throw new EnvelopeRefusedError(ErrorCode.BLOCKED, "the recipient does not take messages from this sender");
     }
+    const admission = await this.options.senderLimits?.admit(user.userId, envelope.sender);
+    if (admission && !admission.ok) throw new EnvelopeRefusedError(ErrorCode.RATE_LIMITED, admission.detail);
     const device = await this.deviceStore(envelope.recipient);
     if (!device) {
       this.log.error({ user: user.userId, messageId }, "envelope for a user without an interop identity; dropping it");
@@ -277,6 +285,7 @@ export class InteropRemoteNetwork implements RemoteNetwork {
         identityChanged: false,
       });
     }
+    this.options.senderLimits?.count(envelope.sender);
     this.onQueued();
   }
 }

@@ -249,6 +249,7 @@ function wireBridge(
   remote = new InteropRemoteNetwork(config.bridge.network_name, interop, store, log.child({ part: "interop" }), queuedByStore, (user) => core.acceptsRemoteFor(user), {
     identityChange: config.bridge.identity_change,
     reachableBy: (user, sender) => core.reachableBy(user, sender),
+    senderLimits: { admit: (user, sender) => core.admitRemoteSender(user, sender), count: (sender) => core.countRemoteSender(sender) },
   });
   const media = mediaBridgeFor(config, matrixClient, matrix.botUserId, interop, log.child({ part: "media" }));
   const network = remote;

@@ -243,6 +243,9 @@ export function buildConfigSchema(context: SchemaContext) {
       new_portals_per_hour: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(30),
       // Messages over the limit: held in the outbox and sent when the minute allows, or refused with a notice.
       messages_over_limit: expecting(z.enum(OVER_LIMIT_POLICIES), `"hold" or "refuse"`).default("hold"),
+      // Per remote sender, over all of this bridge's users: envelopes over either are refused back (RATE_LIMITED).
+      sender_messages_per_minute: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(200),
+      sender_new_chats_per_hour: expecting(z.int().min(0).max(100_000), "a whole number from 0 (no limit) to 100000").default(20),
     })
     .prefault({});
 
@@ -298,7 +301,8 @@ export function buildConfigSchema(context: SchemaContext) {
       personal_space: expecting(z.boolean(), "true or false").default(true),
       // Who may write to a user who has not chosen (the `reachable` command): everyone, their contacts, nobody.
       default_reachable: expecting(z.enum(REACHABILITY_SETTINGS), `"everyone", "contacts" or "nobody"`).default("everyone"),
-      // Flood limits per Matrix user, counted by the bridge (the gatekeeper limits each sender again on its side).
+      // Flood limits per Matrix user and per remote sender, counted by the bridge (the gatekeeper limits each sender
+      // again on its side).
       limits,
       permissions,
     }),

@@ -22,6 +22,7 @@ import { isReachableBy } from "./reachability.js";
 import * as outcomes from "./outcomes.js";
 import { isBridgedType, receiptToRemote, sendToRemote, typingToRemote } from "./outgoing/index.js";
 import { startChat } from "./portals.js";
+import { admitRemoteSender, countRemoteSender, type SenderAdmission } from "./sender-limits.js";
 import type { RemoteFailureReason } from "./ports.js";
 import type { PortalRow } from "../store/portals.js";
 
@@ -126,6 +127,16 @@ export class BridgeCore {
   /** Whether the user's reachability setting lets a message from this contact through; the runtime refuses the rest. */
   reachableBy(matrixUser: string, contact: string): Promise<boolean> {
     return isReachableBy(this.ctx, matrixUser, contact);
+  }
+
+  /** Whether the per-sender flood limits let an envelope from this contact in; the runtime refuses the rest. */
+  admitRemoteSender(matrixUser: string, contact: string): Promise<SenderAdmission> {
+    return admitRemoteSender(this.ctx, matrixUser, contact);
+  }
+
+  /** An envelope from this contact was taken: it counts against the contact's messages per minute. */
+  countRemoteSender(contact: string): void {
+    countRemoteSender(this.ctx, contact);
   }
 
   /** What the provisioning API may do for a user. */

@@ -7,6 +7,7 @@ import { puppetUserId } from "../config/identities.js";
 import { permissionFor } from "../config/permissions.js";
 import type { BridgeStore } from "../store/store.js";
 import { KeyedLock } from "../util/keyed-lock.js";
+import { SlidingWindow } from "../util/sliding-window.js";
 import { LimitError } from "./limit-error.js";
 import { notices } from "./notices.js";
 import { RemoteError, type MatrixSide, type MediaPort, type OperationsPort, type RemoteFailureReason, type RemoteNetwork } from "./ports.js";
@@ -70,6 +71,8 @@ export class CoreContext {
   readonly limitNoticeSent = new Set<string>();
   /** Rooms told that the network is rate limiting the user; cleared when one goes out. */
   readonly rateLimitNoticeSent = new Set<string>();
+  /** Envelopes taken from each remote sender in the last minute (bridge.limits.sender_messages_per_minute). */
+  readonly senderMinute = new SlidingWindow(60_000);
   /** The Matrix user's last typing state per room, so only changes go out. */
   readonly typingState = new Map<string, boolean>();
   /**

@@ -4,6 +4,7 @@
 // Messages per minute are counted in memory: a restart forgets at most one minute. New chats are counted from the
 // chat_pairs table, so a restart forgets nothing there. A chat is the unordered pair of users; it is new when the
 // pair has been silent for CHAT_IDLE_MS (or never spoke), and counts against whoever writes first.
+import { SlidingWindow } from "../util/sliding-window.js";
 import type { Db } from "./db.js";
 
 export interface SenderLimitConfig {
@@ -25,7 +26,7 @@ const TOUCH_EVERY_MS = HOUR_MS;
 export type SenderVerdict = { ok: true } | { ok: false; limit: "messages_per_minute" | "new_chats_per_hour"; retryAfterMs: number };
 
 export class SenderLimits {
-  private readonly recent = new Map<string, number[]>();
+  private readonly minute = new SlidingWindow(MINUTE_MS);
   private lastPrune = 0;
 
   constructor(
@@ -43,8 +44,8 @@ export class SenderLimits {
     const now = this.now();
     const limit = this.config.messagesPerMinute;
     if (limit > 0) {
-      const times = this.window(sender, now);
-      if (times.length >= limit) return { ok: false, limit: "messages_per_minute", retryAfterMs: Math.max(1, times[times.length - limit]! + MINUTE_MS - now) };
+      const retryAfterMs = this.minute.retryAfterMs(sender, limit, now);
+      if (retryAfterMs > 0) return { ok: false, limit: "messages_per_minute", retryAfterMs };
     }
     const chats = this.config.newChatsPerHour;
     if (chats > 0 && this.isNewChat(sender, recipient, now)) {
@@ -59,11 +60,7 @@ export class SenderLimits {
   /** Counts an accepted message. */
   record(sender: string, recipient: string): void {
     const now = this.now();
-    if (this.config.messagesPerMinute > 0) {
-      const times = this.window(sender, now);
-      times.push(now);
-      this.recent.set(sender, times);
-    }
+    if (this.config.messagesPerMinute > 0) this.minute.add(sender, now);
     const [a, b] = sender < recipient ? [sender, recipient] : [recipient, sender];
     const row = this.db.prepare("SELECT last_at FROM chat_pairs WHERE a = ? AND b = ?").get(a, b) as { last_at: number } | undefined;
     if (!row || row.last_at < now - CHAT_IDLE_MS) {
@@ -82,22 +79,10 @@ export class SenderLimits {
     return !row || row.last_at < now - CHAT_IDLE_MS;
   }
 
-  /** The sender's message times within the last minute (older ones dropped). */
-  private window(sender: string, now: number): number[] {
-    const times = this.recent.get(sender);
-    if (!times) return [];
-    let drop = 0;
-    while (drop < times.length && times[drop]! <= now - MINUTE_MS) drop++;
-    if (drop > 0) times.splice(0, drop);
-    if (times.length === 0) this.recent.delete(sender);
-    return times;
-  }
-
-  /** Forgets idle pairs and idle senders, at most once a minute. */
+  /** Forgets idle pairs, at most once a minute. */
   private prune(now: number): void {
     if (now - this.lastPrune < MINUTE_MS) return;
     this.lastPrune = now;
     this.db.prepare("DELETE FROM chat_pairs WHERE last_at < ?").run(now - CHAT_IDLE_MS);
-    for (const sender of [...this.recent.keys()]) this.window(sender, now);
   }
 }

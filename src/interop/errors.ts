@@ -92,7 +92,7 @@ export class GatekeeperHttpError extends Error {
 export class EnvelopeRefusedError extends Error {
   override readonly name = "EnvelopeRefusedError";
   constructor(
-    readonly code: ErrorCode.UNKNOWN_USER | ErrorCode.BLOCKED,
+    readonly code: ErrorCode.UNKNOWN_USER | ErrorCode.BLOCKED | ErrorCode.RATE_LIMITED,
     /** For the gatekeeper's log; says why without naming the user. */
     readonly detail: string,
   ) {

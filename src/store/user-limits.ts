@@ -3,7 +3,11 @@
 // the process, and a row older than its window is pruned when that user is next counted.
 import type { SqlDatabase } from "../sql/sql.js";
 
-export type LimitKind = "message" | "portal";
+/**
+ * message, portal: what a Matrix user did (the row's matrix_user is theirs). remote_chat: a remote sender wrote to a
+ * user it had no chat with (matrix_user holds the sender's URI, ref the Matrix user).
+ */
+export type LimitKind = "message" | "portal" | "remote_chat";
 
 export type Admission = { ok: true } | { ok: false; retryAfterMs: number; count: number };
 

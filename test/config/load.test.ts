@@ -35,7 +35,7 @@ describe("config loading", () => {
     assert.equal(config.bridge.puppet_localpart_template, "wa_{digits}");
     assert.equal(config.bridge.puppet_displayname_template, "{name} (WhatsApp)");
     assert.equal(config.bridge.default_country, null);
-    assert.deepEqual(config.bridge.limits, { messages_per_minute: 60, new_portals_per_hour: 30, messages_over_limit: "hold" });
+    assert.deepEqual(config.bridge.limits, { messages_per_minute: 60, new_portals_per_hour: 30, messages_over_limit: "hold", sender_messages_per_minute: 200, sender_new_chats_per_hour: 20 });
     assert.equal(config.bridge.personal_space, true);
     assert.equal(config.bridge.default_reachable, "everyone");
     assert.deepEqual(config.bridge.encryption, { default: true, allow: true, max_key_wait_seconds: 600, max_open_devices: 128, share_keys_with: "all" });
@@ -169,10 +169,12 @@ logging:
     const dir = tempDir();
     const withBridge = (yaml: string) => minimalConfig(dir).replace("bridge:\n", `bridge:\n${yaml}`);
     const problems = (yaml: string) => problemsOf(() => parseConfig(withBridge(yaml), "s.yaml", { baseDir: dir })).map((line) => line.replace(/ \(line \d+\)$/, ""));
-    assert.deepEqual(problems("  limits: { messages_per_minute: -1, new_portals_per_hour: 1.5, messages_over_limit: drop }\n"), [
+    assert.deepEqual(problems("  limits: { messages_per_minute: -1, new_portals_per_hour: 1.5, messages_over_limit: drop, sender_messages_per_minute: many, sender_new_chats_per_hour: 100001 }\n"), [
       "bridge.limits.messages_per_minute: must be a whole number from 0 (no limit) to 100000, got -1",
       "bridge.limits.new_portals_per_hour: must be a whole number from 0 (no limit) to 100000, got 1.5",
       'bridge.limits.messages_over_limit: must be "hold" or "refuse", got "drop"',
+      'bridge.limits.sender_messages_per_minute: must be a whole number from 0 (no limit) to 100000, got "many"',
+      "bridge.limits.sender_new_chats_per_hour: must be a whole number from 0 (no limit) to 100000, got 100001",
     ]);
     assert.deepEqual(problems("  encryption: { share_keys_with: verified }\n  default_reachable: friends\n  personal_space: maybe\n"), [
       'bridge.encryption.share_keys_with: must be "all" or "cross_signed", got "verified"',
@@ -180,7 +182,7 @@ logging:
       'bridge.default_reachable: must be "everyone", "contacts" or "nobody", got "friends"',
     ]);
     const off = parseConfig(withBridge("  limits: { messages_per_minute: 0 }\n  encryption: { share_keys_with: cross_signed }\n"), "s.yaml", { baseDir: dir });
-    assert.deepEqual(off.bridge.limits, { messages_per_minute: 0, new_portals_per_hour: 30, messages_over_limit: "hold" });
+    assert.deepEqual(off.bridge.limits, { messages_per_minute: 0, new_portals_per_hour: 30, messages_over_limit: "hold", sender_messages_per_minute: 200, sender_new_chats_per_hour: 20 });
     assert.equal(off.bridge.encryption.share_keys_with, "cross_signed");
   });
 

@@ -80,6 +80,34 @@ describe("core: limits, reachability and the space", () => {
     });
   });
 
+  describe("per remote sender", () => {
+    const BOB = "@bob:example.org";
+
+    it("takes a sender's envelopes up to the minute's limit, counting only those taken, and says when the next fits", async () => {
+      await open({ limits: { sender_messages_per_minute: 2 } });
+      for (let i = 0; i < 2; i++) {
+        assert.deepEqual(await w.core.admitRemoteSender(ALICE, BERT), { ok: true });
+        w.core.countRemoteSender(BERT);
+      }
+      const refused = await w.core.admitRemoteSender(BOB, BERT);
+      assert.equal(refused.ok, false, "the limit is the sender's, over all of the bridge's users");
+      assert.ok(!refused.ok && refused.retryAfterMs > 55_000 && refused.retryAfterMs <= 60_000);
+      assert.match(!refused.ok ? refused.detail : "", /limit of 2 messages per minute/);
+      assert.deepEqual(await w.core.admitRemoteSender(ALICE, CARL), { ok: true }, "another sender has a budget of its own");
+    });
+
+    it("counts a new chat once per user, and a contact writing in a chat the user has is no new chat", async () => {
+      await open({ limits: { sender_new_chats_per_hour: 1 } });
+      await command("start-chat 4915112345678");
+      assert.deepEqual(await w.core.admitRemoteSender(ALICE, ANNA), { ok: true }, "Alice has a portal with Anna");
+      assert.deepEqual(await w.core.admitRemoteSender(BOB, ANNA), { ok: true }, "Anna's first new chat");
+      assert.deepEqual(await w.core.admitRemoteSender(BOB, ANNA), { ok: true }, "the same chat again: counted once");
+      assert.deepEqual(await w.core.admitRemoteSender(ALICE, BERT), { ok: true }, "Bert's first new chat");
+      const refused = await w.core.admitRemoteSender(BOB, BERT);
+      assert.ok(!refused.ok && /limit of 1 new chats per hour/.test(refused.detail) && refused.retryAfterMs > 3_500_000);
+    });
+  });
+
   describe("reachability", () => {
     it("lets everyone through by default, only contacts with `contacts`, nobody with `nobody`", async () => {
       await open();

@@ -51,7 +51,7 @@ export function makeTestConfig(opts: TestConfigOptions): BridgeConfig {
       // suite (test/e2e/requests.test.ts) turns them on.
       message_requests: "off",
       // The benchmarks and older suites send faster than a person; the limits suite sets its own.
-      limits: { messages_per_minute: 0, new_portals_per_hour: 0 },
+      limits: { messages_per_minute: 0, new_portals_per_hour: 0, sender_messages_per_minute: 0, sender_new_chats_per_hour: 0 },
     },
     gatekeeper: { url: opts.gatekeeperUrl ?? GATEKEEPER_PLACEHOLDER, provider_id: "test-bridge", provider_key: providerKey },
     database: opts.databaseUrl ? { type: "postgres", url: opts.databaseUrl } : { type: "sqlite", path: path.join(opts.dataDir, "bridge.db") },
