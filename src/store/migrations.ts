@@ -429,4 +429,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 18,
+    name: "votes in bridged polls",
+    sql: `
+      -- One row per vote of a bridged poll, either side's (a vote is a message of its own, also in message_map).
+      -- selected: JSON array of indices into the poll's options, empty for a vote taken back. redacted: the vote's
+      -- Matrix event was redacted; the voter's newest vote not redacted is the one that stands (MSC3381).
+      CREATE TABLE poll_votes (
+        matrix_user TEXT NOT NULL,
+        remote_uri TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        poll_message_id TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        selected TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        redacted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (matrix_user, remote_uri, message_id)
+      );
+      CREATE INDEX poll_votes_by_voter ON poll_votes (matrix_user, remote_uri, poll_message_id, voter, timestamp);
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ import { ExcludedDeviceStore } from "./excluded-devices.js";
 import { ContactStore } from "./contacts.js";
 import { DisappearingStore } from "./disappearing.js";
 import { PollStore } from "./polls.js";
+import { PollVoteStore } from "./poll-votes.js";
 import type { SqlDatabase } from "../sql/sql.js";
 
 export interface BridgeStoreOptions {
@@ -39,6 +40,7 @@ export class BridgeStore {
   readonly contacts: ContactStore;
   readonly disappearing: DisappearingStore;
   readonly polls: PollStore;
+  readonly pollVotes: PollVoteStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -60,6 +62,7 @@ export class BridgeStore {
     this.contacts = new ContactStore(db);
     this.disappearing = new DisappearingStore(db);
     this.polls = new PollStore(db);
+    this.pollVotes = new PollVoteStore(db);
   }
 
   /** A SQLite file path (or ":memory:"), or a `postgres://` URL. */

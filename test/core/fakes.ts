@@ -177,6 +177,15 @@ export const fakeCodec: ContentCodec = {
     const sent = chat.disappearingSeconds ? { ...event, disappearingSeconds: chat.disappearingSeconds } : event;
     return { ok: true, bytes: new TextEncoder().encode(JSON.stringify(sent)) };
   },
+  newPollSecret: () => new Uint8Array(32).fill(7),
+  // The fake network's votes are not sealed: `value` names the chosen options, or is "garbage" (does not open).
+  openVote(vote, poll) {
+    const v = vote.value as { options?: unknown } | string;
+    if (typeof v !== "object" || !Array.isArray(v.options)) return { ok: false, reason: "the fake vote does not open" };
+    const names = v.options as string[];
+    const selected = names.map((n) => poll.options.indexOf(n)).filter((i) => i >= 0);
+    return { ok: true, selected, unknown: names.length - selected.length };
+  },
 };
 
 /** Bytes as the fake network's inbox would hold them. */

@@ -3,6 +3,7 @@ import type { InboxEntry } from "../../store/inbox.js";
 import type { MappedMessage } from "../../store/message-map.js";
 import type { CoreContext } from "../context.js";
 import { notices } from "../notices.js";
+import { quotable } from "../quotable.js";
 import type { MatrixContent } from "../ports.js";
 
 export interface IncomingCall {
@@ -20,6 +21,12 @@ export interface IncomingCall {
 export async function mappedHere(call: IncomingCall, messageId: string): Promise<MappedMessage | undefined> {
   const m = await call.ctx.store.messages.byMessageId(call.entry.matrixUser, call.entry.remoteUri, messageId);
   return m && m.roomId === call.roomId ? m : undefined;
+}
+
+/** The bridged message a contact's reply to `messageId` quotes in this portal: a vote's poll (quotable.ts). */
+export async function quotedHere(call: IncomingCall, messageId: string): Promise<MappedMessage | undefined> {
+  const m = await mappedHere(call, messageId);
+  return m && quotable(call.ctx, m);
 }
 
 /** Posts a new message as the puppet and maps it for later replies, reactions, edits and receipts. */

@@ -1,14 +1,14 @@
 // A contact's contact card(s): Matrix has no contact event, so each card is a text message that reads well (name,
 // numbers, e-mail) and carries the vCard itself in the event, for clients and bots that want it.
 import type { ContactCard, RemoteEvent } from "../events.js";
-import { mappedHere, postMessage, type IncomingCall } from "./call.js";
+import { postMessage, quotedHere, type IncomingCall } from "./call.js";
 import { decorate } from "./decorations.js";
 
 /** The field the vCard text travels in (no Matrix convention exists; named after the bridge's own namespace). */
 export const VCARD_FIELD = "fi.mdb.vcard";
 
 export async function contactToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "contact" }>): Promise<void> {
-  const quoted = ev.replyTo ? await mappedHere(call, ev.replyTo) : undefined;
+  const quoted = ev.replyTo ? await quotedHere(call, ev.replyTo) : undefined;
   const body = ev.cards.map(readableCard).join("\n\n");
   const content: Record<string, unknown> = { msgtype: "m.text", body, [VCARD_FIELD]: ev.cards.map((c) => c.vcard) };
   if (quoted) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };

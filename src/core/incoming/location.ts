@@ -1,12 +1,12 @@
 // A contact's location: m.location with a geo: URI (stable spec) and the MSC3488 extensible-event fields that
 // location-aware clients read. A live location is posted the same way each time it moves, marked as live.
 import type { Place, RemoteEvent } from "../events.js";
-import { mappedHere, postMessage, type IncomingCall } from "./call.js";
+import { postMessage, quotedHere, type IncomingCall } from "./call.js";
 import { decorate } from "./decorations.js";
 
 export async function locationToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "location" }>): Promise<void> {
   const content: Record<string, unknown> = locationContent(ev.place, ev.live, ev.caption, call.entry.timestamp);
-  const quoted = ev.replyTo ? await mappedHere(call, ev.replyTo) : undefined;
+  const quoted = ev.replyTo ? await quotedHere(call, ev.replyTo) : undefined;
   if (quoted) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };
   await postMessage(call, decorate(call, content, ev));
 }

@@ -2,7 +2,7 @@
 import type { RemoteEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { MediaError, type MatrixContent } from "../ports.js";
-import { cannotShow, mappedHere, postMessage, type IncomingCall } from "./call.js";
+import { cannotShow, postMessage, quotedHere, type IncomingCall } from "./call.js";
 import { decorate } from "./decorations.js";
 
 export async function mediaToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "media" }>): Promise<void> {
@@ -17,7 +17,7 @@ export async function mediaToMatrix(call: IncomingCall, ev: Extract<RemoteEvent,
     await ctx.notice(call.puppet, call.roomId, notices.mediaFailed(ctx.label(call.contact), ev.what, err.userMessage), `media-${entry.messageId}`);
     return;
   }
-  const quoted = ev.replyTo ? await mappedHere(call, ev.replyTo) : undefined;
+  const quoted = ev.replyTo ? await quotedHere(call, ev.replyTo) : undefined;
   if (quoted) content["m.relates_to"] = { "m.in_reply_to": { event_id: quoted.eventId } };
   if (ev.sticker) {
     // m.sticker is an event type of its own, with the image's body, info and url (or file) but no msgtype.

@@ -2,7 +2,7 @@
 import type { RemoteEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { splitForMatrix } from "../text-limits.js";
-import { mappedHere, postMessage, type IncomingCall } from "./call.js";
+import { postMessage, quotedHere, type IncomingCall } from "./call.js";
 import { decorate } from "./decorations.js";
 
 export async function messageToMatrix(call: IncomingCall, ev: Extract<RemoteEvent, { kind: "message" }>): Promise<void> {
@@ -10,7 +10,7 @@ export async function messageToMatrix(call: IncomingCall, ev: Extract<RemoteEven
   let text = ev.text;
   let relatesTo: Record<string, unknown> | undefined;
   if (ev.replyTo) {
-    const target = await mappedHere(call, ev.replyTo.messageId);
+    const target = await quotedHere(call, ev.replyTo.messageId);
     if (target) relatesTo = { "m.in_reply_to": { event_id: target.eventId } };
     // The quoted message never crossed the bridge: show the quote inline so the reply still makes sense.
     else if (ev.replyTo.quotedText) text = ctx.remote.text.withQuote(ev.replyTo.quotedText, text);

@@ -1,6 +1,7 @@
 // A contact's poll: an MSC3381 poll start (the unstable event type clients implement), with a text fallback for
 // clients that show no polls, kept in the store with its secret so votes map both ways. A contact's vote becomes an
-// MSC3381 response of their puppet, referencing the start; a vote that cannot be read is a notice, never a guess.
+// MSC3381 response of their puppet, referencing the start, mapped like a message (receipts, reactions and replies
+// find it); a vote that cannot be read is a notice, never a guess.
 import type { RemoteEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { mappedHere, postMessage, type IncomingCall } from "./call.js";
@@ -65,6 +66,10 @@ export async function pollVoteToMatrix(call: IncomingCall, ev: Extract<RemoteEve
   const answers = opened.selected.map((i) => poll.answerIds[i]!);
   const stable = poll.matrixFlavour === "stable";
   const relation = { "m.relates_to": { rel_type: "m.reference", event_id: start.eventId } };
+  // A vote of nothing (the contact took the vote back) is a response with no answers, as MSC3381 says to unvote.
+  // Redacting the puppet's earlier response instead would not do: clients then count the response before it, so a
+  // contact who voted twice would still be shown voting.
   const content = stable ? { "m.selections": answers, ...relation } : { [POLL_RESPONSE]: { answers }, ...relation };
-  await ctx.matrix.sendEvent(call.puppet, call.roomId, stable ? POLL_RESPONSE_STABLE : POLL_RESPONSE, content, call.txn);
+  await postMessage(call, content, call.txn, stable ? POLL_RESPONSE_STABLE : POLL_RESPONSE);
+  await ctx.store.pollVotes.put({ matrixUser: entry.matrixUser, remoteUri: entry.remoteUri, messageId: entry.messageId, pollMessageId: poll.messageId, voter: call.contact, selected: opened.selected, timestamp: entry.timestamp });
 }

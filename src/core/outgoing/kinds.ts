@@ -3,6 +3,7 @@
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent, Place } from "../events.js";
+import { quotedByMatrixReply } from "../quotable.js";
 import { relationOf } from "./message.js";
 import { queueForRemote, queueSignal, refOf, refuse } from "./queue.js";
 
@@ -27,8 +28,7 @@ export async function locationToRemote(ctx: CoreContext, portal: PortalRow, ev: 
   const asset = (c["org.matrix.msc3488.asset"] as { type?: unknown } | undefined)?.type;
   // A dropped pin has a name worth showing; "my location" has only the generated body ("Location at ...").
   const place: Place = { ...coords, ...(description ? { name: description } : asset === "m.pin" && typeof c.body === "string" ? { name: c.body.split("\n")[0]! } : {}) };
-  const replyTo = relationOf(c)["m.in_reply_to"]?.event_id;
-  const target = typeof replyTo === "string" ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
+  const target = await quotedByMatrixReply(ctx, ev.room_id, relationOf(c)["m.in_reply_to"]?.event_id);
   await queueForRemote(ctx, portal, ev, { event: { kind: "location", place, ...(target ? { replyTo: refOf(target) } : {}) }, mapAsMessage: true });
 }
 

@@ -3,12 +3,12 @@ import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent, RemoteMedia } from "../events.js";
 import { MediaError } from "../ports.js";
+import { quotedByMatrixReply } from "../quotable.js";
 import { relationOf } from "./message.js";
 import { queueForRemote, refOf, refuse } from "./queue.js";
 
 export async function mediaToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, sticker = false): Promise<void> {
-  const replyTo = relationOf(ev.content)["m.in_reply_to"]?.event_id;
-  const target = typeof replyTo === "string" ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
+  const target = await quotedByMatrixReply(ctx, ev.room_id, relationOf(ev.content)["m.in_reply_to"]?.event_id);
   let media: RemoteMedia;
   try {
     // A sticker is an image to the media port (m.sticker has the image's url/file and info but no msgtype).

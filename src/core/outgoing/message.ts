@@ -3,6 +3,7 @@ import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
 import type { MatrixText } from "../ports.js";
+import { quotedByMatrixReply } from "../quotable.js";
 import { mentionedUsers, previewOf, withMentionText } from "./decorations.js";
 import { queueForRemote, refOf, refuse } from "./queue.js";
 
@@ -38,8 +39,7 @@ export async function textToRemote(ctx: CoreContext, portal: PortalRow, ev: Matr
     return refuse(ctx, portal, ev, `${what} are not bridged yet`);
   }
   if (typeof ev.content.body !== "string" || ev.content.body.trim() === "") return refuse(ctx, portal, ev, "the message is empty");
-  const replyTo = typeof relates["m.in_reply_to"]?.event_id === "string" ? relates["m.in_reply_to"].event_id : undefined;
-  const target = replyTo ? await ctx.store.messages.byEventId(ev.room_id, replyTo) : undefined;
+  const target = await quotedByMatrixReply(ctx, ev.room_id, relates["m.in_reply_to"]?.event_id);
   // A reply to something that never crossed the bridge is sent as plain text rather than refused.
   const mentioned = mentionedUsers(ctx, portal.matrixUser, ev.content);
   const text = ctx.remote.text.fromMatrix(withMentionText(ctx, textOf(ev.content), mentioned));

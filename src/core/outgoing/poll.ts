@@ -1,10 +1,14 @@
 // Matrix polls -> the network (MSC3381, stable m.poll.* and unstable org.matrix.msc3381.*). A poll start becomes the
 // network's poll, with a fresh secret the store keeps; a response becomes the user's sealed vote (answer IDs mapped
-// to the poll's options); a poll end, which WhatsApp has no message for, becomes a text reply to the poll saying it
+// to the poll's options), mapped like a message so receipts, reactions and redactions find it; redacting a response
+// sends the vote that stands after it (the one before, or a vote of nothing that takes it back); a poll end, which WhatsApp has no message for, becomes a text reply to the poll saying it
 // closed, so the contact knows later votes no longer count on Matrix.
+import type { MappedMessage } from "../../store/message-map.js";
+import type { PollRow } from "../../store/polls.js";
+import type { StoredPollVote } from "../../store/poll-votes.js";
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
-import type { MatrixEvent } from "../events.js";
+import type { MatrixEvent, OutgoingEvent } from "../events.js";
 import { notices } from "../notices.js";
 import { messageIdForEvent, queueForRemote, refOf, refuse } from "./queue.js";
 
@@ -118,9 +122,46 @@ export async function pollResponseToRemote(ctx: CoreContext, portal: PortalRow, 
     if (!selected.includes(i)) selected.push(i);
   }
   // MSC3381: choices beyond the poll's limit are dropped from the end.
+  // An empty list is MSC3381's way to take a vote back, and a vote of nothing is WhatsApp's (spec §10.1.3).
   const kept = poll.maxSelections > 0 ? selected.slice(0, poll.maxSelections) : selected;
-  const keys = { pollMessageId: poll.messageId, creator: poll.creator, secret: poll.secret, options: poll.options, ref: refOf(start) };
-  await queueForRemote(ctx, portal, ev, { event: { kind: "poll_vote", poll: keys, voter: ctx.remote.ids.localUser(portal.matrixUser), selected: kept } });
+  const voter = ctx.remote.ids.localUser(portal.matrixUser);
+  const vote = { matrixUser: portal.matrixUser, remoteUri: portal.remoteUri, messageId: messageIdForEvent(ev.room_id, ev.event_id), pollMessageId: poll.messageId, voter, selected: kept, timestamp: ev.origin_server_ts ?? Date.now() };
+  await queueForRemote(ctx, portal, ev, { event: voteEvent(poll, start, voter, kept), mapAsMessage: true, outlivesTimer: true, alsoCommit: () => ctx.store.pollVotes.put(vote) });
+}
+
+function voteEvent(poll: PollRow, start: MappedMessage, voter: string, selected: number[]): OutgoingEvent {
+  return { kind: "poll_vote", poll: { pollMessageId: poll.messageId, creator: poll.creator, secret: poll.secret, options: poll.options, ref: refOf(start) }, voter, selected };
+}
+
+/**
+ * The user redacted a vote. MSC3381 clients then count the voter's newest response that is not redacted (the vote
+ * reverts; it is not spoiled), so the contact's phone gets that vote again, or a vote of nothing when none is left.
+ * Redacting an older vote changes no count: nothing is sent.
+ */
+export async function voteRedactionToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent, vote: StoredPollVote): Promise<void> {
+  const { matrixUser, remoteUri } = portal;
+  const voter = ctx.remote.ids.localUser(matrixUser);
+  if (vote.voter !== voter) {
+    return refuse(ctx, portal, ev, `only your own votes can be taken back; ${ctx.label(remoteUri)}'s vote still counts on ${ctx.network}`);
+  }
+  if (vote.redacted) return; // redacted before: what stands was sent then
+  const standing = await ctx.store.pollVotes.standing(matrixUser, remoteUri, vote.pollMessageId, voter);
+  if (standing?.messageId !== vote.messageId) {
+    await ctx.store.pollVotes.markRedacted(matrixUser, remoteUri, vote.messageId);
+    ctx.log.info({ messageId: vote.messageId }, "the user redacted an earlier vote; their newer vote still stands, nothing is sent");
+    return;
+  }
+  const poll = await ctx.store.polls.get(matrixUser, remoteUri, vote.pollMessageId);
+  const start = await ctx.store.messages.byMessageId(matrixUser, remoteUri, vote.pollMessageId);
+  if (!poll || !start || poll.secret.length === 0) {
+    ctx.log.warn({ messageId: vote.messageId, pollId: vote.pollMessageId }, "a redacted vote's poll is gone or has no key; the vote cannot be taken back");
+    return refuse(ctx, portal, ev, `the vote's poll is no longer known to the bridge, so the vote still counts on ${ctx.network}`);
+  }
+  const before = await ctx.store.pollVotes.standing(matrixUser, remoteUri, vote.pollMessageId, voter, vote.messageId);
+  await queueForRemote(ctx, portal, ev, {
+    event: voteEvent(poll, start, voter, before?.selected ?? []),
+    alsoCommit: () => ctx.store.pollVotes.markRedacted(matrixUser, remoteUri, vote.messageId),
+  });
 }
 
 export async function pollEndToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {

@@ -28,6 +28,11 @@ export interface Outgoing {
   event: OutgoingEvent;
   /** A new message (not an edit, reaction or delete): mapped to the Matrix event for later replies and receipts. */
   mapAsMessage?: boolean;
+  /**
+   * A mapped message that does not disappear with the chat's timer: a vote, whose expiry would redact it, which
+   * MSC3381 reads as reverting it (WhatsApp's apps do not expire votes either).
+   */
+  outlivesTimer?: boolean;
   alsoCommit?: () => Promise<void> | void;
 }
 
@@ -36,7 +41,7 @@ export async function queueForRemote(ctx: CoreContext, portal: PortalRow, ev: Ma
   const { matrixUser, remoteUri } = portal;
   if (!(await identityReady(ctx, portal, ev.room_id, ev.event_id))) return;
   // New messages of a chat with disappearing messages carry its timer, and disappear on Matrix too.
-  const disappearingSeconds = out.mapAsMessage ? (await ctx.store.disappearing.timer(matrixUser, remoteUri)).seconds : 0;
+  const disappearingSeconds = out.mapAsMessage && !out.outlivesTimer ? (await ctx.store.disappearing.timer(matrixUser, remoteUri)).seconds : 0;
   const encoded = ctx.remote.codec.encode(out.event, { contact: remoteUri, nowMs: Date.now(), ...(disappearingSeconds > 0 ? { disappearingSeconds } : {}) });
   if (!encoded.ok) return refuse(ctx, portal, ev, encoded.reason);
   const messageId = messageIdForEvent(ev.room_id, ev.event_id);

@@ -1,8 +1,10 @@
 // Matrix redactions: of the user's own reaction (taken back on the network), of the user's own message (deleted for
-// everyone). Redacting what the contact sent only hides it in Matrix.
+// everyone), of the user's own vote (the vote that stands after it is sent: poll.ts). Redacting what the contact sent
+// only hides it in Matrix.
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
+import { voteRedactionToRemote } from "./poll.js";
 import { queueForRemote, refOf, refuse } from "./queue.js";
 
 export async function redactionToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent): Promise<void> {
@@ -27,6 +29,8 @@ export async function redactionToRemote(ctx: CoreContext, portal: PortalRow, ev:
   }
   const target = await ctx.store.messages.byEventId(ev.room_id, redacts);
   if (!target) return; // a redaction of something that never crossed the bridge (a notice, a state event)
+  const vote = await ctx.store.pollVotes.get(matrixUser, remoteUri, target.messageId);
+  if (vote) return voteRedactionToRemote(ctx, portal, ev, vote);
   if (target.direction !== "out") return refuse(ctx, portal, ev, "only your own messages can be deleted for everyone");
   await queueForRemote(ctx, portal, ev, { event: { kind: "delete", target: refOf(target) } });
 }
