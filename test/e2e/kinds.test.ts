@@ -176,4 +176,41 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     const end = await annaGot((c) => c.message?.extendedTextMessage?.contextInfo?.stanzaId === got.messageId, "the poll's end");
     assert.equal(end.content.message.extendedTextMessage.text, "📊 Poll closed: Where?");
   });
+
+  it("a vote taken back crosses both ways; a reply to a vote quotes the poll, a reaction lands on the vote", async () => {
+    const startId = await w.user.send(room, "org.matrix.msc3381.poll.start", {
+      "org.matrix.msc3381.poll.start": {
+        question: { "org.matrix.msc1767.text": "Tea or coffee?" },
+        kind: "org.matrix.msc3381.poll.disclosed",
+        max_selections: 1,
+        answers: [{ id: "tea", "org.matrix.msc1767.text": "Tea" }, { id: "coffee", "org.matrix.msc1767.text": "Coffee" }],
+      },
+      "org.matrix.msc1767.text": "Tea or coffee?\n1. Tea\n2. Coffee",
+    });
+    const poll = await annaGot((c) => c.message?.pollCreationMessage?.name === "Tea or coffee?", "the poll");
+    const relation = { "m.relates_to": { rel_type: "m.reference", event_id: startId } };
+    // The Matrix user votes, then redacts the vote: Anna's phone sees the vote, then a vote of nothing (§10.1.3).
+    const voteId = await w.user.send(room, "org.matrix.msc3381.poll.response", { "org.matrix.msc3381.poll.response": { answers: ["coffee"] }, ...relation });
+    const vote = await annaGot((c) => c.pollVote?.poll === poll.messageId, "the Matrix user's vote");
+    assert.deepEqual(vote.content.pollVote.selected, ["Coffee"]);
+    // Anna reacts to the vote and replies to it: the reaction is on the vote's event, the reply quotes the poll.
+    await w.gk.sendAs(ANNA, { to: w.userUri, react: { id: vote.messageId, emoji: "☕" } });
+    const reaction = await inRoom("Anna's reaction to the vote", (e) => e.type === "m.reaction" && e.sender === w.puppet(ANNA) && e.content["m.relates_to"]?.key === "☕");
+    assert.equal(reaction.content["m.relates_to"].event_id, voteId);
+    await w.gk.sendAs(ANNA, { to: w.userUri, text: "coffee, really?", replyTo: vote.messageId });
+    const reply = await inRoom("Anna's reply to the vote", (e) => e.content.body === "coffee, really?");
+    assert.deepEqual(reply.content["m.relates_to"], { "m.in_reply_to": { event_id: startId } });
+    await w.user.client.redactEvent(room, voteId);
+    const back = await annaGot((c) => c.pollVote?.poll === poll.messageId && c.pollVote.selected?.length === 0, "the vote taken back");
+    assert.notEqual(back.messageId, vote.messageId);
+    assert.deepEqual(back.content.pollVote, { poll: poll.messageId, selected: [] });
+    // Anna votes and takes her vote back on her phone: a response, then MSC3381's empty one (which unvotes).
+    await w.gk.sendAs(ANNA, { to: w.userUri, vote: { poll: poll.messageId, options: ["Tea"] } });
+    const hers = (e: { type: string; sender: string; content: Json }) => e.type === "org.matrix.msc3381.poll.response" && e.sender === w.puppet(ANNA) && e.content["m.relates_to"]?.event_id === startId;
+    const tea = await inRoom("Anna's vote", (e) => hers(e) && e.content["org.matrix.msc3381.poll.response"].answers.length === 1);
+    assert.deepEqual(tea.content["org.matrix.msc3381.poll.response"].answers, ["tea"]);
+    await w.gk.sendAs(ANNA, { to: w.userUri, vote: { poll: poll.messageId, options: [] } });
+    const none = await inRoom("Anna's vote taken back", (e) => hers(e) && e.content["org.matrix.msc3381.poll.response"].answers.length === 0);
+    assert.notEqual(none.eventId, tea.eventId);
+  });
 });
