@@ -128,7 +128,7 @@ describe("core: poll votes are bridged events", () => {
     assert.deepEqual(w.matrix.messages().at(-1)?.content["m.relates_to"], { "m.in_reply_to": { event_id: startId } });
   });
 
-  it("the user's reply to a vote quotes the poll; a reaction to a vote, or redacting the contact's, is refused with a reason", async () => {
+  it("the user's reply to a vote quotes the poll; a reaction to a vote, an edit of one, or redacting the contact's, is refused with a reason", async () => {
     const startId = await matrixPoll();
     const pollMessageId = (await w.store.messages.byEventId(ROOM, startId))!.messageId;
     const annas = await deliver({ kind: "poll_vote", pollId: pollMessageId, vote: { network: "fake", value: { options: ["home"] } } });
@@ -142,8 +142,10 @@ describe("core: poll votes are bridged events", () => {
     const before = (await sentEvents(w.store)).length;
     await send("m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: mine, key: "👍" } });
     assert.match(w.matrix.notices().at(-1)!.body, /shows votes only in the poll's count/);
+    await send("m.room.message", { msgtype: "m.text", body: "* edited", "m.new_content": { msgtype: "m.text", body: "edited" }, "m.relates_to": { rel_type: "m.replace", event_id: mine } });
+    assert.match(w.matrix.notices().at(-1)!.body, /a vote cannot be edited; vote again to change it/);
     await redact(annasVoteId);
     assert.match(w.matrix.notices().at(-1)!.body, /only your own votes can be taken back; ~4915112345678's vote still counts on FakeNet/);
-    assert.equal((await sentEvents(w.store)).length, before, "neither goes out");
+    assert.equal((await sentEvents(w.store)).length, before, "none goes out");
   });
 });

@@ -55,6 +55,7 @@ async function editToRemote(ctx: CoreContext, portal: PortalRow, ev: MatrixEvent
   const target = typeof relates.event_id === "string" ? await ctx.store.messages.byEventId(ev.room_id, relates.event_id) : undefined;
   if (!target) return refuse(ctx, portal, ev, "the edited message was never bridged, so the edit cannot be sent");
   if (target.direction !== "out") return refuse(ctx, portal, ev, "only your own messages can be edited");
+  if (await ctx.store.pollVotes.get(target.matrixUser, target.remoteUri, target.messageId)) return refuse(ctx, portal, ev, "a vote cannot be edited; vote again to change it");
   const replacement = (ev.content["m.new_content"] ?? ev.content) as Record<string, unknown>;
   if (typeof replacement.body !== "string" || replacement.body.trim() === "") return refuse(ctx, portal, ev, "the edited text is empty");
   await queueForRemote(ctx, portal, ev, { event: { kind: "edit", target: refOf(target), text: ctx.remote.text.fromMatrix(textOf(replacement)) } });
