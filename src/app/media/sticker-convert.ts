@@ -18,7 +18,11 @@ export const STICKER_INPUT_MAX_BYTES = 8 * 1024 * 1024;
 export const STICKER_INPUT_MAX_PIXELS = 64 * 1024 * 1024;
 export const STICKER_INPUT_MAX_FRAMES = 500;
 
-/** The formats a Matrix sticker may come in. APNG is read by libvips as its default (first) image: a static sticker. */
+/**
+ * The formats a Matrix sticker may come in. An APNG is a PNG to the libvips that sharp 0.35 ships (8.18): it reads
+ * the default image only, so it becomes a static sticker of its first frame. libvips 8.19 adds APNG loading; a sharp
+ * built on it reports the frames as pages, and the APNG then goes animated with no change here.
+ */
 const INPUT_FORMATS = new Set(["png", "jpeg", "gif", "webp"]);
 
 /** WebP qualities tried in turn until the file fits WhatsApp's limit. */
