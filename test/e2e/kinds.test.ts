@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import sharp from "sharp";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { encryptLikeAClient, upload } from "./attachments.js";
-import { startWorld, type World } from "./world.js";
+import { PIXEL_PNG, startWorld, type World } from "./world.js";
 
 const ANNA = "+4915112340031";
 type Json = Record<string, any>;
