@@ -10,6 +10,8 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 # Empty stand-ins for indexeddbshim's canvas and sqlite3 dependencies (never loaded; see package.json overrides).
 COPY vendor ./vendor
+# sharp (stickers) needs nothing from apt: its prebuilt binary and its own libvips come as npm packages for glibc
+# x64 and arm64, which this Debian base is.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 # Only src/ ships: nothing in it imports test/, bench/ or demo/ (npm run check:deps holds that).

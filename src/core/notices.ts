@@ -9,6 +9,7 @@ export const notices = {
     "⚠ This message was not delivered: this bridge is set up without Matrix encryption, so it cannot read encrypted messages.",
   notDelivered: (reason: string) => `⚠ Not delivered: ${reason}`,
   notDeliveredBecause: (reason: string) => `⚠ Not delivered: ${reason}.`,
+  stickerAsImage: (network: string, reason: string) => `ℹ Your sticker was sent to ${network} as an image: ${reason}.`,
   givenUpOutgoing: (why: string) => `⚠ Not delivered. ${why}`,
   earlyUnreadable: (count: number, who: string) =>
     `⚠ ${count === 1 ? "A message" : `${count} messages`} you sent before ${who} joined this chat could not be read: ${count === 1 ? "it was" : "they were"} encrypted before the bridge could receive the key. Please send ${count === 1 ? "it" : "them"} again.`,

@@ -101,6 +101,12 @@ export interface MediaPort {
    */
   toRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<RemoteMedia>;
   /**
+   * A Matrix m.sticker (the image's url/file and info, no msgtype) -> the network's sticker, its file converted to
+   * the form the network takes. One that cannot be a sticker goes as the image it is, and `asImage` says why (the
+   * user is told). Throws MediaError like toRemote.
+   */
+  stickerToRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<{ media: RemoteMedia; asImage?: string }>;
+  /**
    * The network's media message -> Matrix m.room.message content (msgtype, body, info, url or - when `encrypted` -
    * `file`), the media verified, decrypted and uploaded to Matrix as the puppet. Throws MediaError (e.g. a hash
    * mismatch: the media is rejected and never posted).

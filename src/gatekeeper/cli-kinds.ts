@@ -3,10 +3,10 @@
 import type { SendRequest } from "./sim/compose.js";
 
 // The options themselves are spelled out in cli.ts's parse call (node:util's types need them literally there):
-// sticker, video-note, location, address, live, contact (multiple), poll, option (multiple), max-selections, pin,
+// sticker, animated, video-note, location, address, live, contact (multiple), poll, option (multiple), max-selections, pin,
 // unpin, vote, mention (multiple), forwarded, preview, title, description.
 
-export const KIND_USAGE = `  user send PHONE --to URI --sticker FILE.webp | --location LAT,LON [--name N] [--address A] [--live]
+export const KIND_USAGE = `  user send PHONE --to URI --sticker FILE.webp [--animated] | --location LAT,LON [--name N] [--address A] [--live]
         | --contact "NAME:+PHONE" [--contact ...] | --poll QUESTION --option A --option B [--max-selections N]
         | --vote POLL_ID [--option A ...] (no --option takes the vote back) | --pin ID | --unpin ID
   user send PHONE --to URI TEXT [--mention URI ...] [--forwarded] [--preview URL [--title T] [--description D]]
@@ -16,6 +16,7 @@ export class KindUsageError extends Error {}
 
 type Values = {
   sticker?: string | undefined;
+  animated?: boolean | undefined;
   "video-note"?: boolean | undefined;
   location?: string | undefined;
   name?: string | undefined;
@@ -32,7 +33,8 @@ type Values = {
 
 /** The request for one of these kinds, or undefined when the options name none of them. */
 export function kindRequest(to: string, v: Values, sticker: (path: string) => NonNullable<SendRequest["media"]>): SendRequest | undefined {
-  if (v.sticker !== undefined) return { to, media: { ...sticker(v.sticker), kind: "image", sticker: true } };
+  if (v.animated && v.sticker === undefined) throw new KindUsageError("--animated goes with --sticker");
+  if (v.sticker !== undefined) return { to, media: { ...sticker(v.sticker), kind: "image", sticker: true, ...(v.animated ? { animated: true } : {}) } };
   if (v.location !== undefined) {
     const m = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(v.location);
     if (!m) throw new KindUsageError("--location takes LAT,LON, e.g. 52.52,13.405");

@@ -191,14 +191,14 @@ export function mediaFromFile(path: string, o: { kind?: string; voice?: boolean;
   return media;
 }
 
-type MediaJson = { mimetype?: string; caption?: string; fileName?: string; seconds?: number; ptt?: boolean; width?: number; height?: number };
+type MediaJson = { mimetype?: string; caption?: string; fileName?: string; seconds?: number; ptt?: boolean; width?: number; height?: number; isAnimated?: boolean };
 
 function describeMedia(m: ReceivedMessage, c: Record<string, any>): string | undefined {
   const msg = c.message as Record<string, MediaJson> | undefined;
   if (!msg) return undefined;
-  const kind = msg.imageMessage ? "image" : msg.videoMessage ? "video" : msg.audioMessage ? (msg.audioMessage.ptt ? "voice note" : "audio") : msg.documentMessage ? "file" : undefined;
+  const kind = msg.imageMessage ? "image" : msg.videoMessage ? "video" : msg.audioMessage ? (msg.audioMessage.ptt ? "voice note" : "audio") : msg.documentMessage ? "file" : msg.stickerMessage ? (msg.stickerMessage.isAnimated ? "animated sticker" : "sticker") : undefined;
   if (!kind) return undefined;
-  const x = (msg.imageMessage ?? msg.videoMessage ?? msg.audioMessage ?? msg.documentMessage)!;
+  const x = (msg.imageMessage ?? msg.videoMessage ?? msg.audioMessage ?? msg.documentMessage ?? msg.stickerMessage)!;
   const facts = [x.mimetype, x.width && x.height ? `${x.width}x${x.height}` : undefined, x.seconds ? `${x.seconds} s` : undefined].filter(Boolean);
   const check = m.media === undefined ? "" : m.media.ok ? `, ${m.media.length} bytes, sha256 ${m.media.sha256!.slice(0, 16)}…` : `, REJECTED: ${m.media.error}`;
   return `${kind}${x.fileName ? ` "${x.fileName}"` : ""} (${facts.join(", ")}${check})${x.caption ? `: ${x.caption}` : ""}`;
@@ -356,6 +356,7 @@ async function user(args: string[]): Promise<void> {
     disappearing: { type: "string" },
     "expires-in": { type: "string" },
     sticker: { type: "string" },
+    animated: { type: "boolean" },
     "video-note": { type: "boolean" },
     location: { type: "string" },
     address: { type: "string" },

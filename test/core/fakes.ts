@@ -305,7 +305,13 @@ export class FakeMediaPort implements MediaPort {
   readonly toRemoteCalls: { matrixUser: string; content: MatrixContent; quote: MessageRef | undefined }[] = [];
   readonly toMatrixCalls: { puppetUserId: string; media: RemoteMedia; encrypted: boolean }[] = [];
   failure: Error | undefined;
+  /** When set, stickerToRemote sends stickers as images for this reason. */
+  stickerAsImage: string | undefined;
 
+  async stickerToRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<{ media: RemoteMedia; asImage?: string }> {
+    const media = await this.toRemote(matrixUser, content, quote);
+    return this.stickerAsImage === undefined ? { media } : { media, asImage: this.stickerAsImage };
+  }
   async toRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<RemoteMedia> {
     this.toRemoteCalls.push({ matrixUser, content, quote });
     if (this.failure) throw this.failure;

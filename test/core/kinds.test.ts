@@ -127,6 +127,22 @@ describe("core: more kinds of messages", () => {
     assert.match(w.matrix.notices().at(-1)!.body, /the poll has no answers/);
   });
 
+  it("a Matrix sticker the media port can only send as an image goes as one, and the user reads why", async () => {
+    const media = new FakeMediaPort();
+    media.stickerAsImage = "it does not fit in WhatsApp's 100 KB sticker limit";
+    await w.close();
+    w = await coreWorld({ directory: { [ANNA]: "Anna" }, media });
+    await w.store.users.ensure(ALICE, `local:${ALICE}`);
+    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
+    w.matrix.members.set(ROOM, new Set([ANNA_PUPPET, ALICE]));
+    await w.core.handleMatrixEvent(event("m.sticker", { body: "cat", url: "mxc://example.org/cat", info: { mimetype: "image/png" } }));
+    const sent = await sentEvents(w.store);
+    assert.equal(sent.length, 1);
+    assert.ok(sent[0]?.kind === "media" && sent[0].sticker === undefined, "sent as an image, not flagged as a sticker");
+    assert.equal(media.toRemoteCalls[0]?.content.url, "mxc://example.org/cat");
+    assert.match(w.matrix.notices().at(-1)!.body, /sticker was sent to .* as an image: it does not fit in WhatsApp's 100 KB sticker limit/);
+  });
+
   it("the Matrix user's pin changes pin and unpin bridged messages", async () => {
     const a = await mapOutgoing();
     const b = await mapOutgoing();

@@ -3,6 +3,7 @@
 // shape on one side, what the simulated WhatsApp user decoded on the other.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import sharp from "sharp";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import { encryptLikeAClient, upload } from "./attachments.js";
 import { PIXEL_PNG, startWorld, type World } from "./world.js";
@@ -39,16 +40,27 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     await w?.stop();
   });
 
-  it("a WhatsApp sticker is an m.sticker, a video note an m.video", async () => {
-    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "image", data: PIXEL_PNG.toString("base64"), mimetype: "image/webp", width: 512, height: 512, sticker: true } });
+  it("a WhatsApp sticker is an m.sticker (a static WebP as PNG), a video note an m.video", async () => {
+    const webp = await sharp({ create: { width: 512, height: 512, channels: 4, background: { r: 250, g: 0, b: 0, alpha: 0.5 } } }).webp().toBuffer();
+    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "image", data: webp.toString("base64"), mimetype: "image/webp", width: 512, height: 512, sticker: true } });
     const sticker = await inRoom("the sticker", (e) => e.type === "m.sticker");
     assert.equal(sticker.sender, w.puppet(ANNA));
     assert.equal(sticker.content.msgtype, undefined);
-    assert.equal(sticker.content.info?.mimetype, "image/webp");
+    assert.deepEqual([sticker.content.info?.mimetype, sticker.content.info?.["org.matrix.msc4230.is_animated"], sticker.content.info?.w, sticker.content.info?.h], ["image/png", false, 512, 512]);
     assert.ok(encrypted ? sticker.content.file?.url : sticker.content.url, "the sticker's file is on Matrix");
     await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "video", data: randomBytes(2000).toString("base64"), mimetype: "video/mp4", seconds: 3, videoNote: true } });
     const note = await inRoom("the video note", (e) => e.content.msgtype === "m.video");
     assert.equal(note.content.info?.duration, 3000);
+  });
+
+  it("an animated WhatsApp sticker is an m.sticker that stays an animated WebP, flagged animated (MSC4230)", async () => {
+    const frames = await Promise.all([0, 120, 240].map((r) => sharp({ create: { width: 512, height: 512, channels: 4, background: { r, g: 90, b: 0, alpha: 1 } } }).png().toBuffer()));
+    const webp = await sharp(frames, { join: { animated: true } }).webp({ delay: [100, 100, 100], loop: 0 }).toBuffer();
+    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "image", data: webp.toString("base64"), mimetype: "image/webp", width: 512, height: 512, sticker: true, animated: true } });
+    const sticker = await inRoom("the animated sticker", (e) => e.type === "m.sticker" && e.content.info?.["org.matrix.msc4230.is_animated"] === true);
+    assert.equal(sticker.sender, w.puppet(ANNA));
+    assert.deepEqual([sticker.content.info.mimetype, sticker.content.info.size, sticker.content.info.w, sticker.content.info.h], ["image/webp", webp.length, 512, 512]);
+    assert.ok(encrypted ? sticker.content.file?.url : sticker.content.url, "the sticker's file is on Matrix");
   });
 
   it("a WhatsApp location is an m.location with geo_uri and MSC3488 fields", async () => {
@@ -120,19 +132,43 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     assert.deepEqual([l.degreesLatitude, l.degreesLongitude, l.name, l.accuracyInMeters], [48.137, 11.575, "Marienplatz", 20]);
   });
 
-  it("a Matrix WebP sticker reaches WhatsApp as a sticker whose file verifies", async () => {
-    const bytes = randomBytes(3000);
-    const info = { mimetype: "image/webp", w: 512, h: 512, size: bytes.length };
+  const sendSticker = async (bytes: Buffer, mimetype: string, body: string) => {
+    const info = { mimetype, size: bytes.length };
     if (encrypted) {
       const { ciphertext, file } = await encryptLikeAClient(bytes);
       const url = await upload(w.user.client, ciphertext, "application/octet-stream");
-      await w.user.send(room, "m.sticker", { body: "cat", info, file: { ...file, url } });
+      await w.user.send(room, "m.sticker", { body, info, file: { ...file, url } });
     } else {
-      await w.user.send(room, "m.sticker", { body: "cat", info, url: await upload(w.user.client, bytes, "image/webp") });
+      await w.user.send(room, "m.sticker", { body, info, url: await upload(w.user.client, bytes, mimetype) });
     }
+  };
+
+  it("a Matrix PNG sticker reaches WhatsApp as a 512×512 WebP sticker whose file verifies", async () => {
+    const png = await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 160, b: 90, alpha: 1 } } }).png().toBuffer();
+    await sendSticker(png, "image/png", "cat");
     const got = await annaGot((c) => c.message?.stickerMessage !== undefined, "the sticker");
-    assert.equal(got.content.message.stickerMessage.mimetype, "image/webp");
+    const s = got.content.message.stickerMessage;
+    assert.deepEqual([s.mimetype, s.width, s.height, s.isAnimated ?? false], ["image/webp", 512, 512, false]);
     assert.equal(got.media?.ok, true, "the simulated phone fetched and verified the sticker's file");
+    const file = await w.gk.receivedMedia(ANNA, got.messageId);
+    const meta = await sharp(file.bytes).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ["webp", 512, 512]);
+    assert.ok(file.bytes.length <= 100_000);
+  });
+
+  it("a Matrix animated GIF sticker reaches WhatsApp as an animated WebP sticker; bytes that are no image go as an image, with a notice", async () => {
+    const frames = await Promise.all([0, 255].map((r) => sharp({ create: { width: 128, height: 128, channels: 4, background: { r, g: 0, b: 255, alpha: 1 } } }).png().toBuffer()));
+    await sendSticker(await sharp(frames, { join: { animated: true } }).gif({ delay: [200, 200], loop: 0 }).toBuffer(), "image/gif", "blink");
+    const got = await annaGot((c) => c.message?.stickerMessage?.isAnimated === true, "the animated sticker");
+    assert.equal(got.content.message.stickerMessage.mimetype, "image/webp");
+    const meta = await sharp((await w.gk.receivedMedia(ANNA, got.messageId)).bytes, { animated: true }).metadata();
+    assert.deepEqual([meta.format, meta.pages, meta.width, meta.pageHeight], ["webp", 2, 512, 512]);
+    // Bytes that are no image cannot be a sticker: they go as the image they claim to be, and the user is told.
+    await sendSticker(randomBytes(3000), "image/webp", "noise");
+    const image = await annaGot((c) => c.message?.imageMessage !== undefined, "the sticker sent as an image");
+    assert.equal(image.content.message.imageMessage.mimetype, "image/webp");
+    assert.equal(image.media?.ok, true);
+    await inRoom("the notice", (e) => e.sender === w.puppet(ANNA) && /sticker was sent to WhatsApp as an image: it is not an image/.test(String(e.content.body)));
   });
 
   it("a Matrix mention of the contact goes out as WhatsApp writes one", async () => {

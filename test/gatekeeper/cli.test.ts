@@ -1,7 +1,10 @@
 // The `dma-gatekeeper` command line against a running server (itself started through the CLI by src/gatekeeper/process.ts).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { enlistCommand } from "../../src/cli/generate-registration.js";
 import { textContent } from "../../src/protocol/content-builders.js";
@@ -200,6 +203,13 @@ describe("dma-gatekeeper CLI", function () {
       assert.deepEqual([timed?.text, timed?.contextInfo?.expiration], ["vanishing", 86400]);
       const deco = (await got(["hi", "@4915112345678", "https://x.org", "--mention", "tel:+4915112345678", "--forwarded", "--preview", "https://x.org", "--title", "X"])).extendedTextMessage;
       assert.deepEqual([deco?.contextInfo?.mentionedJid, deco?.contextInfo?.isForwarded, deco?.matchedText, deco?.title], [["tel:+4915112345678"], true, "https://x.org", "X"]);
+      const stickerFile = join(mkdtempSync(join(tmpdir(), "gk-sticker-")), "wave.webp");
+      writeFileSync(stickerFile, randomBytes(500));
+      const sticker = (await got(["--sticker", stickerFile, "--animated"])).stickerMessage;
+      assert.deepEqual([sticker?.mimetype, sticker?.isAnimated], ["image/webp", true]);
+      assert.equal((await got(["--sticker", stickerFile])).stickerMessage?.isAnimated, false);
+      const loose = await run(["user", "send", from, "--to", bob.uri, "--animated", "hi", ...server]);
+      assert.match(loose.stderr, /--animated goes with --sticker/);
       const bad = await run(["user", "send", from, "--to", bob.uri, "--location", "north", ...server]);
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /--location takes LAT,LON/);

@@ -99,6 +99,15 @@ describe("gatekeeper simulated users: chats with each other and media", function
     assert.match(describeReceived(got), /image \(image\/png, 640x480, 300000 bytes, sha256 [0-9a-f]{16}…\): the view/);
   });
 
+  it("sends an animated sticker; the receiver's view says it is a sticker, animated, and its mimetype", async () => {
+    const webp = randomBytes(2000);
+    const sent = await gk.sendMediaAs(ANNA, tel(BEN), { kind: "image", data: webp, mimetype: "image/webp", width: 512, height: 512, sticker: true, animated: true });
+    const got = await gk.waitForMessage(BEN, (m) => m.messageId === sent.id && m.deviceId === 1);
+    assert.deepEqual(got.media, { kind: "image", mediaId: sent.mediaId, mimetype: "image/webp", sticker: { animated: true, width: 512, height: 512 }, ok: true, sha256: sha256(webp), length: webp.length });
+    assert.match(describeReceived(got), /animated sticker \(image\/webp, 512x512, 2000 bytes/);
+    await assert.rejects(gk.sendMediaAs(ANNA, tel(BEN), { kind: "image", data: webp, animated: true }), (e: AdminApiError) => e.status === 400 && /goes with sticker/.test(e.message));
+  });
+
   it("rejects a stored file that was tampered with", async () => {
     const doc = randomBytes(5000);
     const sent = await gk.sendMediaAs(ANNA, tel(BEN), { kind: "document", data: doc, mimetype: "application/pdf", fileName: "report.pdf" });

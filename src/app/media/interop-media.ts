@@ -30,6 +30,8 @@ export interface RemoteMedia {
   jpegThumbnail?: Uint8Array;
   /** A sticker: an image that Matrix shows as m.sticker. */
   sticker?: boolean;
+  /** A sticker the sender marked animated (the file itself says for sure). */
+  animated?: boolean;
 }
 
 const MEDIA_PATH = /(?:^|\/)v1\/media\/([A-Za-z0-9_-]{1,256})$/;
@@ -86,7 +88,7 @@ export function remoteMediaOf(m: Message): RemoteMedia {
     case "sticker": {
       // WhatsApp encrypts stickers with the image keys; their thumbnail is a PNG, which Matrix's JPEG path does not take.
       const x = media.part;
-      return defined({ ...common("image", x), mimetype: x.mimetype || "image/webp", width: nonZero(x.width), height: nonZero(x.height), ptt: false, sticker: true });
+      return defined({ ...common("image", x), mimetype: x.mimetype || "image/webp", width: nonZero(x.width), height: nonZero(x.height), ptt: false, sticker: true, animated: x.isAnimated || undefined });
     }
   }
 }
@@ -166,6 +168,28 @@ export function remoteMediaMessage(media: MatrixMedia, uploaded: UploadedRemoteM
     case "document":
       return { documentMessage: { ...file, caption, fileName: media.fileName, title: media.fileName, ...thumbnail } };
   }
+}
+
+/**
+ * The stickerMessage for a converted sticker already on the gatekeeper (WhatsApp encrypts stickers with the image
+ * keys; `uploaded.kind` is "image").
+ */
+export function remoteStickerMessage(uploaded: UploadedRemoteMedia, sticker: { animated: boolean; width: number; height: number }, quote?: { stanzaId: string; participant: string }): MessageInit {
+  const d = uploaded.digest;
+  return {
+    stickerMessage: {
+      mimetype: uploaded.mimetype,
+      fileSha256: d.fileSha256,
+      fileLength: BigInt(d.fileLength),
+      mediaKey: d.mediaKey,
+      fileEncSha256: d.fileEncSha256,
+      directPath: uploaded.directPath,
+      width: sticker.width,
+      height: sticker.height,
+      isAnimated: sticker.animated,
+      ...(quote ? { contextInfo: { stanzaId: quote.stanzaId, participant: quote.participant } } : {}),
+    },
+  };
 }
 
 /** WhatsApp durations are whole seconds; anything audible lasts at least one. */

@@ -12,14 +12,19 @@ import type { MatrixContent, MediaPort } from "../../core/ports.js";
 import { mediaMessageOf, whatsAppMedia } from "../../networks/whatsapp/index.js";
 import type { MatrixClient } from "../../matrix/client.js";
 import type { MatrixIntent } from "../../matrix/intent.js";
-import { createMediaEncryptor, decryptMediaChunks } from "../../protocol/media-crypto.js";
-import { limitBytes } from "./byte-limit.js";
+import { createMediaEncryptor, decryptMediaChunks, encryptMedia } from "../../protocol/media-crypto.js";
+import { MatrixMediaTooLargeError } from "../../matrix/errors.js";
+import { limitBytes, MediaTooLargeError } from "./byte-limit.js";
 import type { GatekeeperMedia } from "./gatekeeper-media.js";
-import { encryptedLength, incomingMatrixMedia, remoteKindFor, remoteMediaMessage, remoteMediaOf, type RemoteMedia } from "./interop-media.js";
+import { encryptedLength, incomingMatrixMedia, remoteKindFor, remoteMediaMessage, remoteMediaOf, remoteStickerMessage, type RemoteMedia } from "./interop-media.js";
 import { AttachmentEncryptor, decryptAttachment, decryptAttachmentChunks, encryptAttachment } from "./matrix-attachments.js";
 import { isMatrixMediaType, matrixMediaContent, parseMatrixMedia, type IncomingThumbnail, type MatrixFileLocation, type MatrixMedia, type MatrixMediaSource } from "./matrix-content.js";
 import { mediaErrorOf, tooLarge } from "./media-errors.js";
 import { SealedSpool } from "./sealed-spool.js";
+import { STICKER_INPUT_MAX_BYTES, toMatrixSticker, toWhatsAppSticker } from "./sticker-convert.js";
+
+/** MSC4230's flag on an image's info: whether it is animated (Element Web and matrix-rust-sdk read it). */
+export const IS_ANIMATED = "org.matrix.msc4230.is_animated";
 
 /** Thumbnails travel inside the Signal-encrypted message (192 KiB in all), so they must stay small. */
 export const MAX_THUMBNAIL_BYTES = 64 * 1024;
@@ -81,6 +86,55 @@ export class MediaBridge implements MediaPort {
     }
   }
 
+  async stickerToRemote(matrixUser: string, content: MatrixContent, quote?: MessageRef): Promise<{ media: CoreMedia; asImage?: string }> {
+    // m.sticker has an image's fields but no msgtype.
+    const image = { ...content, msgtype: "m.image" };
+    const media = parseMatrixMedia(image);
+    const max = this.options.maxBytes;
+    if (media.size !== undefined && media.size > max) throw tooLarge(max);
+    const limit = Math.min(max, STICKER_INPUT_MAX_BYTES);
+    const asImage = async (reason: string) => ({ media: await this.toRemote(matrixUser, image, quote), asImage: reason });
+    if (media.size !== undefined && media.size > limit) return asImage("it is too large to be a sticker");
+    const context = quote ? { stanzaId: quote.messageId, participant: quote.sender } : undefined;
+    try {
+      let plaintext: Buffer;
+      try {
+        const bytes = await this.downloadAll(mxcOf(media.source), limit);
+        plaintext = media.source.encrypted ? decryptAttachment(bytes, media.source.file) : bytes;
+      } catch (err) {
+        if (limit < max && (err instanceof MediaTooLargeError || err instanceof MatrixMediaTooLargeError)) return asImage("it is too large to be a sticker");
+        throw err;
+      }
+      const converted = await toWhatsAppSticker(plaintext);
+      if (!converted.ok) {
+        this.options.log.info({ reason: converted.reason }, "a Matrix sticker cannot be a WhatsApp sticker; sending it as an image");
+        const uploaded = await this.uploadBytes(plaintext, media.mimetype ?? "application/octet-stream");
+        return { media: whatsAppMedia(remoteMediaMessage(media, uploaded, context)), asImage: converted.reason };
+      }
+      const { sticker } = converted;
+      const uploaded = await this.uploadBytes(sticker.webp, "image/webp");
+      this.options.log.info({ bytes: sticker.webp.length, animated: sticker.animated, encrypted: media.source.encrypted }, "sticker converted and sent to the media service");
+      return { media: whatsAppMedia(remoteStickerMessage(uploaded, sticker, context)) };
+    } catch (err) {
+      throw this.classify(err, "Matrix -> remote");
+    }
+  }
+
+  /** A whole (small) file from Matrix, at most `maxBytes`. */
+  private async downloadAll(mxc: string, maxBytes: number): Promise<Buffer> {
+    const download = await this.bot.downloadContent(mxc, { maxBytes });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of download.stream) chunks.push(chunk as Uint8Array);
+    return Buffer.concat(chunks);
+  }
+
+  /** A file held in memory, encrypted with the image keys and put on the gatekeeper's media service. */
+  private async uploadBytes(plaintext: Uint8Array, mimetype: string) {
+    const { upload, ...digest } = encryptMedia(plaintext, "image");
+    const mediaId = await this.options.gatekeeper.upload(Readable.from([upload]), upload.length);
+    return { kind: "image" as const, digest, directPath: `/v1/media/${mediaId}`, mimetype };
+  }
+
   /** The Matrix thumbnail as WhatsApp's jpegThumbnail, if it is a small JPEG; a thumbnail never fails the file. */
   private async remoteThumbnail(media: MatrixMedia): Promise<Uint8Array | undefined> {
     const thumb = media.thumbnail;
@@ -106,6 +160,8 @@ export class MediaBridge implements MediaPort {
     const message = mediaMessageOf(media);
     const remote = remoteMediaOf(message);
     if (remote.fileLength > max) throw tooLarge(max);
+    // Stickers are small; one whose sender says it is not goes on as it is, unconverted.
+    if (remote.sticker && remote.fileLength > 0 && remote.fileLength <= STICKER_INPUT_MAX_BYTES) return this.stickerToMatrix(puppetUserId, remote, encrypted);
     let spool: SealedSpool | undefined;
     try {
       const encryptedFile = await this.options.gatekeeper.download(remote.mediaId, encryptedLength(max));
@@ -146,6 +202,38 @@ export class MediaBridge implements MediaPort {
       throw this.classify(err, "remote -> Matrix");
     } finally {
       await spool?.dispose();
+    }
+  }
+
+  /**
+   * A WhatsApp sticker for Matrix: a static WebP as PNG, an animated one as it is (sticker-convert.ts says why), with
+   * MSC4230's animated flag; a file that cannot be read as an image is posted as it came.
+   */
+  private async stickerToMatrix(puppetUserId: string, remote: RemoteMedia, encrypted: boolean): Promise<MatrixContent> {
+    try {
+      const encryptedFile = await this.options.gatekeeper.download(remote.mediaId, encryptedLength(remote.fileLength));
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of decryptMediaChunks(remote.kind, remote.verification)(encryptedFile)) chunks.push(chunk);
+      const original = Buffer.concat(chunks);
+      const converted = await toMatrixSticker(original);
+      if (!converted.ok) this.options.log.info({ reason: converted.reason }, "a WhatsApp sticker could not be read as an image; posting it as it came");
+      const file = converted.ok ? converted.sticker : { bytes: original, mimetype: remote.mimetype, width: remote.width, height: remote.height, animated: remote.animated };
+      const incoming = { ...incomingMatrixMedia({ ...remote, mimetype: file.mimetype, width: file.width, height: file.height }, file.bytes.length) };
+      incoming.fileName = incoming.fileName.replace(/^image/, "sticker");
+      const intent = this.options.client.as(puppetUserId);
+      let location: MatrixFileLocation;
+      if (encrypted) {
+        const { ciphertext, keys } = encryptAttachment(file.bytes);
+        location = { file: { ...keys, url: await intent.uploadContent(ciphertext, "application/octet-stream") } };
+      } else {
+        location = { url: await intent.uploadContent(file.bytes, incoming.mimetype, incoming.fileName) };
+      }
+      this.options.log.info({ bytes: file.bytes.length, mimetype: file.mimetype, animated: file.animated, encrypted }, "sticker posted to Matrix");
+      const content = matrixMediaContent(incoming, location);
+      if (file.animated !== undefined) (content.info as Record<string, unknown>)[IS_ANIMATED] = file.animated;
+      return content;
+    } catch (err) {
+      throw this.classify(err, "remote -> Matrix");
     }
   }
 

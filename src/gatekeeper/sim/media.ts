@@ -35,6 +35,8 @@ export const sendMediaSchema = z
     thumbnail: base64.min(1).optional(),
     /** An image sent as a sticker (WhatsApp's stickerMessage; WebP). */
     sticker: z.boolean().optional(),
+    /** A sticker marked animated (stickerMessage.isAnimated; the file should then be an animated WebP). */
+    animated: z.boolean().optional(),
     /** A video sent as a video note (WhatsApp's round ptvMessage). */
     videoNote: z.boolean().optional(),
   })
@@ -52,6 +54,7 @@ export const sendMediaSchema = z
     only("waveform", ["audio"]);
     only("thumbnail", ["image", "video", "document"]);
     only("sticker", ["image"]);
+    if (m.animated !== undefined && !m.sticker) ctx.addIssue({ code: "custom", path: ["animated"], message: "goes with sticker" });
     only("videoNote", ["video"]);
   });
 
@@ -104,7 +107,7 @@ export function mediaContent(media: SendMedia, stored: StoredMedia, quote?: { st
   let message: MessageInitShape<typeof ContentSchema>;
   switch (media.kind) {
     case "image":
-      if (media.sticker) message = { message: { stickerMessage: { ...file, mimetype: media.mimetype ?? "image/webp", width: media.width ?? 0, height: media.height ?? 0 } } };
+      if (media.sticker) message = { message: { stickerMessage: { ...file, mimetype: media.mimetype ?? "image/webp", width: media.width ?? 0, height: media.height ?? 0, isAnimated: media.animated ?? false } } };
       else message = { message: { imageMessage: { ...file, caption, width: media.width ?? 0, height: media.height ?? 0, ...thumbnail } } };
       break;
     case "video": {
@@ -138,6 +141,8 @@ export interface ReceivedMedia {
   /** Of the decrypted file (hex), when ok. */
   sha256?: string;
   length?: number;
+  /** For a sticker: what its message says of it, so tests can check what the phone would show. */
+  sticker?: { animated: boolean; width: number; height: number };
 }
 
 interface MediaRef {
@@ -146,6 +151,7 @@ interface MediaRef {
   verification: MediaVerification;
   mimetype: string;
   fileName?: string;
+  sticker?: { animated: boolean; width: number; height: number };
 }
 
 function mediaRefOf(m: Message | undefined): MediaRef | undefined {
@@ -160,7 +166,8 @@ function mediaRefOf(m: Message | undefined): MediaRef | undefined {
   const media = mediaPartOf(m);
   if (!media) return undefined;
   // Stickers are encrypted with the image keys.
-  return pick(media.kind === "sticker" ? "image" : media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
+  if (media.kind === "sticker") return { ...pick("image", media.part), sticker: { animated: media.part.isAnimated, width: media.part.width, height: media.part.height } };
+  return pick(media.kind, media.part, media.kind === "document" ? media.part.fileName || media.part.title : undefined);
 }
 
 /** Fetches, verifies and decrypts the file of a received media message, streaming; yields only verified bytes. */
@@ -175,7 +182,7 @@ async function* decryptStored(store: MediaStore, ref: MediaRef): AsyncGenerator<
 export async function checkReceivedMedia(store: MediaStore, content: Content): Promise<ReceivedMedia | undefined> {
   const ref = mediaRefOf(content.message);
   if (!ref) return undefined;
-  const summary = { kind: ref.kind, ...(ref.mediaId ? { mediaId: ref.mediaId } : {}), mimetype: ref.mimetype, ...(ref.fileName ? { fileName: ref.fileName } : {}) };
+  const summary = { kind: ref.kind, ...(ref.mediaId ? { mediaId: ref.mediaId } : {}), mimetype: ref.mimetype, ...(ref.fileName ? { fileName: ref.fileName } : {}), ...(ref.sticker ? { sticker: ref.sticker } : {}) };
   try {
     const hash = createHash("sha256");
     let length = 0;

@@ -6,6 +6,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
+import sharp from "sharp";
 import { GatekeeperMedia } from "../../../src/app/media/gatekeeper-media.js";
 import { decryptAttachment, encryptAttachment, type EncryptedFile } from "../../../src/app/media/matrix-attachments.js";
 import { MediaBridge } from "../../../src/app/media/media-bridge.js";
@@ -238,6 +239,30 @@ describe("media bridge against Synapse and the gatekeeper", function () {
       });
       const { message } = await remoteMessage("image", Buffer.alloc(5));
       await assert.rejects(offline.toMatrix(puppet, whatsAppMedia(message), false), (e: Error) => e instanceof GatekeeperHttpError && e.unreachable, "transient: left for the queue to retry");
+    });
+  });
+
+  describe("stickers", () => {
+    it("a Matrix PNG sticker goes as a WebP stickerMessage whose file is the converted sticker", async () => {
+      const png = await sharp({ create: { width: 64, height: 32, channels: 4, background: { r: 9, g: 9, b: 9, alpha: 1 } } }).png().toBuffer();
+      const out = await media.stickerToRemote("@alice:x", { body: "cat", url: await uploadPlain(png, "image/png"), info: { mimetype: "image/png", size: png.length } });
+      assert.equal(out.asImage, undefined);
+      const s = decodeContent(encodeContent({ message: mediaMessageOf(out.media) })).message!.stickerMessage!;
+      assert.deepEqual([s.mimetype, s.width, s.height, s.isAnimated], ["image/webp", 512, 512, false]);
+      const upload = new Uint8Array(await (await api.downloadMedia(/^\/v1\/media\/(.+)$/.exec(s.directPath)![1]!)).arrayBuffer());
+      const meta = await sharp(decryptMedia(upload, "image", s)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ["webp", 512, 512]);
+    });
+
+    it("a WhatsApp sticker that is no readable image is posted as it came, still a sticker, without the animated flag", async () => {
+      const bytes = randomBytes(1500);
+      const enc = encryptMedia(bytes, "image");
+      const mediaId = await api.uploadMedia(enc.upload);
+      const message = create(MessageSchema, { stickerMessage: { mediaKey: enc.mediaKey, fileSha256: enc.fileSha256, fileEncSha256: enc.fileEncSha256, fileLength: BigInt(enc.fileLength), directPath: `/v1/media/${mediaId}`, mimetype: "image/webp" } });
+      const content = await media.toMatrix(puppet, whatsAppMedia(message), false);
+      const info = content.info as Record<string, unknown>;
+      assert.deepEqual([info.mimetype, info.size, content.body, "org.matrix.msc4230.is_animated" in info], ["image/webp", bytes.length, "sticker.webp", false]);
+      assert.deepEqual(await downloadMatrix(content.url as string), bytes);
     });
   });
 });

@@ -1,5 +1,7 @@
-// A Matrix sticker goes to WhatsApp as a sticker when it is a WebP image (WhatsApp's sticker format; the file is
-// already encrypted with the image keys, which stickers share), otherwise as the image it is.
+// A Matrix sticker reaches the codec already as a stickerMessage: the media bridge converts its file to WhatsApp's
+// sticker form (app/media/sticker-convert.ts), or sends it as an image and tells the user why. This relabelling of a
+// WebP imageMessage remains for stickers queued in that form before the conversion existed (the file is encrypted
+// with the image keys, which stickers share).
 import type { MessageInit } from "../media-message.js";
 
 export function stickerFromImage(m: MessageInit): MessageInit {
