@@ -4,15 +4,24 @@ import type { SendRequest } from "./sim/compose.js";
 
 // The options themselves are spelled out in cli.ts's parse call (node:util's types need them literally there):
 // sticker, animated, video-note, location, address, live, contact (multiple), poll, option (multiple), max-selections, pin,
-// unpin, vote, mention (multiple), forwarded, preview, title, description.
+// unpin, vote, mention (multiple), forwarded, preview, title, description, view-once, as-edited, with-caption-wrapper.
 
 export const KIND_USAGE = `  user send PHONE --to URI --sticker FILE.webp [--animated] | --location LAT,LON [--name N] [--address A] [--live]
         | --contact "NAME:+PHONE" [--contact ...] | --poll QUESTION --option A --option B [--max-selections N]
         | --vote POLL_ID [--option A ...] (no --option takes the vote back) | --pin ID | --unpin ID
   user send PHONE --to URI TEXT [--mention URI ...] [--forwarded] [--preview URL [--title T] [--description D]]
-        with --file a video: [--video-note]`;
+        with --file a video: [--video-note]
+        wrapped as WhatsApp's apps do: --view-once (--file image or video), --as-edited (editedMessage),
+        --with-caption-wrapper (--file --kind document: documentWithCaptionMessage)`;
 
 export class KindUsageError extends Error {}
+
+/** The wrapper the options ask for (at most one). */
+export function wrapOf(v: { "view-once"?: boolean | undefined; "as-edited"?: boolean | undefined; "with-caption-wrapper"?: boolean | undefined }): SendRequest["wrap"] {
+  const asked = [v["view-once"] && "view_once", v["as-edited"] && "edited", v["with-caption-wrapper"] && "document_with_caption"].filter((w): w is "view_once" | "edited" | "document_with_caption" => typeof w === "string");
+  if (asked.length > 1) throw new KindUsageError("--view-once, --as-edited and --with-caption-wrapper go one at a time");
+  return asked[0];
+}
 
 type Values = {
   sticker?: string | undefined;

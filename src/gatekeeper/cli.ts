@@ -9,7 +9,7 @@ import { audienceOf } from "./auth.js";
 import { isLoopbackHost } from "./loopback.js";
 import { AdminApiError, GatekeeperAdminClient, type ReceivedMessage, type SendMedia, type SendRequest } from "./admin-client.js";
 import { ADMIN_TOKEN_FILE, ADMIN_URL_FILE, readAdminToken, readAdminUrl } from "./admin-token.js";
-import { KIND_USAGE, KindUsageError, kindRequest, textExtras } from "./cli-kinds.js";
+import { KIND_USAGE, KindUsageError, kindRequest, textExtras, wrapOf } from "./cli-kinds.js";
 
 export const DEFAULT_PORT = 29400;
 export const DEFAULT_ADMIN_PORT = 29401;
@@ -358,6 +358,9 @@ async function user(args: string[]): Promise<void> {
     sticker: { type: "string" },
     animated: { type: "boolean" },
     "video-note": { type: "boolean" },
+    "view-once": { type: "boolean" },
+    "as-edited": { type: "boolean" },
+    "with-caption-wrapper": { type: "boolean" },
     location: { type: "string" },
     address: { type: "string" },
     live: { type: "boolean" },
@@ -440,6 +443,8 @@ async function user(args: string[]): Promise<void> {
         if (values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
       }
       if (req.location && values["reply-to"] !== undefined) req.replyTo = values["reply-to"].toUpperCase();
+      const wrap = wrapOf(values);
+      if (wrap) req.wrap = wrap;
       if (values["expires-in"] !== undefined) req.expiresIn = timerSeconds(values["expires-in"], "--expires-in");
       const { id } = await api.send(phone(), { ...req, ...device });
       process.stdout.write(`${id}\n`);

@@ -143,6 +143,18 @@ describe("core: more kinds of messages", () => {
     assert.match(w.matrix.notices().at(-1)!.body, /sticker was sent to .* as an image: it does not fit in WhatsApp's 100 KB sticker limit/);
   });
 
+  it("a Matrix live location (MSC3672) is answered with one notice when it starts, never sent and never silent", async () => {
+    const start = event("org.matrix.msc3672.beacon_info", { description: "me", live: true, timeout: 60_000, "org.matrix.msc3488.asset": { type: "m.self" } }, { state_key: ALICE });
+    await w.core.handleMatrixEvent(start);
+    await w.core.handleMatrixEvent(event("org.matrix.msc3672.beacon", { "m.relates_to": { rel_type: "m.reference", event_id: start.event_id }, "org.matrix.msc3488.location": { uri: "geo:48.1,11.5;u=20" } }));
+    await w.core.handleMatrixEvent(event("m.beacon", { "m.relates_to": { rel_type: "m.reference", event_id: start.event_id }, "org.matrix.msc3488.location": { uri: "geo:48.2,11.6" } }));
+    await w.core.handleMatrixEvent(event("org.matrix.msc3672.beacon_info", { live: false }, { state_key: ALICE }));
+    assert.deepEqual(await sentEvents(w.store), []);
+    const notices = w.matrix.notices();
+    assert.equal(notices.length, 1);
+    assert.match(notices[0]!.body, /live location from Matrix is not bridged/);
+  });
+
   it("the Matrix user's pin changes pin and unpin bridged messages", async () => {
     const a = await mapOutgoing();
     const b = await mapOutgoing();

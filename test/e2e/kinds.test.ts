@@ -63,6 +63,24 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     assert.ok(encrypted ? sticker.content.file?.url : sticker.content.url, "the sticker's file is on Matrix");
   });
 
+  it("a WhatsApp view-once photo is a notice, never posted as media", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "image", data: PIXEL_PNG.toString("base64"), mimetype: "image/png", caption: "only once" }, wrap: "view_once" });
+    const notice = await inRoom("the view-once notice", (e) => typeof e.content.body === "string" && /view once/.test(e.content.body));
+    assert.equal(notice.sender, w.puppet(ANNA));
+    await w.gk.sendAs(ANNA, { to: w.userUri, text: "after the view-once" });
+    await inRoom("the text after it", (e) => e.content.body === "after the view-once");
+    const posted = w.user.client.getRoom(room)?.getLiveTimeline().getEvents().filter((e) => e.getContent().msgtype === "m.image" && e.getContent().body === "only once") ?? [];
+    assert.equal(posted.length, 0, "the view-once photo was posted");
+  });
+
+  it("a WhatsApp document inside documentWithCaptionMessage is an m.file with its caption", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, media: { kind: "document", data: randomBytes(500).toString("base64"), mimetype: "application/pdf", fileName: "plan.pdf", caption: "the plan" }, wrap: "document_with_caption" });
+    const file = await inRoom("the wrapped document", (e) => e.content.msgtype === "m.file");
+    assert.equal(file.sender, w.puppet(ANNA));
+    assert.match(JSON.stringify(file.content), /plan\.pdf/);
+    assert.match(JSON.stringify(file.content), /the plan/);
+  });
+
   it("a WhatsApp location is an m.location with geo_uri and MSC3488 fields", async () => {
     await w.gk.sendAs(ANNA, { to: w.userUri, location: { latitude: 52.52, longitude: 13.405, name: "Fernsehturm", address: "Berlin" } });
     const loc = await inRoom("the location", (e) => e.content.msgtype === "m.location");
@@ -71,12 +89,31 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     assert.match(loc.content.body, /Fernsehturm/);
   });
 
+  it("a WhatsApp live location is posted at each update, marked live", async () => {
+    await w.gk.sendAs(ANNA, { to: w.userUri, location: { latitude: 40.1, longitude: -3.7, live: true } });
+    const first = await inRoom("the first live update", (e) => e.content.msgtype === "m.location" && e.content.geo_uri === "geo:40.1,-3.7");
+    assert.match(first.content.body, /Live location/);
+    assert.deepEqual(first.content["org.matrix.msc3488.asset"], { type: "m.self" });
+    await w.gk.sendAs(ANNA, { to: w.userUri, location: { latitude: 40.2, longitude: -3.6, live: true } });
+    const second = await inRoom("the second live update", (e) => e.content.msgtype === "m.location" && e.content.geo_uri === "geo:40.2,-3.6");
+    assert.match(second.content.body, /Live location/);
+  });
+
   it("a WhatsApp contact card is a readable text that keeps the vCard", async () => {
     const vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Bob Builder\nTEL;type=CELL:+49 151 99999999\nEND:VCARD";
     await w.gk.sendAs(ANNA, { to: w.userUri, contacts: [{ name: "Bob Builder", vcard }] });
     const card = await inRoom("the contact card", (e) => typeof e.content.body === "string" && e.content.body.startsWith("👤 Bob Builder"));
     assert.equal(card.content.body, "👤 Bob Builder\n📞 +49 151 99999999 (cell)");
     assert.deepEqual(card.content["fi.mdb.vcard"], [vcard]);
+  });
+
+  it("several WhatsApp contact cards (contactsArrayMessage) are one readable text keeping every vCard", async () => {
+    const bob = "BEGIN:VCARD\nVERSION:3.0\nFN:Bob Builder\nTEL;type=CELL:+49 151 99999999\nEND:VCARD";
+    const wendy = "BEGIN:VCARD\nVERSION:3.0\nFN:Wendy Works\nTEL;type=CELL:+49 151 88888888\nEND:VCARD";
+    await w.gk.sendAs(ANNA, { to: w.userUri, contacts: [{ name: "Bob Builder", vcard: bob }, { name: "Wendy Works", vcard: wendy }] });
+    const cards = await inRoom("the contact cards", (e) => typeof e.content.body === "string" && e.content.body.includes("Wendy Works"));
+    assert.equal(cards.content.body, "👤 Bob Builder\n📞 +49 151 99999999 (cell)\n\n👤 Wendy Works\n📞 +49 151 88888888 (cell)");
+    assert.deepEqual(cards.content["fi.mdb.vcard"], [bob, wendy]);
   });
 
   it("a WhatsApp poll is an MSC3381 poll start; votes cross both ways, sealed with the poll's secret", async () => {
@@ -110,6 +147,15 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     assert.deepEqual(msg.content["com.beeper.linkpreviews"], [{ matched_url: "https://example.org/a", "og:url": "https://example.org/a", "og:title": "Page A", "og:description": "About A" }]);
   });
 
+  it("an edit inside WhatsApp's editedMessage wrapper is an m.replace", async () => {
+    const id = await w.gk.sendAs(ANNA, { to: w.userUri, text: "typo hree" });
+    const original = await inRoom("the message to edit", (e) => e.content.body === "typo hree");
+    await w.gk.sendAs(ANNA, { to: w.userUri, edit: { id, text: "typo here" }, wrap: "edited" });
+    const edit = await inRoom("the wrapped edit", (e) => e.content["m.new_content"]?.body === "typo here");
+    assert.equal(edit.content["m.relates_to"]?.rel_type, "m.replace");
+    assert.equal(edit.content["m.relates_to"]?.event_id, original.eventId);
+  });
+
   it("pins cross both ways", async () => {
     const id = await w.gk.sendAs(ANNA, { to: w.userUri, text: "pin me" });
     const ev = await inRoom("the message to pin", (e) => e.content.body === "pin me");
@@ -123,6 +169,16 @@ for (const encrypted of [false, true]) describe(`bridge end to end: stickers, lo
     await w.user.client.sendStateEvent(room, "m.room.pinned_events" as never, { pinned: [(ev as { eventId: string }).eventId, mine] } as never, "");
     const pin = await annaGot((c) => c.message?.pinInChatMessage?.key?.id === sent.messageId, "the pin from Matrix");
     assert.equal(pin.content.message.pinInChatMessage.type, "PIN_FOR_ALL");
+    // Unpinning, both ways: the contact unpins theirs, the Matrix user unpins their own.
+    await w.gk.sendAs(ANNA, { to: w.userUri, pin: { id, pinned: false } });
+    await w.user.waitFor("the unpin on Matrix", async () => {
+      const state = await w.user.client.getStateEvent(room, "m.room.pinned_events", "").catch(() => undefined);
+      const pinned = (state as { pinned?: string[] } | undefined)?.pinned ?? [];
+      return !pinned.includes((ev as { eventId: string }).eventId) && pinned.includes(mine) ? true : undefined;
+    });
+    await w.user.client.sendStateEvent(room, "m.room.pinned_events" as never, { pinned: [] } as never, "");
+    const unpin = await annaGot((c) => c.message?.pinInChatMessage?.key?.id === sent.messageId && c.message.pinInChatMessage.type === "UNPIN_FOR_ALL", "the unpin from Matrix");
+    assert.equal(unpin.content.message.pinInChatMessage.type, "UNPIN_FOR_ALL");
   });
 
   it("a Matrix location reaches WhatsApp as a locationMessage", async () => {

@@ -2,6 +2,7 @@
 import type { PortalRow } from "../../store/portals.js";
 import type { CoreContext } from "../context.js";
 import type { MatrixEvent } from "../events.js";
+import { BEACON_INFO_TYPES, BEACON_TYPES, beaconInfoToRemote, beaconToRemote } from "./beacon.js";
 import { locationToRemote } from "./kinds.js";
 import { pollEndToRemote, pollResponseToRemote, pollToRemote } from "./poll.js";
 import { mediaToRemote, stickerToRemote } from "./media.js";
@@ -27,6 +28,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   "m.poll.end": pollEndToRemote,
   "m.reaction": reactionToRemote,
   "m.room.redaction": redactionToRemote,
+  ...Object.fromEntries(BEACON_INFO_TYPES.map((t) => [t, beaconInfoToRemote])),
+  ...Object.fromEntries(BEACON_TYPES.map((t) => [t, beaconToRemote])),
 };
 
 /** Whether the event type is one the user's portal messages are bridged as. */

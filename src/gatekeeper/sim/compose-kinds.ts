@@ -96,3 +96,15 @@ export function decoratedTextContent(text: string, quote: Quote, extras: { menti
     }),
   );
 }
+
+/** The wrappers WhatsApp's apps put around a message, which a bridge has to open (or, for view-once, refuse). */
+export const wrapSchema = z.enum(["view_once", "edited", "document_with_caption"]);
+export type Wrap = z.infer<typeof wrapSchema>;
+
+/** The message of `content` inside viewOnceMessage, editedMessage or documentWithCaptionMessage (FutureProofMessage). */
+export function wrapContent(content: Content, wrap: Wrap): Content {
+  const inner = create(ContentSchema, content).message;
+  if (!inner) throw new Error("wrapContent: only a message can be wrapped");
+  const field = wrap === "view_once" ? "viewOnceMessage" : wrap === "edited" ? "editedMessage" : "documentWithCaptionMessage";
+  return validateContent(create(ContentSchema, { message: { [field]: { message: inner } } }));
+}

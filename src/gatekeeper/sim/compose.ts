@@ -15,7 +15,7 @@ import type { Content } from "../../protocol/content.js";
 import { disappearingTimerContent, withExpiration } from "../../protocol/content-ephemeral.js";
 import { MAX_DISAPPEARING_SECONDS } from "../../protocol/limits.js";
 import { isMessageRefString } from "../../protocol/message-id.js";
-import { contactContent, contactSchema, decoratedTextContent, locationContent, locationSchema, pinContent, pollContent, pollSchema, textExtrasSchema } from "./compose-kinds.js";
+import { contactContent, contactSchema, decoratedTextContent, locationContent, locationSchema, pinContent, pollContent, pollSchema, textExtrasSchema, wrapContent, wrapSchema } from "./compose-kinds.js";
 import { mediaContent, sendMediaSchema, type StoredMedia } from "./media.js";
 import { voteSchema } from "./polls.js";
 
@@ -51,6 +51,9 @@ export const sendRequestSchema = z
     disappearing: z.int().min(0).max(MAX_DISAPPEARING_SECONDS).optional(),
     /** With `text` or `media`: sent as in a chat with this disappearing timer (seconds), as WhatsApp wraps it. */
     expiresIn: z.int().min(1).max(MAX_DISAPPEARING_SECONDS).optional(),
+    /** Sent inside one of WhatsApp's wrappers: view_once (an image or video), edited (a text, as some apps send a
+     * message that was edited before it left), document_with_caption (a document). */
+    wrap: wrapSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -61,6 +64,10 @@ export const sendRequestSchema = z
       if (r[extra] !== undefined && r.text === undefined) ctx.addIssue({ code: "custom", message: `${extra} goes with text` });
     }
     if (r.expiresIn !== undefined && r.text === undefined && r.media === undefined && r.location === undefined) ctx.addIssue({ code: "custom", message: "expiresIn goes with text, media or location" });
+    if (r.wrap !== undefined && r.expiresIn !== undefined) ctx.addIssue({ code: "custom", message: "wrap and expiresIn do not go together" });
+    if (r.wrap === "view_once" && r.media?.kind !== "image" && r.media?.kind !== "video") ctx.addIssue({ code: "custom", message: "wrap view_once goes with an image or video" });
+    if (r.wrap === "document_with_caption" && r.media?.kind !== "document") ctx.addIssue({ code: "custom", message: "wrap document_with_caption goes with a document" });
+    if (r.wrap === "edited" && r.text === undefined && r.media === undefined && r.edit === undefined) ctx.addIssue({ code: "custom", message: "wrap edited goes with text, media or edit" });
     if (r.replyTo !== undefined && r.text === undefined && r.media === undefined && r.location === undefined) ctx.addIssue({ code: "custom", message: "replyTo goes with text, media or location" });
   });
 
@@ -71,6 +78,11 @@ export type AuthorLookup = (id: string) => "partner" | "me";
 
 /** Builds the Content of a send request; a media request needs its file `stored` on the media service first. */
 export function composeContent(req: SendRequest, ownUri: string, authorOf: AuthorLookup, now: bigint, stored?: StoredMedia): Content {
+  const content = composeUnwrapped(req, ownUri, authorOf, now, stored);
+  return req.wrap ? wrapContent(content, req.wrap) : content;
+}
+
+function composeUnwrapped(req: SendRequest, ownUri: string, authorOf: AuthorLookup, now: bigint, stored?: StoredMedia): Content {
   const ref = (id: string): MessageRef => ({ id, remoteJid: req.to, fromMe: authorOf(id) === "me" });
   const quote = req.replyTo === undefined ? undefined : { stanzaId: req.replyTo, participant: authorOf(req.replyTo) === "me" ? ownUri : req.to };
   const timed = (c: Content) => (req.expiresIn ? withExpiration(c, req.expiresIn) : c);

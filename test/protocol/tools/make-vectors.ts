@@ -314,6 +314,70 @@ contentVector(
   { message: { pinInChatMessage: { key: { remoteJid: BOB, fromMe: false, id: ID_STRING }, type: PinInChatMessage_Type.PIN_FOR_ALL, senderTimestampMs: T } } },
   2,
 );
+// Added with stickers, video notes, live locations, contact lists and WhatsApp's wrappers (compatible growth); the
+// media fields refer to the media vector of the same kind (key 00..1F).
+const mediaFields = (kind: "image" | "video" | "document") => {
+  const e = encryptMedia(MEDIA_PLAINTEXT, kind, MEDIA_KEY);
+  return { fileSha256: e.fileSha256, fileLength: BigInt(e.fileLength), mediaKey: MEDIA_KEY, fileEncSha256: e.fileEncSha256, directPath: "/v1/media/0123456789abcdef" };
+};
+contentVector(
+  "content-sticker",
+  "Bob sends a WebP sticker (sticker_message), for the image media vector.",
+  { message: { stickerMessage: { mimetype: "image/webp", height: 512, width: 512, ...mediaFields("image") } } },
+  3,
+);
+contentVector(
+  "content-video-note",
+  "Bob sends a round video note (ptv_message, a VideoMessage), for the video media vector.",
+  { message: { ptvMessage: { mimetype: "video/mp4", seconds: 3, ...mediaFields("video") } } },
+  5,
+);
+contentVector(
+  "content-live-location",
+  "Bob's live location, its first update.",
+  { message: { liveLocationMessage: { degreesLatitude: 52.520008, degreesLongitude: 13.404954, accuracyInMeters: 15, sequenceNumber: 1n } } },
+  7,
+);
+contentVector(
+  "content-contacts-array",
+  "Bob shares two contact cards at once (contacts_array_message).",
+  {
+    message: {
+      contactsArrayMessage: {
+        displayName: "2 contacts",
+        contacts: [
+          { displayName: "Carol", vcard: "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Carol\r\nTEL;TYPE=CELL:+4915187654321\r\nEND:VCARD\r\n" },
+          { displayName: "Dave", vcard: "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Dave\r\nTEL;TYPE=CELL:+4915112345678\r\nEND:VCARD\r\n" },
+        ],
+      },
+    },
+  },
+  6,
+);
+contentVector(
+  "content-view-once",
+  "Bob sends an image to be viewed once: the image message inside view_once_message (a FutureProofMessage).",
+  { message: { viewOnceMessage: { message: { imageMessage: { mimetype: "image/jpeg", viewOnce: true, ...mediaFields("image") } } } } },
+  4,
+);
+contentVector(
+  "content-edited-wrapper",
+  `Bob's edit of his message ${ID_STRING} as WhatsApp's apps send it: the MESSAGE_EDIT inside edited_message.`,
+  {
+    message: {
+      editedMessage: {
+        message: { protocolMessage: { key: { remoteJid: ALICE, fromMe: true, id: ID_STRING }, type: ProtocolMessage_Type.MESSAGE_EDIT, editedMessage: { conversation: "Hello, Alice!" }, timestampMs: T } },
+      },
+    },
+  },
+  2,
+);
+contentVector(
+  "content-document-with-caption",
+  "Bob sends a document with a caption: the document message inside document_with_caption_message, for the document media vector.",
+  { message: { documentWithCaptionMessage: { message: { documentMessage: { mimetype: "application/pdf", fileName: "plan.pdf", caption: "The plan", ...mediaFields("document") } } } } },
+  8,
+);
 
 const rejects: RejectVector[] = [];
 function rawEnvelope(overrides: Partial<MessageInitShape<typeof EnvelopeSchema>>): string {
