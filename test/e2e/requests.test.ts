@@ -88,6 +88,15 @@ describe("bridge end to end: message requests", function () {
     );
     assert.equal(w.user.events.some((e) => e.sender === w.puppet(CARLA)), false);
   });
+
+  it("a ✅ reaction on the request accepts it: the chat opens with the held message", async () => {
+    const notices = w.user.events.filter((e) => e.roomId === mgmt && e.sender === w.bot && String(e.content.body).startsWith("📨 Message request from +49 1514"));
+    await w.user.send(mgmt, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: notices.at(-1)!.eventId, key: "✅" } });
+    const room = await w.user.acceptInviteFrom(w.puppet(CARLA), 30_000);
+    await w.user.waitForEvent("the held message", (e) => e.roomId === room && e.content.body === "hey again", 30_000);
+    assert.equal(w.user.messagesIn(room, w.puppet(CARLA)).filter((e) => e.content.msgtype === "m.text").length, 1, "only what the open request held");
+    await w.user.waitForEvent("the confirmation", (e) => e.roomId === mgmt && String(e.content.body).startsWith("✅ You accepted +49 1514 4444444"));
+  });
 });
 
 describe("bridge end to end: a message request expires", function () {

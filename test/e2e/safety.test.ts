@@ -14,6 +14,7 @@ import { GatekeeperApi } from "../../src/interop/http-api.js";
 import { ProviderTokens } from "../../src/interop/tokens.js";
 import { TEST_ENV_TIMEOUT_MS } from "../harness/fixture.js";
 import type { SeenEvent } from "./matrix-user.js";
+import { MatrixTestUser } from "./matrix-user.js";
 import { startWorld, type World } from "./world.js";
 
 const run = promisify(execFile);
@@ -132,6 +133,12 @@ describe("bridge end to end: security codes and identity changes", function () {
     await w.user.waitForEvent("Anna's answer", (e) => e.roomId === room && e.content.body === "yes");
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(noticesIn(w, room, /security code with .* changed/).length, 2, "the receive after it adds none");
+    await w.bridge.stop();
+    await w.bridge.start();
+    await w.user.sendText(room, "after a restart");
+    await w.gk.waitForMessage(ANNA, (m) => conversation(m) === "after a restart", 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(noticesIn(w, room, /security code with .* changed/).length, 2, "a change seen on send is not announced again after a restart");
   });
 
   it("announces a new device of the contact once", async () => {
@@ -198,7 +205,7 @@ describe("bridge end to end: block, unblock, report and flood limits", function 
   before(async function () {
     this.timeout(TEST_ENV_TIMEOUT_MS + 60_000);
     w = await startWorld("moderation", [{ phone: ANNA, name: "Anna" }, { phone: BERT, name: "Bert" }, { phone: FLO, name: "Flo" }], undefined, undefined, false, {
-      senderLimits: { messagesPerMinute: 6, newChatsPerHour: 0 },
+      senderLimits: { messagesPerMinute: 6, newChatsPerHour: 2 },
     });
     mgmt = await managementRoom(w);
     room = await openChat(w, mgmt, BERT);
@@ -257,6 +264,30 @@ describe("bridge end to end: block, unblock, report and flood limits", function 
     assert.equal(refused.status, 429);
     assert.equal(refused.errcode, "RATE_LIMITED");
     assert.ok((refused.retryAfterMs ?? 0) > 0);
+  });
+
+  it("refuses a phone user's third new chat in the hour with RATE_LIMITED, while its chats go on", async () => {
+    // Anna wrote to the Matrix user first (the block test): one chat. A second Matrix user is her second.
+    const others: MatrixTestUser[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const other = await MatrixTestUser.create(w.env.synapse, `chats${i}x${Date.now() % 1_000_000}`);
+        others.push(other);
+        const dm = await other.createDm(w.bot);
+        await other.waitForEvent("the bot's help", (e) => e.roomId === dm && e.sender === w.bot && String(e.content.body).includes("start-chat"));
+      }
+      const uri = (u: MatrixTestUser) => `matrix:u/${u.userId.slice(1)}`;
+      await w.gk.sendAs(ANNA, { to: uri(others[0]!), text: "hi there" });
+      const refused = await refusedWith(w.gk.sendAs(ANNA, { to: uri(others[1]!), text: "hi again" }));
+      assert.equal(refused.status, 429);
+      assert.equal(refused.errcode, "RATE_LIMITED");
+      assert.match(refused.message, /new chats per hour/);
+      assert.ok((refused.retryAfterMs ?? 0) > 3_000_000, "when the first chat of the hour stops counting");
+      await w.gk.sendAs(ANNA, { to: w.userUri, text: "an old chat is no new one" });
+      await w.user.waitForEvent("Anna's message", (e) => e.content.body === "an old chat is no new one");
+    } finally {
+      for (const other of others) other.stop();
+    }
   });
 
   it("holds the user's own messages over the limit, tells them, and drops none", async () => {
