@@ -151,8 +151,9 @@ for (const engine of engines) {
         if (attempts === 1) throw new Error("not yet");
       });
       await store.outbox.add(entry(1));
-      // The first retry's backoff is about half a second.
-      await until("the retry", () => attempts === 2, 3_000);
+      // The first retry's backoff is 0.5–1 s; the poll is an hour away, so 10 s leaves a starved CI machine room and
+      // still tells a wake-up from the poll.
+      await until("the retry", () => attempts === 2, 10_000);
       await drained(store);
     });
 
