@@ -12,6 +12,13 @@ type Field =
   | { no: number; wire: 2; raw: Uint8Array; children?: Field[] };
 
 const MAX_DEPTH = 8;
+/**
+ * What a structural edit may build (the shared buffer that reports the current input holds as much). Copies of a
+ * field are made only as far as they fit, and a larger input is left to byte-level havoc: without it, repeating a
+ * field (300 copies now and then) in inputs that the corpus keeps and mutates again grew a frame by hundreds of
+ * times per generation, until a single mutation spent seconds.
+ */
+export const MAX_PROTOBUF = 1 << 20;
 
 function readVarint(b: Uint8Array, at: number): [bigint, number] | undefined {
   let value = 0n;
@@ -83,6 +90,10 @@ export function writeFields(fields: readonly Field[]): Uint8Array {
   return concat(...parts);
 }
 
+function encodedSize(f: Field): number {
+  return writeFields([f]).length;
+}
+
 const VARINTS = [0n, 1n, 2n, 3n, 4n, 5n, 127n, 128n, 255n, 256n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
 const STRINGS = ["", "tel:+491511234567", "matrix:u/alice:example.org", "tel:+0", "x".repeat(300), "\u0000", "é", "😀", "tel:", "matrix:u/", "+49", "/v1/media/abc"];
 
@@ -129,26 +140,44 @@ function mutateField(r: Random, f: Field, donors: readonly Field[]): Field | und
 
 /** A structural edit of `input` (which must parse as fields); undefined when it does not parse. */
 export function mutateProtobuf(r: Random, input: Uint8Array, corpus: readonly Uint8Array[]): Uint8Array | undefined {
+  if (input.length > MAX_PROTOBUF) return undefined;
   const fields = parseFields(input);
   if (!fields) return undefined;
+  // Bytes the edits may still add; the encoded size of a copy is what it costs (a few length bytes more are within
+  // the margin the final check allows for).
+  let budget = MAX_PROTOBUF - input.length;
   const donorSource = corpus.length > 0 ? parseFields(r.pick(corpus)) : undefined;
   const donors = donorSource ? slots(donorSource).map((s) => s.list[s.index]!) : [];
   const edits = 1 + r.int(3);
   for (let e = 0; e < edits; e++) {
     const all = slots(fields);
     if (all.length === 0) {
-      fields.push(donors.length > 0 ? clone(r.pick(donors)) : { no: 1 + r.int(16), wire: 0, value: r.pick(VARINTS) });
+      const added = donors.length > 0 ? clone(r.pick(donors)) : { no: 1 + r.int(16), wire: 0 as const, value: r.pick(VARINTS) };
+      budget -= encodedSize(added);
+      if (budget < 0) return undefined;
+      fields.push(added);
       continue;
     }
     const { list, index } = r.pick(all);
     const f = list[index]!;
     switch (r.int(4)) {
-      case 0: // repeat the field: a second oneof member, a repeated scalar, a merged sub-message
-        list.splice(index, 0, ...Array.from({ length: 1 + (r.chance(0.1) ? r.int(300) : r.int(3)) }, () => clone(f)));
+      case 0: {
+        // repeat the field: a second oneof member, a repeated scalar, a merged sub-message
+        const size = encodedSize(f);
+        const copies = Math.min(1 + (r.chance(0.1) ? r.int(300) : r.int(3)), Math.floor(budget / size));
+        budget -= copies * size;
+        list.splice(index, 0, ...Array.from({ length: copies }, () => clone(f)));
         break;
-      case 1: // insert a field taken from another seed, or a fresh one
-        list.splice(index + r.int(2), 0, donors.length > 0 && r.chance(0.7) ? clone(r.pick(donors)) : { no: 1 + r.int(20), wire: 0, value: r.pick(VARINTS) });
+      }
+      case 1: {
+        // insert a field taken from another seed, or a fresh one
+        const added: Field = donors.length > 0 && r.chance(0.7) ? clone(r.pick(donors)) : { no: 1 + r.int(20), wire: 0, value: r.pick(VARINTS) };
+        const size = encodedSize(added);
+        if (size > budget) break;
+        budget -= size;
+        list.splice(index + r.int(2), 0, added);
         break;
+      }
       case 2: // swap with another field of the same list: order-dependent merging
         if (list.length > 1) {
           const j = r.int(list.length);
@@ -157,10 +186,17 @@ export function mutateProtobuf(r: Random, input: Uint8Array, corpus: readonly Ui
         break;
       default: {
         const replaced = mutateField(r, f, donors);
-        if (replaced) list[index] = replaced;
-        else list.splice(index, 1);
+        if (!replaced) list.splice(index, 1);
+        else {
+          const grows = encodedSize(replaced) - encodedSize(f);
+          if (grows > budget) break;
+          budget -= Math.max(0, grows);
+          list[index] = replaced;
+        }
       }
     }
   }
-  return writeFields(fields);
+  const out = writeFields(fields);
+  // Each copy nested deeper also lengthens its ancestors' length prefixes: a few bytes past the budget at most.
+  return out.length <= MAX_PROTOBUF ? out : undefined;
 }
