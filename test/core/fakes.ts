@@ -389,6 +389,13 @@ export async function coreWorld(options: CoreWorldOptions = {}): Promise<CoreWor
 }
 
 /** People and rooms the tests share: Alice uses the bridge, Anna is her contact on the fake network. */
+/** Alice's portal with Anna in `roomId`, both of them members: what a test of one chat starts from. */
+export async function openAnnaPortal(w: CoreWorld, roomId: string): Promise<void> {
+  await w.store.users.ensure(ALICE, `local:${ALICE}`);
+  await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId, encrypted: false });
+  w.matrix.members.set(roomId, new Set([ANNA_PUPPET, ALICE]));
+}
+
 export const ALICE = "@alice:example.org";
 export const ANNA = "fake:4915112345678";
 export const ANNA_PUPPET = "@wa_4915112345678:example.org";

@@ -6,7 +6,7 @@ import type { RemoteEvent } from "../../src/core/events.js";
 import { readableCard } from "../../src/core/incoming/contact.js";
 import { parseGeoUri } from "../../src/core/outgoing/kinds.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
-import { ALICE, ANNA, ANNA_PUPPET, coreWorld, FakeMediaPort, inboxEntry, newRemoteId, sentEvents, type CoreWorld } from "./fakes.js";
+import { ALICE, ANNA, ANNA_PUPPET, coreWorld, FakeMediaPort, inboxEntry, newRemoteId, openAnnaPortal, sentEvents, type CoreWorld } from "./fakes.js";
 
 const ROOM = "!portal:example.org";
 let seq = 0;
@@ -20,9 +20,7 @@ describe("core: more kinds of messages", () => {
   let w: CoreWorld;
   beforeEach(async () => {
     w = await coreWorld({ directory: { [ANNA]: "Anna" }, media: new FakeMediaPort() });
-    await w.store.users.ensure(ALICE, `local:${ALICE}`);
-    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
-    w.matrix.members.set(ROOM, new Set([ANNA_PUPPET, ALICE]));
+    await openAnnaPortal(w, ROOM);
   });
   afterEach(async () => w.close());
 
@@ -132,9 +130,7 @@ describe("core: more kinds of messages", () => {
     media.stickerAsImage = "it does not fit in WhatsApp's 100 KB sticker limit";
     await w.close();
     w = await coreWorld({ directory: { [ANNA]: "Anna" }, media });
-    await w.store.users.ensure(ALICE, `local:${ALICE}`);
-    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
-    w.matrix.members.set(ROOM, new Set([ANNA_PUPPET, ALICE]));
+    await openAnnaPortal(w, ROOM);
     await w.core.handleMatrixEvent(event("m.sticker", { body: "cat", url: "mxc://example.org/cat", info: { mimetype: "image/png" } }));
     const sent = await sentEvents(w.store);
     assert.equal(sent.length, 1);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { MatrixEvent } from "../../src/core/bridge.js";
 import type { OutgoingEvent, RemoteEvent } from "../../src/core/events.js";
 import type { InboxEntry } from "../../src/store/inbox.js";
-import { ALICE, ANNA, ANNA_PUPPET, coreWorld, inboxEntry, sentEvents, type CoreWorld } from "./fakes.js";
+import { ALICE, ANNA, ANNA_PUPPET, coreWorld, inboxEntry, openAnnaPortal, sentEvents, type CoreWorld } from "./fakes.js";
 
 const ROOM = "!portal:example.org";
 let seq = 0;
@@ -19,9 +19,7 @@ describe("core: poll votes are bridged events", () => {
   let w: CoreWorld;
   beforeEach(async () => {
     w = await coreWorld({ directory: { [ANNA]: "Anna" }, bridge: { message_status_events: true } });
-    await w.store.users.ensure(ALICE, `local:${ALICE}`);
-    await w.store.portals.upsert({ matrixUser: ALICE, remoteUri: ANNA, roomId: ROOM, encrypted: false });
-    w.matrix.members.set(ROOM, new Set([ANNA_PUPPET, ALICE]));
+    await openAnnaPortal(w, ROOM);
   });
   afterEach(async () => w.close());
 

@@ -136,10 +136,10 @@ export interface UploadedRemoteMedia {
   jpegThumbnail?: Uint8Array;
 }
 
-/** The interop Message for a Matrix media message whose file is already on the gatekeeper. */
-export function remoteMediaMessage(media: MatrixMedia, uploaded: UploadedRemoteMedia, quote?: { stanzaId: string; participant: string }): MessageInit {
+/** The fields every WhatsApp media message has: where the encrypted file is, its keys and hashes, and the quote. */
+function uploadedFile(uploaded: UploadedRemoteMedia, quote?: { stanzaId: string; participant: string }) {
   const d = uploaded.digest;
-  const file = {
+  return {
     mimetype: uploaded.mimetype,
     fileSha256: d.fileSha256,
     fileLength: BigInt(d.fileLength),
@@ -148,6 +148,11 @@ export function remoteMediaMessage(media: MatrixMedia, uploaded: UploadedRemoteM
     directPath: uploaded.directPath,
     ...(quote ? { contextInfo: { stanzaId: quote.stanzaId, participant: quote.participant } } : {}),
   };
+}
+
+/** The interop Message for a Matrix media message whose file is already on the gatekeeper. */
+export function remoteMediaMessage(media: MatrixMedia, uploaded: UploadedRemoteMedia, quote?: { stanzaId: string; participant: string }): MessageInit {
+  const file = uploadedFile(uploaded, quote);
   const caption = media.caption ?? "";
   const seconds = media.durationMs !== undefined ? secondsOf(media.durationMs) : 0;
   const thumbnail = uploaded.jpegThumbnail ? { jpegThumbnail: uploaded.jpegThumbnail } : {};
@@ -175,21 +180,7 @@ export function remoteMediaMessage(media: MatrixMedia, uploaded: UploadedRemoteM
  * keys; `uploaded.kind` is "image").
  */
 export function remoteStickerMessage(uploaded: UploadedRemoteMedia, sticker: { animated: boolean; width: number; height: number }, quote?: { stanzaId: string; participant: string }): MessageInit {
-  const d = uploaded.digest;
-  return {
-    stickerMessage: {
-      mimetype: uploaded.mimetype,
-      fileSha256: d.fileSha256,
-      fileLength: BigInt(d.fileLength),
-      mediaKey: d.mediaKey,
-      fileEncSha256: d.fileEncSha256,
-      directPath: uploaded.directPath,
-      width: sticker.width,
-      height: sticker.height,
-      isAnimated: sticker.animated,
-      ...(quote ? { contextInfo: { stanzaId: quote.stanzaId, participant: quote.participant } } : {}),
-    },
-  };
+  return { stickerMessage: { ...uploadedFile(uploaded, quote), width: sticker.width, height: sticker.height, isAnimated: sticker.animated } };
 }
 
 /** WhatsApp durations are whole seconds; anything audible lasts at least one. */
